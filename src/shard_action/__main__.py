@@ -1,0 +1,3 @@
+from shard_action.cli import main
+
+raise SystemExit(main())

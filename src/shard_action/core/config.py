@@ -1,0 +1,162 @@
+"""The configuration users write, validated once at the edge.
+
+Keys are kebab-case in files (``max-shards``) and snake_case in Python. Every field can come from
+``[tool.shard-action]`` in ``pyproject.toml``, a ``--config`` file (TOML or YAML), a
+``SHARD_ACTION_<FIELD>`` environment variable or a CLI flag, later ones winning: CI must be able to
+change the shard count without editing files. Loading the layers is the adapter's job
+(``adapters.config_file``); this module only says what a valid configuration is.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+GITHUB_MATRIX_LIMIT = 256
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
+ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
+def _kebab(name: str) -> str:
+    return name.replace("_", "-")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", alias_generator=_kebab, populate_by_name=True, frozen=True
+    )
+
+
+class LaneConfig(_Strict):
+    """A set of tests with its own rules (see DESIGN.md, "lane").
+
+    A test joins the first lane whose ``markers``, ``paths`` (globs on the test's file) or ``ids``
+    (regular expressions searched in the node id) match; a lane with none of the three is a
+    catch-all only if it is named like the default lane.
+    """
+
+    name: Annotated[str, Field(pattern=NAME_PATTERN, description="Lane name; shard ids start with it.")]
+    markers: list[str] = Field(default_factory=list, description="pytest markers that select tests.")
+    paths: list[str] = Field(
+        default_factory=list, description="Glob patterns on the test file path (`**` crosses folders)."
+    )
+    ids: list[str] = Field(
+        default_factory=list, description="Regular expressions searched in the test id."
+    )
+    mode: Literal["parallel", "sequential"] = Field(
+        "parallel",
+        description="`sequential`: exactly one shard, one process, tests in order, no xdist.",
+    )
+    max_shards: Annotated[int, Field(ge=1, le=GITHUB_MATRIX_LIMIT)] | None = Field(
+        None, description="At most this many shards for this lane."
+    )
+    env: dict[str, str] = Field(
+        default_factory=dict, description="Environment for the lane's processes."
+    )
+    isolated: bool = Field(
+        True,
+        description="Run this lane's tests in processes of their own, even in serial mode, so "
+        "a process never switches backend.",
+    )
+    backends: list[Annotated[str, Field(pattern=NAME_PATTERN)]] = Field(
+        default_factory=list,
+        description="Fan out: plan the lane's tests once per value, with `backend-var` set to it.",
+    )
+    backend_var: Annotated[str, Field(pattern=ENV_NAME_PATTERN)] = Field(
+        "BACKEND", description="Environment variable that carries the fan-out value."
+    )
+
+    @field_validator("ids")
+    @classmethod
+    def _ids_compile(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from exc
+        return patterns
+
+    @field_validator("env")
+    @classmethod
+    def _env_names(cls, env: dict[str, str]) -> dict[str, str]:
+        for key in env:
+            if not re.match(ENV_NAME_PATTERN, key):
+                raise ValueError(f"invalid environment variable name {key!r}")
+        return env
+
+    @field_validator("backends")
+    @classmethod
+    def _backends_unique(cls, values: list[str]) -> list[str]:
+        if len(set(values)) != len(values):
+            raise ValueError("fan-out values must be unique")
+        return values
+
+
+class Config(_Strict):
+    """Everything the planner (and later the runner and report) may be told."""
+
+    shards: Annotated[int, Field(ge=1, le=GITHUB_MATRIX_LIMIT)] | Literal["auto"] = Field(
+        "auto",
+        description="Number of shards, or `auto` to pick the count the per-shard overhead makes "
+        "worthwhile.",
+    )
+    max_shards: Annotated[int, Field(ge=1, le=GITHUB_MATRIX_LIMIT)] = Field(
+        32, description="Cap on shards over all lanes (GitHub allows 256 matrix jobs)."
+    )
+    shard_overhead: Annotated[float, Field(ge=0, allow_inf_nan=False)] = Field(
+        30.0, description="Seconds a shard's job costs before its first test (checkout, install)."
+    )
+    granularity: Literal["test", "file"] = Field(
+        "test", description="Split by test id, or keep files whole (split only oversized files)."
+    )
+    lanes: list[LaneConfig] = Field(default_factory=list, description="Lanes, first match wins.")
+    default_lane: Annotated[str, Field(pattern=NAME_PATTERN)] = Field(
+        "default", description="Name of the lane that takes every test no lane matched."
+    )
+    default_duration: Annotated[float, Field(gt=0, allow_inf_nan=False)] = Field(
+        1.0, description="Seconds assumed for a test with no timing and no similar test."
+    )
+    mode: Literal["auto", "parallel", "serial"] = Field(
+        "auto", description="`auto` follows the history's mode; the others force one."
+    )
+    flaky_threshold: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] = Field(
+        0.05, description="Flaky rate (flaky tests / tests run) above which we fall back to serial."
+    )
+    recover_after: Annotated[int, Field(ge=1)] = Field(
+        3, description="Clean serial runs after which the mode returns to parallel."
+    )
+    split_files: bool = Field(
+        True,
+        description="At file granularity, split a file longer than the target by test id "
+        "(pytest can; runners split by file cannot).",
+    )
+    on_bad_report: Literal["error", "warn"] = Field(
+        "error", description="A corrupt timing report: stop with an error, or warn and skip it."
+    )
+    collect_args: list[str] = Field(
+        default_factory=list, description="Extra arguments for pytest collection (e.g. `tests`)."
+    )
+    test_files: list[str] = Field(
+        default_factory=list,
+        description="Glob patterns of test files for runners split by file (jest, go, rspec…); "
+        "when set, tests are these files instead of pytest's collection.",
+    )
+    python: str | None = Field(
+        None, description="Python interpreter that collects and runs the tests (default: ours)."
+    )
+
+    @model_validator(mode="after")
+    def _lane_names_unique(self) -> Config:
+        names: set[str] = {self.default_lane}
+        for lane in self.lanes:
+            instances = [f"{lane.name}-{v}" for v in lane.backends] or [lane.name]
+            for name in instances:
+                if name in names and not (name == self.default_lane and lane.name == name):
+                    raise ValueError(f"lane name {name!r} is used twice")
+                names.add(name)
+        return self
+
+
+FIELD_NAMES: tuple[str, ...] = tuple(Config.model_fields)

@@ -1,0 +1,100 @@
+"""``plan.json``: what the plan step hands to every shard job and to the fan-in.
+
+Versioned: a reader refuses a ``version`` it does not know instead of guessing. Test lists live
+here and not in the job matrix, because job outputs are capped at 1 MB and the matrix at 256 jobs.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+PLAN_VERSION = 1
+EMPTY_SHARD_ID = "none"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LaneRun(_Model):
+    """A run of consecutive tests in a shard that share one lane's rules.
+
+    In parallel mode a shard has exactly one; in serial mode the single shard runs lane after
+    lane. Isolated lanes get a process of their own; ``count`` slices ``PlannedShard.tests``.
+    """
+
+    lane: str
+    env: dict[str, str]
+    sequential: bool
+    isolated: bool
+    count: int = Field(ge=0)
+
+
+class PlannedShard(_Model):
+    id: str
+    lane: str = Field(description="The lane this shard belongs to (`serial` in serial mode).")
+    name: str = Field(description="Display name for the matrix job.")
+    env: dict[str, str]
+    sequential: bool
+    tests: list[str]
+    runs: list[LaneRun]
+    predicted_seconds: float = Field(description="Predicted test time, without the overhead.")
+    estimated_tests: int = Field(description="How many of the tests had no timing of their own.")
+
+
+class LanePlan(_Model):
+    name: str
+    base: str = Field(description="The configured lane (differs from `name` under fan-out).")
+    mode: Literal["parallel", "sequential"]
+    env: dict[str, str]
+    isolated: bool
+    tests: int
+    seconds: float
+    longest: float
+    shards: int
+    lower_bound: float = Field(description="Best possible lane makespan, overhead included.")
+    makespan: float = Field(description="Predicted lane makespan, overhead included.")
+    critical: bool = Field(description="This lane decides the wall time of the whole stage.")
+    capped_by: str | None = Field(
+        None, description="Why the lane could not get more shards, when that limits the plan."
+    )
+
+
+class TimingsInfo(_Model):
+    sources: list[str] = Field(default_factory=list)
+    measured: int = Field(0, description="Planned tests with a timing of their own.")
+    estimated: int = Field(0, description="Planned tests whose duration was estimated.")
+    stale: int = Field(0, description="Timed tests that no longer exist (ignored).")
+    unresolved: int = Field(0, description="Report entries that matched no test id.")
+    skipped_reports: list[str] = Field(default_factory=list)
+
+
+class Totals(_Model):
+    tests: int
+    seconds: float
+    shards: int
+
+
+class Plan(_Model):
+    version: Literal[1] = PLAN_VERSION
+    mode: Literal["parallel", "serial"]
+    mode_reason: str
+    granularity: Literal["test", "file"]
+    shard_overhead: float
+    shards: list[PlannedShard]
+    lanes: list[LanePlan]
+    lower_bound: float = Field(description="max over lanes of the lane bound, overhead included.")
+    makespan: float = Field(description="Predicted wall time of the test stage.")
+    serial_seconds: float = Field(description="Predicted wall time of one serial job.")
+    totals: Totals
+    timings: TimingsInfo
+    warnings: list[str] = Field(default_factory=list)
+
+    def shard(self, shard_id: str) -> PlannedShard:
+        for shard in self.shards:
+            if shard.id == shard_id:
+                return shard
+        known = ", ".join(s.id for s in self.shards) or "none"
+        raise KeyError(f"no shard {shard_id!r} in the plan (shards: {known})")
