@@ -41,3 +41,21 @@ class Observation:
     is_node_id: bool = False
     lane: str | None = None
     outcome: Outcome = "passed"
+
+
+@dataclass(frozen=True, slots=True)
+class Timings:
+    """Past durations, resolved onto today's test ids, ready for the planner.
+
+    ``durations`` holds one robust figure per test id (median over the runs the reports gave);
+    ``by_lane`` holds the history's per-lane figures (lane instance name -> test id -> seconds),
+    which win over ``durations`` for tests planned in that lane: under fan-out the same test has
+    one timing per backend. Only ids that exist today are kept; the rest are counted in ``stale``.
+    """
+
+    durations: dict[str, float] = field(default_factory=dict)
+    by_lane: dict[str, dict[str, float]] = field(default_factory=dict)
+    sources: tuple[str, ...] = ()
+    stale: int = 0
+    unresolved: int = 0
+    skipped_reports: tuple[str, ...] = ()
