@@ -11,7 +11,7 @@ from __future__ import annotations
 class InputError(Exception):
     """Bad input from the user: a config file, a timing report, a test list, a flag."""
 
-    def __init__(self, message: str, *, source: str | None = None, line: int | None = None):
+    def __init__(self, message: str, *, source: str | None = None, line: int | None = None) -> None:
         self.source = source
         self.line = line
         where = ""

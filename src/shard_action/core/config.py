@@ -37,10 +37,15 @@ class LaneConfig(_Strict):
     catch-all only if it is named like the default lane.
     """
 
-    name: Annotated[str, Field(pattern=NAME_PATTERN, description="Lane name; shard ids start with it.")]
-    markers: list[str] = Field(default_factory=list, description="pytest markers that select tests.")
+    name: Annotated[
+        str, Field(pattern=NAME_PATTERN, description="Lane name; shard ids start with it.")
+    ]
+    markers: list[str] = Field(
+        default_factory=list, description="pytest markers that select tests."
+    )
     paths: list[str] = Field(
-        default_factory=list, description="Glob patterns on the test file path (`**` crosses folders)."
+        default_factory=list,
+        description="Glob patterns on the test file path (`**` crosses folders).",
     )
     ids: list[str] = Field(
         default_factory=list, description="Regular expressions searched in the test id."
@@ -66,6 +71,12 @@ class LaneConfig(_Strict):
     )
     backend_var: Annotated[str, Field(pattern=ENV_NAME_PATTERN)] = Field(
         "BACKEND", description="Environment variable that carries the fan-out value."
+    )
+    timeout: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = Field(
+        None, description="Seconds a runner process of this lane may take before it is killed."
+    )
+    memory_mb: Annotated[int, Field(ge=16)] | None = Field(
+        None, description="Address-space cap (MiB) for this lane's runner processes."
     )
 
     @field_validator("ids")
@@ -142,6 +153,23 @@ class Config(_Strict):
         default_factory=list,
         description="Glob patterns of test files for runners split by file (jest, go, rspec…); "
         "when set, tests are these files instead of pytest's collection.",
+    )
+    reruns: Annotated[int, Field(ge=0, le=10)] = Field(
+        2,
+        description="Re-run a failed test up to this many times in a fresh process: passed on a "
+        "re-run = flaky, failed every time = broken.",
+    )
+    fail_on_flaky: bool = Field(
+        False, description="Make a shard fail for flaky tests too, not only for broken ones."
+    )
+    coverage: bool = Field(True, description="Measure coverage with coverage.py in every shard.")
+    pytest_args: list[str] = Field(
+        default_factory=list, description="Extra arguments for pytest when a shard runs."
+    )
+    command: str | None = Field(
+        None,
+        description="Jinja2 command template for runners other than pytest, rendered per shard "
+        "with `files`, `tests`, `junit_path`, `shard`, `lane` (values are shell-quoted).",
     )
     python: str | None = Field(
         None, description="Python interpreter that collects and runs the tests (default: ours)."

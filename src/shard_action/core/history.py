@@ -8,12 +8,12 @@ writing files is the adapter's job.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-HISTORY_VERSION = 1
-HISTORY_KIND = "shard-action-history"
+HISTORY_VERSION: Final = 1
+HISTORY_KIND: Final = "shard-action-history"
 
 
 class _Model(BaseModel):
@@ -24,7 +24,9 @@ class TestRecord(_Model):
     __test__ = False
 
     duration: float = Field(ge=0, allow_inf_nan=False, description="Smoothed seconds.")
-    outcomes: str = Field("", description="Recent outcomes, oldest first: p=pass f=fail F=flaky s=skip.")
+    outcomes: str = Field(
+        "", description="Recent outcomes, oldest first: p=pass f=fail F=flaky s=skip."
+    )
     last_seen: int = Field(0, description="Index of the run that last ran the test.")
 
 

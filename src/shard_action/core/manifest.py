@@ -8,14 +8,14 @@ evidence the report needs to name the lost shard and its tests.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from shard_action.core.models import Outcome
 
-MANIFEST_VERSION = 1
-MANIFEST_KIND = "shard-action-result"
+MANIFEST_VERSION: Final = 1
+MANIFEST_KIND: Final = "shard-action-result"
 MANIFEST_FILE = "manifest.json"
 
 
@@ -52,7 +52,9 @@ class Drift(_Model):
 
     file: str
     planned: list[str] = Field(default_factory=list, description="Planned, not collected.")
-    collected: list[str] = Field(default_factory=list, description="Collected, not planned; run here.")
+    collected: list[str] = Field(
+        default_factory=list, description="Collected, not planned; run here."
+    )
 
 
 class ShardManifest(_Model):
@@ -82,7 +84,9 @@ class ShardManifest(_Model):
     coverage: list[str] = Field(
         default_factory=list, description="Coverage data files, relative to the results folder."
     )
-    workdir: str = Field(description="Folder the tests ran in; coverage paths are remapped from it.")
+    workdir: str = Field(
+        description="Folder the tests ran in; coverage paths are remapped from it."
+    )
     failure: str | None = Field(
         None, description="Why the shard stopped early (timeout, memory cap, runner crash)."
     )

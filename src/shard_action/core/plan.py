@@ -6,11 +6,11 @@ here and not in the job matrix, because job outputs are capped at 1 MB and the m
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-PLAN_VERSION = 1
+PLAN_VERSION: Final = 1
 EMPTY_SHARD_ID = "none"
 
 
@@ -30,6 +30,8 @@ class LaneRun(_Model):
     sequential: bool
     isolated: bool
     count: int = Field(ge=0)
+    timeout: float | None = Field(None, description="Seconds before the process is killed.")
+    memory_mb: int | None = Field(None, description="Address-space cap of the process (MiB).")
 
 
 class PlannedShard(_Model):
@@ -77,6 +79,21 @@ class Totals(_Model):
     shards: int
 
 
+class RunnerSettings(_Model):
+    """What ``shard-action run`` needs from the config, carried in the plan.
+
+    Test jobs read only ``plan.json``: copying these here means a shard runs exactly as planned
+    even if the config changed between the plan job and the test job.
+    """
+
+    reruns: int = 2
+    fail_on_flaky: bool = False
+    coverage: bool = True
+    pytest_args: list[str] = Field(default_factory=list)
+    command: str | None = None
+    python: str | None = None
+
+
 class Plan(_Model):
     version: Literal[1] = PLAN_VERSION
     mode: Literal["parallel", "serial"]
@@ -91,6 +108,7 @@ class Plan(_Model):
     totals: Totals
     timings: TimingsInfo
     warnings: list[str] = Field(default_factory=list)
+    runner: RunnerSettings = Field(default_factory=RunnerSettings)
 
     def shard(self, shard_id: str) -> PlannedShard:
         for shard in self.shards:
