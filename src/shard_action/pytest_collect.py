@@ -1,0 +1,42 @@
+"""pytest plugin for the plan step: write today's tests, their files and markers, as JSON.
+
+Loaded with ``-p shard_action.pytest_collect`` and active only when ``SHARD_ACTION_COLLECT_OUT``
+names the output file. ``--collect-only -q`` prints ids but not markers, and its output escapes
+non-printable characters; reading ``item.nodeid`` here gives the exact ids the runner will see.
+Collection errors are written too, so the plan step can name them instead of planning a suite
+with a module silently missing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import pytest
+
+OUT_VAR = "SHARD_ACTION_COLLECT_OUT"
+
+_errors: list[dict[str, str]] = []
+
+
+def pytest_collectreport(report: pytest.CollectReport) -> None:
+    if report.failed and os.environ.get(OUT_VAR):
+        _errors.append({"node": report.nodeid, "error": str(report.longreprtext)})
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    out = os.environ.get(OUT_VAR)
+    if not out:
+        return
+    items: list[dict[str, Any]] = [
+        {
+            "id": item.nodeid,
+            "file": item.nodeid.split("::", 1)[0],
+            "markers": sorted({mark.name for mark in item.iter_markers()}),
+        }
+        for item in session.items
+    ]
+    payload = {"rootdir": str(session.config.rootpath), "items": items, "errors": _errors}
+    with open(out, "w", encoding="utf-8") as handle:
+        json.dump(payload, handle, ensure_ascii=False)

@@ -1,0 +1,137 @@
+"""Collection of today's tests: a real pytest subprocess on suites written to a temp folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from shard_action.adapters.collect import (
+    collect_pytest,
+    match_test_files,
+    read_test_list,
+)
+from shard_action.errors import InputError
+
+SUITE = """
+import pytest
+
+pytestmark = pytest.mark.db
+
+
+@pytest.mark.parametrize("x", ["a b", "$(touch pwned)", "q'\\"", "a::b", "semi;colon"])
+def test_param(x):
+    pass
+
+
+class TestGroup:
+    @pytest.mark.slow
+    def test_method(self):
+        pass
+"""
+
+
+def make_suite(root: Path) -> None:
+    (root / "tests").mkdir()
+    (root / "tests" / "test_a.py").write_text(SUITE, encoding="utf-8")
+    (root / "tests" / "test_b.py").write_text("def test_plain():\n    pass\n", encoding="utf-8")
+    (root / "pytest.ini").write_text("[pytest]\nmarkers =\n    db\n    slow\n", encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_pytest_collection_gives_ids_files_and_markers(tmp_path: Path) -> None:
+    make_suite(tmp_path)
+    collected = collect_pytest(tmp_path)
+    ids = [t.id for t in collected.tests]
+    assert ids == [
+        "tests/test_a.py::test_param[a b]",
+        "tests/test_a.py::test_param[$(touch pwned)]",
+        "tests/test_a.py::test_param[q'\"]",
+        "tests/test_a.py::test_param[a::b]",
+        "tests/test_a.py::test_param[semi;colon]",
+        "tests/test_a.py::TestGroup::test_method",
+        "tests/test_b.py::test_plain",
+    ]
+    by_id = {t.id: t for t in collected.tests}
+    assert by_id["tests/test_a.py::TestGroup::test_method"].markers >= {"db", "slow"}
+    assert "db" not in by_id["tests/test_b.py::test_plain"].markers
+    assert by_id["tests/test_a.py::test_param[a::b]"].file == "tests/test_a.py"
+    assert not (tmp_path / "pwned").exists()
+
+
+@pytest.mark.slow
+def test_collection_errors_are_named_not_swallowed(tmp_path: Path) -> None:
+    make_suite(tmp_path)
+    (tmp_path / "tests" / "test_broken.py").write_text("import no_such_module_zz\n")
+    with pytest.raises(InputError) as info:
+        collect_pytest(tmp_path)
+    assert "tests/test_broken.py" in str(info.value)
+    assert "no_such_module_zz" in str(info.value)
+
+
+@pytest.mark.slow
+def test_empty_suite_is_not_an_error(tmp_path: Path) -> None:
+    (tmp_path / "tests").mkdir()
+    assert collect_pytest(tmp_path).tests == ()
+
+
+@pytest.mark.slow
+def test_collect_args_limit_collection(tmp_path: Path) -> None:
+    make_suite(tmp_path)
+    collected = collect_pytest(tmp_path, ["tests/test_b.py"])
+    assert [t.id for t in collected.tests] == ["tests/test_b.py::test_plain"]
+
+
+@pytest.mark.slow
+def test_bad_usage_reports_pytest_output(tmp_path: Path) -> None:
+    make_suite(tmp_path)
+    with pytest.raises(InputError, match="collection failed"):
+        collect_pytest(tmp_path, ["--no-such-option"])
+
+
+@pytest.mark.slow
+def test_cache_hits_on_unchanged_tree_and_misses_on_change(tmp_path: Path) -> None:
+    make_suite(tmp_path)
+    cache = tmp_path / ".shard-action" / "cache"
+    first = collect_pytest(tmp_path, cache_dir=cache)
+    second = collect_pytest(tmp_path, cache_dir=cache)
+    assert not first.cached
+    assert second.cached
+    assert second.tests == first.tests
+    (tmp_path / "tests" / "test_b.py").write_text(
+        "def test_plain():\n    pass\ndef test_new():\n    pass\n"
+    )
+    third = collect_pytest(tmp_path, cache_dir=cache)
+    assert not third.cached
+    assert "tests/test_b.py::test_new" in [t.id for t in third.tests]
+
+
+def test_tests_from_file_keeps_every_character(tmp_path: Path) -> None:
+    ids = [
+        "t/test_x.py::test_a[ spaced ]",
+        "t/test_x.py::test_b[$(id)]",
+        "t/ünï.py::tëst",
+        "t/q.py::x['\"]",
+    ]
+    path = tmp_path / "ids.txt"
+    path.write_text("\n".join(ids) + "\n\n" + ids[0] + "\r\n", encoding="utf-8")
+    collected = read_test_list(path)
+    assert [t.id for t in collected.tests] == ids
+    assert collected.tests[2].file == "t/ünï.py"
+    assert "1 duplicate" in collected.warnings[0]
+
+
+def test_tests_from_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="test list not found") as info:
+        read_test_list(tmp_path / "nope.txt")
+    assert "nope.txt" in str(info.value)
+
+
+def test_tests_from_globs_skips_vendored_folders(tmp_path: Path) -> None:
+    for name in ["src/a.test.js", "src/b/c.test.js", "node_modules/x/d.test.js", "src/e.js"]:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("")
+    collected = match_test_files(tmp_path, ["**/*.test.js"])
+    assert [t.id for t in collected.tests] == ["src/a.test.js", "src/b/c.test.js"]
+    assert all(t.id == t.file for t in collected.tests)
