@@ -1,0 +1,91 @@
+"""The GitHub Actions file protocol, read back the way the runner parses it."""
+
+from __future__ import annotations
+
+import io
+import re
+import tempfile
+from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from shard_action.adapters.gha import annotate, fit_summary, set_outputs, write_summary
+
+
+def parse_output_file(text: str) -> dict[str, str]:
+    """The runner's reading of GITHUB_OUTPUT: `name=value` or `name<<DELIM` … `DELIM`."""
+    values: dict[str, str] = {}
+    lines = text.split("\n")
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
+            name, delimiter = line.split("<<", 1)
+            body = []
+            i += 1
+            while lines[i] != delimiter:
+                body.append(lines[i])
+                i += 1
+            values[name] = "\n".join(body)
+        elif "=" in line:
+            name, value = line.split("=", 1)
+            values[name] = value
+        i += 1
+    return values
+
+
+def test_outputs_round_trip(tmp_path: Path) -> None:
+    out = tmp_path / "output"
+    env = {"GITHUB_OUTPUT": str(out)}
+    assert set_outputs({"matrix": '{"include": []}', "mode": "serial"}, env)
+    assert parse_output_file(out.read_text()) == {"matrix": '{"include": []}', "mode": "serial"}
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\r")))
+def test_output_value_cannot_inject_another_output(value: str) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp, "output")
+        env = {"GITHUB_OUTPUT": str(out)}
+        set_outputs({"a": value + "\nmode=serial\nEOF", "b": "kept"}, env)
+        parsed = parse_output_file(out.read_text(encoding="utf-8"))
+    assert parsed["a"] == value + "\nmode=serial\nEOF"
+    assert parsed["b"] == "kept"
+    assert set(parsed) == {"a", "b"}
+
+
+def test_outside_actions_nothing_is_written() -> None:
+    assert not set_outputs({"a": "b"}, {})
+    assert not write_summary("# hi", {})
+
+
+def test_summary_is_appended_and_bounded(tmp_path: Path) -> None:
+    summary = tmp_path / "summary.md"
+    summary.write_text("earlier step\n")
+    env = {"GITHUB_STEP_SUMMARY": str(summary)}
+    big = "\n".join(f"| row {i} | {'x' * 100} |" for i in range(20000))
+    assert write_summary(big, env, pointer="See report.json.")
+    text = summary.read_text(encoding="utf-8")
+    assert text.startswith("earlier step\n")
+    assert len(text.encode()) <= 1024 * 1024
+    assert "Truncated" in text
+    assert "See report.json." in text
+
+
+def test_fit_summary_cuts_at_a_line_and_keeps_utf8() -> None:
+    text = "ä" * 10 + "\n" + "ö" * 1000
+    cut = fit_summary(text, limit=200, pointer="p")
+    assert cut.startswith("ä" * 10 + "\n")
+    assert "ö" not in cut
+    assert len(cut.encode()) <= 200
+    assert fit_summary("short", limit=200) == "short"
+
+
+def test_annotation_escapes_data_and_properties() -> None:
+    stream = io.StringIO()
+    annotate(
+        "error", "50% failed\nsecond line", title="a:b,c", file="t/x.py", line=3, stream=stream
+    )
+    line = stream.getvalue().strip()
+    assert line == "::error file=t/x.py,line=3,title=a%3Ab%2Cc::50%25 failed%0Asecond line"
+    assert re.fullmatch(r"::error [^:]*::.*", line)
