@@ -1,0 +1,370 @@
+"""The pull-request comment: one per PR *and workflow*, edited in place, never duplicated.
+
+Users of reporting actions complain most about duplicated comments and about "Resource not
+accessible by integration" on forks and Dependabot. Both have the same root: the network.
+
+- A POST whose answer is lost (5xx, reset, timeout) may still have been applied. PyGithub's
+  default retry sends such a POST again, which is how a comment gets posted twice. Here a POST is
+  retried automatically only when GitHub *refused* it (429, 403 rate limit) or the connection was
+  never made; otherwise we look for our comment again (by its hidden marker) before creating
+  again. Edits (PATCH) and deletes are idempotent and retried normally.
+- "Our" comment is found by the marker *and* its author (``github-actions[bot]`` by default),
+  never by asking who the token is: ``GET /user`` answers 403 for ``GITHUB_TOKEN``.
+- A read-only token (forks, Dependabot) is not an error: the result says ``no-permission`` so the
+  caller can save the body as an artifact for ``command: comment`` in a ``workflow_run``.
+- If an earlier bug (or two concurrent runs) left several of our comments, the oldest is kept
+  and edited, the others deleted: the conversation keeps one comment in its original place.
+
+Nothing here prints or logs the token; messages are scrubbed of it in case a library echoes it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import quote
+
+import requests
+import urllib3
+from github import Auth, Github, GithubRetry
+from github.GithubException import (
+    GithubException,
+    RateLimitExceededException,
+    UnknownObjectException,
+)
+from github.Issue import Issue
+from github.IssueComment import IssueComment
+
+from shard_action.adapters.github_http import (
+    IDEMPOTENT_METHODS,
+    RETRY_STATUSES,
+    USER_AGENT,
+    RetryPolicy,
+    api_url_from_env,
+)
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+log = logging.getLogger(__name__)
+
+#: GitHub refuses a comment body longer than this (characters).
+COMMENT_LIMIT = 65_536
+DEFAULT_AUTHOR = "github-actions[bot]"
+DEFAULT_POINTER = "_This report was cut to fit in a comment; the job summary has all of it._"
+#: What may be retried after a lost answer: reading, and edits/deletes (the same edit twice is
+#: the same edit).
+COMMENT_RETRY_METHODS: frozenset[str] = IDEMPOTENT_METHODS | {"PATCH", "PUT", "DELETE"}
+
+CommentAction = Literal["created", "updated", "unchanged", "no-permission", "failed"]
+
+
+@dataclass(frozen=True)
+class CommentResult:
+    """What happened to the comment. ``failed`` and ``no-permission`` never raise: the caller
+    writes the summary and saves the body either way, and decides the exit status."""
+
+    action: CommentAction
+    comment_id: int | None = None
+    url: str | None = None
+    message: str = ""
+    removed_duplicates: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """The comment on the PR now shows ``body``."""
+        return self.action in ("created", "updated", "unchanged")
+
+
+class ShardGithubRetry(GithubRetry):
+    """PyGithub's retry, minus the one thing that duplicates comments.
+
+    A POST is retried only when GitHub refused it (429, or a 403 that ``GithubRetry`` recognises
+    as a rate limit) or no connection was made; after a 5xx or a lost answer it is *not*
+    re-sent here, because it may have been applied. ``Retry-After`` is honoured up to
+    ``max_retry_after`` seconds.
+    """
+
+    def __init__(self, *, max_retry_after: float = 120.0, **kwargs: Any) -> None:
+        self.max_retry_after = max_retry_after
+        super().__init__(**kwargs)
+
+    def new(self, **kw: Any) -> Self:
+        kw.setdefault("max_retry_after", self.max_retry_after)
+        return super().new(**kw)
+
+    def parse_retry_after(self, retry_after: str) -> float:
+        return min(super().parse_retry_after(retry_after), self.max_retry_after)
+
+    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
+        if not self._is_method_retryable(method):
+            # 403 goes on to GithubRetry.increment, which retries rate limits and raises the
+            # GitHub error otherwise; a refused request was not applied, so resending is safe.
+            return status_code in (403, 429)
+        return super().is_retry(method, status_code, has_retry_after)
+
+
+def make_github_retry(policy: RetryPolicy | None = None) -> ShardGithubRetry:
+    policy = policy or RetryPolicy()
+    return ShardGithubRetry(
+        total=policy.total,
+        connect=policy.total,
+        read=policy.total,
+        status=policy.total,
+        backoff_factor=policy.backoff_factor,
+        backoff_max=policy.backoff_max,
+        max_retry_after=policy.max_retry_after,
+        secondary_rate_wait=policy.secondary_rate_wait,
+        # A primary rate limit that resets in an hour must not hold the job for an hour.
+        max_rate_limit_wait=max(policy.max_retry_after, policy.secondary_rate_wait),
+        status_forcelist=sorted(RETRY_STATUSES),  # GithubRetry adds 403 (rate limits only)
+        allowed_methods=COMMENT_RETRY_METHODS,
+        respect_retry_after_header=True,
+        raise_on_status=False,
+    )
+
+
+def github_client(
+    token: str | None,
+    *,
+    api_url: str | None = None,
+    retry: RetryPolicy | None = None,
+    timeout: int = 30,
+    per_page: int = 100,
+    seconds_between_requests: float | None = 0.25,
+    seconds_between_writes: float | None = 1.0,
+    user_agent: str = USER_AGENT,
+) -> Github:
+    """A PyGithub client for ``api_url`` (default ``GITHUB_API_URL``, then api.github.com).
+
+    The pauses between requests/writes are GitHub's advice against secondary rate limits; tests
+    pass 0. The client is lazy: objects are fetched only when a field is read.
+    """
+    return Github(
+        auth=Auth.Token(token) if token else None,
+        base_url=(api_url or api_url_from_env()).rstrip("/"),
+        timeout=timeout,
+        user_agent=user_agent,
+        per_page=per_page,
+        retry=make_github_retry(retry),
+        seconds_between_requests=seconds_between_requests,
+        seconds_between_writes=seconds_between_writes,
+        lazy=True,
+    )
+
+
+def comment_marker(workflow: str) -> str:
+    """The hidden line that identifies our comment for one workflow.
+
+    The name is percent-encoded where it could end the HTML comment or the line.
+    """
+    name = quote(workflow.strip(), safe=" !#$&'()*+,./:;=?@[]^_`{|}~").replace("--", "-%2D")
+    return f"<!-- shard-action:comment workflow={name} -->"
+
+
+def fit_body(
+    body: str, *, marker: str, pointer: str = DEFAULT_POINTER, limit: int = COMMENT_LIMIT
+) -> str:
+    """The body with the marker, cut at a line end to fit ``limit`` with ``pointer`` appended.
+
+    The marker is put first when missing or when the cut would lose it. An open code fence is
+    closed so the rest of the page renders.
+    """
+    if marker in body and len(body) <= limit:
+        return body
+    head = f"{marker}\n"
+    if len(head) + len(body) <= limit:
+        return head + body
+    text = body.replace(marker, "")
+    tail = f"\n\n{pointer}"
+    fence = "\n```"
+    room = limit - len(head) - len(tail) - len(fence)
+    if room <= 0:
+        raise ValueError(f"a comment limit of {limit} leaves no room for the marker and pointer")
+    cut = text[:room]
+    newline = cut.rfind("\n")
+    if newline > room // 2:
+        cut = cut[:newline]
+    if sum(1 for line in cut.splitlines() if line.lstrip().startswith("```")) % 2:
+        cut += fence
+    return head + cut + tail
+
+
+def _scrub(text: str, gh: Github) -> str:
+    auth = getattr(gh.requester, "auth", None)
+    token = getattr(auth, "token", None)
+    if isinstance(token, str) and token:
+        text = text.replace(token, "***")
+    return text
+
+
+def _is_ours(comment: IssueComment, marker: str, author: str | None) -> bool:
+    if marker not in (comment.body or ""):
+        return False
+    if author is None:
+        return True
+    user = comment.user  # None for a deleted account ("ghost")
+    return user is not None and (user.login or "").lower() == author.lower()
+
+
+def _find(issue: Issue, marker: str, author: str | None) -> list[IssueComment]:
+    """Our comments on the issue, oldest first."""
+    ours = [c for c in issue.get_comments() if _is_ours(c, marker, author)]
+    return sorted(ours, key=lambda c: (c.created_at, c.id))
+
+
+def _delete_extras(extras: list[IssueComment]) -> int:
+    removed = 0
+    for extra in extras:
+        try:
+            extra.delete()
+        except UnknownObjectException:
+            pass  # already gone (perhaps our own retried DELETE)
+        except (GithubException, requests.RequestException) as exc:
+            log.warning("could not delete duplicate comment %s: %s", extra.id, _brief(exc))
+            continue
+        removed += 1
+    return removed
+
+
+def _brief(exc: BaseException) -> str:
+    if isinstance(exc, GithubException):
+        message = exc.message or (exc.data.get("message") if isinstance(exc.data, dict) else None)
+        return f"HTTP {exc.status}: {message or 'no message'}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+_TRANSPORT = (requests.RequestException, urllib3.exceptions.HTTPError, ConnectionError)
+
+
+def _edit(
+    issue: Issue, comment: IssueComment, body: str, marker: str, author: str | None
+) -> IssueComment:
+    """Edit, and if the answer is lost, check whether the edit landed anyway."""
+    try:
+        comment.edit(body)
+        return comment
+    except GithubException as exc:
+        if exc.status < 500:
+            raise
+        failure: Exception = exc
+    except _TRANSPORT as exc:
+        failure = exc
+    for again in _find(issue, marker, author):
+        if again.id == comment.id and again.body == body:
+            return again
+    raise failure
+
+
+def _create(
+    issue: Issue, body: str, marker: str, author: str | None, *, attempts: int, wait: float
+) -> IssueComment:
+    """Create the comment; after a lost answer, look before creating again."""
+    failure: Exception | None = None
+    for attempt in range(1, attempts + 1):
+        try:
+            return issue.create_comment(body)
+        except GithubException as exc:
+            if exc.status < 500:
+                raise  # refused: no permission, bad request... (rate limits were retried)
+            failure = exc
+        except _TRANSPORT as exc:
+            failure = exc
+        log.info("creating the comment: attempt %d lost its answer (%s)", attempt, _brief(failure))
+        if wait > 0:
+            # A slow POST may still land: give it time before looking.
+            time.sleep(wait * 2 ** (attempt - 1))
+        found = _find(issue, marker, author)
+        if found:
+            log.info("the comment was created after all (id %s)", found[0].id)
+            return found[0]
+    assert failure is not None
+    raise failure
+
+
+def _upsert(
+    issue: Issue, body: str, marker: str, author: str | None, *, attempts: int, wait: float
+) -> CommentResult:
+    found = _find(issue, marker, author)
+    if found:
+        keep, extras = found[0], found[1:]
+        removed = _delete_extras(extras)
+        if keep.body == body:
+            return CommentResult(
+                "unchanged", keep.id, keep.html_url, "comment already up to date", removed
+            )
+        edited = _edit(issue, keep, body, marker, author)
+        return CommentResult("updated", edited.id, edited.html_url, "comment edited", removed)
+
+    created = _create(issue, body, marker, author, attempts=attempts, wait=wait)
+    removed = 0
+    try:
+        # Two runs racing (or a POST that landed late) can leave two: keep the oldest.
+        found = _find(issue, marker, author)
+        if found:
+            keep = found[0]
+            removed = _delete_extras(found[1:])
+            created = keep if keep.body == body else _edit(issue, keep, body, marker, author)
+    except (GithubException, *_TRANSPORT) as exc:
+        log.warning("could not check for duplicate comments: %s", _brief(exc))
+    return CommentResult("created", created.id, created.html_url, "comment created", removed)
+
+
+def upsert_comment(
+    gh: Github,
+    repo: str,
+    pr: int,
+    body: str,
+    *,
+    marker: str,
+    author: str | None = DEFAULT_AUTHOR,
+    pointer: str = DEFAULT_POINTER,
+    limit: int = COMMENT_LIMIT,
+    create_attempts: int = 5,
+    create_wait: float = 1.0,
+) -> CommentResult:
+    """Create or edit our comment on pull request (or issue) ``pr`` of ``repo`` (``OWNER/NAME``).
+
+    ``marker`` (see :func:`comment_marker`) identifies the comment; it is added to ``body`` when
+    missing. ``author`` is the login the comment must have (``None``: any author, for a personal
+    token). A body over ``limit`` characters is cut and ends with ``pointer``. Never raises for
+    API trouble: the result says ``failed`` or ``no-permission`` with a message.
+
+    A POST that fails after being sent is tried ``create_attempts`` times in all, waiting
+    ``create_wait`` seconds (doubling) in between and looking for the comment before each try.
+    """
+    text = fit_body(body, marker=marker, pointer=pointer, limit=limit)
+    where = f"{repo}#{pr}"
+    try:
+        issue = gh.get_repo(repo).get_issue(pr)
+        result = _upsert(
+            issue, text, marker, author, attempts=max(1, create_attempts), wait=create_wait
+        )
+    except RateLimitExceededException as exc:
+        result = CommentResult("failed", message=f"{where}: rate limited: {_brief(exc)}")
+    except GithubException as exc:
+        if exc.status == 403:
+            result = CommentResult(
+                "no-permission",
+                message=(
+                    f"{where}: the token may not write comments ({_brief(exc)}); pull requests "
+                    "from forks and Dependabot get a read-only token - save the body and post "
+                    "it from a workflow_run workflow with `command: comment`"
+                ),
+            )
+        else:
+            result = CommentResult("failed", message=f"{where}: GitHub API: {_brief(exc)}")
+    except _TRANSPORT as exc:
+        result = CommentResult("failed", message=f"{where}: GitHub API unreachable: {_brief(exc)}")
+    result = CommentResult(
+        result.action,
+        result.comment_id,
+        result.url,
+        _scrub(result.message, gh),
+        result.removed_duplicates,
+    )
+    level = logging.INFO if result.ok else logging.WARNING
+    log.log(level, "PR comment %s: %s", result.action, result.message)
+    return result
