@@ -14,7 +14,7 @@ from importlib import import_module
 from shard_action import __version__
 from shard_action.errors import InputError
 
-COMMANDS = ("plan", "run", "report", "local", "comment", "schema")
+COMMANDS = ("plan", "run", "report", "local", "comment", "fetch_history", "schema")
 
 
 def build_parser() -> argparse.ArgumentParser:
