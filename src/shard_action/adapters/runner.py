@@ -1,0 +1,373 @@
+"""Running test processes: pytest with our selection plugin, or any runner from a template.
+
+Every process gets a session (process group) of its own, so a timeout kills the runner *and*
+whatever it started (servers, browsers, workers). The memory cap is an ``RLIMIT_AS`` set in the
+child just before it becomes the runner: a tiny ``python -S -c`` trampoline sets the limit and
+``exec``s, because ``preexec_fn`` is unsafe when the caller has threads (``shard-action local``).
+
+Nothing here goes through a shell: argv lists only, test ids travel in a JSON file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import shard_action
+from shard_action.core.models import Outcome
+from shard_action.core.reruns import worse
+from shard_action.core.results import JUnitReport
+from shard_action.core.selection import SELECT_VAR, Selection
+
+PLUGIN = "shard_action.pytest_select"
+GRACE_SECONDS = 5.0
+"""After a timeout: SIGINT first (pytest then writes its JUnit and coverage saves its data),
+SIGKILL to the whole group if it is still alive this many seconds later."""
+
+_LIMIT_TRAMPOLINE = (
+    "import os, resource, sys\n"
+    "limit = int(sys.argv[1]) * 1024 * 1024\n"
+    "resource.setrlimit(resource.RLIMIT_AS, (limit, limit))\n"
+    "os.execvp(sys.argv[2], sys.argv[2:])\n"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessResult:
+    returncode: int
+    seconds: float
+    timed_out: bool = False
+
+    @property
+    def signal(self) -> int | None:
+        """The signal that killed the process, if one did."""
+        return -self.returncode if self.returncode < 0 else None
+
+
+def _kill_group(pgid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+def run_process(
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    timeout: float | None = None,
+    memory_mb: int | None = None,
+    grace: float = GRACE_SECONDS,
+) -> ProcessResult:
+    """Run one process in its own group, within the time and memory limits given.
+
+    Whatever happens (normal exit, timeout, our own interruption), nothing of the group is left
+    running afterwards.
+    """
+    command = list(argv)
+    if memory_mb is not None:
+        command = [sys.executable, "-S", "-c", _LIMIT_TRAMPOLINE, str(memory_mb), *command]
+    started = time.monotonic()
+    proc = subprocess.Popen(command, cwd=cwd, env=dict(env), start_new_session=True)
+    timed_out = False
+    try:
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            _kill_group(proc.pid, signal.SIGINT)
+            try:
+                proc.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                _kill_group(proc.pid, signal.SIGKILL)
+                proc.wait()
+    except BaseException:
+        _kill_group(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise
+    finally:
+        _kill_group(proc.pid, signal.SIGKILL)  # stray children of a finished runner
+    return ProcessResult(proc.returncode, time.monotonic() - started, timed_out)
+
+
+# -- pytest ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Collection:
+    """What the plugin saw at collection time in one process."""
+
+    selected: tuple[str, ...]
+    unplanned: tuple[str, ...]
+    missing: tuple[str, ...]
+    ignored: tuple[str, ...]
+    """Collected in an owned file, planned nowhere, not drift: deliberately not run."""
+    errors: tuple[tuple[str, str], ...]
+    """(node, message) of every collector that failed (a module that did not import)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TestResult:
+    __test__ = False
+
+    id: str
+    outcome: Outcome
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class PytestReport:
+    process: ProcessResult
+    collection: Collection | None
+    """``None``: pytest stopped before it finished collecting (bad arguments, a crash)."""
+    results: tuple[TestResult, ...]
+    running: str | None
+    """A test that started and never finished: the process died or was killed inside it."""
+    memory_errors: tuple[str, ...]
+
+
+def pytest_command(
+    python: str,
+    files: Sequence[str],
+    *,
+    junit: Path,
+    coverage: bool,
+    sequential: bool,
+    args: Sequence[str] = (),
+) -> list[str]:
+    """The argv of one pytest process. Files come last, after ``--``, as pytest arguments."""
+    command = [python, "-m"]
+    if coverage:
+        command += ["coverage", "run", "--parallel-mode", "-m"]
+    command += ["pytest", "-p", PLUGIN, f"--junitxml={junit}", "-o", "junit_family=xunit1"]
+    if sequential:  # one process, in collection order
+        command += ["-p", "no:xdist", "-p", "no:randomly"]
+    command += [*args, "--", *files]
+    return command
+
+
+def _read_collection(path: Path) -> Collection | None:
+    parts = sorted(path.parent.glob(path.name + "*"))
+    if not parts:
+        return None
+    selected: dict[str, None] = {}
+    unplanned: dict[str, None] = {}
+    missing: dict[str, None] = {}
+    ignored: dict[str, None] = {}
+    errors: dict[tuple[str, str], None] = {}
+    for part in parts:  # several only under xdist: one per worker, normally identical
+        data: dict[str, Any] = json.loads(part.read_text("utf-8"))
+        selected.update(dict.fromkeys(data["selected"]))
+        unplanned.update(dict.fromkeys(data["unplanned"]))
+        missing.update(dict.fromkeys(data["missing"]))
+        ignored.update(dict.fromkeys(data.get("ignored", ())))
+        errors.update(dict.fromkeys((e["node"], e["message"]) for e in data["errors"]))
+    return Collection(
+        tuple(selected), tuple(unplanned), tuple(missing), tuple(ignored), tuple(errors)
+    )
+
+
+def _read_events(path: Path) -> tuple[list[TestResult], str | None, list[str]]:
+    results: list[TestResult] = []
+    started: dict[str, None] = {}
+    memory: list[str] = []
+    for part in sorted(path.parent.glob(path.name + "*")):
+        for line in part.read_text("utf-8").splitlines():
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue  # the last line of a killed process may be cut short
+            if event["event"] == "start":
+                started[event["id"]] = None
+            elif event["event"] == "result":
+                started.pop(event["id"], None)
+                results.append(TestResult(event["id"], event["outcome"], float(event["seconds"])))
+            elif event["event"] == "memory_error":
+                memory.append(event["id"])
+    running = next(iter(started), None)
+    return results, running, memory
+
+
+PLUGIN_FILES = ("__init__.py", "pytest_select.py", "core/__init__.py", "core/selection.py")
+"""What the plugin imports: a copy of these runs in any interpreter that has pytest."""
+
+
+def plugin_copy(folder: Path) -> Path:
+    """A folder holding just enough of ``shard_action`` to load the plugin; put it on the path.
+
+    Not our own installation's folder: for a wheel install that is a whole ``site-packages``,
+    whose compiled packages would leak into an interpreter they were not built for.
+    """
+    package = Path(shard_action.__file__).resolve().parent
+    target = folder / "plugin"
+    for name in PLUGIN_FILES:
+        (target / "shard_action" / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(package / name, target / "shard_action" / name)
+    return target
+
+
+def run_pytest(
+    *,
+    python: str,
+    selection: Selection,
+    files: Sequence[str],
+    cwd: Path,
+    env: Mapping[str, str],
+    junit: Path,
+    workdir: Path,
+    coverage_file: Path | None,
+    sequential: bool,
+    args: Sequence[str] = (),
+    timeout: float | None = None,
+    memory_mb: int | None = None,
+) -> PytestReport:
+    """One pytest process over ``files`` that keeps only ``selection``; ``workdir`` is ours."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    spec_path = workdir / "select.json"
+    collection_path = workdir / "collection.json"
+    events_path = workdir / "events.jsonl"
+    spec = {
+        **selection.to_json(),
+        "collection": str(collection_path),
+        "events": str(events_path),
+        "memory_mb": memory_mb,
+    }
+    spec_path.write_text(json.dumps(spec, ensure_ascii=False), "utf-8")
+    run_env = dict(env)
+    run_env[SELECT_VAR] = str(spec_path)
+    if os.path.abspath(python) != os.path.abspath(sys.executable):
+        # Another interpreter (the project's own virtualenv) need not have shard-action
+        # installed: give it a copy of the plugin, which needs only pytest and the stdlib.
+        run_env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(plugin_copy(workdir)), run_env.get("PYTHONPATH", "")) if p
+        )
+    if coverage_file is not None:
+        coverage_file.parent.mkdir(parents=True, exist_ok=True)
+        run_env["COVERAGE_FILE"] = str(coverage_file)
+    command = pytest_command(
+        python,
+        files,
+        junit=junit,
+        coverage=coverage_file is not None,
+        sequential=sequential,
+        args=args,
+    )
+    process = run_process(command, cwd=cwd, env=run_env, timeout=timeout, memory_mb=memory_mb)
+    results, running, memory = _read_events(events_path)
+    return PytestReport(
+        process=process,
+        collection=_read_collection(collection_path),
+        results=tuple(results),
+        running=running,
+        memory_errors=tuple(memory),
+    )
+
+
+def combine_coverage(python: str, parts: Path, out: Path, *, cwd: Path) -> str | None:
+    """Combine a shard's parallel data files into ``out``; an error message, or ``None``.
+
+    Run with the project's interpreter and in the project's folder, so its coverage.py version
+    writes the data and its configuration (``[paths]``, ``relative_files``) applies.
+    """
+    files = sorted(str(p) for p in parts.glob(".coverage*") if p.is_file())
+    if not files:
+        return "no coverage data was written"
+    proc = subprocess.run(
+        [python, "-m", "coverage", "combine", "--quiet", f"--data-file={out}", *files],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0 or not out.is_file():
+        tail = (proc.stdout + proc.stderr).strip().splitlines()[-5:]
+        return f"coverage combine failed (exit {proc.returncode}): {' '.join(tail)}"
+    return None
+
+
+# -- other runners -----------------------------------------------------------------------------
+
+
+def render_command(
+    template: str,
+    *,
+    files: Sequence[str],
+    tests: Sequence[str],
+    junit_path: Path,
+    shard: str,
+    lane: str,
+    python: str,
+) -> list[str]:
+    """Render a command template into argv; every value arrives shell-quoted, once.
+
+    The template is then split like a shell would, but never run by one: ``$()``, ``;`` and
+    backticks inside a test id stay characters of an argument. A sandboxed Jinja2 environment
+    keeps a template from reaching Python internals. Raises ``ValueError`` with the reason.
+    """
+    import jinja2  # noqa: PLC0415 - only command-template runners pay for the import
+    import jinja2.sandbox  # noqa: PLC0415
+
+    environment = jinja2.sandbox.SandboxedEnvironment(
+        undefined=jinja2.StrictUndefined, autoescape=False
+    )
+    try:
+        text = environment.from_string(template).render(
+            files=shlex.join(files),
+            tests=shlex.join(tests),
+            junit_path=shlex.quote(str(junit_path)),
+            shard=shlex.quote(shard),
+            lane=shlex.quote(lane),
+            python=shlex.quote(python),
+        )
+    except jinja2.TemplateError as exc:
+        raise ValueError(f"command template: {exc}") from exc
+    try:
+        argv = shlex.split(text)
+    except ValueError as exc:
+        raise ValueError(f"command template renders to {text!r}: {exc}") from exc
+    if not argv:
+        raise ValueError("command template renders to an empty command")
+    return argv
+
+
+def _relative(path: str, root: Path) -> str:
+    path = path.replace("\\", "/")
+    if os.path.isabs(path):
+        with contextlib.suppress(ValueError):
+            path = Path(path).resolve().relative_to(root.resolve()).as_posix()
+    while path.startswith("./"):
+        path = path[2:]
+    return path
+
+
+def outcomes_from_junit(
+    report: JUnitReport, ids: Sequence[str], *, root: Path
+) -> dict[str, Outcome]:
+    """Outcome per planned id that the report's cases can be matched to.
+
+    A runner split by file has file ids: a file's outcome is the worst of its cases (skipped
+    only when all were). Other ids match a case's name, ``classname::name`` or ``file::name``.
+    """
+    wanted = set(ids)
+    found: dict[str, Outcome] = {}
+    for case in report.cases:
+        keys = {case.name}
+        if case.classname:
+            keys.add(f"{case.classname}::{case.name}")
+            keys.add(case.classname)
+        if case.file:
+            file = _relative(case.file, root)
+            keys.update({file, f"{file}::{case.name}"})
+        for key in keys & wanted:
+            found[key] = worse(found[key], case.outcome) if key in found else case.outcome
+    return found

@@ -1,0 +1,629 @@
+"""``shard-action run``: run exactly one shard of a plan and leave evidence for the fan-in.
+
+One process per lane run of the shard (one in parallel mode; lane after lane in serial mode),
+with the lane's env, timeout and memory cap. pytest gets only the shard's files as arguments and
+the exact ids through :mod:`shard_action.pytest_select`; other runners get a rendered command
+template (no shell). Failed tests are re-run in fresh processes to tell flaky from broken.
+
+The results folder gets ``junit-<run>.xml`` (and ``junit-<run>-rerun<k>.xml``), the combined
+coverage data ``.coverage.<shard>`` and ``manifest.json`` (:class:`ShardManifest`), written last
+and atomically: a folder without a manifest is a shard that died.
+
+Exit status: 0, or 1 for a broken test (a flaky one too with ``fail-on-flaky``), planned tests
+that neither ran nor drifted, a runner crash or an exceeded limit; 2 for bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import sys
+import tempfile
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from types import FrameType
+
+from pydantic import ValidationError
+
+from shard_action.adapters.files import write_text_atomic
+from shard_action.adapters.junit import read_junit
+from shard_action.adapters.runner import (
+    PytestReport,
+    combine_coverage,
+    outcomes_from_junit,
+    render_command,
+    run_process,
+    run_pytest,
+)
+from shard_action.core.manifest import MANIFEST_FILE, Attempt, Drift, Rerun, ShardManifest
+from shard_action.core.models import Outcome
+from shard_action.core.plan import EMPTY_SHARD_ID, PLAN_VERSION, Plan, PlannedShard
+from shard_action.core.reruns import (
+    Verdict,
+    failed,
+    final_outcome,
+    shard_exit_code,
+    verdict,
+    wants_rerun,
+    worse,
+)
+from shard_action.core.selection import (
+    RunSlice,
+    Selection,
+    file_of,
+    file_owners,
+    files_in_order,
+    group_by_file,
+    not_run,
+    selection_for,
+    slice_runs,
+)
+from shard_action.errors import InputError
+
+DEFAULT_RESULTS = Path("shard-results")
+SHARD_VAR = "SHARD_ACTION_RUN_SHARD"
+LANE_VAR = "SHARD_ACTION_RUN_LANE"
+ATTEMPT_VAR = "SHARD_ACTION_RUN_ATTEMPT"
+FIRST = "the runner process"
+
+
+def load_plan(path: Path) -> Plan:
+    """Read and validate ``plan.json``; every problem is an :class:`InputError` naming it."""
+    source = str(path)
+    try:
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read the plan: {exc}", source=source) from exc
+    try:
+        raw = json.loads(text)
+    except ValueError as exc:
+        raise InputError(f"not valid JSON: {exc}", source=source) from exc
+    if not isinstance(raw, dict):
+        raise InputError("not a plan (expected a JSON object)", source=source)
+    if raw.get("version") != PLAN_VERSION:
+        raise InputError(
+            f"plan version {raw.get('version')!r} is not supported (this shard-action reads "
+            f"version {PLAN_VERSION}); make the plan and run the shards with the same release",
+            source=source,
+        )
+    try:
+        plan = Plan.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}"
+            for err in exc.errors()[:5]
+        )
+        raise InputError(f"not a valid plan: {problems}", source=source) from exc
+    for shard in plan.shards:
+        try:
+            slice_runs(shard)
+        except ValueError as exc:
+            raise InputError(f"not a valid plan: {exc}", source=source) from exc
+    return plan
+
+
+# -- bookkeeping -------------------------------------------------------------------------------
+
+
+@dataclass
+class _RunRecord:
+    """What one lane run of the shard did: its first attempts, re-runs and drift.
+
+    Kept per run, not per shard: in serial mode a fan-out lane puts the same test ids in two
+    runs of one shard (once per backend), and each must be counted on its own.
+    """
+
+    planned: tuple[str, ...]
+    tests: list[str] = field(default_factory=list)
+    attempts: dict[str, list[Attempt]] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)
+    unplanned: list[str] = field(default_factory=list)
+
+    def first(self, test: str, outcome: Outcome, seconds: float | None) -> None:
+        if test in self.attempts:
+            return  # never count a test twice in one run
+        self.tests.append(test)
+        self.attempts[test] = [Attempt(attempt=1, outcome=outcome, seconds=seconds)]
+
+    def again(self, test: str, outcome: Outcome, seconds: float | None) -> None:
+        attempts = self.attempts[test]
+        attempts.append(Attempt(attempt=len(attempts) + 1, outcome=outcome, seconds=seconds))
+
+    def outcomes_of(self, test: str) -> list[Outcome]:
+        return [a.outcome for a in self.attempts[test]]
+
+
+@dataclass
+class _Ledger:
+    """Everything the shard learns while it runs, in the order it learns it."""
+
+    runs: list[_RunRecord] = field(default_factory=list)
+    exit_codes: list[int] = field(default_factory=list)
+    junit: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    fatal: bool = False
+
+
+@dataclass(frozen=True)
+class _Context:
+    plan: Plan
+    shard: PlannedShard
+    results: Path
+    root: Path
+    python: str
+    extra: tuple[str, ...]
+    work: Path
+
+
+def _where(ctx: _Context, piece: RunSlice) -> str:
+    return f"shard {ctx.shard.id}, lane {piece.run.lane}"
+
+
+def _env(ctx: _Context, piece: RunSlice, attempt: int) -> dict[str, str]:
+    env = dict(os.environ)
+    if len(ctx.shard.runs) == 1:
+        env.update(ctx.shard.env)
+    env.update(piece.run.env)
+    env[SHARD_VAR] = ctx.shard.id
+    env[LANE_VAR] = piece.run.lane
+    env[ATTEMPT_VAR] = str(attempt)
+    return env
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return f"signal {number} ({signal.Signals(number).name})"
+    except ValueError:
+        return f"signal {number}"
+
+
+def _judge_process(
+    ctx: _Context, piece: RunSlice, report: PytestReport, ledger: _Ledger, label: str
+) -> None:
+    """Turn what went wrong with one process (not with its tests) into failures."""
+    where = _where(ctx, piece)
+    process = report.process
+    run = piece.run
+    inside = f" while running {report.running}" if report.running else ""
+    if process.timed_out:
+        ledger.failures.append(
+            f"{where}: {label} exceeded the lane timeout of {run.timeout:g} s and was "
+            f"killed{inside}"
+        )
+        ledger.fatal = True
+    elif report.memory_errors:
+        ledger.failures.append(
+            f"{where}: {report.memory_errors[0]} exceeded the memory cap of {run.memory_mb} MiB "
+            "(MemoryError); the process was stopped"
+        )
+        ledger.fatal = True
+    elif process.signal is not None:
+        cap = (
+            f" (probably the memory cap of {run.memory_mb} MiB)"
+            if run.memory_mb is not None
+            else ""
+        )
+        ledger.failures.append(
+            f"{where}: {label} was killed by {_signal_name(process.signal)}{cap}{inside}"
+        )
+        ledger.fatal = True
+    elif report.collection is None:
+        ledger.failures.append(
+            f"{where}: {label} exited with code {process.returncode} before it finished "
+            "collecting (see its output above)"
+        )
+        ledger.fatal = True
+    elif process.returncode in (3, 4):
+        kind = "an internal error" if process.returncode == 3 else "a usage error"
+        ledger.failures.append(f"{where}: pytest stopped with {kind} (exit {process.returncode})")
+        ledger.fatal = True
+    if report.collection is not None and report.collection.errors and label == FIRST:
+        nodes = ", ".join(node or "(rootdir)" for node, _ in report.collection.errors[:5])
+        ledger.failures.append(f"{where}: {label} could not collect {nodes}")
+
+
+def _run_pytest_slice(
+    ctx: _Context,
+    piece: RunSlice,
+    owners: dict[str, frozenset[tuple[str, int]]],
+    ledger: _Ledger,
+    record: _RunRecord,
+) -> None:
+    run = piece.run
+    tag = str(piece.index + 1)
+    coverage_parts = ctx.work / "coverage" / ".coverage" if ctx.plan.runner.coverage else None
+    args = (*ctx.plan.runner.pytest_args, *ctx.extra)
+
+    def attempt(
+        selection: Selection, files: Sequence[str], junit_name: str, number: int
+    ) -> PytestReport:
+        report = run_pytest(
+            python=ctx.python,
+            selection=selection,
+            files=files,
+            cwd=ctx.root,
+            env=_env(ctx, piece, number),
+            junit=ctx.results / junit_name,
+            workdir=ctx.work / junit_name.removesuffix(".xml"),
+            coverage_file=coverage_parts,
+            sequential=run.sequential,
+            args=args,
+            timeout=run.timeout,
+            memory_mb=run.memory_mb,
+        )
+        ledger.exit_codes.append(report.process.returncode)
+        if (ctx.results / junit_name).is_file():
+            ledger.junit.append(junit_name)
+        return report
+
+    selection = selection_for(ctx.plan, ctx.shard.id, piece.index, owners=owners)
+    report = attempt(selection, files_in_order(piece.tests), f"junit-{tag}.xml", 1)
+    _judge_process(ctx, piece, report, ledger, FIRST)
+    for result in report.results:
+        record.first(result.id, result.outcome, result.seconds)
+    if report.running is not None:
+        record.first(report.running, "error", None)
+    collection = report.collection
+    if collection is not None:
+        record.missing.extend(collection.missing)
+        record.unplanned.extend(collection.unplanned)
+        if collection.ignored:
+            ledger.notes.append(
+                f"{_where(ctx, piece)}: {len(collection.ignored)} collected test(s) are not in "
+                f"the plan and replace no planned id, so they were not run "
+                f"(first: {collection.ignored[0]})"
+            )
+        broken = {file_of(node) for node, _ in collection.errors if node}
+        for test in piece.tests:
+            if file_of(test) in broken:
+                record.first(test, "error", None)
+        if run.sequential:
+            mine_planned = set(piece.tests)
+            ran = [r.id for r in report.results if r.id in mine_planned]
+            ran_set = set(ran)
+            planned = [t for t in piece.tests if t in ran_set]
+            if ran != planned:
+                ledger.notes.append(
+                    f"{_where(ctx, piece)}: ran in pytest's collection order, which differs "
+                    "from the order in the plan"
+                )
+    if ledger.fatal:
+        return
+    mine = set(piece.tests) | set(collection.unplanned if collection else ())
+    for number in range(2, ctx.plan.runner.reruns + 2):
+        again = [
+            t
+            for t in record.tests
+            if t in mine and wants_rerun(record.outcomes_of(t), ctx.plan.runner.reruns)
+        ]
+        if not again:
+            break
+        known = selection.known | set(again)
+        rerun = Selection(keep=tuple(again), known=frozenset(known), owned_files=frozenset())
+        name = f"junit-{tag}-rerun{number - 1}.xml"
+        report = attempt(rerun, files_in_order(again), name, number)
+        _judge_process(ctx, piece, report, ledger, f"re-run {number - 1}")
+        got = {r.id: r for r in report.results}
+        for test in again:
+            again_result = got.get(test)
+            if again_result is None:  # not found again (a drifted id), or the process died
+                record.again(test, "error", None)
+            else:
+                record.again(test, again_result.outcome, again_result.seconds)
+        if ledger.fatal:
+            return
+
+
+def _run_command_slice(
+    ctx: _Context, piece: RunSlice, template: str, ledger: _Ledger, record: _RunRecord
+) -> None:
+    """Any runner: one process per run, outcomes from its JUnit report, else its exit code."""
+    run = piece.run
+    junit_name = f"junit-{piece.index + 1}.xml"
+    junit = ctx.results / junit_name
+    try:
+        argv = render_command(
+            template,
+            files=files_in_order(piece.tests),
+            tests=piece.tests,
+            junit_path=junit.resolve(),
+            shard=ctx.shard.id,
+            lane=run.lane,
+            python=ctx.python,
+        )
+    except ValueError as exc:
+        raise InputError(f"runner.command: {exc}") from exc
+    process = run_process(
+        [*argv, *ctx.extra],
+        cwd=ctx.root,
+        env=_env(ctx, piece, 1),
+        timeout=run.timeout,
+        memory_mb=run.memory_mb,
+    )
+    ledger.exit_codes.append(process.returncode)
+    where = _where(ctx, piece)
+    found: dict[str, Outcome] = {}
+    if junit.is_file():
+        ledger.junit.append(junit_name)
+        try:
+            found = outcomes_from_junit(read_junit(junit), piece.tests, root=ctx.root)
+        except InputError as exc:
+            ledger.failures.append(f"{where}: the runner's JUnit report is unreadable: {exc}")
+    if process.timed_out:
+        ledger.failures.append(
+            f"{where}: the runner exceeded the lane timeout of {run.timeout:g} s and was killed"
+        )
+        ledger.fatal = True
+    elif process.signal is not None:
+        cap = f" (probably the memory cap of {run.memory_mb} MiB)" if run.memory_mb else ""
+        ledger.failures.append(
+            f"{where}: the runner was killed by {_signal_name(process.signal)}{cap}"
+        )
+        ledger.fatal = True
+    fallback: Outcome = "passed" if process.returncode == 0 else "failed"
+    if ledger.fatal:
+        fallback = "error"
+    for test in piece.tests:
+        record.first(test, found.get(test, fallback), None)
+    if (
+        process.returncode != 0
+        and not ledger.fatal
+        and not any(failed(found.get(t, fallback)) for t in piece.tests)
+    ):
+        ledger.failures.append(
+            f"{where}: the runner exited with code {process.returncode} but reported no failure"
+        )
+
+
+# -- the shard ---------------------------------------------------------------------------------
+
+
+def _clean(results: Path, shard_id: str) -> None:
+    """Remove what an earlier run of this shard left here, and nothing else."""
+    for old in [results / MANIFEST_FILE, results / f".coverage.{shard_id}"]:
+        old.unlink(missing_ok=True)
+    for old in results.glob("junit-*.xml"):
+        old.unlink()
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """A cancelled CI job sends SIGTERM: stop the runner's process group on the way out."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: nothing to install
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def run_shard(
+    plan: Plan,
+    shard_id: str,
+    *,
+    results: Path,
+    root: Path,
+    extra: Sequence[str] = (),
+    plan_source: str = "plan.json",
+) -> ShardManifest:
+    """Run one shard and write its manifest; the manifest's ``exit_code`` is the verdict."""
+    started = _now()
+    root = root.resolve()
+    results = results.resolve()
+    known_ids = {s.id for s in plan.shards}
+    if shard_id not in known_ids and shard_id != EMPTY_SHARD_ID:
+        listed = ", ".join(s.id for s in plan.shards) or "none"
+        raise InputError(
+            f"no shard {shard_id!r} in the plan (shards: {listed})", source=plan_source
+        )
+    results.mkdir(parents=True, exist_ok=True)
+    _clean(results, shard_id)
+    shard = plan.shard(shard_id) if shard_id in known_ids else None
+    ledger = _Ledger()
+    coverage_files: list[str] = []
+    if shard is not None and shard.tests:
+        python = plan.runner.python or sys.executable
+        with tempfile.TemporaryDirectory(prefix="shard-action-run-") as tmp:
+            ctx = _Context(plan, shard, results, root, python, tuple(extra), Path(tmp))
+            owners = file_owners(plan)
+            pieces = slice_runs(shard)
+            ledger.runs = [_RunRecord(piece.tests) for piece in pieces]
+            for piece, record in zip(pieces, ledger.runs, strict=True):
+                if not piece.tests:
+                    continue
+                if plan.runner.command is not None:
+                    _run_command_slice(ctx, piece, plan.runner.command, ledger, record)
+                else:
+                    _run_pytest_slice(ctx, piece, owners, ledger, record)
+                if ledger.fatal:
+                    break  # fail fast: the remaining runs are reported as not run
+            parts = ctx.work / "coverage"
+            if plan.runner.coverage and plan.runner.command is None and parts.is_dir():
+                name = f".coverage.{shard.id}"
+                problem = combine_coverage(python, parts, results / name, cwd=root)
+                if problem is None:
+                    coverage_files.append(name)
+                elif any(record.tests for record in ledger.runs):
+                    ledger.failures.append(f"shard {shard.id}: {problem}")
+    return _finish(
+        plan=plan,
+        shard=shard,
+        shard_id=shard_id,
+        ledger=ledger,
+        started=started,
+        results=results,
+        root=root,
+        coverage_files=coverage_files,
+    )
+
+
+def _finish(
+    *,
+    plan: Plan,
+    shard: PlannedShard | None,
+    shard_id: str,
+    ledger: _Ledger,
+    started: datetime,
+    results: Path,
+    root: Path,
+    coverage_files: list[str],
+) -> ShardManifest:
+    planned = list(shard.tests) if shard is not None else []
+    tests: list[str] = []
+    outcomes: dict[str, Outcome] = {}
+    verdicts: list[Verdict] = []
+    reruns: list[Rerun] = []
+    lost: list[str] = []
+    missing_ids: list[str] = []
+    executed: list[Outcome] = []
+    unplanned_ids: list[str] = []
+    for record in ledger.runs:
+        tests += record.tests
+        missing_ids += record.missing
+        unplanned_ids += record.unplanned
+        lost += not_run(record.planned, record.tests, record.missing)
+        for test in record.tests:
+            attempts = record.attempts[test]
+            outcome = final_outcome([a.outcome for a in attempts])
+            executed.append(outcome)
+            outcomes[test] = worse(outcomes[test], outcome) if test in outcomes else outcome
+            judged = verdict([a.outcome for a in attempts])
+            if judged is not None:
+                verdicts.append(judged)
+                if len(attempts) > 1:
+                    reruns.append(Rerun(test=test, attempts=attempts, verdict=judged))
+    failures = list(ledger.failures)
+    if lost:
+        shown = ", ".join(lost[:5]) + (f" and {len(lost) - 5} more" if len(lost) > 5 else "")
+        failures.append(f"shard {shard_id}: {len(lost)} planned test(s) did not run: {shown}")
+    failure = "; ".join(failures) if failures else None
+    code = shard_exit_code(
+        verdicts, fail_on_flaky=plan.runner.fail_on_flaky, lost=len(lost), failure=failure
+    )
+    missing = group_by_file(missing_ids)
+    unplanned = group_by_file(unplanned_ids)
+    drift = [
+        Drift(file=f, planned=missing.get(f, []), collected=unplanned.get(f, []))
+        for f in dict.fromkeys([*missing, *unplanned])
+    ]
+    manifest = ShardManifest(
+        shard=shard_id,
+        lane=shard.lane if shard is not None else EMPTY_SHARD_ID,
+        mode=plan.mode,
+        started=started,
+        finished=_now(),
+        exit_code=code,
+        runner_exit_codes=ledger.exit_codes,
+        planned=len(planned),
+        tests=tests,
+        outcomes=outcomes,
+        reruns=reruns,
+        drift=drift,
+        junit=ledger.junit,
+        coverage=coverage_files,
+        workdir=str(root),
+        failure=failure,
+    )
+    write_text_atomic(results / MANIFEST_FILE, manifest.model_dump_json(indent=2) + "\n")
+    _print_summary(manifest, results, ledger.notes, Counter(executed))
+    return manifest
+
+
+def _print_summary(
+    manifest: ShardManifest, results: Path, notes: list[str], counts: Counter[Outcome]
+) -> None:
+    """Counts are per execution: under fan-out in serial mode one id runs once per backend."""
+    flaky = [r for r in manifest.reruns if r.verdict == "flaky"]
+    broken = [t for t, o in manifest.outcomes.items() if failed(o)]
+    drifted = sum(len(d.planned) + len(d.collected) for d in manifest.drift)
+    seconds = (manifest.finished - manifest.started).total_seconds()
+    status = "ok" if manifest.exit_code == 0 else "FAILED"
+    lines = [
+        f"shard-action run: shard {manifest.shard} (lane {manifest.lane}) {status} "
+        f"in {seconds:.1f} s: {len(manifest.tests)} of {manifest.planned} planned tests ran"
+        + (f", {drifted} drifted id(s)" if drifted else ""),
+        "  "
+        + "  ".join(
+            f"{name} {counts.get(name, 0)}" for name in ("passed", "failed", "error", "skipped")
+        )
+        + f"  flaky {len(flaky)}  broken {len(broken)}",
+    ]
+    lines += [f"  flaky:  {r.test}" for r in flaky[:20]]
+    lines += [f"  broken: {t} ({manifest.outcomes[t]})" for t in broken[:20]]
+    if len(broken) > 20:
+        lines.append(f"  … and {len(broken) - 20} more broken")
+    for drift in manifest.drift[:10]:
+        lines.append(
+            f"  drift in {drift.file}: {len(drift.planned)} planned id(s) not collected, "
+            f"{len(drift.collected)} unplanned id(s) run here"
+        )
+    lines += [f"  note: {note}" for note in notes]
+    if manifest.failure:
+        lines.append(f"  failure: {manifest.failure}")
+    files = [MANIFEST_FILE, *manifest.junit, *manifest.coverage]
+    lines.append(f"  results: {results} ({', '.join(files)})")
+    print("\n".join(lines), flush=True)
+
+
+# -- CLI ---------------------------------------------------------------------------------------
+
+
+def _run(args: argparse.Namespace) -> int:
+    extra = list(args.extra)
+    if extra[:1] == ["--"]:
+        extra = extra[1:]
+    plan = load_plan(args.plan)
+    results = args.results or DEFAULT_RESULTS / args.shard
+    root = args.root or Path.cwd()
+    if not root.is_dir():
+        raise InputError("not a folder", source=str(root))
+    with _terminate_as_interrupt():
+        manifest = run_shard(
+            plan, args.shard, results=results, root=root, extra=extra, plan_source=str(args.plan)
+        )
+    return manifest.exit_code
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "run",
+        usage="shard-action run --plan PLAN --shard SHARD [--results DIR] [--root DIR] "
+        "[-- RUNNER ARGS...]",
+        epilog="Exit status: 0 when every test passed or was flaky (flaky fails too with "
+        "fail-on-flaky); 1 for a broken test, planned tests that did not run, a runner crash, "
+        "or a lane's timeout or memory cap exceeded; 2 for bad input (plan file, shard id).",
+        help="run one shard of a plan (a matrix job)",
+        description="Run exactly the tests of one shard of plan.json, re-run failures in fresh "
+        "processes, and leave JUnit XML, coverage data and manifest.json in the results folder. "
+        "Arguments after `--` go to the runner (pytest, or the command template).",
+    )
+    parser.add_argument("--plan", type=Path, required=True, help="plan.json from `plan`")
+    parser.add_argument("--shard", required=True, help="shard id (the matrix value)")
+    parser.add_argument(
+        "--results", type=Path, help="results folder (default: shard-results/<shard>)"
+    )
+    parser.add_argument(
+        "--root",
+        type=Path,
+        help="folder the tests run in: where the plan was made (default: the current folder)",
+    )
+    parser.add_argument("extra", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    parser.set_defaults(func=_run)

@@ -1,0 +1,244 @@
+"""What one runner process of a shard must run, and who runs the test ids that drifted.
+
+A shard runs one process per :class:`~shard_action.core.plan.LaneRun`. Each process is handed
+only the files of its tests (so pytest's start-up grows with the shard, not with the suite) and
+keeps, out of what those files collect, exactly:
+
+* the ids planned for this run (or every test of a file planned whole, at file granularity);
+* ids planned nowhere in the plan (they *drifted*: a clock time or a random value in a
+  parametrize id changes on every collection), but only if this run *owns* their file.
+
+Ownership makes "exactly once" hold across all shards without any coordination between jobs:
+the owner of a file is the first run, in plan order, of the first lane that holds a test of the
+file. Under fan-out (``backends``) every instance of that lane has its own owner, because the
+same tests are meant to run once per backend. A drifted id therefore runs in one process per
+fan-out value, and in no other process, even though every process that collects the file sees
+it (each with a different clock value).
+
+This module is imported by the pytest plugin (``shard_action.pytest_select``) inside the test
+process, so at run time it needs nothing but the standard library: plan types are only used in
+annotations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from shard_action.core.plan import LaneRun, Plan, PlannedShard
+
+SEPARATOR = "::"
+SELECT_VAR = "SHARD_ACTION_SELECT"
+"""Names the JSON spec (a :class:`Selection` plus output paths) that the plugin reads."""
+
+
+def file_of(test_id: str) -> str:
+    """The file part of a pytest node id; an id without ``::`` is a whole file.
+
+    Splitting on the *first* ``::`` keeps parameters that contain ``::`` inside the test part.
+    """
+    return test_id.split(SEPARATOR, 1)[0]
+
+
+def is_whole_file(test_id: str) -> bool:
+    """File-granularity ids are paths; pytest node ids always contain ``::``."""
+    return SEPARATOR not in test_id
+
+
+def files_in_order(test_ids: Iterable[str]) -> list[str]:
+    """Distinct files in order of first appearance: the order pytest will collect them in."""
+    seen: dict[str, None] = {}
+    for test_id in test_ids:
+        seen.setdefault(file_of(test_id), None)
+    return list(seen)
+
+
+@dataclass(frozen=True, slots=True)
+class RunSlice:
+    """One process of a shard: its position, its lane rules and its tests in plan order."""
+
+    index: int
+    run: LaneRun
+    tests: tuple[str, ...]
+
+
+def slice_runs(shard: PlannedShard) -> list[RunSlice]:
+    """Cut ``shard.tests`` into its runs; the counts must add up, or the plan is corrupt."""
+    total = sum(run.count for run in shard.runs)
+    if total != len(shard.tests):
+        raise ValueError(
+            f"shard {shard.id!r}: its runs count {total} tests but it lists {len(shard.tests)}"
+        )
+    slices: list[RunSlice] = []
+    start = 0
+    for index, run in enumerate(shard.runs):
+        slices.append(RunSlice(index, run, tuple(shard.tests[start : start + run.count])))
+        start += run.count
+    return slices
+
+
+def file_owners(plan: Plan) -> dict[str, frozenset[tuple[str, int]]]:
+    """File -> the (shard id, run index) processes that run its unplanned (drifted) ids.
+
+    The owning lane is the lane of the first run in plan order that holds the file; every
+    fan-out instance of that lane (same ``LanePlan.base``) owns the file in its own first run
+    that holds it. Files held only by other lanes' runs are not theirs to run.
+    """
+    base_of = {lane.name: lane.base for lane in plan.lanes}
+    owning_base: dict[str, str] = {}
+    owners: dict[str, dict[str, tuple[str, int]]] = {}
+    for shard in plan.shards:
+        for piece in slice_runs(shard):
+            base = base_of.get(piece.run.lane, piece.run.lane)
+            for file in files_in_order(piece.tests):
+                if owning_base.setdefault(file, base) != base:
+                    continue
+                owners.setdefault(file, {}).setdefault(piece.run.lane, (shard.id, piece.index))
+    return {file: frozenset(by_lane.values()) for file, by_lane in owners.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """Everything the plugin in one test process needs to decide what to keep.
+
+    ``known`` holds every id planned anywhere in the plan for the files this process collects
+    (so an id planned in another shard is deselected, never run twice); ``owned_files`` are the
+    files whose drifted ids this process runs.
+    """
+
+    keep: tuple[str, ...]
+    known: frozenset[str]
+    owned_files: frozenset[str]
+
+    def to_json(self) -> dict[str, list[str]]:
+        return {
+            "keep": list(self.keep),
+            "known": sorted(self.known),
+            "owned_files": sorted(self.owned_files),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Sequence[str]]) -> Selection:
+        return cls(
+            keep=tuple(str(t) for t in data["keep"]),
+            known=frozenset(str(t) for t in data["known"]),
+            owned_files=frozenset(str(f) for f in data["owned_files"]),
+        )
+
+
+def selection_for(
+    plan: Plan,
+    shard_id: str,
+    run_index: int,
+    keep: Sequence[str] | None = None,
+    owners: Mapping[str, frozenset[tuple[str, int]]] | None = None,
+) -> Selection:
+    """The selection of one run of one shard; ``keep`` narrows it (re-runs of failed ids).
+
+    A re-run owns no file: the ids it re-runs are named exactly, and a drifted id that failed
+    cannot be named again (its id changes on every collection).
+    """
+    shard = plan.shard(shard_id)
+    piece = slice_runs(shard)[run_index]
+    files = set(files_in_order(piece.tests))
+    known = {t for s in plan.shards for t in s.tests if file_of(t) in files}
+    if keep is not None:
+        return Selection(tuple(keep), frozenset(known), frozenset())
+    owners = file_owners(plan) if owners is None else owners
+    me = (shard_id, run_index)
+    owned = {f for f in files if me in owners.get(f, frozenset())}
+    return Selection(piece.tests, frozenset(known), frozenset(owned))
+
+
+def function_of(test_id: str) -> str:
+    """The id without its parametrization: ``f.py::C::t[a::b]`` -> ``f.py::C::t``.
+
+    Names of classes and functions cannot hold ``[``, so the first ``[`` after the file part
+    starts the parameters (which may hold anything, ``::`` included).
+    """
+    cut = test_id.find("[", len(file_of(test_id)))
+    return test_id if cut < 0 else test_id[:cut]
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What a process keeps out of what it collected, in collection order, and the drift."""
+
+    selected: tuple[str, ...]
+    unplanned: tuple[str, ...]
+    """Drifted: collected, planned nowhere, run here because this process owns the file."""
+    missing: tuple[str, ...]
+    """Planned for this process, not collected (excluding files that failed to collect)."""
+    ignored: tuple[str, ...] = ()
+    """Collected in an owned file, planned nowhere, and not a drifted planned id: not run."""
+
+
+def decide(
+    selection: Selection, collected: Sequence[str], broken_files: Iterable[str] = ()
+) -> Decision:
+    """Keep the planned ids and the owned drift; pytest's collection order is kept as it is.
+
+    An unplanned id counts as *drifted* only if it stands in for a planned id that vanished:
+    same test function, and a planned id of that function was not collected. Other unplanned
+    ids (a test deselected by ``-m`` when the plan was made, a list given with
+    ``--tests-from``) are the user's choice and are not run.
+    """
+    keep_ids = {t for t in selection.keep if not is_whole_file(t)}
+    keep_files = {t for t in selection.keep if is_whole_file(t)}
+    present = set(collected)
+    present_files = {file_of(t) for t in present}
+    vanished = {
+        function_of(t)
+        for t in (*selection.known, *selection.keep)
+        if not is_whole_file(t) and t not in present and file_of(t) in present_files
+    }
+    selected: list[str] = []
+    unplanned: list[str] = []
+    ignored: list[str] = []
+    seen_files: set[str] = set()
+    for test_id in collected:
+        file = file_of(test_id)
+        if test_id in keep_ids or file in keep_files:
+            selected.append(test_id)
+            seen_files.add(file)
+        elif test_id in selection.known or file in selection.known:
+            continue
+        elif file in selection.owned_files:
+            if function_of(test_id) in vanished:
+                selected.append(test_id)
+                unplanned.append(test_id)
+            else:
+                ignored.append(test_id)
+    broken = set(broken_files)
+    missing = tuple(
+        t
+        for t in selection.keep
+        if file_of(t) not in broken
+        and (t not in seen_files if is_whole_file(t) else t not in present)
+    )
+    return Decision(tuple(selected), tuple(unplanned), missing, tuple(ignored))
+
+
+def group_by_file(ids: Iterable[str]) -> dict[str, list[str]]:
+    """Ids grouped by file, files and ids in order of first appearance."""
+    groups: dict[str, list[str]] = {}
+    for test_id in ids:
+        groups.setdefault(file_of(test_id), []).append(test_id)
+    return groups
+
+
+def not_run(planned: Sequence[str], ran: Iterable[str], drifted: Iterable[str]) -> list[str]:
+    """Planned ids that neither ran nor were recorded as drift: the shard lost them.
+
+    A whole-file id counts as run when any test of that file ran.
+    """
+    ran_ids = set(ran)
+    ran_files = {file_of(t) for t in ran_ids}
+    accounted = set(drifted)
+    return [
+        t
+        for t in planned
+        if t not in accounted and (t not in ran_files if is_whole_file(t) else t not in ran_ids)
+    ]

@@ -1,0 +1,130 @@
+"""pytest plugin for ``shard-action run``: keep exactly the shard's tests and say what happened.
+
+Loaded with ``-p shard_action.pytest_select``; active only when ``SHARD_ACTION_SELECT`` names a
+JSON spec written by the runner. The runner passes only the shard's *files* as arguments (so
+collection is proportional to the shard); this plugin then deselects every collected item that
+is not the shard's, following :func:`shard_action.core.selection.decide` (planned ids, plus the
+drifted ids of files this process owns).
+
+Why a plugin and not ``pytest <node ids>``: ids travel through a JSON file, never through argv or
+a shell, so ids with spaces, quotes, ``$()``, unicode or ``::`` inside a parameter need no
+escaping; ids that do not exist any more are recorded as drift instead of aborting the run with
+"not found"; and we learn the exact node id and outcome of every test (JUnit's classname/name
+pair cannot always be mapped back).
+
+What it writes (paths come from the spec):
+
+* ``collection``: JSON, right after collection: selected ids in order, drift, collection errors.
+* ``events``: JSON lines, appended and flushed as tests run (``start`` and ``result``), so that
+  a process killed by a timeout still leaves what it finished and the test it was running.
+
+Under pytest-xdist the controller writes the events and every worker writes its own collection
+file (suffix ``.<worker id>``). The plugin needs nothing but pytest and the standard library,
+because it runs in the project's interpreter.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import IO, Any
+
+import pytest
+
+from shard_action.core.selection import SELECT_VAR, Selection, decide, file_of
+
+PLUGIN_NAME = "shard_action_select"
+
+
+class ShardSelect:
+    def __init__(self, config: pytest.Config, spec: dict[str, Any]) -> None:
+        self.config = config
+        self.selection = Selection.from_json(spec)
+        worker = getattr(config, "workerinput", None)
+        self.worker: str | None = None if worker is None else str(worker.get("workerid", "w"))
+        suffix = "" if self.worker is None else f".{self.worker}"
+        self.collection_path = Path(str(spec["collection"]) + suffix)
+        self.events_path = Path(str(spec["events"]) + suffix)
+        self.memory_mb: int | None = spec.get("memory_mb")
+        self.broken: list[dict[str, str]] = []
+        self.pending: dict[str, list[Any]] = {}
+        self._events: IO[str] | None = None
+
+    # -- collection ------------------------------------------------------------------------
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.broken.append({"node": report.nodeid, "message": report.longreprtext[-4000:]})
+
+    @pytest.hookimpl(trylast=True)  # after -k/-m and other filters: what is left is "collected"
+    def pytest_collection_modifyitems(
+        self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+    ) -> None:
+        broken_files = {file_of(b["node"]) for b in self.broken if b["node"]}
+        decision = decide(self.selection, [item.nodeid for item in items], broken_files)
+        chosen = set(decision.selected)
+        kept = [item for item in items if item.nodeid in chosen]
+        dropped = [item for item in items if item.nodeid not in chosen]
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+        payload = {
+            "collected": len(chosen) + len(dropped),
+            "selected": list(decision.selected),
+            "unplanned": list(decision.unplanned),
+            "missing": list(decision.missing),
+            "ignored": list(decision.ignored),
+            "errors": self.broken,
+        }
+        self.collection_path.write_text(json.dumps(payload, ensure_ascii=False), "utf-8")
+
+    # -- execution -------------------------------------------------------------------------
+    def _emit(self, event: dict[str, Any]) -> None:
+        if self._events is None:
+            self._events = self.events_path.open("a", encoding="utf-8")
+        self._events.write(json.dumps(event, ensure_ascii=False) + "\n")
+        self._events.flush()
+
+    def pytest_runtest_logstart(self, nodeid: str) -> None:
+        if self.worker is None:
+            self._emit({"event": "start", "id": nodeid})
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if self.worker is not None or report.outcome not in ("passed", "failed", "skipped"):
+            return  # workers: the controller reports; other outcomes: e.g. "rerun" of plugins
+        state = self.pending.setdefault(report.nodeid, ["passed", 0.0])
+        state[1] += float(report.duration or 0.0)
+        if report.when == "setup":
+            state[0] = "error" if report.failed else "skipped" if report.skipped else "passed"
+        elif report.when == "call":
+            state[0] = "failed" if report.failed else "skipped" if report.skipped else "passed"
+        elif report.when == "teardown":
+            if report.failed and state[0] in ("passed", "skipped"):
+                state[0] = "error"
+            del self.pending[report.nodeid]
+            self._emit(
+                {"event": "result", "id": report.nodeid, "outcome": state[0], "seconds": state[1]}
+            )
+
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> None:
+        """Under a memory cap, a MemoryError means the cap was hit: stop the process now."""
+        if self.memory_mb is None or call.excinfo is None:
+            return
+        if call.excinfo.errisinstance(MemoryError):
+            self._emit({"event": "memory_error", "id": item.nodeid})
+            item.session.shouldstop = (
+                f"{item.nodeid} exceeded the memory cap of {self.memory_mb} MiB (MemoryError)"
+            )
+
+    def pytest_unconfigure(self) -> None:
+        if self._events is not None:
+            self._events.close()
+            self._events = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    spec_path = os.environ.get(SELECT_VAR)
+    if not spec_path:
+        return
+    spec = json.loads(Path(spec_path).read_text("utf-8"))
+    config.pluginmanager.register(ShardSelect(config, spec), PLUGIN_NAME)

@@ -1,0 +1,90 @@
+"""Bad input to ``shard-action run``: a clear message naming the file, exit status 2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.runner.helpers import manifest, run_shard, save_plan, write_suite
+from tests.runner.plans import Run, plan, shard
+
+pytestmark = pytest.mark.slow
+
+
+def _plan_file(root: Path) -> Path:
+    built = plan(shard("a-1", Run("a", ["tests/test_x.py::t"])), shard("b-1", Run("b", [])))
+    return save_plan(root, built)
+
+
+def test_unknown_shard_lists_the_known_ones(tmp_path: Path) -> None:
+    root = write_suite(tmp_path, {})
+    proc, results = run_shard(root, _plan_file(root), "zzz")
+    assert proc.returncode == 2
+    assert "plan.json: no shard 'zzz' in the plan (shards: a-1, b-1)" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (results / "manifest.json").exists()
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("{not json", "not valid JSON"),
+        ("[1, 2]", "not a plan"),
+        ('{"version": 99}', "plan version 99 is not supported"),
+        ('{"version": 1, "mode": "parallel"}', "not a valid plan: mode_reason: Field required"),
+        (b"\xff\xfe\x00garbage", "cannot read the plan"),
+    ],
+)
+def test_corrupt_plan_names_the_file(tmp_path: Path, content: str | bytes, message: str) -> None:
+    root = write_suite(tmp_path, {})
+    path = root / "broken-plan.json"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content)
+    proc, _ = run_shard(root, path, "a-1")
+    assert proc.returncode == 2
+    assert f"broken-plan.json: {message}" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_inconsistent_run_counts_are_refused(tmp_path: Path) -> None:
+    root = write_suite(tmp_path, {})
+    data = json.loads(_plan_file(root).read_text())
+    data["shards"][0]["runs"][0]["count"] = 5
+    path = root / "plan.json"
+    path.write_text(json.dumps(data))
+    proc, _ = run_shard(root, path, "a-1")
+    assert proc.returncode == 2
+    assert "runs count 5 tests but it lists 1" in proc.stderr
+
+
+def test_missing_plan_file(tmp_path: Path) -> None:
+    proc, _ = run_shard(tmp_path, tmp_path / "nope.json", "a-1")
+    assert proc.returncode == 2 and "nope.json: cannot read the plan" in proc.stderr
+
+
+@pytest.mark.parametrize("shard_id", ["none", "b-1"])
+def test_empty_shard_writes_a_manifest_and_passes(tmp_path: Path, shard_id: str) -> None:
+    root = write_suite(tmp_path, {})
+    proc, results = run_shard(root, _plan_file(root), shard_id)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    got = manifest(results)
+    assert got.shard == shard_id and got.planned == 0 and got.tests == []
+    assert got.exit_code == 0 and got.failure is None and got.runner_exit_codes == []
+
+
+def test_a_runner_that_cannot_start_fails_the_shard(tmp_path: Path) -> None:
+    root = write_suite(tmp_path, {"tests/test_x.py": "def t(): pass\ndef test_x(): pass\n"})
+    built = plan(shard("a-1", Run("a", ["tests/test_x.py::test_x"])))
+    proc, results = run_shard(root, save_plan(root, built), "a-1", "--no-such-option")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    got = manifest(results)
+    assert got.runner_exit_codes == [4]
+    assert got.failure is not None
+    assert "shard a-1, lane a: the runner process exited with code 4 before it finished" in (
+        got.failure
+    )
+    assert "1 planned test(s) did not run: tests/test_x.py::test_x" in got.failure
