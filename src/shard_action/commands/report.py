@@ -1,0 +1,535 @@
+"""``shard-action report``: the fan-in. Every shard's results in, one verdict out.
+
+Wiring only: adapters read the plan, the manifests, the JUnit files, the coverage data and the
+history; ``core.report.build`` decides; adapters write the files, ``$GITHUB_OUTPUT``, the job
+summary and the annotations. Nothing a shard left behind can stop the others from being counted:
+an unreadable manifest, JUnit file or coverage file is named in the report and skipped.
+
+Files written in ``--out``: ``junit.xml``, ``coverage.json`` and ``coverage.xml`` (when there was
+coverage data), ``summary.md``, ``comment.md``, ``report.json`` and ``history.json`` (not with
+``--fork``, nor when the given history could not be read: a run from an untrusted fork must not
+change the default branch's timings or mode, so there is simply no history file to upload).
+
+Exit status: 0 all planned tests ran once and passed; 1 tests failed (or were flaky, with
+``fail-on-flaky``); 2 bad input that stopped the command (unreadable plan), or a history file
+that could not be read (then every other file is still written); 3 the run is incomplete (tests
+or shards lost, tests run twice or unplanned, a shard's results unreadable). See
+``core.report.exit_code``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from shard_action.adapters import gha
+from shard_action.adapters.config_file import load_config
+from shard_action.adapters.coverage_merge import CoverageSource, merge_coverage
+from shard_action.adapters.files import write_text_atomic
+from shard_action.adapters.history_file import read_history, write_history
+from shard_action.adapters.junit import read_junit
+from shard_action.adapters.junit_write import write_junit
+from shard_action.commands.run import load_plan
+from shard_action.core.config import Config
+from shard_action.core.history import History
+from shard_action.core.manifest import MANIFEST_FILE, ShardManifest
+from shard_action.core.plan import Plan
+from shard_action.core.render import (
+    TEMPLATE_NAMES,
+    Rendered,
+    TemplateProblem,
+    render_comment,
+    render_summary,
+    template_set,
+)
+from shard_action.core.report import (
+    Problem,
+    Report,
+    Settings,
+    ShardResult,
+    TestEntry,
+    build,
+)
+from shard_action.core.results import JUnitReport
+from shard_action.errors import InputError
+
+DEFAULT_OUT = Path("shard-report")
+ANNOTATION_LIMIT = 50
+"""GitHub shows only so many annotations per step; the summary lists everything."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReportFiles:
+    """What ``report`` produced, for callers such as ``local``."""
+
+    report: Report
+    out: Path
+    summary: str
+    comment: str
+    history_written: bool
+    workdirs: dict[str, str]
+    """Shard id -> the folder it ran in (to make JUnit file paths relative)."""
+
+
+def _message(exc: InputError) -> str:
+    """An InputError's text without the file name, which the problem names separately."""
+    text = str(exc)
+    if exc.source is not None and text.startswith(f"{exc.source}:"):
+        text = text[len(exc.source) + 1 :].lstrip()
+        if exc.line is not None:
+            text = f"line {text}"
+    return text
+
+
+def _inside(folder: Path, name: str) -> Path | None:
+    """``folder/name`` if it stays inside ``folder`` (manifests come from untrusted jobs)."""
+    candidate = (folder / name).resolve()
+    try:
+        candidate.relative_to(folder.resolve())
+    except ValueError:
+        return None
+    return candidate
+
+
+def find_manifests(folders: Sequence[Path]) -> list[Path]:
+    """Every ``manifest.json`` under the given folders (or the files themselves), sorted."""
+    found: dict[Path, None] = {}
+    for folder in folders:
+        if folder.is_file() and folder.name == MANIFEST_FILE:
+            found.setdefault(folder.resolve(), None)
+        elif folder.is_dir():
+            for path in sorted(folder.rglob(MANIFEST_FILE)):
+                if path.is_file():
+                    found.setdefault(path.resolve(), None)
+    return list(found)
+
+
+def _read_manifest(path: Path) -> ShardManifest:
+    try:
+        return ShardManifest.model_validate_json(path.read_bytes())
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", source=str(path)) from exc
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        more = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
+        raise InputError(
+            f"not a shard result manifest: {key}: {first['msg']}{more}", source=str(path)
+        ) from None
+
+
+def _junit_files(folder: Path, manifest: ShardManifest) -> list[str]:
+    if manifest.junit:
+        return list(manifest.junit)
+    return sorted(p.name for p in folder.glob("junit*.xml") if p.is_file())
+
+
+def _coverage_files(folder: Path, manifest: ShardManifest) -> list[str]:
+    if manifest.coverage:
+        return list(manifest.coverage)
+    return sorted(p.name for p in folder.glob(".coverage.*") if p.is_file())
+
+
+@dataclass
+class _Collected:
+    shards: list[ShardResult]
+    coverage: list[CoverageSource]
+    problems: list[Problem]
+
+
+def collect_results(folders: Sequence[Path]) -> _Collected:
+    """Read every shard's manifest and JUnit files; a bad file is a problem, not a stop."""
+    collected = _Collected([], [], [])
+    seen: dict[str, Path] = {}
+    for path in find_manifests(folders):
+        try:
+            manifest = _read_manifest(path)
+        except InputError as exc:
+            collected.problems.append(
+                Problem(kind="results", source=str(path), message=_message(exc))
+            )
+            continue
+        if manifest.shard in seen:
+            collected.problems.append(
+                Problem(
+                    kind="results",
+                    source=str(path),
+                    message=f"a second result for shard {manifest.shard!r}, ignored "
+                    f"(the first is {seen[manifest.shard]})",
+                    shard=manifest.shard,
+                )
+            )
+            continue
+        seen[manifest.shard] = path
+        folder = path.parent
+        reports: list[JUnitReport] = []
+        for name in _junit_files(folder, manifest):
+            junit = _inside(folder, name)
+            if junit is None:
+                collected.problems.append(
+                    Problem(
+                        kind="results",
+                        source=str(folder / name),
+                        message="outside the shard's results folder: refused",
+                        shard=manifest.shard,
+                    )
+                )
+                continue
+            try:
+                reports.append(read_junit(junit))
+            except InputError as exc:
+                collected.problems.append(
+                    Problem(
+                        kind="results",
+                        source=str(junit),
+                        message=_message(exc),
+                        shard=manifest.shard,
+                    )
+                )
+        for name in _coverage_files(folder, manifest):
+            data = _inside(folder, name)
+            if data is None:
+                collected.problems.append(
+                    Problem(
+                        kind="coverage",
+                        source=str(folder / name),
+                        message="outside the shard's results folder: refused",
+                        shard=manifest.shard,
+                    )
+                )
+                continue
+            collected.coverage.append(CoverageSource(data, manifest.workdir, manifest.shard))
+        collected.shards.append(ShardResult(manifest=manifest, reports=tuple(reports)))
+    return collected
+
+
+def default_templates() -> dict[str, str]:
+    folder = resources.files("shard_action") / "templates"
+    return {name: (folder / name).read_text(encoding="utf-8") for name in TEMPLATE_NAMES}
+
+
+def user_templates(folder: Path | None) -> tuple[dict[str, str], list[Problem]]:
+    """The user's replacements (``summary.md.j2``, ``comment.md.j2``) found in ``folder``."""
+    if folder is None:
+        return {}, []
+    if not folder.is_dir():
+        return {}, [
+            Problem(kind="template", source=str(folder), message="not a folder; defaults used")
+        ]
+    found: dict[str, str] = {}
+    problems: list[Problem] = []
+    for name in TEMPLATE_NAMES:
+        path = folder / name
+        if not path.is_file():
+            continue
+        try:
+            found[name] = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(
+                Problem(
+                    kind="template", source=str(path), message=f"cannot read ({exc}); default used"
+                )
+            )
+    if not found and not problems:
+        problems.append(
+            Problem(
+                kind="template",
+                source=str(folder),
+                message=f"holds neither {' nor '.join(TEMPLATE_NAMES)}; defaults used",
+            )
+        )
+    return found, problems
+
+
+def _render(
+    report: Report,
+    defaults: Mapping[str, str],
+    overrides: Mapping[str, str],
+    folder: Path | None,
+    summary_url: str | None,
+) -> tuple[Rendered, Rendered]:
+    """Render with the user's templates, falling back to ours for one that fails."""
+    results: list[Rendered] = []
+    for name, render in (
+        ("summary.md.j2", render_summary),
+        ("comment.md.j2", render_comment),
+    ):
+        if name in overrides:
+            try:
+                results.append(
+                    render(template_set(defaults, overrides), report, summary_url=summary_url)
+                )
+                continue
+            except TemplateProblem as exc:
+                source = str(folder / name) if folder is not None else name
+                report.problems.append(
+                    Problem(kind="template", source=source, message=f"{exc}; default used")
+                )
+        results.append(render(template_set(defaults), report, summary_url=summary_url))
+    return results[0], results[1]
+
+
+def summary_url(env: Mapping[str, str]) -> str | None:
+    server = env.get("GITHUB_SERVER_URL", "https://github.com")
+    repository = env.get("GITHUB_REPOSITORY")
+    run_id = env.get("GITHUB_RUN_ID")
+    if not repository or not run_id:
+        return None
+    return f"{server}/{repository}/actions/runs/{run_id}"
+
+
+def _relative_file(entry: TestEntry, workdirs: Mapping[str, str]) -> str | None:
+    if not entry.file:
+        return None
+    file = entry.file.replace("\\", "/")
+    workdir = workdirs.get(entry.shard)
+    if workdir:
+        prefix = workdir.replace("\\", "/").rstrip("/") + "/"
+        if file.startswith(prefix):
+            file = file[len(prefix) :]
+    return file
+
+
+def _line(entry: TestEntry) -> int | None:
+    """The 1-based line GitHub wants: pytest's JUnit ``line`` is 0-based (its item location)."""
+    if entry.line is None:
+        return None
+    return entry.line + 1 if "::" in entry.test else entry.line
+
+
+def annotate(report: Report, workdirs: Mapping[str, str]) -> None:
+    """Annotations on the run: lost, failing and flaky tests, at their file and line."""
+    for lost in report.lost[:ANNOTATION_LIMIT]:
+        gha.annotate(
+            "error",
+            f"{lost.test} (shard {lost.shard}): {lost.reason}",
+            title="shard-action: test lost",
+        )
+    for entry in report.failures[:ANNOTATION_LIMIT]:
+        detail = f": {entry.message}" if entry.message else ""
+        gha.annotate(
+            "error",
+            f"{entry.test} {entry.status} after {entry.attempts} attempt(s){detail}",
+            title=f"shard-action: {entry.status} test",
+            file=_relative_file(entry, workdirs),
+            line=_line(entry),
+        )
+    for entry in report.flaky[:ANNOTATION_LIMIT]:
+        own = (
+            " It was flaky in serial mode too: flaky on its own." if entry.flaky_on_its_own else ""
+        )
+        rate = f", flip rate {entry.flip_rate:.0%}" if entry.flip_rate is not None else ""
+        gha.annotate(
+            "warning",
+            f"{entry.test} failed, then passed on a re-run{rate}.{own}",
+            title="shard-action: flaky test",
+            file=_relative_file(entry, workdirs),
+            line=_line(entry),
+        )
+
+
+def outputs(report: Report) -> dict[str, str]:
+    """The step outputs: plain strings a workflow can compare."""
+    coverage = report.coverage.percent
+    return {
+        "flaky-rate": f"{report.mode.flaky_rate:.4f}",
+        "mode": report.mode.next_mode,
+        "coverage": f"{coverage:.2f}" if coverage is not None else "",
+        "tests": str(report.counts.tests),
+        "failed": str(report.counts.failing),
+        "lost": str(report.counts.lost),
+    }
+
+
+def settings_from(
+    root: Path, env: Mapping[str, str], flaky_threshold: float | None, recover_after: int | None
+) -> tuple[Config, list[Problem]]:
+    """The thresholds: flags over ``SHARD_ACTION_*`` variables over the project's config."""
+    flags = {"flaky-threshold": flaky_threshold, "recover-after": recover_after}
+    try:
+        return load_config(cwd=root, env=env, flags=flags), []
+    except InputError as exc:
+        problem = Problem(
+            kind="config", source=exc.source or "configuration", message=f"{exc}; defaults used"
+        )
+        values = {k: v for k, v in flags.items() if v is not None}
+        try:
+            return Config.model_validate(values), [problem]
+        except ValidationError as bad:
+            raise InputError(f"invalid option: {bad.errors()[0]['msg']}") from None
+
+
+def make_report(
+    *,
+    plan: Plan,
+    results: Sequence[Path],
+    out: Path,
+    history_path: Path | None = None,
+    templates: Path | None = None,
+    fork: bool = False,
+    flaky_threshold: float | None = None,
+    recover_after: int | None = None,
+    root: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> ReportFiles:
+    """Everything ``report`` does except printing and the exit status (``local`` calls it)."""
+    env = os.environ if env is None else env
+    root = (root or Path.cwd()).resolve()
+    out = out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    config, problems = settings_from(root, env, flaky_threshold, recover_after)
+    collected = collect_results(results)
+    problems += collected.problems
+    merged = merge_coverage(collected.coverage, out, root=root)
+    problems += [
+        Problem(kind="coverage", source=p.source, message=p.message, shard=p.shard)
+        for p in merged.problems
+    ]
+    history: History | None = History()
+    if history_path is not None:
+        try:
+            history = read_history(history_path)
+        except InputError as exc:
+            history = None
+            problems.append(
+                Problem(
+                    kind="history",
+                    source=str(history_path),
+                    message=f"{_message(exc)}; the history was not updated",
+                )
+            )
+    overrides, template_problems = user_templates(templates)
+    problems += template_problems
+    fanin = build(
+        plan,
+        collected.shards,
+        history=history,
+        coverage=merged.totals,
+        settings=Settings(
+            flaky_threshold=config.flaky_threshold,
+            recover_after=config.recover_after,
+            fork=fork,
+            sha=env.get("GITHUB_SHA"),
+        ),
+        problems=problems,
+    )
+    report = fanin.report
+    write_junit(out / "junit.xml", fanin.tests, report.lost)
+    url = summary_url(env)
+    summary, comment = _render(report, default_templates(), overrides, templates, url)
+    write_text_atomic(out / "summary.md", summary.text)
+    write_text_atomic(out / "comment.md", comment.text)
+    history_file = out / "history.json"
+    if fanin.history is not None:
+        write_history(history_file, fanin.history)
+    else:
+        history_file.unlink(missing_ok=True)
+    write_text_atomic(out / "report.json", report.model_dump_json(indent=1) + "\n")
+    workdirs = {s.manifest.shard: s.manifest.workdir for s in collected.shards}
+    return ReportFiles(report, out, summary.text, comment.text, fanin.history is not None, workdirs)
+
+
+def _print(files: ReportFiles) -> None:
+    report = files.report
+    c = report.counts
+    lines = [
+        f"shard-action report: {c.tests} tests: {c.passed} passed, {c.failed} failed, "
+        f"{c.broken} broken, {c.flaky} flaky, {c.skipped} skipped; "
+        f"{c.lost} of {c.planned} planned tests lost",
+    ]
+    lines += [f"  LOST shard {s.shard}: {s.reason}" for s in report.lost_shards[:20]]
+    lines += [f"  LOST {t.test} (shard {t.shard}): {t.reason}" for t in report.lost[:20]]
+    if len(report.lost) > 20:
+        lines.append(f"  … and {len(report.lost) - 20} more lost")
+    lines += [f"  RAN TWICE {t.test}: {', '.join(t.shards)}" for t in report.run_twice[:20]]
+    lines += [f"  UNPLANNED {t.test} (shard {t.shard})" for t in report.unplanned[:20]]
+    lines += [f"  {t.status}: {t.test}" for t in report.failures[:20]]
+    lines += [f"  flaky: {t.test}" for t in report.flaky[:20]]
+    lines += [f"  problem: {p.source}: {p.message}" for p in report.problems]
+    coverage = report.coverage
+    lines.append(
+        f"  coverage {coverage.percent:.2f}%"
+        if coverage.percent is not None
+        else f"  no coverage: {coverage.note}"
+    )
+    lines.append(f"  next mode: {report.mode.next_mode} ({report.mode.next_reason})")
+    lines.append(f"  wrote {files.out} (exit status {report.exit_code})")
+    print("\n".join(lines), flush=True)
+
+
+def _run(args: argparse.Namespace) -> int:
+    plan = load_plan(args.plan)
+    files = make_report(
+        plan=plan,
+        results=args.results,
+        out=args.out,
+        history_path=args.history,
+        templates=args.templates,
+        fork=args.fork,
+        flaky_threshold=args.flaky_threshold,
+        recover_after=args.recover_after,
+    )
+    report = files.report
+    gha.set_outputs(outputs(report))
+    gha.write_summary(files.summary, pointer=f"The full report is in {files.out / 'report.json'}.")
+    if gha.in_actions():
+        annotate(report, files.workdirs)
+    _print(files)
+    return report.exit_code
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "report",
+        help="fan-in: merge the shards' results, prove nothing was lost, update the history",
+        description="Merge every shard's JUnit and coverage, check the run against the plan "
+        "(lost, twice, unplanned), classify flaky tests, update the history and decide the next "
+        "mode, and write the job summary and the PR comment. Exit status: 0 ok, 1 failing tests, "
+        "2 bad input (or an unreadable history), 3 incomplete run.",
+    )
+    parser.add_argument("--plan", type=Path, required=True, help="plan.json from `plan`")
+    parser.add_argument(
+        "--results",
+        type=Path,
+        nargs="+",
+        action="extend",
+        required=True,
+        metavar="DIR",
+        help="shard results: folders searched for manifest.json (e.g. shard-results/)",
+    )
+    parser.add_argument(
+        "--history", type=Path, metavar="FILE", help="the previous history (missing: a new one)"
+    )
+    parser.add_argument(
+        "--templates",
+        type=Path,
+        metavar="DIR",
+        help="folder with summary.md.j2 and/or comment.md.j2 replacing ours",
+    )
+    parser.add_argument(
+        "--fork",
+        action="store_true",
+        help="results of an untrusted fork: the history is neither changed nor written",
+    )
+    parser.add_argument(
+        "--flaky-threshold",
+        type=float,
+        metavar="RATE",
+        help="flaky rate (0-1) above which the next run is serial (default: config, 0.05)",
+    )
+    parser.add_argument(
+        "--recover-after",
+        type=int,
+        metavar="N",
+        help="clean serial runs before parallel again (default: config, 3)",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=DEFAULT_OUT, metavar="DIR", help="output folder"
+    )
+    parser.set_defaults(func=_run)

@@ -1,0 +1,360 @@
+"""Passed, failed, broken, flaky or skipped: one verdict per executed test, from every witness.
+
+A test is **flaky** when it failed and then passed in the same run. Four witnesses can say so,
+and a fan-in must listen to all of them because users bring their own runners and plugins:
+
+* **our re-runs**: the shard manifest records every re-run in a fresh process and its verdict;
+* **pytest-rerunfailures**: reruns inside one pytest process. Depending on its version the JUnit
+  report holds one ``<testcase>`` per attempt (16.6.1: earlier attempts are empty elements, the
+  last carries the outcome), only the last attempt (older versions: nothing to see), or the
+  failed attempts as ``<flakyFailure>`` children of the final case (pull request #380);
+* **Surefire and friends**: ``<flakyFailure>``/``<flakyError>`` (failed, then passed: flaky) and
+  ``<rerunFailure>``/``<rerunError>`` (failed on every re-run: broken);
+* **repeated ``<testcase>`` entries** of the same test in one report (gotestsum ``--rerun-fails``,
+  TestNG retries that mark the failed attempt skipped): the last entry is the final attempt.
+
+A pytest node id is unique within a session, so for pytest the same (classname, name) twice in one
+report *is* a retry; parametrized ids differ in their ``[...]`` part and are distinct tests.
+
+Verdicts:
+
+* ``passed``: the final attempt passed and no attempt failed;
+* ``flaky``: the final attempt passed after at least one failed attempt;
+* ``broken``: failed on every attempt, with at least one re-run to prove it;
+* ``failed``: failed with a single attempt (re-runs off, or nothing re-ran it);
+* ``skipped``: the final attempt was skipped.
+
+The last attempt decides, so "passed, then failed" (possible only when a producer writes empty
+placeholders for failed attempts, as pytest-rerunfailures 16.6.1 does) is broken, not flaky: an
+empty earlier entry is no proof of a pass. The shard manifest, written by our runner from what it
+saw, wins over JUnit for the final outcome; JUnit adds durations, messages, locations and the
+retries that happened inside a process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Final, Literal
+
+from shard_action.core.manifest import Rerun
+from shard_action.core.models import Outcome
+from shard_action.core.results import CaseResult, JUnitReport
+from shard_action.core.timings import module_name, xml_escape
+
+Status = Literal["passed", "failed", "broken", "flaky", "skipped"]
+FAILING: Final[frozenset[Outcome]] = frozenset({"failed", "error"})
+
+OUR_RERUN: Final = "re-run in a fresh process"
+REPEATED: Final = "repeated testcase"
+FLAKY_ELEMENT: Final = "flakyFailure"
+RERUN_ELEMENT: Final = "rerunFailure"
+
+_RANK: Final[dict[Status, int]] = {"skipped": 0, "passed": 1, "flaky": 2, "failed": 3, "broken": 4}
+_OUTCOME_RANK: Final[dict[Outcome, int]] = {"skipped": 0, "passed": 1, "failed": 2, "error": 3}
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What happened to one executed test, all attempts considered."""
+
+    status: Status
+    outcome: Outcome
+    """The final outcome: ``passed`` for a flaky test, the failure kind for a failing one."""
+    attempts: int
+    evidence: tuple[str, ...] = ()
+    """Which witnesses saw a retry (see the module docstring)."""
+    seconds: float | None = None
+    """Duration of the first attempt (what the test costs when nothing goes wrong)."""
+    message: str | None = None
+    """The last failure message seen, for a failing or flaky test."""
+    failures: tuple[str | None, ...] = ()
+    """Messages of the failed attempts, in order (a flaky test's earlier failures)."""
+    file: str | None = None
+    line: int | None = None
+    classname: str | None = None
+    name: str | None = None
+
+    @property
+    def failing(self) -> bool:
+        return self.status in ("failed", "broken")
+
+
+def is_failing(outcome: Outcome) -> bool:
+    return outcome in FAILING
+
+
+def _status_from(final: Outcome, failed_before: bool, attempts: int) -> Status:
+    if final == "skipped":
+        return "skipped"
+    if final == "passed":
+        return "flaky" if failed_before else "passed"
+    return "broken" if attempts > 1 else "failed"
+
+
+def classify_case(appearances: Sequence[CaseResult], *, retries: bool = True) -> Verdict:
+    """The verdict of one logical case from its appearances in *one* report, in document order.
+
+    With ``retries`` (the case belongs to a pytest node id, which is unique in a session), an
+    earlier appearance is a failed attempt whatever it records: pytest-rerunfailures 16.x writes
+    failed attempts as empty ``<testcase>`` elements, TestNG marks them skipped, and nothing but
+    a failure makes a runner retry. Without it (names from other runners may repeat for distinct
+    tests) only what the elements record counts. ``<flakyFailure>`` and ``<rerunFailure>``
+    children are attempts of their own either way.
+    """
+    if not appearances:
+        raise ValueError("a case needs at least one appearance")
+    attempts = sum(1 + c.flaky_failures + c.rerun_failures for c in appearances)
+    earlier, last = appearances[:-1], appearances[-1]
+    final = last.outcome
+    failed_before = (
+        bool(earlier) if retries else any(is_failing(c.outcome) for c in earlier)
+    ) or any(c.flaky_failures or (c.rerun_failures and is_failing(c.outcome)) for c in appearances)
+    evidence: list[str] = []
+    if earlier:
+        evidence.append(REPEATED)
+    if any(c.flaky_failures for c in appearances):
+        evidence.append(FLAKY_ELEMENT)
+    if any(c.rerun_failures for c in appearances):
+        evidence.append(RERUN_ELEMENT)
+    failures: list[str | None] = []
+    for position, case in enumerate(appearances):
+        failures.extend([None] * case.flaky_failures)
+        is_last = position == len(appearances) - 1
+        if is_failing(case.outcome) or (retries and not is_last):
+            failures.append(case.message if is_failing(case.outcome) else None)
+        failures.extend([None] * case.rerun_failures)
+    message = next((c.message for c in reversed(appearances) if is_failing(c.outcome)), None)
+    return Verdict(
+        status=_status_from(final, failed_before, attempts),
+        outcome=final,
+        attempts=attempts,
+        evidence=tuple(evidence),
+        seconds=appearances[0].seconds,
+        message=message,
+        failures=tuple(failures),
+        file=last.file,
+        line=last.line,
+        classname=last.classname,
+        name=last.name,
+    )
+
+
+def _combine_cases(verdicts: Sequence[Verdict]) -> Verdict:
+    """A whole file's verdict from its cases: the worst status decides, durations add up."""
+    if len(verdicts) == 1:
+        return verdicts[0]
+    worst = max(verdicts, key=lambda v: (_RANK[v.status], _OUTCOME_RANK[v.outcome]))
+    if all(v.status == "skipped" for v in verdicts):
+        outcome: Outcome = "skipped"
+    elif worst.failing:
+        outcome = worst.outcome
+    else:
+        outcome = "passed"
+    timed = [v.seconds for v in verdicts if v.seconds is not None]
+    evidence = dict.fromkeys(e for v in verdicts for e in v.evidence)
+    return Verdict(
+        status=worst.status if worst.status != "skipped" or outcome == "skipped" else "passed",
+        outcome=outcome,
+        attempts=max(v.attempts for v in verdicts),
+        evidence=tuple(evidence),
+        seconds=sum(timed) if timed else None,
+        message=worst.message,
+        failures=worst.failures,
+        file=worst.file,
+        line=worst.line,
+        classname=worst.classname,
+        name=worst.name,
+    )
+
+
+def classify(
+    *,
+    outcome: Outcome | None = None,
+    rerun: Rerun | None = None,
+    cases: Sequence[Sequence[CaseResult]] = (),
+    retries: bool = True,
+) -> Verdict:
+    """One executed test's verdict from the manifest (``outcome``, ``rerun``) and its JUnit cases.
+
+    ``cases`` holds one sequence of appearances per logical case *per report*, in report order:
+    one per report for a node id, one per test of the file for a whole-file id. ``retries`` says
+    whether repeats within a report are retries (see :func:`classify_case`). Separate reports
+    are separate processes: our runner's re-runs (told apart by the manifest's ``rerun``), or a
+    serial shard running a fan-out lane once per value. With no witness at all the test counts
+    as an error: reported as executed, but nothing says how it went.
+    """
+    parts = [classify_case(group, retries=retries) for group in cases if group]
+    junit = _combine_cases(parts) if parts else None
+    if rerun is not None and rerun.attempts:
+        outcomes = [a.outcome for a in rerun.attempts]
+        flaky = rerun.verdict == "flaky"
+        final: Outcome
+        if flaky:
+            final = "passed"
+        elif outcome is not None and is_failing(outcome):
+            final = outcome
+        else:
+            final = next((o for o in outcomes if is_failing(o)), "failed")
+        failures = tuple(f for part in parts for f in part.failures) or tuple(
+            None for o in outcomes if is_failing(o)
+        )
+        message = next((p.message for p in reversed(parts) if p.message), None)
+        seconds = parts[0].seconds if parts else None
+        details = parts[-1] if parts else None
+        return Verdict(
+            status="flaky" if flaky else "broken",
+            outcome=final,
+            attempts=max(len(outcomes), sum(p.attempts for p in parts)),
+            evidence=(
+                OUR_RERUN,
+                *dict.fromkeys(e for p in parts for e in p.evidence if e != REPEATED),
+            ),
+            seconds=seconds if seconds is not None else rerun.attempts[0].seconds,
+            message=message,
+            failures=failures,
+            file=details.file if details else None,
+            line=details.line if details else None,
+            classname=details.classname if details else None,
+            name=details.name if details else None,
+        )
+    if junit is None:
+        if outcome is None:
+            return Verdict(
+                status="failed",
+                outcome="error",
+                attempts=1,
+                message="reported as executed, but no result was recorded for it",
+            )
+        return Verdict(
+            status=_status_from(outcome, False, 1),
+            outcome=outcome,
+            attempts=1,
+        )
+    if outcome is None or outcome == junit.outcome:
+        return junit
+    # The manifest has the last word on the outcome; JUnit keeps the attempts and details.
+    failed_before = junit.status == "flaky" or (junit.failing and outcome == "passed")
+    return Verdict(
+        status=_status_from(outcome, failed_before, junit.attempts),
+        outcome=outcome,
+        attempts=junit.attempts,
+        evidence=junit.evidence,
+        seconds=junit.seconds,
+        message=junit.message,
+        failures=junit.failures,
+        file=junit.file,
+        line=junit.line,
+        classname=junit.classname,
+        name=junit.name,
+    )
+
+
+def junit_pair(node_id: str) -> tuple[str, str]:
+    """The (classname, name) pytest writes for a node id (``mangle_test_address``, pytest 9).
+
+    The file becomes a dotted module, classes follow it; the name keeps its parameters whole,
+    so a ``::`` or ``.`` inside ``[...]`` stays in the name.
+    """
+    path, _, tail = node_id.partition("::")
+    head, bracket, params = tail.partition("[")
+    names = head.split("::")
+    name = names[-1] + bracket + params
+    return ".".join([module_name(path), *names[:-1]]), xml_escape(name)
+
+
+def _normalise_file(file: str, workdir: str | None) -> str:
+    file = file.replace("\\", "/")
+    if workdir:
+        root = workdir.replace("\\", "/").rstrip("/") + "/"
+        if file.startswith(root):
+            file = file[len(root) :]
+    while file.startswith("./"):
+        file = file[2:]
+    return file
+
+
+@dataclass
+class CaseIndex:
+    """Executed test ids, looked up the way a JUnit report names them.
+
+    Node ids are found by pytest's own naming run forward (:func:`junit_pair`), settled
+    by ``file`` when two ids give the same pair. Whole-file ids (file granularity, or runners that
+    are not pytest) are found by the case's ``file``, or by the dotted module in its classname.
+    A report's ``name`` equal to an id (runners that write ids as names) is taken as is.
+    """
+
+    ids: Sequence[str]
+    workdir: str | None = None
+    _pairs: dict[tuple[str, str], list[str]] = field(init=False, default_factory=dict)
+    _files: dict[str, str] = field(init=False, default_factory=dict)
+    _modules: dict[str, str] = field(init=False, default_factory=dict)
+    _known: frozenset[str] = field(init=False, default=frozenset())
+
+    def __post_init__(self) -> None:
+        self._known = frozenset(self.ids)
+        for test_id in self.ids:
+            if "::" in test_id:
+                found = self._pairs.setdefault(junit_pair(test_id), [])
+                if test_id not in found:
+                    found.append(test_id)
+            else:
+                path = _normalise_file(test_id, None)
+                self._files.setdefault(path, test_id)
+                self._modules.setdefault(module_name(path), test_id)
+
+    def lookup(self, case: CaseResult) -> str | None:
+        if case.name in self._known:
+            return case.name
+        file = _normalise_file(case.file, self.workdir) if case.file else None
+        if case.classname:
+            found = self._pairs.get((case.classname, case.name))
+            if found:
+                if len(found) == 1:
+                    return found[0]
+                if file is not None:
+                    settled = [t for t in found if t.split("::", 1)[0] == file]
+                    if len(settled) == 1:
+                        return settled[0]
+                return None
+        if file is not None and file in self._files:
+            return self._files[file]
+        if case.classname:
+            parts = case.classname.split(".")
+            for end in range(len(parts), 0, -1):
+                found_file = self._modules.get(".".join(parts[:end]))
+                if found_file is not None:
+                    return found_file
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Grouped:
+    """A shard's JUnit cases, per executed test id and logical case, and what matched nothing."""
+
+    by_test: Mapping[str, Sequence[Sequence[CaseResult]]]
+    unmatched: int
+
+
+def group_cases(
+    ids: Sequence[str], reports: Iterable[JUnitReport], workdir: str | None = None
+) -> Grouped:
+    """Attach every case of a shard's reports to an executed test id.
+
+    Appearances of one logical case (same classname and name) in one report are kept together in
+    document order (the order of attempts); groups follow report order.
+    """
+    index = CaseIndex(ids, workdir)
+    by_test: dict[str, dict[tuple[str | None, str], list[CaseResult]]] = {}
+    unmatched = 0
+    for report in reports:
+        for case in report.cases:
+            test_id = index.lookup(case)
+            if test_id is None:
+                unmatched += 1
+                continue
+            by_test.setdefault(test_id, {}).setdefault((case.classname, case.name), []).append(case)
+    return Grouped(
+        by_test={test: list(groups.values()) for test, groups in by_test.items()},
+        unmatched=unmatched,
+    )

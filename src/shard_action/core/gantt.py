@@ -1,0 +1,117 @@
+"""Mermaid Gantt charts of shards: when each one ran, lane by lane.
+
+Generic on purpose: the report draws the shards as they really ran, the plan summary draws them
+as predicted; both hand over bars of ``(section, label, start_seconds, duration_seconds)``.
+
+Mermaid's Gantt grammar is line based and unforgiving: ``:`` ends a task's label, ``#`` and
+``%`` start comments, ``;`` ends a statement, and a label that *starts* like a keyword
+(``gantt``, ``section …``, ``click …``, a ``YYYY-MM-DD`` date) is read as one. Labels come from
+lane and shard names, which users choose, so every label is made safe: those characters become
+look-alikes, and a keyword-like start gets a zero-width space after its first character (not
+whitespace to Mermaid's lexer, invisible to a reader). Backticks are replaced too, so a label can
+never close the Markdown fence around the chart.
+
+Times are milliseconds since the Unix epoch (``dateFormat x``), starting at 0: the axis then
+reads minutes and seconds since the stage started. Mermaid formats the axis in the viewer's time
+zone, so in a zone whose offset is not a whole number of hours the minutes are shifted.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from typing import Final, NamedTuple
+
+_LOOKALIKES: Final = str.maketrans(
+    {
+        ":": "\ua789",  # MODIFIER LETTER COLON
+        "#": "\uff03",  # FULLWIDTH NUMBER SIGN
+        ";": "\uff1b",  # FULLWIDTH SEMICOLON
+        "%": "\uff05",  # FULLWIDTH PERCENT SIGN
+        "`": "\u02cb",  # MODIFIER LETTER GRAVE ACCENT
+        "<": "\u2039",
+        ">": "\u203a",
+        '"': "\u201d",
+        "{": "\uff5b",
+        "}": "\uff5d",
+        "\n": " ",
+        "\r": " ",
+        "\t": " ",
+        "\x0b": " ",
+        "\x0c": " ",
+        "\u2028": " ",
+        "\u2029": " ",
+    }
+)
+_KEYWORD_START: Final = re.compile(
+    r"^(gantt|inclusiveenddates|topaxis|"
+    r"(title|section|dateformat|axisformat|tickinterval|includes|excludes|todaymarker|weekday"
+    r"|accdescription|acctitle|accdescr|click|href|call)(\s|$)|\d{4}-\d\d-\d\d)",
+    re.IGNORECASE,
+)
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
+MAX_LABEL: Final = 80
+
+
+class Bar(NamedTuple):
+    """One bar: ``start`` and ``duration`` in seconds, ``tag`` one of Mermaid's task tags."""
+
+    section: str
+    label: str
+    start: float
+    duration: float
+    tag: str = ""
+    """``""``, ``done``, ``active`` or ``crit`` (drawn red: a shard that failed)."""
+
+
+def safe_text(text: str, limit: int = MAX_LABEL) -> str:
+    """``text`` as a Mermaid Gantt label or section name that cannot break the chart."""
+    cleaned = _CONTROL.sub(" ", text.translate(_LOOKALIKES))
+    cleaned = " ".join(cleaned.split())
+    if len(cleaned) > limit:
+        cleaned = cleaned[: limit - 1] + "\u2026"
+    if _KEYWORD_START.match(cleaned):
+        cleaned = cleaned[0] + "\u200b" + cleaned[1:]
+    return cleaned or "\u200b-"
+
+
+def _millis(seconds: float) -> int:
+    if not math.isfinite(seconds) or seconds < 0:
+        return 0
+    return round(seconds * 1000)
+
+
+def axis_format(span_seconds: float) -> str:
+    return "%M:%S" if span_seconds < 3600 else "%H:%M"
+
+
+def gantt(bars: Iterable[Bar | tuple[str, str, float, float]], *, title: str | None = None) -> str:
+    """The chart's Mermaid source (without the Markdown fence); sections in first-seen order."""
+    by_section: dict[str, list[Bar]] = {}
+    span = 0.0
+    for raw in bars:
+        bar = raw if isinstance(raw, Bar) else Bar(*raw)
+        by_section.setdefault(safe_text(bar.section), []).append(bar)
+        if math.isfinite(bar.start) and math.isfinite(bar.duration):
+            span = max(span, bar.start + max(bar.duration, 0.0))
+    lines = ["gantt"]
+    if title:
+        lines.append(f"    title {safe_text(title, 200)}")
+    lines.append("    dateFormat x")
+    lines.append(f"    axisFormat {axis_format(span)}")
+    for section, items in by_section.items():
+        lines.append(f"    section {section}")
+        for bar in items:
+            start = _millis(bar.start)
+            end = max(start + 1, start + _millis(bar.duration))
+            tag = f"{bar.tag}, " if bar.tag in ("done", "active", "crit") else ""
+            lines.append(f"    {safe_text(bar.label)} :{tag}{start}, {end}")
+    return "\n".join(lines) + "\n"
+
+
+def gantt_block(
+    bars: Iterable[Bar | tuple[str, str, float, float]], *, title: str | None = None
+) -> str:
+    """The chart in a fenced ```` ```mermaid ```` block, ready for GitHub Markdown."""
+    return f"```mermaid\n{gantt(bars, title=title)}```\n"

@@ -1,0 +1,214 @@
+"""Parallel or serial: the mode the next plan uses, and why.
+
+Parallel shards make a suite fast, but they also expose tests that share state (a file, a port, a
+database row) and fail only when something else runs beside them. When too many tests are flaky
+in a run (flaky rate over ``flaky-threshold``) the history turns to **serial**: one job runs
+everything, so a red build means a broken test, not an unlucky schedule. After ``recover-after``
+clean serial runs in a row it returns to **parallel**.
+
+The rules, as a state machine over runs (``state`` is the history's mode before the run):
+
+* A run over the threshold sends the history to serial and restarts the count of clean serial
+  runs, whatever mode the run itself used. If the run was already serial, its flaky tests are
+  flaky on their own: parallelism did not cause them, and the reason says so.
+* A clean serial run (complete, flaky rate at or under the threshold) counts one; the count
+  reaching ``recover-after`` returns the history to parallel.
+* A run that proves nothing about serial stability does not count and does not reset the count:
+  an incomplete run (lost tests or shards) and a parallel run forced by hand while the history is
+  serial.
+
+This module is pure: the report step feeds it facts and stores the decision in the history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from shard_action.core.history import History
+
+Mode = Literal["parallel", "serial"]
+NO_HISTORY = "no history yet"
+SHOWN_TESTS = 5
+"""Flaky test ids named in a reason; the report lists all of them."""
+
+
+def flaky_rate(flaky: int, tests: int) -> float:
+    """Flaky tests / tests run, 0 when nothing ran (an empty run is no evidence of flakiness)."""
+    if tests <= 0:
+        return 0.0
+    return min(1.0, max(0.0, flaky / tests))
+
+
+def plan_mode(
+    config_mode: str | None, history: History | None = None, override: str | None = None
+) -> tuple[Mode, str]:
+    """The mode for the plan step, and why.
+
+    ``override`` (a ``workflow_dispatch`` input) wins over ``config_mode`` (config file, variable
+    or flag); ``auto`` (or nothing) follows the history, and without a history the plan is
+    parallel. An empty string counts as not given, because that is what an unset workflow input
+    looks like.
+    """
+    for given, where in ((override, "set by hand"), (config_mode, "set in the configuration")):
+        forced: Mode | None = (
+            "parallel" if given == "parallel" else "serial" if given == "serial" else None
+        )
+        if forced is not None:
+            return forced, f"{where} (`mode: {forced}`); `auto` follows the history"
+        if given not in (None, "", "auto"):
+            raise ValueError(f"unknown mode {given!r}: expected auto, parallel or serial")
+    if history is None:
+        return "parallel", NO_HISTORY
+    return history.mode, history.mode_reason
+
+
+@dataclass(frozen=True, slots=True)
+class ModeState:
+    """The history's mode before a run."""
+
+    mode: Mode
+    reason: str = NO_HISTORY
+    clean_serial_runs: int = 0
+    cause: str | None = None
+    """Why the history turned serial (kept while it stays serial)."""
+    since: int | None = None
+    """Index of the run that turned the history serial."""
+
+    @classmethod
+    def of(cls, history: History) -> ModeState:
+        return cls(
+            mode=history.mode,
+            reason=history.mode_reason,
+            clean_serial_runs=history.clean_serial_runs,
+            cause=history.mode_cause,
+            since=history.mode_since,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RunFacts:
+    """What the decision needs to know about the run that just finished."""
+
+    index: int
+    mode: Mode
+    tests: int
+    flaky: Sequence[str]
+    complete: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ModeDecision:
+    mode: Mode
+    reason: str
+    clean_serial_runs: int
+    cause: str | None
+    since: int | None
+    flaky_rate: float
+    over_threshold: bool
+    counted: bool
+    """The run counted as a clean serial run."""
+    changed: bool
+    flaky_on_their_own: bool
+    """The run was serial and still over the threshold: parallelism is not the cause."""
+
+
+def _percent(value: float) -> str:
+    return f"{value * 100:.1f}%"
+
+
+def _names(tests: Sequence[str]) -> str:
+    shown = ", ".join(tests[:SHOWN_TESTS])
+    more = len(tests) - SHOWN_TESTS
+    return f"{shown} (+{more} more)" if more > 0 else shown
+
+
+def next_mode(
+    state: ModeState, run: RunFacts, *, flaky_threshold: float, recover_after: int
+) -> ModeDecision:
+    """Apply one run to the mode state machine (see the module docstring)."""
+    if recover_after < 1:
+        raise ValueError("recover_after must be at least 1")
+    rate = flaky_rate(len(run.flaky), run.tests)
+    over = rate > flaky_threshold
+    facts = f"flaky rate {_percent(rate)} ({len(run.flaky)} of {run.tests} tests)"
+    if over:
+        on_their_own = run.mode == "serial"
+        cause = (
+            f"{facts} over the {_percent(flaky_threshold)} threshold in run #{run.index}: "
+            f"{_names(run.flaky)}"
+        )
+        if on_their_own:
+            cause += (
+                " — the run was already serial, so these tests are flaky on their own, "
+                "not because of parallelism"
+            )
+        reason = f"{cause}; back to parallel after {recover_after} clean serial runs"
+        return ModeDecision(
+            mode="serial",
+            reason=reason,
+            clean_serial_runs=0,
+            cause=cause,
+            since=run.index if state.mode != "serial" or state.since is None else state.since,
+            flaky_rate=rate,
+            over_threshold=True,
+            counted=False,
+            changed=state.mode != "serial",
+            flaky_on_their_own=on_their_own,
+        )
+    if state.mode == "parallel":
+        reason = (
+            f"{facts} at or under the {_percent(flaky_threshold)} threshold in run #{run.index}"
+        )
+        return ModeDecision(
+            mode="parallel",
+            reason=reason,
+            clean_serial_runs=0,
+            cause=None,
+            since=None,
+            flaky_rate=rate,
+            over_threshold=False,
+            counted=False,
+            changed=False,
+            flaky_on_their_own=False,
+        )
+    cause = state.cause or state.reason
+    counted = run.mode == "serial" and run.complete
+    clean = state.clean_serial_runs + (1 if counted else 0)
+    if counted and clean >= recover_after:
+        reason = (
+            f"back to parallel after {clean} clean serial runs (last: run #{run.index}, "
+            f"{facts}); it was serial because {cause}"
+        )
+        return ModeDecision(
+            mode="parallel",
+            reason=reason,
+            clean_serial_runs=0,
+            cause=None,
+            since=None,
+            flaky_rate=rate,
+            over_threshold=False,
+            counted=True,
+            changed=True,
+            flaky_on_their_own=False,
+        )
+    if counted:
+        note = f"run #{run.index} was a clean serial run"
+    elif run.mode != "serial":
+        note = f"run #{run.index} ran in parallel (set by hand) and does not count"
+    else:
+        note = f"run #{run.index} was incomplete (lost tests) and does not count"
+    reason = f"{cause}; {note}: {clean} of {recover_after} clean serial runs so far"
+    return ModeDecision(
+        mode="serial",
+        reason=reason,
+        clean_serial_runs=clean,
+        cause=cause,
+        since=state.since,
+        flaky_rate=rate,
+        over_threshold=False,
+        counted=counted,
+        changed=False,
+        flaky_on_their_own=False,
+    )

@@ -1,0 +1,359 @@
+"""The job summary and the PR comment, rendered from ``report.json`` with Jinja2 templates.
+
+Users can replace either template (``summary.md.j2``, ``comment.md.j2``), so templates are
+untrusted code as far as we are concerned: they run in Jinja's *immutable sandbox* (no access to
+Python internals, no mutation of the report) and see only the report as plain JSON data.
+
+Escaping: Jinja's autoescape is for HTML, but these documents are GitHub Markdown, where a test
+id can hold ``|`` (breaks a table row), backticks (open a code span), ``*``/``_`` (emphasis),
+``<script>`` (raw HTML), newlines (end a table row) or ``@someone`` (a mention that notifies a
+stranger). So every ``{{ value }}`` goes through a Markdown escaper (:func:`md_escape`, as the
+environment's ``finalize``) unless a filter already made it safe (``Markup``): ``code`` renders an
+id as inline ``<code>`` with every character Markdown or HTML could act on written as an entity,
+which works the same in a table cell, a list and a paragraph (a backtick code span cannot hold a
+``|`` inside a table without a backslash that shows everywhere else). Autoescape stays on so that
+macros and ``{% set %}`` blocks return Markup (they are template text, not data); ``join`` and
+``replace`` are replaced by Markdown-escaping versions. One gap remains: ``a ~ b`` where one side
+is Markup escapes the other side for HTML only, so user templates should concatenate plain values
+or pipe them through ``md`` first.
+
+Size: GitHub refuses a comment over 65,536 characters. The comment is rendered with shorter and
+shorter lists (``limit``) until it fits, and cut at a line as a last resort, always with a
+pointer to the job summary. The comment adapter adds its hidden marker line afterwards, so we
+leave :data:`COMMENT_RESERVE` characters for it.
+
+This module is pure: template *texts* come in (the command reads the files), Markdown comes out.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from jinja2 import (
+    DictLoader,
+    StrictUndefined,
+    TemplateError,
+    TemplateSyntaxError,
+)
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from markupsafe import Markup
+
+from shard_action.core.gantt import Bar, gantt_block
+from shard_action.core.report import Report
+
+SUMMARY: Final = "summary.md.j2"
+COMMENT: Final = "comment.md.j2"
+TEMPLATE_NAMES: Final = (SUMMARY, COMMENT)
+DEFAULT_PREFIX: Final = "default/"
+"""User templates can ``{% extends "default/summary.md.j2" %}`` and override blocks."""
+
+COMMENT_LIMIT: Final = 65_536
+COMMENT_RESERVE: Final = 1_024
+"""Characters left for the marker line (and a little slack) the comment adapter adds."""
+SUMMARY_LIMIT: Final = 1024 * 1024
+"""Bytes GitHub accepts in one step summary."""
+
+LIMITS: Final = (None, 1000, 200, 50, 20, 5, 0)
+"""Row caps tried in turn until a document fits."""
+
+_MD_SPECIAL: Final = re.compile(r"([\\`*_\[\]{}()#|~!$])")
+_CONTROL: Final = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CODE_ENTITIES: Final = {
+    "&": "&amp;",
+    "<": "&lt;",
+    ">": "&gt;",
+    '"': "&quot;",
+    "|": "&#124;",
+    "`": "&#96;",
+    "*": "&#42;",
+    "_": "&#95;",
+    "\\": "&#92;",
+    "[": "&#91;",
+    "]": "&#93;",
+    "~": "&#126;",
+    "$": "&#36;",
+    ":": "&#58;",
+    "@": "&#64;",
+    "#": "&#35;",
+}
+
+
+MISSING: Final = "\u2013"
+"""Shown for a figure that does not exist (an en dash)."""
+
+
+class TemplateProblem(ValueError):
+    """A template that cannot be compiled or rendered, with its name and line."""
+
+    def __init__(self, name: str, message: str, line: int | None = None) -> None:
+        self.name = name
+        self.line = line
+        where = f"{name}:{line}" if line else name
+        super().__init__(f"{where}: {message}")
+
+
+def _visible_controls(text: str) -> str:
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def md_escape(value: object) -> Markup:
+    """Any value as inline Markdown text: one line, no markup, no HTML, no mentions."""
+    if isinstance(value, Markup):
+        return value
+    text = "" if value is None else str(value)
+    text = _visible_controls(text.replace("\r\n", "\n")).replace("\n", " ").replace("\r", " ")
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    text = text.replace("@", "@\u200b")
+    return Markup(text)
+
+
+def md_code(value: object, limit: int | None = None) -> Markup:
+    """A value (a test id) as inline code that no character can break out of, in any context."""
+    text = "" if value is None else str(value)
+    if limit is not None and len(text) > limit:
+        text = text[: max(0, limit - 1)] + "\u2026"
+    text = _visible_controls(text.replace("\r\n", "\n")).replace("\n", "\u21b5").replace("\r", "")
+    encoded = "".join(_CODE_ENTITIES.get(ch, ch) for ch in text)
+    return Markup(f"<code>{encoded}</code>")
+
+
+def duration(value: object) -> str:
+    """Seconds for a person: ``0.4 s``, ``12 s``, ``2 m 05 s``, ``1 h 02 m``."""
+    if value is None:
+        return MISSING
+    seconds = float(value)  # type: ignore[arg-type]
+    if not math.isfinite(seconds):
+        return MISSING
+    sign = "-" if seconds < 0 else ""
+    seconds = abs(seconds)
+    if seconds < 10:
+        return f"{sign}{seconds:.1f} s"
+    if seconds < 60:
+        return f"{sign}{seconds:.0f} s"
+    whole = round(seconds)
+    if whole < 3600:
+        return f"{sign}{whole // 60} m {whole % 60:02d} s"
+    return f"{sign}{whole // 3600} h {whole % 3600 // 60:02d} m"
+
+
+def percent(value: object, digits: int = 1) -> str:
+    """A fraction (0.05) as a percentage (``5.0%``)."""
+    if value is None:
+        return MISSING
+    return f"{float(value) * 100:.{digits}f}%"  # type: ignore[arg-type]
+
+
+def points(value: object, digits: int = 2) -> str:
+    """A change in percentage points, signed: ``+0.40 pp``, ``±0.00 pp``."""
+    if value is None:
+        return MISSING
+    number = float(value)  # type: ignore[arg-type]
+    if round(number, digits) == 0:
+        return f"±{0:.{digits}f} pp"
+    return f"{number:+.{digits}f} pp"
+
+
+def number(value: object) -> str:
+    """An integer with thousands separators."""
+    if value is None:
+        return MISSING
+    return f"{int(value):,}"  # type: ignore[call-overload]
+
+
+def _finalize(value: object) -> object:
+    """Runs on every ``{{ }}`` value before Jinja's own (HTML) escaping, which leaves Markup be."""
+    if value is None:
+        return Markup("")
+    return md_escape(value)
+
+
+def _join(items: Sequence[object], separator: str = "") -> Markup:
+    """``join`` that escapes for Markdown (Jinja's escapes only for HTML under autoescape)."""
+    return Markup(md_escape(separator).join(md_escape(item) for item in items))
+
+
+def _replace(value: object, old: str, new: str, count: int | None = None) -> str:
+    """``replace`` on the plain text, escaped afterwards like any other value."""
+    text = str(value)
+    return text.replace(old, new) if count is None else text.replace(old, new, count)
+
+
+def _environment(templates: Mapping[str, str]) -> ImmutableSandboxedEnvironment:
+    env = ImmutableSandboxedEnvironment(
+        loader=DictLoader(dict(templates)),
+        autoescape=True,
+        finalize=_finalize,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        join=_join,
+        replace=_replace,
+        md=md_escape,
+        code=md_code,
+        duration=duration,
+        percent=percent,
+        points=points,
+        num=number,
+    )
+    return env
+
+
+def template_set(
+    defaults: Mapping[str, str], overrides: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The loader's templates: the user's wherever given, the defaults also under ``default/``."""
+    templates = {DEFAULT_PREFIX + name: text for name, text in defaults.items()}
+    templates.update(defaults)
+    templates.update(overrides or {})
+    return templates
+
+
+def shard_bars(report: Report) -> list[Bar]:
+    """The shards as they ran: one bar per shard that left a manifest, red when it failed."""
+    bars: list[Bar] = []
+    for shard in report.shards:
+        if shard.start_offset is None or shard.actual_seconds is None:
+            continue
+        tag = "crit" if shard.status in ("failed", "stopped") else ""
+        label = f"{shard.shard} ({duration(shard.actual_seconds)})"
+        bars.append(Bar(shard.lane, label, shard.start_offset, shard.actual_seconds, tag))
+    return bars
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    text: str
+    limit: int | None
+    """Row cap the text was rendered with (None: everything)."""
+    truncated: bool
+    """Cut at a line because even the shortest rendering did not fit."""
+
+
+def _context(report: Report, summary_url: str | None, limit: int | None) -> dict[str, Any]:
+    return {
+        "report": report.model_dump(mode="json"),
+        "gantt": Markup(gantt_block(shard_bars(report), title="Shards as they ran")),
+        "summary_url": summary_url,
+        "limit": limit,
+    }
+
+
+def _problem(name: str, exc: TemplateError) -> TemplateProblem:
+    line = exc.lineno if isinstance(exc, TemplateSyntaxError) else None
+    return TemplateProblem(name, f"{type(exc).__name__}: {exc.message or exc}", line)
+
+
+_BLANK_RUNS: Final = re.compile(r"\n[ \t]*(?:\n[ \t]*)+\n")
+
+
+def tidy(text: str) -> str:
+    """At most one blank line in a row, none at the start, one newline at the end.
+
+    Templates are easier to read with generous whitespace around ``{% if %}`` blocks; the
+    rendered Markdown should not carry it.
+    """
+    return _BLANK_RUNS.sub("\n\n", text).strip("\n") + "\n"
+
+
+def render_once(
+    templates: Mapping[str, str],
+    name: str,
+    report: Report,
+    *,
+    summary_url: str | None = None,
+    limit: int | None = None,
+) -> str:
+    """One rendering; raises :class:`TemplateProblem` naming the template."""
+    env = _environment(templates)
+    try:
+        template = env.get_template(name)
+        return tidy(template.render(_context(report, summary_url, limit)))
+    except TemplateError as exc:
+        raise _problem(name, exc) from exc
+
+
+def _close_open_blocks(text: str) -> str:
+    fences = sum(1 for line in text.splitlines() if line.lstrip().startswith("```"))
+    if fences % 2:
+        text += "\n```"
+    opened = text.count("<details")
+    closed = text.count("</details>")
+    text += "\n</details>" * max(0, opened - closed)
+    return text
+
+
+def cut(text: str, budget: int, pointer: str, measure: Callable[[str], int] = len) -> str:
+    """``text`` cut at a line end so that it and ``pointer`` fit ``budget`` (as ``measure``d)."""
+    if measure(text) <= budget:
+        return text
+    room = budget - measure(pointer) - 32
+    lines = text.splitlines(keepends=True)
+    kept: list[str] = []
+    used = 0
+    for line in lines:
+        size = measure(line)
+        if used + size > room:
+            break
+        kept.append(line)
+        used += size
+    result = _close_open_blocks("".join(kept).rstrip("\n")) + "\n\n" + pointer
+    while measure(result) > budget and kept:  # closing tags took the slack; drop more lines
+        kept.pop()
+        result = _close_open_blocks("".join(kept).rstrip("\n")) + "\n\n" + pointer
+    return result if measure(result) <= budget else pointer[:budget]
+
+
+def render_fitting(
+    templates: Mapping[str, str],
+    name: str,
+    report: Report,
+    *,
+    budget: int,
+    summary_url: str | None = None,
+    measure: Callable[[str], int] = len,
+    limits: Sequence[int | None] = LIMITS,
+) -> Rendered:
+    """The longest rendering of ``name`` that fits ``budget``, shortening lists first."""
+    text = ""
+    for limit in limits:
+        text = render_once(templates, name, report, summary_url=summary_url, limit=limit)
+        if measure(text) <= budget:
+            return Rendered(text, limit, truncated=False)
+    where = f"the [job summary]({summary_url})" if summary_url else "the job summary"
+    pointer = f"> **Truncated**: this is too long for GitHub; the full report is in {where}.\n"
+    return Rendered(cut(text, budget, pointer, measure), limits[-1], truncated=True)
+
+
+def render_summary(
+    templates: Mapping[str, str], report: Report, *, summary_url: str | None = None
+) -> Rendered:
+    """The job summary, within GitHub's 1 MiB (UTF-8 bytes)."""
+    return render_fitting(
+        templates,
+        SUMMARY,
+        report,
+        budget=SUMMARY_LIMIT - 4096,
+        summary_url=summary_url,
+        measure=lambda text: len(text.encode("utf-8")),
+    )
+
+
+def render_comment(
+    templates: Mapping[str, str], report: Report, *, summary_url: str | None = None
+) -> Rendered:
+    """The PR comment, under 65,536 characters with room for the comment adapter's marker."""
+    return render_fitting(
+        templates,
+        COMMENT,
+        report,
+        budget=COMMENT_LIMIT - COMMENT_RESERVE,
+        summary_url=summary_url,
+    )

@@ -1,0 +1,687 @@
+"""The fan-in's verdict on a whole run: ``report.json``, and the pure function that builds it.
+
+One function sees everything at once (the plan, every shard's manifest and JUnit cases, the
+coverage totals and the previous history) and returns three things that must agree with each
+other: the :class:`Report` (what the summary, the comment and the step outputs show), every
+executed test's final entry (what the merged JUnit holds) and the next :class:`History` (what the
+next plan reads). Computing them together is what keeps a flaky count in the comment equal to the
+flaky rate that decided the next mode.
+
+Exit status (:func:`exit_code`), most severe first:
+
+* ``3``: the run is incomplete: tests or shards lost, tests run twice, unplanned tests, results
+  of a shard the plan does not have, or a shard's result file (manifest or JUnit) unreadable;
+* ``2``: the history file could not be read, so it was not updated (everything else was written);
+* ``1``: tests failed (failed, or broken on every re-run), or were flaky with ``fail-on-flaky``;
+* ``0``: every planned test ran once and passed (flaky tests included, unless told otherwise).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shard_action.core.completeness import Completeness, Executed, Instance, check
+from shard_action.core.flakiness import Status, Verdict, classify, group_cases
+from shard_action.core.history import (
+    History,
+    Limits,
+    Observed,
+    RunRecord,
+    flip_rate,
+    letter_of,
+    update_tests,
+    with_run,
+)
+from shard_action.core.manifest import ShardManifest
+from shard_action.core.mode import ModeState, RunFacts, next_mode
+from shard_action.core.models import Outcome
+from shard_action.core.plan import Plan
+from shard_action.core.results import JUnitReport
+
+REPORT_VERSION: Final = 1
+REPORT_KIND: Final = "shard-action-report"
+
+EXIT_OK: Final = 0
+EXIT_FAILED: Final = 1
+EXIT_HISTORY: Final = 2
+EXIT_INCOMPLETE: Final = 3
+
+ProblemKind = Literal["results", "history", "coverage", "template", "config"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Problem(_Model):
+    """A file we could not use, named so that a person can go and look at it."""
+
+    kind: ProblemKind
+    source: str
+    message: str
+    shard: str | None = None
+
+
+class Counts(_Model):
+    planned: int
+    tests: int = Field(description="Executed tests, each counted once.")
+    passed: int
+    failed: int = Field(description="Failed with a single attempt.")
+    broken: int = Field(description="Failed on every attempt, re-runs included.")
+    flaky: int
+    skipped: int
+    errors: int = Field(description="Failing tests whose final outcome was an error.")
+    reruns: int = Field(description="Extra attempts (re-runs) over all tests.")
+    lost: int
+    lost_shards: int
+    run_twice: int
+    unplanned: int
+
+    @property
+    def failing(self) -> int:
+        return self.failed + self.broken
+
+
+class TestEntry(_Model):
+    __test__ = False
+
+    test: str
+    lane: str
+    shard: str
+    status: Status
+    outcome: Outcome
+    attempts: int
+    seconds: float | None = None
+    message: str | None = None
+    failures: list[str | None] = Field(default_factory=list)
+    file: str | None = None
+    line: int | None = None
+    classname: str | None = None
+    name: str | None = None
+    evidence: list[str] = Field(default_factory=list)
+    kind: Literal["planned", "drift", "unplanned"] = "planned"
+    flip_rate: float | None = Field(None, description="Over the history's window, this run in.")
+    flaky_on_its_own: bool = Field(
+        False, description="Flaky in a serial run too: parallelism is not the cause."
+    )
+
+
+class LostEntry(_Model):
+    test: str
+    lane: str
+    shard: str
+    reason: str
+
+
+class LostShardEntry(_Model):
+    shard: str
+    lane: str
+    tests: int
+    reason: str
+
+
+class RunTwiceEntry(_Model):
+    test: str
+    lane: str
+    shards: list[str]
+
+
+class UnplannedEntry(_Model):
+    test: str
+    lane: str
+    shard: str
+    planned_in: list[str]
+
+
+class DriftEntry(_Model):
+    shard: str
+    file: str
+    planned: list[str]
+    collected: list[str]
+    replaced: bool
+
+
+class ShardEntry(_Model):
+    shard: str
+    lane: str
+    name: str
+    status: Literal["passed", "failed", "stopped", "missing", "unknown"]
+    planned: int
+    executed: int
+    predicted_seconds: float | None
+    actual_seconds: float | None
+    start_offset: float | None = Field(None, description="Seconds after the first shard began.")
+    exit_code: int | None = None
+    failure: str | None = None
+    failing: int = 0
+    flaky: int = 0
+    unmatched_cases: int = Field(0, description="JUnit cases that matched no executed test.")
+
+
+class TimingEntry(_Model):
+    wall_seconds: float | None = Field(
+        None, description="First shard start to last shard end (job set-up not included)."
+    )
+    busy_seconds: float = Field(0.0, description="Sum of the shards' own durations.")
+    overhead_seconds: float = Field(0.0, description="Per-shard job overhead from the plan.")
+    serial_estimate: float | None = Field(
+        None, description="One job running everything: overhead + busy seconds."
+    )
+    predicted_makespan: float
+    predicted_serial: float
+    lower_bound: float
+    speedup: float | None = Field(None, description="serial_estimate / (overhead + wall_seconds).")
+
+
+class CoverageEntry(_Model):
+    measured: bool
+    percent: float | None = None
+    previous: float | None = Field(None, description="Last coverage in the history given.")
+    delta: float | None = Field(None, description="Percentage points against `previous`.")
+    covered_lines: int = 0
+    statements: int = 0
+    files: int = 0
+    data_files: int = 0
+    note: str | None = None
+
+
+class ModeEntry(_Model):
+    mode: Literal["parallel", "serial"] = Field(description="The mode this run used.")
+    reason: str
+    next_mode: Literal["parallel", "serial"]
+    next_reason: str
+    changed: bool
+    recorded: bool = Field(description="The decision was stored in the history written.")
+    flaky_rate: float
+    flaky_threshold: float
+    recover_after: int
+    clean_serial_runs: int
+    flaky_on_their_own: bool
+
+
+class Report(_Model):
+    kind: Literal["shard-action-report"] = REPORT_KIND
+    version: Literal[1] = REPORT_VERSION
+    run: int | None = Field(None, description="Index of this run in the history.")
+    complete: bool
+    ok: bool = Field(description="Complete, readable, and no failing test: exit code 0.")
+    exit_code: int
+    fork: bool = False
+    counts: Counts
+    lost: list[LostEntry]
+    lost_shards: list[LostShardEntry]
+    run_twice: list[RunTwiceEntry]
+    unplanned: list[UnplannedEntry]
+    unknown_shards: list[str]
+    drift: list[DriftEntry]
+    failures: list[TestEntry] = Field(description="Failed and broken tests.")
+    flaky: list[TestEntry]
+    shards: list[ShardEntry]
+    timing: TimingEntry
+    coverage: CoverageEntry
+    mode: ModeEntry
+    problems: list[Problem]
+
+
+@dataclass(frozen=True, slots=True)
+class ShardResult:
+    """One shard's results as the adapters read them."""
+
+    manifest: ShardManifest
+    reports: Sequence[JUnitReport] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CoverageTotals:
+    """What the coverage adapter measured (``percent`` is None when nothing was measured)."""
+
+    percent: float | None
+    covered_lines: int = 0
+    statements: int = 0
+    files: int = 0
+    data_files: int = 0
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    flaky_threshold: float = 0.05
+    recover_after: int = 3
+    fork: bool = False
+    """A run from an untrusted fork: the history is neither changed nor written."""
+    limits: Limits = field(default_factory=Limits)
+    sha: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Fanin:
+    report: Report
+    tests: tuple[TestEntry, ...]
+    """Every executed test once, in plan order: the merged JUnit."""
+    history: History | None
+    """The history to write; None when it must not be written (fork, unreadable history)."""
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+
+
+def _seconds(start: datetime, end: datetime) -> float:
+    return max(0.0, (_utc(end) - _utc(start)).total_seconds())
+
+
+def _verdicts(
+    completeness: Completeness, shards: Mapping[str, ShardResult]
+) -> tuple[dict[int, Verdict], dict[str, int]]:
+    """Verdict per executed instance (by position), and unmatched JUnit cases per shard."""
+    members_by_shard: dict[str, list[str]] = {}
+    for instance in completeness.executed:
+        members_by_shard.setdefault(instance.shard, []).extend(instance.members)
+    grouped = {}
+    unmatched: dict[str, int] = {}
+    for shard_id, result in shards.items():
+        ids = list(dict.fromkeys([*result.manifest.tests, *members_by_shard.get(shard_id, ())]))
+        found = group_cases(ids, result.reports, result.manifest.workdir)
+        grouped[shard_id] = found.by_test
+        unmatched[shard_id] = found.unmatched
+    verdicts: dict[int, Verdict] = {}
+    for position, instance in enumerate(completeness.executed):
+        found_result = shards.get(instance.shard)
+        manifest = found_result.manifest if found_result is not None else None
+        reruns = {r.test: r for r in manifest.reruns} if manifest is not None else {}
+        parts: list[Verdict] = []
+        for member in instance.members:
+            cases = grouped.get(instance.shard, {}).get(member, ())
+            parts.append(
+                classify(
+                    outcome=manifest.outcomes.get(member) if manifest is not None else None,
+                    rerun=reruns.get(member),
+                    cases=cases,
+                    retries="::" in member,
+                )
+            )
+        verdicts[position] = _merge_members(parts)
+    return verdicts, unmatched
+
+
+_RANK: Final[dict[Status, int]] = {"skipped": 0, "passed": 1, "flaky": 2, "failed": 3, "broken": 4}
+
+
+def _merge_members(parts: Sequence[Verdict]) -> Verdict:
+    """A whole-file test from the node ids that ran in it: the worst decides."""
+    if len(parts) == 1:
+        return parts[0]
+    worst = max(parts, key=lambda v: _RANK[v.status])
+    if worst.status == "skipped" and any(p.status != "skipped" for p in parts):
+        worst = next(p for p in parts if p.status != "skipped")
+    timed = [p.seconds for p in parts if p.seconds is not None]
+    return Verdict(
+        status=worst.status,
+        outcome=worst.outcome,
+        attempts=max(p.attempts for p in parts),
+        evidence=tuple(dict.fromkeys(e for p in parts for e in p.evidence)),
+        seconds=sum(timed) if timed else None,
+        message=worst.message,
+        failures=worst.failures,
+        file=worst.file,
+        line=worst.line,
+        classname=worst.classname,
+        name=worst.name,
+    )
+
+
+def _entry(instance: Instance, verdict: Verdict) -> TestEntry:
+    # One per executed test: built from already-typed values, so without validation.
+    return TestEntry.model_construct(
+        test=instance.test,
+        lane=instance.lane,
+        shard=instance.shard,
+        status=verdict.status,
+        outcome=verdict.outcome,
+        attempts=verdict.attempts,
+        seconds=verdict.seconds,
+        message=verdict.message,
+        failures=list(verdict.failures),
+        file=verdict.file,
+        line=verdict.line,
+        classname=verdict.classname,
+        name=verdict.name,
+        evidence=list(verdict.evidence),
+        kind=instance.kind,
+    )
+
+
+def _timing(plan: Plan, shards: Mapping[str, ShardResult]) -> TimingEntry:
+    manifests = [result.manifest for result in shards.values()]
+    busy = sum(_seconds(m.started, m.finished) for m in manifests)
+    wall = None
+    if manifests:
+        start = min(_utc(m.started) for m in manifests)
+        end = max(_utc(m.finished) for m in manifests)
+        wall = max(0.0, (end - start).total_seconds())
+    overhead = plan.shard_overhead
+    serial = overhead + busy if manifests else None
+    speedup = None
+    if serial is not None and wall is not None and overhead + wall > 0:
+        speedup = serial / (overhead + wall)
+    return TimingEntry(
+        wall_seconds=wall,
+        busy_seconds=busy,
+        overhead_seconds=overhead,
+        serial_estimate=serial,
+        predicted_makespan=plan.makespan,
+        predicted_serial=plan.serial_seconds,
+        lower_bound=plan.lower_bound,
+        speedup=speedup,
+    )
+
+
+def _shard_entries(
+    plan: Plan,
+    shards: Mapping[str, ShardResult],
+    tests: Sequence[TestEntry],
+    unmatched: Mapping[str, int],
+    completeness: Completeness,
+) -> list[ShardEntry]:
+    starts = [_utc(r.manifest.started) for r in shards.values()]
+    origin = min(starts) if starts else None
+    executed: dict[str, int] = {}
+    failing: dict[str, int] = {}
+    flaky: dict[str, int] = {}
+    for test in tests:
+        executed[test.shard] = executed.get(test.shard, 0) + 1
+        if test.status in ("failed", "broken"):
+            failing[test.shard] = failing.get(test.shard, 0) + 1
+        elif test.status == "flaky":
+            flaky[test.shard] = flaky.get(test.shard, 0) + 1
+    entries: list[ShardEntry] = []
+    order = [s.id for s in plan.shards] + list(completeness.unknown_shards)
+    planned = {s.id: s for s in plan.shards}
+    for shard_id in order:
+        shard = planned.get(shard_id)
+        result = shards.get(shard_id)
+        manifest = result.manifest if result is not None else None
+        status: Literal["passed", "failed", "stopped", "missing", "unknown"]
+        if manifest is None:
+            status = "missing"
+        elif shard is None:
+            status = "unknown"
+        elif manifest.failure:
+            status = "stopped"
+        elif failing.get(shard_id) or manifest.exit_code != 0:
+            status = "failed"
+        else:
+            status = "passed"
+        entries.append(
+            ShardEntry(
+                shard=shard_id,
+                lane=shard.lane if shard is not None else (manifest.lane if manifest else "?"),
+                name=shard.name if shard is not None else shard_id,
+                status=status,
+                planned=len(shard.tests) if shard is not None else 0,
+                executed=executed.get(shard_id, 0),
+                predicted_seconds=shard.predicted_seconds if shard is not None else None,
+                actual_seconds=_seconds(manifest.started, manifest.finished) if manifest else None,
+                start_offset=(_utc(manifest.started) - origin).total_seconds()
+                if manifest is not None and origin is not None
+                else None,
+                exit_code=manifest.exit_code if manifest is not None else None,
+                failure=manifest.failure if manifest is not None else None,
+                failing=failing.get(shard_id, 0),
+                flaky=flaky.get(shard_id, 0),
+                unmatched_cases=unmatched.get(shard_id, 0),
+            )
+        )
+    return entries
+
+
+def _coverage(totals: CoverageTotals | None, history: History | None) -> CoverageEntry:
+    previous = history.last_coverage() if history is not None else None
+    if totals is None or totals.percent is None:
+        note = totals.note if totals is not None else None
+        return CoverageEntry(
+            measured=False,
+            previous=previous,
+            note=note or "no coverage data",
+            data_files=totals.data_files if totals is not None else 0,
+        )
+    delta = totals.percent - previous if previous is not None else None
+    return CoverageEntry(
+        measured=True,
+        percent=totals.percent,
+        previous=previous,
+        delta=delta,
+        covered_lines=totals.covered_lines,
+        statements=totals.statements,
+        files=totals.files,
+        data_files=totals.data_files,
+        note=totals.note,
+    )
+
+
+def exit_code(
+    *,
+    complete: bool,
+    problems: Sequence[Problem],
+    failing: int,
+    flaky: int,
+    fail_on_flaky: bool,
+) -> int:
+    """See the module docstring for what each status means."""
+    if not complete or any(p.kind == "results" for p in problems):
+        return EXIT_INCOMPLETE
+    if any(p.kind == "history" for p in problems):
+        return EXIT_HISTORY
+    if failing or (fail_on_flaky and flaky):
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def build(
+    plan: Plan,
+    shards: Sequence[ShardResult],
+    *,
+    history: History | None,
+    coverage: CoverageTotals | None = None,
+    settings: Settings | None = None,
+    problems: Sequence[Problem] = (),
+) -> Fanin:
+    """Everything the fan-in concludes from one run.
+
+    ``history`` is the previous history (an empty :class:`History` when there is none) or None
+    when it could not be read: then nothing is remembered and no history is written. Two
+    manifests for the same shard keep the first; the caller names the duplicate as a problem.
+    """
+    settings = settings or Settings()
+    by_shard: dict[str, ShardResult] = {}
+    for result in shards:
+        by_shard.setdefault(result.manifest.shard, result)
+    completeness = check(
+        plan,
+        [
+            Executed(
+                shard=r.manifest.shard,
+                tests=r.manifest.tests,
+                drift=r.manifest.drift,
+                failure=r.manifest.failure,
+                lane=r.manifest.lane,
+            )
+            for r in by_shard.values()
+        ],
+    )
+    verdicts, unmatched = _verdicts(completeness, by_shard)
+    entries = [_entry(i, verdicts[n]) for n, i in enumerate(completeness.executed)]
+
+    previous = history if history is not None else History()
+    index = previous.next_index()
+    run_entries = [e for e in entries if e.status != "skipped"]
+    flaky_entries = [e for e in entries if e.status == "flaky"]
+    failing_entries = [e for e in entries if e.status in ("failed", "broken")]
+    decision = next_mode(
+        ModeState.of(previous),
+        RunFacts(
+            index=index,
+            mode=plan.mode,
+            tests=len(run_entries),
+            flaky=[e.test for e in flaky_entries],
+            complete=completeness.complete,
+        ),
+        flaky_threshold=settings.flaky_threshold,
+        recover_after=settings.recover_after,
+    )
+    serial = plan.mode == "serial"
+    records = update_tests(
+        previous,
+        [
+            Observed(e.lane, e.test, letter_of(e.status), e.seconds)
+            for e in entries
+            if e.kind != "drift"
+        ],
+        index=index,
+        serial=serial,
+        limits=settings.limits,
+    )
+    for entry in flaky_entries:
+        record = records.get(entry.lane, {}).get(entry.test)
+        if record is not None:
+            entry.flip_rate = flip_rate(record.outcomes)
+            entry.flaky_on_its_own = record.last_serial_flake is not None
+        else:
+            entry.flip_rate = 1.0
+            entry.flaky_on_its_own = serial
+    for entry in failing_entries:
+        record = records.get(entry.lane, {}).get(entry.test)
+        entry.flip_rate = flip_rate(record.outcomes) if record is not None else None
+
+    timing = _timing(plan, by_shard)
+    cover = _coverage(coverage, history)
+    counts = Counts(
+        planned=completeness.planned,
+        tests=len(entries),
+        passed=sum(e.status == "passed" for e in entries),
+        failed=sum(e.status == "failed" for e in entries),
+        broken=sum(e.status == "broken" for e in entries),
+        flaky=len(flaky_entries),
+        skipped=sum(e.status == "skipped" for e in entries),
+        errors=sum(e.outcome == "error" for e in failing_entries),
+        reruns=sum(max(0, e.attempts - 1) for e in entries),
+        lost=len(completeness.lost),
+        lost_shards=len(completeness.lost_shards),
+        run_twice=len(completeness.run_twice),
+        unplanned=len(completeness.unplanned),
+    )
+    writable = history is not None and not settings.fork
+    if writable:
+        mode = ModeEntry(
+            mode=plan.mode,
+            reason=plan.mode_reason,
+            next_mode=decision.mode,
+            next_reason=decision.reason,
+            changed=decision.changed,
+            recorded=True,
+            flaky_rate=decision.flaky_rate,
+            flaky_threshold=settings.flaky_threshold,
+            recover_after=settings.recover_after,
+            clean_serial_runs=decision.clean_serial_runs,
+            flaky_on_their_own=decision.flaky_on_their_own,
+        )
+    else:
+        why = (
+            "a run from a fork does not change the history"
+            if settings.fork
+            else "the history could not be read, so it was not updated"
+        )
+        mode = ModeEntry(
+            mode=plan.mode,
+            reason=plan.mode_reason,
+            next_mode=previous.mode,
+            next_reason=f"unchanged ({why}): {previous.mode_reason}",
+            changed=False,
+            recorded=False,
+            flaky_rate=decision.flaky_rate,
+            flaky_threshold=settings.flaky_threshold,
+            recover_after=settings.recover_after,
+            clean_serial_runs=previous.clean_serial_runs,
+            flaky_on_their_own=decision.flaky_on_their_own,
+        )
+    code = exit_code(
+        complete=completeness.complete,
+        problems=problems,
+        failing=counts.failing,
+        flaky=counts.flaky,
+        fail_on_flaky=plan.runner.fail_on_flaky,
+    )
+    report = Report(
+        run=index if writable else None,
+        complete=completeness.complete,
+        ok=code == EXIT_OK,
+        exit_code=code,
+        fork=settings.fork,
+        counts=counts,
+        lost=[
+            LostEntry(test=x.test, lane=x.lane, shard=x.shard, reason=x.reason)
+            for x in completeness.lost
+        ],
+        lost_shards=[
+            LostShardEntry(shard=x.shard, lane=x.lane, tests=x.tests, reason=x.reason)
+            for x in completeness.lost_shards
+        ],
+        run_twice=[
+            RunTwiceEntry(test=x.test, lane=x.lane, shards=list(x.shards))
+            for x in completeness.run_twice
+        ],
+        unplanned=[
+            UnplannedEntry(test=x.test, lane=x.lane, shard=x.shard, planned_in=list(x.planned_in))
+            for x in completeness.unplanned
+        ],
+        unknown_shards=list(completeness.unknown_shards),
+        drift=[
+            DriftEntry(
+                shard=x.shard,
+                file=x.file,
+                planned=list(x.planned),
+                collected=list(x.collected),
+                replaced=x.replaced,
+            )
+            for x in completeness.drift
+        ],
+        failures=failing_entries,
+        flaky=flaky_entries,
+        shards=_shard_entries(plan, by_shard, entries, unmatched, completeness),
+        timing=timing,
+        coverage=cover,
+        mode=mode,
+        problems=list(problems),
+    )
+    new_history = None
+    if writable:
+        run = RunRecord(
+            index=index,
+            mode=plan.mode,
+            tests=len(run_entries),
+            flaky=len(flaky_entries),
+            flaky_rate=decision.flaky_rate,
+            failed=counts.failing,
+            lost=counts.lost,
+            coverage=cover.percent,
+            seconds=timing.wall_seconds,
+            flaky_tests=[e.test for e in flaky_entries],
+            sha=settings.sha,
+        )
+        new_history = with_run(
+            previous,
+            run,
+            records,
+            mode=decision.mode,
+            mode_reason=decision.reason,
+            clean_serial_runs=decision.clean_serial_runs,
+            mode_since=decision.since,
+            mode_cause=decision.cause,
+            limits=settings.limits,
+        )
+    return Fanin(report=report, tests=tuple(entries), history=new_history)

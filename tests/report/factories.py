@@ -1,0 +1,125 @@
+"""Small builders for plans and manifests, so each test states only what it is about."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta, timezone
+
+from shard_action.core.manifest import Drift, Rerun, ShardManifest
+from shard_action.core.models import Outcome
+from shard_action.core.plan import (
+    LanePlan,
+    LaneRun,
+    Plan,
+    PlannedShard,
+    RunnerSettings,
+    TimingsInfo,
+    Totals,
+)
+
+T0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+
+
+def lane_run(lane: str, count: int) -> LaneRun:
+    return LaneRun(lane=lane, env={}, sequential=False, isolated=True, count=count)
+
+
+def shard(
+    shard_id: str,
+    tests: Sequence[str],
+    lane: str = "default",
+    *,
+    runs: Sequence[tuple[str, int]] | None = None,
+    predicted: float = 10.0,
+) -> PlannedShard:
+    lane_runs = [lane_run(n, c) for n, c in runs] if runs else [lane_run(lane, len(tests))]
+    return PlannedShard(
+        id=shard_id,
+        lane=lane,
+        name=f"{lane} {shard_id}",
+        env={},
+        sequential=False,
+        tests=list(tests),
+        runs=lane_runs,
+        predicted_seconds=predicted,
+        estimated_tests=0,
+    )
+
+
+def plan(
+    shards: Sequence[PlannedShard],
+    *,
+    mode: str = "parallel",
+    overhead: float = 0.0,
+    fail_on_flaky: bool = False,
+) -> Plan:
+    lanes = sorted({run.lane for s in shards for run in s.runs})
+    total = sum(s.predicted_seconds for s in shards)
+    makespan = max((s.predicted_seconds for s in shards), default=0.0) + overhead
+    return Plan(
+        mode=mode,
+        mode_reason="test plan",
+        granularity="test",
+        shard_overhead=overhead,
+        shards=list(shards),
+        lanes=[
+            LanePlan(
+                name=lane,
+                base=lane,
+                mode="parallel",
+                env={},
+                isolated=True,
+                tests=0,
+                seconds=0.0,
+                longest=0.0,
+                shards=1,
+                lower_bound=makespan,
+                makespan=makespan,
+                critical=False,
+            )
+            for lane in lanes
+        ],
+        lower_bound=makespan,
+        makespan=makespan,
+        serial_seconds=total + overhead,
+        totals=Totals(tests=sum(len(s.tests) for s in shards), seconds=total, shards=len(shards)),
+        timings=TimingsInfo(),
+        runner=RunnerSettings(fail_on_flaky=fail_on_flaky),
+    )
+
+
+def manifest(
+    shard_id: str,
+    tests: Sequence[str],
+    *,
+    lane: str = "default",
+    outcomes: Mapping[str, Outcome] | None = None,
+    reruns: Sequence[Rerun] = (),
+    drift: Sequence[Drift] = (),
+    start: float = 0.0,
+    seconds: float = 10.0,
+    failure: str | None = None,
+    workdir: str = "/work/checkout",
+    junit: Sequence[str] = (),
+    coverage: Sequence[str] = (),
+    mode: str = "parallel",
+    exit_code: int = 0,
+) -> ShardManifest:
+    given = dict(outcomes or {})
+    return ShardManifest(
+        shard=shard_id,
+        lane=lane,
+        mode=mode,
+        started=T0 + timedelta(seconds=start),
+        finished=T0 + timedelta(seconds=start + seconds),
+        exit_code=exit_code,
+        planned=len(tests),
+        tests=list(tests),
+        outcomes={t: given.get(t, "passed") for t in tests},
+        reruns=list(reruns),
+        drift=list(drift),
+        junit=list(junit),
+        coverage=list(coverage),
+        workdir=workdir,
+        failure=failure,
+    )

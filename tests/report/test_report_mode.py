@@ -1,0 +1,160 @@
+"""The mode for the plan step, and the serial-fallback state machine over random run sequences."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from shard_action.core.history import History
+from shard_action.core.mode import (
+    NO_HISTORY,
+    ModeState,
+    RunFacts,
+    flaky_rate,
+    next_mode,
+    plan_mode,
+)
+
+
+def test_plan_mode_without_history_is_parallel() -> None:
+    assert plan_mode("auto", None) == ("parallel", NO_HISTORY)
+
+
+def test_plan_mode_auto_follows_the_history() -> None:
+    history = History(mode="serial", mode_reason="flaky rate 9% over 5%")
+    assert plan_mode("auto", history) == ("serial", "flaky rate 9% over 5%")
+
+
+@pytest.mark.parametrize("override", ["", None, "auto"])
+def test_an_empty_override_is_not_given(override: str | None) -> None:
+    history = History(mode="serial", mode_reason="why")
+    assert plan_mode("auto", history, override) == ("serial", "why")
+
+
+def test_explicit_modes_win_override_first() -> None:
+    history = History(mode="serial", mode_reason="why")
+    mode, reason = plan_mode("auto", history, "parallel")
+    assert mode == "parallel" and "by hand" in reason
+    mode, reason = plan_mode("serial", history, "parallel")
+    assert mode == "parallel" and "by hand" in reason
+    mode, reason = plan_mode("parallel", history)
+    assert mode == "parallel" and "configuration" in reason
+    mode, reason = plan_mode("serial", None)
+    assert mode == "serial" and "configuration" in reason
+
+
+def test_unknown_mode_is_refused() -> None:
+    with pytest.raises(ValueError, match="sometimes"):
+        plan_mode("sometimes", None)
+
+
+@pytest.mark.parametrize(
+    ("flaky", "tests", "rate"), [(0, 0, 0.0), (1, 20, 0.05), (3, 3, 1.0), (5, 2, 1.0)]
+)
+def test_flaky_rate(flaky: int, tests: int, rate: float) -> None:
+    assert flaky_rate(flaky, tests) == rate
+
+
+def test_over_means_strictly_over() -> None:
+    state = ModeState("parallel")
+    at = next_mode(state, RunFacts(1, "parallel", 20, ["a"]), flaky_threshold=0.05, recover_after=3)
+    assert at.mode == "parallel" and not at.over_threshold
+    over = next_mode(
+        state, RunFacts(1, "parallel", 19, ["a"]), flaky_threshold=0.05, recover_after=3
+    )
+    assert over.mode == "serial" and over.changed and over.over_threshold
+    assert "a" in over.reason and "5.3%" in over.reason
+
+
+def test_recovery_after_exactly_recover_after_clean_serial_runs() -> None:
+    state = ModeState("parallel")
+    decision = next_mode(
+        state, RunFacts(1, "parallel", 10, ["x", "y"]), flaky_threshold=0.05, recover_after=2
+    )
+    assert decision.mode == "serial" and decision.since == 1
+    state = ModeState(
+        decision.mode, decision.reason, decision.clean_serial_runs, decision.cause, decision.since
+    )
+    first = next_mode(state, RunFacts(2, "serial", 10, []), flaky_threshold=0.05, recover_after=2)
+    assert (first.mode, first.clean_serial_runs, first.counted) == ("serial", 1, True)
+    assert "1 of 2 clean serial runs" in first.reason and "x, y" in first.reason
+    state = ModeState(first.mode, first.reason, first.clean_serial_runs, first.cause, first.since)
+    second = next_mode(state, RunFacts(3, "serial", 10, []), flaky_threshold=0.05, recover_after=2)
+    assert (second.mode, second.changed, second.clean_serial_runs) == ("parallel", True, 0)
+    assert "back to parallel after 2 clean serial runs" in second.reason
+
+
+def test_flaky_in_serial_mode_is_flaky_on_its_own() -> None:
+    state = ModeState("serial", "why", 2, "cause", 4)
+    decision = next_mode(
+        state, RunFacts(7, "serial", 10, ["t"]), flaky_threshold=0.05, recover_after=3
+    )
+    assert decision.mode == "serial" and decision.flaky_on_their_own
+    assert decision.clean_serial_runs == 0 and decision.since == 4
+    assert "flaky on their own" in decision.reason
+
+
+def test_forced_parallel_and_incomplete_runs_do_not_count() -> None:
+    state = ModeState("serial", "why", 1, "cause", 4)
+    forced = next_mode(
+        state, RunFacts(5, "parallel", 10, []), flaky_threshold=0.05, recover_after=2
+    )
+    assert (forced.mode, forced.clean_serial_runs, forced.counted) == ("serial", 1, False)
+    assert "does not count" in forced.reason
+    lost = next_mode(
+        state, RunFacts(5, "serial", 10, [], complete=False), flaky_threshold=0.05, recover_after=2
+    )
+    assert (lost.mode, lost.clean_serial_runs) == ("serial", 1)
+    assert "incomplete" in lost.reason
+
+
+runs = st.lists(
+    st.tuples(
+        st.sampled_from(["parallel", "serial"]),  # the mode the run used (forced or not)
+        st.integers(0, 40),  # tests run
+        st.integers(0, 8),  # flaky tests
+        st.booleans(),  # complete
+    ),
+    max_size=40,
+)
+
+
+@given(runs, st.integers(1, 4), st.sampled_from([0.0, 0.05, 0.2]))
+def test_state_machine_over_random_runs(
+    sequence: list[tuple[str, int, int, bool]], recover_after: int, threshold: float
+) -> None:
+    state = ModeState("parallel")
+    clean_since_over: list[int] = []  # indices of counted clean serial runs since the last flake-up
+    for index, (run_mode, tests, drawn, complete) in enumerate(sequence, start=1):
+        flaky = min(drawn, tests)
+        names = [f"t{n}" for n in range(flaky)]
+        facts = RunFacts(index, run_mode, tests, names, complete)  # type: ignore[arg-type]
+        decision = next_mode(state, facts, flaky_threshold=threshold, recover_after=recover_after)
+        over = tests > 0 and flaky / tests > threshold
+        assert 0.0 <= decision.flaky_rate <= 1.0
+        assert decision.over_threshold == over
+        if over:
+            clean_since_over = []
+        elif state.mode == "serial" and run_mode == "serial" and complete:
+            clean_since_over.append(index)
+        # serial only after a run over the threshold
+        if state.mode == "parallel" and decision.mode == "serial":
+            assert over
+        # parallel again only after exactly `recover_after` clean serial runs
+        if state.mode == "serial" and decision.mode == "parallel":
+            assert not over and run_mode == "serial" and complete
+            assert len(clean_since_over) == recover_after
+            clean_since_over = []
+        if decision.mode == "serial":
+            assert decision.clean_serial_runs == len(clean_since_over) < recover_after
+        else:
+            assert decision.clean_serial_runs == 0
+        assert decision.changed == (decision.mode != state.mode)
+        state = ModeState(
+            decision.mode,
+            decision.reason,
+            decision.clean_serial_runs,
+            decision.cause,
+            decision.since,
+        )
