@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 
-from shard_action.core.manifest import Drift, Rerun, ShardManifest
+from shard_action.core.manifest import Drift, Rerun, RunResult, ShardManifest
 from shard_action.core.models import Outcome
 from shard_action.core.plan import (
     LanePlan,
@@ -88,9 +88,33 @@ def plan(
     )
 
 
+def run(
+    lane: str,
+    tests: Sequence[str],
+    *,
+    outcomes: Mapping[str, Outcome] | None = None,
+    reruns: Sequence[Rerun] = (),
+    drift: Sequence[Drift] = (),
+    junit: Sequence[str] = (),
+    planned: int | None = None,
+) -> RunResult:
+    """One lane run of a shard; every test passed unless ``outcomes`` says otherwise."""
+    given = dict(outcomes or {})
+    return RunResult(
+        lane=lane,
+        planned=len(tests) if planned is None else planned,
+        tests=list(tests),
+        outcomes={t: given.get(t, "passed") for t in tests},
+        reruns=list(reruns),
+        drift=list(drift),
+        exit_codes=[0],
+        junit=list(junit),
+    )
+
+
 def manifest(
     shard_id: str,
-    tests: Sequence[str],
+    tests: Sequence[str] = (),
     *,
     lane: str = "default",
     outcomes: Mapping[str, Outcome] | None = None,
@@ -104,8 +128,11 @@ def manifest(
     coverage: Sequence[str] = (),
     mode: str = "parallel",
     exit_code: int = 0,
+    runs: Sequence[RunResult] | None = None,
 ) -> ShardManifest:
-    given = dict(outcomes or {})
+    """A shard's manifest: one run of ``lane`` over ``tests``, or the ``runs`` given."""
+    if runs is None:
+        runs = [run(lane, tests, outcomes=outcomes, reruns=reruns, drift=drift, junit=junit)]
     return ShardManifest(
         shard=shard_id,
         lane=lane,
@@ -113,12 +140,7 @@ def manifest(
         started=T0 + timedelta(seconds=start),
         finished=T0 + timedelta(seconds=start + seconds),
         exit_code=exit_code,
-        planned=len(tests),
-        tests=list(tests),
-        outcomes={t: given.get(t, "passed") for t in tests},
-        reruns=list(reruns),
-        drift=list(drift),
-        junit=list(junit),
+        runs=list(runs),
         coverage=list(coverage),
         workdir=workdir,
         failure=failure,

@@ -22,7 +22,7 @@ from shard_action.core.report import (
 )
 from shard_action.core.results import CaseResult, JUnitReport
 
-from .factories import manifest, plan, shard
+from .factories import manifest, plan, run, shard
 
 A = [f"tests/test_a.py::test_{n}" for n in range(10)]
 B = [f"tests/test_b.py::test_{n}" for n in range(10)]
@@ -207,7 +207,12 @@ def test_junit_details_reach_the_entries() -> None:
             CaseResult("test_9", "tests.test_q", "tests/test_q.py", 0.5, "passed"),
         ),
     )
-    results = [ShardResult(manifest("s1", A[:2], outcomes={A[1]: "failed"}), (junit,))]
+    results = [
+        ShardResult(
+            manifest("s1", A[:2], outcomes={A[1]: "failed"}, junit=["junit-1.xml"]),
+            {"junit-1.xml": junit},
+        )
+    ]
     fanin = build(the_plan, results, history=History())
     first, second = fanin.tests
     assert (first.seconds, first.line, first.classname) == (1.25, 3, "tests.test_a")
@@ -215,3 +220,70 @@ def test_junit_details_reach_the_entries() -> None:
     assert fanin.report.shards[0].unmatched_cases == 1
     assert fanin.history is not None
     assert fanin.history.tests["default"][A[0]].duration == 1.25
+
+
+DB = ["tests/test_db.py::test_q", "tests/test_db.py::test_r"]
+
+
+def _cases(*cases: tuple[str, str, float]) -> JUnitReport:
+    return JUnitReport(
+        source="junit.xml",
+        cases=tuple(
+            CaseResult(name, "tests.test_db", "tests/test_db.py", seconds, outcome)  # type: ignore[arg-type]
+            for name, outcome, seconds in cases
+        ),
+    )
+
+
+def test_serial_fan_out_judges_and_times_each_lane_instance_from_its_own_run() -> None:
+    """The same ids in two runs of the serial shard: two tests each, never one test seen twice."""
+    serial_plan = plan(
+        [shard("serial", [*DB, *DB], "serial", runs=[("db-a", 2), ("db-b", 2)])], mode="serial"
+    )
+    runs = [
+        run("db-a", DB, junit=["junit-1.xml"]),
+        run("db-b", DB, reruns=[flaky_rerun(DB[1])], junit=["junit-2.xml", "junit-2-rerun1.xml"]),
+    ]
+    reports = {
+        "junit-1.xml": _cases(("test_q", "passed", 1.0), ("test_r", "passed", 2.0)),
+        "junit-2.xml": _cases(("test_q", "passed", 3.0), ("test_r", "failed", 4.0)),
+        "junit-2-rerun1.xml": _cases(("test_r", "passed", 5.0)),
+    }
+    result = ShardResult(manifest("serial", runs=runs, mode="serial"), reports)
+    fanin = build(serial_plan, [result], history=History())
+    report = fanin.report
+    assert report.complete and report.counts.tests == 4
+    assert [(e.lane, e.test, e.status, e.seconds, e.attempts) for e in fanin.tests] == [
+        ("db-a", DB[0], "passed", 1.0, 1),
+        ("db-a", DB[1], "passed", 2.0, 1),
+        ("db-b", DB[0], "passed", 3.0, 1),
+        ("db-b", DB[1], "flaky", 4.0, 2),
+    ]
+    assert all(e.fanned_out for e in fanin.tests)
+    assert report.mode.flaky_rate == pytest.approx(1 / 4), "(lane, id) pairs are the tests run"
+    assert f"{DB[1]} (lane db-b)" in report.mode.next_reason
+    assert report.shards[0].unmatched_cases == 0
+    history = fanin.history
+    assert history is not None
+    assert {
+        lane: {t: r.duration for t, r in tests.items()} for lane, tests in history.tests.items()
+    } == {
+        "db-a": {DB[0]: 1.0, DB[1]: 2.0},
+        "db-b": {DB[0]: 3.0, DB[1]: 4.0},
+    }
+    assert (history.tests["db-a"][DB[1]].outcomes, history.tests["db-b"][DB[1]].outcomes) == (
+        "p",
+        "F",
+    )
+    assert history.runs[-1].flaky_tests == [f"{DB[1]} (lane db-b)"]
+
+
+def test_serial_fan_out_a_lost_instance_is_named_with_its_lane() -> None:
+    serial_plan = plan(
+        [shard("serial", [*DB, *DB], "serial", runs=[("db-a", 2), ("db-b", 2)])], mode="serial"
+    )
+    runs = [run("db-a", DB), run("db-b", DB[:1], planned=2)]
+    result = ShardResult(manifest("serial", runs=runs, mode="serial", failure="killed"))
+    report = build(serial_plan, [result], history=History()).report
+    assert report.exit_code == EXIT_INCOMPLETE
+    assert [(x.test, x.lane, x.fanned_out) for x in report.lost] == [(DB[1], "db-b", True)]

@@ -91,6 +91,7 @@ def _pytest(workdir: Path, results: Path, junit: str, ids: Sequence[str]) -> Non
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COVERAGE", "PYTEST"))}
     env["COVERAGE_FILE"] = str(results / ".coverage")
     env["PYTHONPATH"] = str(workdir)
+    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # hypothesis & co. cost ~2 s per process
     subprocess.run(
         [
             sys.executable,
@@ -306,8 +307,10 @@ def test_results_given_as_shard_folders_and_run_twice(site: Path) -> None:
     twin = site / "more" / "s1-again"
     shutil.copytree(site / "shard-results" / "s1", twin)
     data = ShardManifest.model_validate_json((twin / "manifest.json").read_text())
+    (run,) = data.runs
+    twice = run.model_copy(update={"tests": [A_IDS[0], *B_IDS]})
     (twin / "manifest.json").write_text(
-        data.model_copy(update={"shard": "s2", "tests": [A_IDS[0], *B_IDS]}).model_dump_json()
+        data.model_copy(update={"shard": "s2", "runs": [twice]}).model_dump_json()
     )
     (site / "shard-results" / "s2" / "manifest.json").unlink()
     out = site / "out"
@@ -319,6 +322,28 @@ def test_results_given_as_shard_folders_and_run_twice(site: Path) -> None:
     report = files.report
     assert [(t.test, t.shards) for t in report.run_twice] == [(A_IDS[0], ["s1", "s2"])]
     assert report.exit_code == EXIT_INCOMPLETE
+
+
+def test_a_manifest_of_another_version_is_refused_by_name_and_its_tests_lost(site: Path) -> None:
+    path = site / "shard-results" / "s2" / "manifest.json"
+    data = json.loads(path.read_text())
+    old = {k: v for k, v in data.items() if k != "runs"}
+    old.update(version=1, tests=B_IDS, outcomes=dict.fromkeys(B_IDS, "passed"))  # version 1
+    path.write_text(json.dumps(old))
+    out = site / "out"
+    code = run_cli(
+        "--plan", str(site / "plan.json"), "--results", str(site / "shard-results"),
+        "--out", str(out),
+    )  # fmt: skip
+    assert code == EXIT_INCOMPLETE
+    report = json.loads((out / "report.json").read_text())
+    (problem,) = report["problems"]
+    assert problem["source"] == str(path.resolve())
+    assert problem["message"] == (
+        "manifest version 1 is not supported (this shard-action reads version 2); run the "
+        "shards and the report with the same release"
+    )
+    assert [t["test"] for t in report["lost"]] == B_IDS
 
 
 def test_fork_runs_leave_no_history(site: Path) -> None:

@@ -105,3 +105,44 @@ def test_any_id_is_written_as_valid_xml_that_maps_back(
     assert CaseIndex([test_id]).lookup(case) == test_id
     props = {p.get("name"): p.get("value") for p in ET.parse(path).getroot().iter("property")}
     assert props["shard-action.id"] is not None
+
+
+def test_fanned_out_ids_are_one_case_per_lane_instance_told_apart_by_suite_and_lane(
+    tmp_path: Path,
+) -> None:
+    """The serial shard ran the same id under two backends: two cases, each in a suite of its
+    lane, with pytest's own classname and name (so the file still maps back to node ids)."""
+    test_id = "tests/storage/test_repo.py::test_save"
+    tests = [
+        entry("tests/test_a.py::test_ok", shard="serial", lane="default"),
+        entry(test_id, shard="serial", lane="storage-sqlite", fanned_out=True),
+        entry(test_id, "flaky", shard="serial", lane="storage-memory", attempts=2, fanned_out=True),
+        entry(test_id, shard="storage-sqlite-1", lane="storage-sqlite", fanned_out=True),
+    ]
+    path = tmp_path / "junit.xml"
+    write_junit(path, tests)
+    root = ET.parse(path).getroot()
+    suites = [
+        (
+            suite.get("name"),
+            [
+                (case.get("classname"), case.get("name"), props(case)["shard-action.lane"])
+                for case in suite.iter("testcase")
+            ],
+        )
+        for suite in root
+    ]
+    pair = ("tests.storage.test_repo", "test_save")
+    assert suites == [
+        ("serial / default", [("tests.test_a", "test_ok", "default")]),
+        ("serial / storage-sqlite", [(*pair, "storage-sqlite")]),
+        ("serial / storage-memory", [(*pair, "storage-memory")]),
+        ("storage-sqlite-1", [(*pair, "storage-sqlite")]),
+    ]
+    cases = read_junit(path).cases
+    assert [CaseIndex([test_id]).lookup(c) for c in cases[1:]] == [test_id] * 3
+    assert root.get("tests") == "4"
+
+
+def props(case: ET.Element) -> dict[str, str | None]:
+    return {p.get("name") or "": p.get("value") for p in case.iter("property")}

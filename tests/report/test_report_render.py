@@ -32,7 +32,7 @@ from shard_action.core.render import (
 from shard_action.core.report import CoverageTotals, Problem, Report, Settings, ShardResult, build
 from shard_action.core.results import CaseResult, JUnitReport
 
-from .factories import manifest, plan, shard
+from .factories import manifest, plan, run, shard
 
 GOLDEN = Path(__file__).resolve().parent / "data" / "golden"
 URL = "https://github.com/o/r/actions/runs/42"
@@ -96,8 +96,9 @@ def sample_report(lost: bool = True) -> Report:
                 start=0,
                 seconds=95,
                 exit_code=1,
+                junit=["junit-1.xml"],
             ),
-            (junit,),
+            {"junit-1.xml": junit},
         ),
         ShardResult(
             manifest(
@@ -266,6 +267,38 @@ def test_times_coverage_and_gantt(templates: dict[str, str]) -> None:
     assert shards[3][-1] == "🕳️ no results"
     assert "**85.12%** of 800 statements" in text and "+0.62 pp" in text
     assert "```mermaid\ngantt\n" in text and "default-1 (1 m 35 s) :crit, 0, 95000" in text
+
+
+def test_fanned_out_tests_are_shown_with_their_lane_in_the_comment(
+    templates: dict[str, str],
+) -> None:
+    """The same id under two backends in one serial shard: the comment says which one."""
+    db = ["tests/test_db.py::test_q", "tests/test_db.py::test_r"]
+    solo = "tests/test_y.py::test_solo"
+    the_plan = plan(
+        [
+            shard(
+                "serial",
+                [*db, *db, solo],
+                "serial",
+                runs=[("db-a", 2), ("db-b", 2), ("default", 1)],
+            )
+        ],
+        mode="serial",
+    )
+    runs = [
+        run("db-a", db, reruns=[flaky(db[1])]),
+        run("db-b", db[:1], planned=2),
+        run("default", [solo], reruns=[flaky(solo)]),
+    ]
+    report = build(
+        the_plan, [ShardResult(manifest("serial", runs=runs, mode="serial"))], history=History()
+    ).report
+    text = render_comment(templates, report).text
+    lost = _table_with(text, "Lost test")
+    assert lost[1][:2] == [f"{db[1]} in db-b", "serial"]
+    flaky_rows = [row[0] for row in _table_with(text, "Test")[1:]]
+    assert flaky_rows == [f"{db[1]} in db-a", solo], "only a fanned-out id carries its lane"
 
 
 def test_comment_stays_under_the_limit_with_a_pointer(templates: dict[str, str]) -> None:

@@ -44,6 +44,7 @@ def test_runner_results_fan_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     (project / "pytest.ini").write_text("[pytest]\n")
     for name in [n for n in os.environ if n.startswith(("COVERAGE", "SHARD_ACTION_"))]:
         monkeypatch.delenv(name)
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")  # ~2 s per runner process
     mix = [
         "tests/test_mix.py::test_ok",
         "tests/test_mix.py::test_flaky",

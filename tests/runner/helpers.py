@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 from typing import Any
 
-from shard_action.core.manifest import ShardManifest
+from shard_action.core.manifest import RunResult, ShardManifest
 from shard_action.core.plan import Plan
 
 CLI = [sys.executable, "-m", "shard_action", "run"]
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 QUIET_ENV = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
 """Test processes of generated suites load no third-party plugins by default: hypothesis alone
 costs each pytest process about 2 s here. A test that needs one passes it with ``-p``, or
@@ -23,6 +25,15 @@ PYPROJECT = """\
 [tool.pytest.ini_options]
 markers = ["slowish: a marker"]
 """
+
+
+def copy_examples(target: Path) -> Path:
+    """A private copy of the bundled ``examples/`` project, without anything a run left there."""
+    ignore = shutil.ignore_patterns(
+        "var", ".coverage*", "shard-results", ".pytest_cache", "__pycache__", ".shard-action"
+    )
+    shutil.copytree(EXAMPLES, target, ignore=ignore)
+    return target
 
 
 def write_suite(root: Path, files: dict[str, str], *, pyproject: str = PYPROJECT) -> Path:
@@ -91,6 +102,12 @@ def run_shard(
 
 def manifest(results: Path) -> ShardManifest:
     return ShardManifest.model_validate_json((results / "manifest.json").read_text("utf-8"))
+
+
+def only_run(got: ShardManifest) -> RunResult:
+    """The run of a shard that has one (every shard of a parallel plan)."""
+    (run,) = got.runs
+    return run
 
 
 def log_lines(path: Path) -> list[dict[str, Any]]:

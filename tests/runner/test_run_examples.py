@@ -7,7 +7,6 @@ lane, the rest in two shards. The planted flaky test is switched on.
 
 from __future__ import annotations
 
-import shutil
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -16,25 +15,23 @@ import coverage
 import pytest
 
 from shard_action.core.manifest import ShardManifest
-from tests.runner.helpers import collect_ids, manifest, run_shard, save_plan
+from tests.runner.helpers import (
+    collect_ids,
+    copy_examples,
+    manifest,
+    only_run,
+    run_shard,
+    save_plan,
+)
 from tests.runner.plans import Run, plan, shard
 
 pytestmark = pytest.mark.slow
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 FLAKY = "tests/test_flaky.py::test_price_table_cache_warms_up"
 
 
-def _copy_examples(target: Path) -> Path:
-    ignore = shutil.ignore_patterns(
-        "var", ".coverage*", "shard-results", ".pytest_cache", "__pycache__"
-    )
-    shutil.copytree(EXAMPLES, target, ignore=ignore)
-    return target
-
-
 def test_examples_sharded_run_every_test_once_per_backend(tmp_path: Path) -> None:
-    root = _copy_examples(tmp_path / "examples")
+    root = copy_examples(tmp_path / "examples")
     ids = collect_ids(root, "tests")
     storage = [i for i in ids if i.startswith("tests/storage/")]
     serial = [i for i in ids if i.startswith("tests/serial/")]
@@ -69,16 +66,21 @@ def test_examples_sharded_run_every_test_once_per_backend(tmp_path: Path) -> Non
         done = list(pool.map(one, [s.id for s in built.shards]))
     for code, output, got in done:
         assert code == 0, output
-        assert got.failure is None and got.drift == []
+        assert got.failure is None and only_run(got).drift == []
     manifests = {got.shard: got for _, _, got in done}
 
-    ran = Counter(t for got in manifests.values() for t in got.tests)
-    assert ran == Counter({**dict.fromkeys(ids, 1), **dict.fromkeys(storage, 2)})
-    reruns = [(r.test, r.verdict) for got in manifests.values() for r in got.reruns]
+    ran = Counter(
+        (run.lane, t) for got in manifests.values() for run in got.runs for t in run.tests
+    )
+    assert ran == Counter({(s.lane, t): 1 for s in built.shards for t in s.tests})
+    assert Counter(t for _, t in ran.elements()) == Counter(
+        {**dict.fromkeys(ids, 1), **dict.fromkeys(storage, 2)}
+    ), "every id once, the storage ids once per backend"
+    reruns = [(r.test, r.verdict) for got in manifests.values() for r in only_run(got).reruns]
     assert reruns == [(FLAKY, "flaky")], "the planted flaky test, and nothing else"
     assert (flaky_dir / "test_price_table_cache_warms_up.failed-once").is_file()
-    assert all(o == "passed" for got in manifests.values() for o in got.outcomes.values())
-    assert manifests["serial-1"].tests == serial, "sequential lane in collection order"
+    assert all(o == "passed" for got in manifests.values() for o in only_run(got).outcomes.values())
+    assert only_run(manifests["serial-1"]).tests == serial, "sequential lane in collection order"
 
     data = coverage.CoverageData(no_disk=True)
     for got in manifests.values():

@@ -18,6 +18,7 @@ from tests.runner.helpers import (
     collect_ids,
     log_lines,
     manifest,
+    only_run,
     run_shard,
     save_plan,
     write_suite,
@@ -89,9 +90,10 @@ def test_only_the_shards_files_are_collected_and_each_id_runs_once(tmp_path: Pat
         proc, results = run_shard(root, plan_path, s.id, env={"RUN_LOG": str(log)})
         assert proc.returncode == 0, proc.stdout + proc.stderr
         got = manifest(results)
-        assert got.tests == s.tests
-        assert got.outcomes == dict.fromkeys(s.tests, "passed")
-        assert got.exit_code == 0 and got.failure is None and got.drift == []
+        ran = only_run(got)
+        assert (ran.lane, ran.planned, ran.tests) == ("default", len(s.tests), s.tests)
+        assert ran.outcomes == dict.fromkeys(s.tests, "passed")
+        assert got.exit_code == 0 and got.failure is None and ran.drift == []
         assert got.workdir == str(root.resolve())
         assert got.coverage == [f".coverage.{s.id}"]
         assert (results / got.coverage[0]).is_file()
@@ -146,19 +148,36 @@ def test_lane_env_processes_and_sequential_order(tmp_path: Path) -> None:
     assert not any(r["xdist"] for r in ordered), "no xdist in a sequential lane"
     got = manifest(results)
     assert got.mode == "serial" and got.lane == "serial"
-    assert got.tests == [a[1], *sequential]
+    assert [(r.lane, r.tests, r.junit) for r in got.runs] == [
+        ("fast", [a[1]], ["junit-1.xml"]),
+        ("ordered", sequential, ["junit-2.xml"]),
+    ]
     assert got.junit == ["junit-1.xml", "junit-2.xml"]
 
 
-def test_fan_out_in_serial_mode_runs_the_same_ids_once_per_backend(tmp_path: Path) -> None:
+FLAKY_PER_BACKEND = """\
+import os, pathlib
+
+def test_read(): pass
+def test_write(): pass
+
+def test_flaky_once_per_backend():
+    marker = pathlib.Path(os.environ["FLAKY_DIR"]) / os.environ["LANE_VALUE"]
+    if not marker.exists():
+        marker.write_text("x")
+        raise AssertionError("first attempt on this backend fails")
+"""
+
+
+def test_fan_out_in_serial_mode_runs_and_reruns_the_same_ids_once_per_backend(
+    tmp_path: Path,
+) -> None:
     root = write_suite(
         tmp_path / "suite",
-        {
-            "tests/conftest.py": LOGGING_CONFTEST,
-            "tests/test_db.py": "def test_read(): pass\ndef test_write(): pass\n",
-        },
+        {"tests/conftest.py": LOGGING_CONFTEST, "tests/test_db.py": FLAKY_PER_BACKEND},
     )
     ids = collect_ids(root, "tests")
+    flaky = ids[2]
     built = plan(
         shard(
             "serial",
@@ -167,17 +186,34 @@ def test_fan_out_in_serial_mode_runs_the_same_ids_once_per_backend(tmp_path: Pat
         ),
         bases={"db-sqlite": "db", "db-memory": "db"},
         mode="serial",
+        reruns=1,
         coverage=False,
     )
     log = tmp_path / "run.log"
-    proc, results = run_shard(root, save_plan(root, built), "serial", env={"RUN_LOG": str(log)})
+    flaky_dir = tmp_path / "flaky"
+    flaky_dir.mkdir()
+    env = {"RUN_LOG": str(log), "FLAKY_DIR": str(flaky_dir)}
+    proc, results = run_shard(root, save_plan(root, built), "serial", env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     runs = log_lines(log)
-    assert sorted((r["id"], r["value"]) for r in runs) == sorted(
-        (t, v) for t in ids for v in ("sqlite", "memory")
-    )
-    assert manifest(results).tests == [*ids, *ids]
-    assert "4 of 4 planned tests ran" in proc.stdout and "passed 4 " in proc.stdout
+    assert sorted((r["id"], r["lane"], r["value"], r["attempt"]) for r in runs) == sorted(
+        [(t, f"db-{v}", v, "1") for t in ids for v in ("sqlite", "memory")]
+        + [(flaky, f"db-{v}", v, "2") for v in ("sqlite", "memory")]
+    ), "every id once per backend, and each backend's re-run with that backend's env"
+    got = manifest(results)
+    assert [(r.lane, r.planned, r.tests) for r in got.runs] == [
+        ("db-sqlite", 3, ids),
+        ("db-memory", 3, ids),
+    ]
+    for ran in got.runs:
+        assert ran.outcomes == dict.fromkeys(ids, "passed")
+        assert [(r.test, r.verdict) for r in ran.reruns] == [(flaky, "flaky")]
+    assert [r.junit for r in got.runs] == [
+        ["junit-1.xml", "junit-1-rerun1.xml"],
+        ["junit-2.xml", "junit-2-rerun1.xml"],
+    ]
+    assert "6 of 6 planned tests ran" in proc.stdout and "passed 6 " in proc.stdout
+    assert f"flaky:  {flaky} (lane db-memory)" in proc.stdout
 
 
 WEIRD_IDS = """\
@@ -219,8 +255,8 @@ def test_weird_ids_run_exactly_once(tmp_path: Path) -> None:
     for s in built.shards:
         proc, results = run_shard(root, plan_path, s.id, env={"RUN_LOG": str(log)})
         assert proc.returncode == 0, proc.stdout + proc.stderr
-        assert manifest(results).outcomes == dict.fromkeys(s.tests, "passed")
-        assert manifest(results).drift == []
+        ran = only_run(manifest(results))
+        assert ran.outcomes == dict.fromkeys(s.tests, "passed") and ran.drift == []
     assert Counter(r["id"] for r in log_lines(log)) == Counter(ids)
     assert not (root / "pwned").exists() and not (root / "pwned2").exists()
 
@@ -269,7 +305,8 @@ def test_drifted_ids_run_once_in_the_owner_shard_and_are_recorded(tmp_path: Path
         "tests/test_drift.py::test_stable_two": 1,
     }
     assert {r["shard"] for r in runs if "[" in r["id"]} == {"d-1"}
-    (owner_drift,) = manifests["d-1"].drift
+    owner, other = only_run(manifests["d-1"]), only_run(manifests["d-2"])
+    (owner_drift,) = owner.drift
     assert owner_drift.file == "tests/test_drift.py"
     assert owner_drift.planned == [clock]
     assert len(owner_drift.collected) == 2 and clock not in owner_drift.collected
@@ -277,10 +314,10 @@ def test_drifted_ids_run_once_in_the_owner_shard_and_are_recorded(tmp_path: Path
         "tests/test_drift.py::test_clock",
         "tests/test_drift.py::test_random",
     }
-    assert set(manifests["d-1"].tests) == {one, *owner_drift.collected}
-    (other_drift,) = manifests["d-2"].drift
+    assert set(owner.tests) == {one, *owner_drift.collected}
+    (other_drift,) = other.drift
     assert other_drift.planned == [rand] and other_drift.collected == []
-    assert manifests["d-2"].tests == [two]
+    assert other.tests == [two]
     assert manifests["d-2"].exit_code == 0
 
 
@@ -298,10 +335,10 @@ def test_a_collection_error_fails_the_shard_and_names_the_file(tmp_path: Path) -
     proc, results = run_shard(root, save_plan(root, built), "c-1")
     assert proc.returncode == 1
     got = manifest(results)
-    assert got.outcomes["tests/test_broken.py::test_b"] == "error"
+    assert only_run(got).outcomes["tests/test_broken.py::test_b"] == "error"
     assert got.failure is not None and "could not collect tests/test_broken.py" in got.failure
     assert "did not run: tests/test_ok.py::test_ok" in got.failure
-    assert got.drift == []
+    assert only_run(got).drift == []
 
 
 def test_another_interpreter_without_shard_action_and_a_root_option(tmp_path: Path) -> None:
@@ -339,7 +376,7 @@ def test_another_interpreter_without_shard_action_and_a_root_option(tmp_path: Pa
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
     got = manifest(results)
-    assert got.tests == ids and got.workdir == str(root.resolve())
+    assert only_run(got).tests == ids and got.workdir == str(root.resolve())
     assert got.coverage == [".coverage.o-1"]
     assert [r["id"] for r in log_lines(log)] == ids
 
@@ -356,9 +393,9 @@ def test_xdist_inside_a_parallel_shard(tmp_path: Path) -> None:
     log = tmp_path / "run.log"
     proc, results = run_shard(root, save_plan(root, built), "x-1", env={"RUN_LOG": str(log)})
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    got = manifest(results)
-    assert sorted(got.tests) == sorted(ids[:4]) and got.drift == []
-    assert got.outcomes == dict.fromkeys(ids[:4], "passed")
+    ran = only_run(manifest(results))
+    assert sorted(ran.tests) == sorted(ids[:4]) and ran.drift == []
+    assert ran.outcomes == dict.fromkeys(ids[:4], "passed")
     runs = log_lines(log)
     assert sorted(r["id"] for r in runs) == sorted(ids[:4])
     assert len({r["pid"] for r in runs}) == 2, "two xdist workers"

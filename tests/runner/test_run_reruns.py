@@ -6,7 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.runner.helpers import collect_ids, log_lines, manifest, run_shard, save_plan, write_suite
+from tests.runner.helpers import (
+    collect_ids,
+    log_lines,
+    manifest,
+    only_run,
+    run_shard,
+    save_plan,
+    write_suite,
+)
 from tests.runner.plans import Run, plan, shard
 from tests.runner.test_run_pytest_shards import LOGGING_CONFTEST
 
@@ -63,21 +71,23 @@ def test_flaky_and_broken_are_told_apart(tmp_path: Path) -> None:
     assert proc.returncode == 1, proc.stdout + proc.stderr
     got = manifest(results)
     assert got.exit_code == 1 and got.failure is None
-    assert got.outcomes == {
+    ran = only_run(got)
+    assert ran.outcomes == {
         ids["test_fine"]: "passed",
         ids["test_flaky"]: "passed",
         ids["test_broken"]: "failed",
         ids["test_setup_error"]: "error",
         ids["test_skipped"]: "skipped",
     }
-    verdicts = {r.test: (r.verdict, [a.outcome for a in r.attempts]) for r in got.reruns}
+    verdicts = {r.test: (r.verdict, [a.outcome for a in r.attempts]) for r in ran.reruns}
     assert verdicts == {
         ids["test_flaky"]: ("flaky", ["failed", "passed"]),
         ids["test_broken"]: ("broken", ["failed", "failed", "failed"]),
         ids["test_setup_error"]: ("broken", ["error", "error", "error"]),
     }
-    assert got.tests == list(ids.values()), "first attempts only, each once"
-    assert got.junit == ["junit-1.xml", "junit-1-rerun1.xml", "junit-1-rerun2.xml"]
+    assert ran.tests == list(ids.values()), "first attempts only, each once"
+    assert ran.junit == ["junit-1.xml", "junit-1-rerun1.xml", "junit-1-rerun2.xml"]
+    assert len(ran.exit_codes) == 3 and ran.exit_codes[0] == 1
     runs = log_lines(log)
     pids = {r["attempt"]: r["pid"] for r in runs if r["id"] == ids["test_broken"]}
     assert len(set(pids.values())) == 3, "every re-run is a fresh process"
@@ -102,7 +112,8 @@ def test_fail_on_flaky(tmp_path: Path, fail_on_flaky: bool, code: int) -> None:
     )
     proc, results = run_shard(root, save_plan(root, built), "f-1", env={"FLAKY_DIR": str(tmp_path)})
     assert proc.returncode == code, proc.stdout + proc.stderr
-    assert [(r.test, r.verdict) for r in manifest(results).reruns] == [(ids["test_flaky"], "flaky")]
+    reruns = only_run(manifest(results)).reruns
+    assert [(r.test, r.verdict) for r in reruns] == [(ids["test_flaky"], "flaky")]
 
 
 def test_without_reruns_a_failure_is_broken(tmp_path: Path) -> None:
@@ -111,6 +122,6 @@ def test_without_reruns_a_failure_is_broken(tmp_path: Path) -> None:
     built = plan(shard("f-1", Run("f", [ids["test_flaky"]])), reruns=0, coverage=False)
     proc, results = run_shard(root, save_plan(root, built), "f-1", env={"FLAKY_DIR": str(tmp_path)})
     assert proc.returncode == 1
-    got = manifest(results)
-    assert got.outcomes == {ids["test_flaky"]: "failed"}
-    assert got.reruns == [] and got.junit == ["junit-1.xml"]
+    ran = only_run(manifest(results))
+    assert ran.outcomes == {ids["test_flaky"]: "failed"}
+    assert ran.reruns == [] and ran.junit == ["junit-1.xml"]

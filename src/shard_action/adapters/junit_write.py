@@ -8,6 +8,16 @@ of a test that passed in the end and ``<rerunFailure>`` for failed re-runs of a 
 added as errors in a suite of their own, so a JUnit reader turns red for them too instead of
 simply never hearing of them.
 
+One ``<testcase>`` per planned test, that is per (lane instance, test id): under fan-out the same
+id runs once per backend. Its ``classname`` and ``name`` stay exactly what pytest writes for the
+id, so the merged file still maps back to node ids (``plan --timings``, ``CaseIndex``); what tells
+the instances apart is the suite and a property:
+
+* one ``<testsuite>`` per shard and lane instance: named after the shard (``storage-sqlite-1``),
+  or ``shard / lane`` (``serial / storage-memory``) when one shard ran several lane instances,
+  as the serial shard does;
+* the ``shard-action.lane`` property of every test case.
+
 Why ElementTree and not junitparser: junitparser has no model for ``flakyFailure`` or
 test-case properties, so we would be building raw elements anyway; ElementTree escapes attribute
 and text content correctly. What neither does is drop characters XML 1.0 cannot hold (a test id
@@ -99,16 +109,31 @@ def _counts(suite: ET.Element, cases: Sequence[ET.Element]) -> None:
     suite.set("time", f"{total:.3f}")
 
 
+def _suite_names(tests: Sequence[TestEntry]) -> dict[tuple[str, str], str]:
+    """(shard, lane) -> suite name: the shard's id, with the lane when the shard ran several."""
+    lanes: dict[str, dict[str, None]] = {}
+    for entry in tests:
+        lanes.setdefault(entry.shard, {}).setdefault(entry.lane, None)
+    return {
+        (shard, lane): shard if len(found) == 1 else f"{shard} / {lane}"
+        for shard, found in lanes.items()
+        for lane in found
+    }
+
+
 def junit_tree(
     tests: Sequence[TestEntry], lost: Sequence[LostEntry] = (), *, name: str = "shard-action"
 ) -> ET.Element:
-    """The merged report as an element tree: one suite per shard, in order, lost tests last."""
+    """The merged report as an element tree: one suite per shard and lane instance, in order of
+    first appearance, lost tests last."""
     root = ET.Element("testsuites", name=_text(name))
-    suites: dict[str, ET.Element] = {}
+    names = _suite_names(tests)
+    suites: dict[tuple[str, str], ET.Element] = {}
     for entry in tests:
-        suite = suites.get(entry.shard)
+        key = (entry.shard, entry.lane)
+        suite = suites.get(key)
         if suite is None:
-            suite = suites[entry.shard] = ET.SubElement(root, "testsuite", name=_text(entry.shard))
+            suite = suites[key] = ET.SubElement(root, "testsuite", name=_text(names[key]))
         _case(suite, entry)
     if lost:
         suite = ET.SubElement(root, "testsuite", name="shard-action: lost tests")

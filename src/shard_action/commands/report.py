@@ -20,6 +20,7 @@ or shards lost, tests run twice or unplanned, a shard's results unreadable). See
 from __future__ import annotations
 
 import argparse
+import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -38,7 +39,7 @@ from shard_action.adapters.junit_write import write_junit
 from shard_action.commands.run import load_plan
 from shard_action.core.config import Config
 from shard_action.core.history import History
-from shard_action.core.manifest import MANIFEST_FILE, ShardManifest
+from shard_action.core.manifest import MANIFEST_FILE, ShardManifest, check_version
 from shard_action.core.plan import Plan
 from shard_action.core.render import (
     TEMPLATE_NAMES,
@@ -55,6 +56,7 @@ from shard_action.core.report import (
     ShardResult,
     TestEntry,
     build,
+    label,
 )
 from shard_action.core.results import JUnitReport
 from shard_action.errors import InputError
@@ -112,9 +114,18 @@ def find_manifests(folders: Sequence[Path]) -> list[Path]:
 
 def _read_manifest(path: Path) -> ShardManifest:
     try:
-        return ShardManifest.model_validate_json(path.read_bytes())
+        raw = json.loads(path.read_bytes())
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror or exc}", source=str(path)) from exc
+    except ValueError as exc:
+        raise InputError(f"not valid JSON: {exc}", source=str(path)) from None
+    if not isinstance(raw, dict):
+        raise InputError("not a shard result manifest (expected a JSON object)", source=str(path))
+    problem = check_version(raw)
+    if problem is not None:
+        raise InputError(problem, source=str(path))
+    try:
+        return ShardManifest.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
         key = ".".join(str(p) for p in first["loc"]) or "(top level)"
@@ -125,8 +136,9 @@ def _read_manifest(path: Path) -> ShardManifest:
 
 
 def _junit_files(folder: Path, manifest: ShardManifest) -> list[str]:
+    """The files the manifest's runs list; a manifest that lists none gets what is there."""
     if manifest.junit:
-        return list(manifest.junit)
+        return list(dict.fromkeys(manifest.junit))
     return sorted(p.name for p in folder.glob("junit*.xml") if p.is_file())
 
 
@@ -168,7 +180,7 @@ def collect_results(folders: Sequence[Path]) -> _Collected:
             continue
         seen[manifest.shard] = path
         folder = path.parent
-        reports: list[JUnitReport] = []
+        reports: dict[str, JUnitReport] = {}
         for name in _junit_files(folder, manifest):
             junit = _inside(folder, name)
             if junit is None:
@@ -182,7 +194,7 @@ def collect_results(folders: Sequence[Path]) -> _Collected:
                 )
                 continue
             try:
-                reports.append(read_junit(junit))
+                reports[name] = read_junit(junit)
             except InputError as exc:
                 collected.problems.append(
                     Problem(
@@ -205,7 +217,7 @@ def collect_results(folders: Sequence[Path]) -> _Collected:
                 )
                 continue
             collected.coverage.append(CoverageSource(data, manifest.workdir, manifest.shard))
-        collected.shards.append(ShardResult(manifest=manifest, reports=tuple(reports)))
+        collected.shards.append(ShardResult(manifest=manifest, reports=reports))
     return collected
 
 
@@ -303,19 +315,23 @@ def _line(entry: TestEntry) -> int | None:
     return entry.line + 1 if "::" in entry.test else entry.line
 
 
+def _name(entry: TestEntry) -> str:
+    return label(entry.test, entry.lane, entry.fanned_out)
+
+
 def annotate(report: Report, workdirs: Mapping[str, str]) -> None:
     """Annotations on the run: lost, failing and flaky tests, at their file and line."""
     for lost in report.lost[:ANNOTATION_LIMIT]:
         gha.annotate(
             "error",
-            f"{lost.test} (shard {lost.shard}): {lost.reason}",
+            f"{label(lost.test, lost.lane, lost.fanned_out)} (shard {lost.shard}): {lost.reason}",
             title="shard-action: test lost",
         )
     for entry in report.failures[:ANNOTATION_LIMIT]:
         detail = f": {entry.message}" if entry.message else ""
         gha.annotate(
             "error",
-            f"{entry.test} {entry.status} after {entry.attempts} attempt(s){detail}",
+            f"{_name(entry)} {entry.status} after {entry.attempts} attempt(s){detail}",
             title=f"shard-action: {entry.status} test",
             file=_relative_file(entry, workdirs),
             line=_line(entry),
@@ -327,7 +343,7 @@ def annotate(report: Report, workdirs: Mapping[str, str]) -> None:
         rate = f", flip rate {entry.flip_rate:.0%}" if entry.flip_rate is not None else ""
         gha.annotate(
             "warning",
-            f"{entry.test} failed, then passed on a re-run{rate}.{own}",
+            f"{_name(entry)} failed, then passed on a re-run{rate}.{own}",
             title="shard-action: flaky test",
             file=_relative_file(entry, workdirs),
             line=_line(entry),
@@ -444,13 +460,22 @@ def _print(files: ReportFiles) -> None:
         f"{c.lost} of {c.planned} planned tests lost",
     ]
     lines += [f"  LOST shard {s.shard}: {s.reason}" for s in report.lost_shards[:20]]
-    lines += [f"  LOST {t.test} (shard {t.shard}): {t.reason}" for t in report.lost[:20]]
+    lines += [
+        f"  LOST {label(t.test, t.lane, t.fanned_out)} (shard {t.shard}): {t.reason}"
+        for t in report.lost[:20]
+    ]
     if len(report.lost) > 20:
         lines.append(f"  … and {len(report.lost) - 20} more lost")
-    lines += [f"  RAN TWICE {t.test}: {', '.join(t.shards)}" for t in report.run_twice[:20]]
-    lines += [f"  UNPLANNED {t.test} (shard {t.shard})" for t in report.unplanned[:20]]
-    lines += [f"  {t.status}: {t.test}" for t in report.failures[:20]]
-    lines += [f"  flaky: {t.test}" for t in report.flaky[:20]]
+    lines += [
+        f"  RAN TWICE {label(t.test, t.lane, t.fanned_out)}: {', '.join(t.shards)}"
+        for t in report.run_twice[:20]
+    ]
+    lines += [
+        f"  UNPLANNED {label(t.test, t.lane, t.fanned_out)} (shard {t.shard})"
+        for t in report.unplanned[:20]
+    ]
+    lines += [f"  {t.status}: {_name(t)}" for t in report.failures[:20]]
+    lines += [f"  flaky: {_name(t)}" for t in report.flaky[:20]]
     lines += [f"  problem: {p.source}: {p.message}" for p in report.problems]
     coverage = report.coverage
     lines.append(

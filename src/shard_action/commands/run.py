@@ -7,7 +7,10 @@ template (no shell). Failed tests are re-run in fresh processes to tell flaky fr
 
 The results folder gets ``junit-<run>.xml`` (and ``junit-<run>-rerun<k>.xml``), the combined
 coverage data ``.coverage.<shard>`` and ``manifest.json`` (:class:`ShardManifest`), written last
-and atomically: a folder without a manifest is a shard that died.
+and atomically: a folder without a manifest is a shard that died. The manifest holds one
+:class:`RunResult` per lane run, because a planned test is a (lane instance, test id) pair: in
+serial mode a fan-out lane runs the same ids once per backend in one shard, and each run's
+tests, outcomes, re-runs (with that lane's env), drift and JUnit files are its own.
 
 Exit status: 0, or 1 for a broken test (a flaky one too with ``fail-on-flaky``), planned tests
 that neither ran nor drifted, a runner crash or an exceeded limit; 2 for bad input.
@@ -41,7 +44,14 @@ from shard_action.adapters.runner import (
     run_process,
     run_pytest,
 )
-from shard_action.core.manifest import MANIFEST_FILE, Attempt, Drift, Rerun, ShardManifest
+from shard_action.core.manifest import (
+    MANIFEST_FILE,
+    Attempt,
+    Drift,
+    Rerun,
+    RunResult,
+    ShardManifest,
+)
 from shard_action.core.models import Outcome
 from shard_action.core.plan import EMPTY_SHARD_ID, PLAN_VERSION, Plan, PlannedShard
 from shard_action.core.reruns import (
@@ -51,7 +61,6 @@ from shard_action.core.reruns import (
     shard_exit_code,
     verdict,
     wants_rerun,
-    worse,
 )
 from shard_action.core.selection import (
     RunSlice,
@@ -113,21 +122,27 @@ def load_plan(path: Path) -> Plan:
 
 @dataclass
 class _RunRecord:
-    """What one lane run of the shard did: its first attempts, re-runs and drift.
+    """What one lane run of the shard did: its processes, first attempts, re-runs and drift.
 
-    Kept per run, not per shard: in serial mode a fan-out lane puts the same test ids in two
-    runs of one shard (once per backend), and each must be counted on its own.
+    Kept per run, not per shard: a planned test is a (lane instance, id) pair, and in serial
+    mode a fan-out lane puts the same ids in two runs of one shard (once per backend), each of
+    which must be counted on its own. Within one run an id is planned once, so a second sighting
+    of it in the same run (two witnesses of one attempt: the event stream, a collection error)
+    is the same test, not a second one.
     """
 
+    lane: str
     planned: tuple[str, ...]
     tests: list[str] = field(default_factory=list)
     attempts: dict[str, list[Attempt]] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
     unplanned: list[str] = field(default_factory=list)
+    exit_codes: list[int] = field(default_factory=list)
+    junit: list[str] = field(default_factory=list)
 
     def first(self, test: str, outcome: Outcome, seconds: float | None) -> None:
         if test in self.attempts:
-            return  # never count a test twice in one run
+            return
         self.tests.append(test)
         self.attempts[test] = [Attempt(attempt=1, outcome=outcome, seconds=seconds)]
 
@@ -144,8 +159,6 @@ class _Ledger:
     """Everything the shard learns while it runs, in the order it learns it."""
 
     runs: list[_RunRecord] = field(default_factory=list)
-    exit_codes: list[int] = field(default_factory=list)
-    junit: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     fatal: bool = False
@@ -258,9 +271,9 @@ def _run_pytest_slice(
             timeout=run.timeout,
             memory_mb=run.memory_mb,
         )
-        ledger.exit_codes.append(report.process.returncode)
+        record.exit_codes.append(report.process.returncode)
         if (ctx.results / junit_name).is_file():
-            ledger.junit.append(junit_name)
+            record.junit.append(junit_name)
         return report
 
     selection = selection_for(ctx.plan, ctx.shard.id, piece.index, owners=owners)
@@ -347,11 +360,11 @@ def _run_command_slice(
         timeout=run.timeout,
         memory_mb=run.memory_mb,
     )
-    ledger.exit_codes.append(process.returncode)
+    record.exit_codes.append(process.returncode)
     where = _where(ctx, piece)
     found: dict[str, Outcome] = {}
     if junit.is_file():
-        ledger.junit.append(junit_name)
+        record.junit.append(junit_name)
         try:
             found = outcomes_from_junit(read_junit(junit), piece.tests, root=ctx.root)
         except InputError as exc:
@@ -439,13 +452,13 @@ def run_shard(
     shard = plan.shard(shard_id) if shard_id in known_ids else None
     ledger = _Ledger()
     coverage_files: list[str] = []
+    pieces = slice_runs(shard) if shard is not None else []
+    ledger.runs = [_RunRecord(piece.run.lane, piece.tests) for piece in pieces]
     if shard is not None and shard.tests:
         python = plan.runner.python or sys.executable
         with tempfile.TemporaryDirectory(prefix="shard-action-run-") as tmp:
             ctx = _Context(plan, shard, results, root, python, tuple(extra), Path(tmp))
             owners = file_owners(plan)
-            pieces = slice_runs(shard)
-            ledger.runs = [_RunRecord(piece.tests) for piece in pieces]
             for piece, record in zip(pieces, ledger.runs, strict=True):
                 if not piece.tests:
                     continue
@@ -475,6 +488,39 @@ def run_shard(
     )
 
 
+def _run_result(record: _RunRecord) -> tuple[RunResult, list[Verdict], list[str], Counter[Outcome]]:
+    """The manifest's view of one run, its verdicts, its lost ids and its outcome counts."""
+    outcomes: dict[str, Outcome] = {}
+    verdicts: list[Verdict] = []
+    reruns: list[Rerun] = []
+    for test in record.tests:
+        attempts = record.attempts[test]
+        outcomes[test] = final_outcome([a.outcome for a in attempts])
+        judged = verdict([a.outcome for a in attempts])
+        if judged is not None:
+            verdicts.append(judged)
+            if len(attempts) > 1:
+                reruns.append(Rerun(test=test, attempts=attempts, verdict=judged))
+    missing = group_by_file(record.missing)
+    unplanned = group_by_file(record.unplanned)
+    drift = [
+        Drift(file=f, planned=missing.get(f, []), collected=unplanned.get(f, []))
+        for f in dict.fromkeys([*missing, *unplanned])
+    ]
+    result = RunResult(
+        lane=record.lane,
+        planned=len(record.planned),
+        tests=record.tests,
+        outcomes=outcomes,
+        reruns=reruns,
+        drift=drift,
+        exit_codes=record.exit_codes,
+        junit=record.junit,
+    )
+    lost = not_run(record.planned, record.tests, record.missing)
+    return result, verdicts, lost, Counter(outcomes.values())
+
+
 def _finish(
     *,
     plan: Plan,
@@ -486,30 +532,17 @@ def _finish(
     root: Path,
     coverage_files: list[str],
 ) -> ShardManifest:
-    planned = list(shard.tests) if shard is not None else []
-    tests: list[str] = []
-    outcomes: dict[str, Outcome] = {}
+    runs: list[RunResult] = []
     verdicts: list[Verdict] = []
-    reruns: list[Rerun] = []
     lost: list[str] = []
-    missing_ids: list[str] = []
-    executed: list[Outcome] = []
-    unplanned_ids: list[str] = []
+    counts: Counter[Outcome] = Counter()
+    several = len(ledger.runs) > 1
     for record in ledger.runs:
-        tests += record.tests
-        missing_ids += record.missing
-        unplanned_ids += record.unplanned
-        lost += not_run(record.planned, record.tests, record.missing)
-        for test in record.tests:
-            attempts = record.attempts[test]
-            outcome = final_outcome([a.outcome for a in attempts])
-            executed.append(outcome)
-            outcomes[test] = worse(outcomes[test], outcome) if test in outcomes else outcome
-            judged = verdict([a.outcome for a in attempts])
-            if judged is not None:
-                verdicts.append(judged)
-                if len(attempts) > 1:
-                    reruns.append(Rerun(test=test, attempts=attempts, verdict=judged))
+        result, judged, missed, counted = _run_result(record)
+        runs.append(result)
+        verdicts += judged
+        lost += [f"{t} (lane {record.lane})" if several else t for t in missed]
+        counts += counted
     failures = list(ledger.failures)
     if lost:
         shown = ", ".join(lost[:5]) + (f" and {len(lost) - 5} more" if len(lost) > 5 else "")
@@ -518,12 +551,6 @@ def _finish(
     code = shard_exit_code(
         verdicts, fail_on_flaky=plan.runner.fail_on_flaky, lost=len(lost), failure=failure
     )
-    missing = group_by_file(missing_ids)
-    unplanned = group_by_file(unplanned_ids)
-    drift = [
-        Drift(file=f, planned=missing.get(f, []), collected=unplanned.get(f, []))
-        for f in dict.fromkeys([*missing, *unplanned])
-    ]
     manifest = ShardManifest(
         shard=shard_id,
         lane=shard.lane if shard is not None else EMPTY_SHARD_ID,
@@ -531,49 +558,58 @@ def _finish(
         started=started,
         finished=_now(),
         exit_code=code,
-        runner_exit_codes=ledger.exit_codes,
-        planned=len(planned),
-        tests=tests,
-        outcomes=outcomes,
-        reruns=reruns,
-        drift=drift,
-        junit=ledger.junit,
+        runs=runs,
         coverage=coverage_files,
         workdir=str(root),
         failure=failure,
     )
     write_text_atomic(results / MANIFEST_FILE, manifest.model_dump_json(indent=2) + "\n")
-    _print_summary(manifest, results, ledger.notes, Counter(executed))
+    _print_summary(manifest, results, ledger.notes, counts)
     return manifest
 
 
 def _print_summary(
     manifest: ShardManifest, results: Path, notes: list[str], counts: Counter[Outcome]
 ) -> None:
-    """Counts are per execution: under fan-out in serial mode one id runs once per backend."""
-    flaky = [r for r in manifest.reruns if r.verdict == "flaky"]
-    broken = [t for t, o in manifest.outcomes.items() if failed(o)]
-    drifted = sum(len(d.planned) + len(d.collected) for d in manifest.drift)
+    """Counts are per (lane, id): under fan-out in serial mode one id runs once per backend.
+
+    A test is named with its lane when the shard has several runs, so that the sqlite and the
+    memory run of the same id can be told apart.
+    """
+    several = len(manifest.runs) > 1
+
+    def name(test: str, run: RunResult) -> str:
+        return f"{test} (lane {run.lane})" if several else test
+
+    flaky = [(r, run) for run in manifest.runs for r in run.reruns if r.verdict == "flaky"]
+    broken = [(t, o, run) for run in manifest.runs for t, o in run.outcomes.items() if failed(o)]
+    drifted = sum(len(d.planned) + len(d.collected) for run in manifest.runs for d in run.drift)
     seconds = (manifest.finished - manifest.started).total_seconds()
     status = "ok" if manifest.exit_code == 0 else "FAILED"
     lines = [
         f"shard-action run: shard {manifest.shard} (lane {manifest.lane}) {status} "
-        f"in {seconds:.1f} s: {len(manifest.tests)} of {manifest.planned} planned tests ran"
+        f"in {seconds:.1f} s: {manifest.executed} of {manifest.planned} planned tests ran"
         + (f", {drifted} drifted id(s)" if drifted else ""),
         "  "
         + "  ".join(
-            f"{name} {counts.get(name, 0)}" for name in ("passed", "failed", "error", "skipped")
+            f"{outcome} {counts.get(outcome, 0)}"
+            for outcome in ("passed", "failed", "error", "skipped")
         )
         + f"  flaky {len(flaky)}  broken {len(broken)}",
     ]
-    lines += [f"  flaky:  {r.test}" for r in flaky[:20]]
-    lines += [f"  broken: {t} ({manifest.outcomes[t]})" for t in broken[:20]]
+    if several:
+        lines += [
+            f"  lane {run.lane}: {len(run.tests)} of {run.planned} ran" for run in manifest.runs
+        ]
+    lines += [f"  flaky:  {name(r.test, run)}" for r, run in flaky[:20]]
+    lines += [f"  broken: {name(t, run)} ({o})" for t, o, run in broken[:20]]
     if len(broken) > 20:
         lines.append(f"  … and {len(broken) - 20} more broken")
-    for drift in manifest.drift[:10]:
+    drift = [(d, run) for run in manifest.runs for d in run.drift]
+    for record, run in drift[:10]:
         lines.append(
-            f"  drift in {drift.file}: {len(drift.planned)} planned id(s) not collected, "
-            f"{len(drift.collected)} unplanned id(s) run here"
+            f"  drift in {name(record.file, run)}: {len(record.planned)} planned id(s) not "
+            f"collected, {len(record.collected)} unplanned id(s) run here"
         )
     lines += [f"  note: {note}" for note in notes]
     if manifest.failure:

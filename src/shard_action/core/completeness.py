@@ -7,30 +7,35 @@ the only place that sees the plan and every shard at once, so it checks:
 * **lost tests**: planned, never executed (named with their shard and the reason);
 * **lost shards**: no result manifest at all (the job died, or its artifact is missing): every
   test of the shard is lost;
-* **run twice**: the same test (same lane: under fan-out a test runs once per backend, on
-  purpose) executed more than once as a first attempt; re-runs are not first attempts;
-* **unplanned**: executed, but planned nowhere and not explained by drift;
+* **run twice**: the same planned test executed more than once as a first attempt; re-runs are
+  not first attempts;
+* **unplanned**: executed, but not planned in that lane instance and not explained by drift;
 * **drift**: ids the runner recorded as planned-but-not-collected or collected-but-not-planned
   (a clock time or random value in a parametrize id). A drifted planned id is not lost when a
-  collected replacement from the same file ran (in any shard: drifted ids run in the shard that
-  owns their file); it is reported either way.
+  collected replacement from the same file ran where the runner runs drifted ids; it is
+  reported either way.
 
-Lanes are told from the plan: a parallel shard has one lane, a serial shard runs lane after lane
-(``PlannedShard.runs`` slices its tests). At file granularity the plan holds files and the runner
-may report the node ids it ran in them: a file counts as executed when any of its tests ran.
+A planned test is a **(lane instance, test id)** pair: under fan-out (``backends``) the same id is
+planned once per backend, and each is its own test, lost, run twice or unplanned on its own. The
+planned pairs come from the plan (``PlannedShard.runs`` slice ``PlannedShard.tests``: one run in
+parallel mode, lane after lane in the serial shard); the executed pairs from the manifests' runs,
+each of which names its lane. At file granularity the plan holds files and the runner may report
+the node ids it ran in them: a file counts as executed when any of its tests ran in that lane.
 """
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
-from shard_action.core.manifest import Drift
+from shard_action.core.manifest import Drift, ShardManifest
 from shard_action.core.plan import Plan, PlannedShard
 
 Kind = Literal["planned", "drift", "unplanned"]
+Key = tuple[str, str]
+"""(lane instance, test id): the identity of a planned or executed test."""
 
 
 def file_of(test_id: str) -> str:
@@ -38,14 +43,29 @@ def file_of(test_id: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Executed:
-    """What one shard's manifest says it ran (first attempts, in order)."""
+class ExecutedRun:
+    """What one lane run of a shard executed (first attempts, in order)."""
 
-    shard: str
+    lane: str
     tests: Sequence[str]
     drift: Sequence[Drift] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Executed:
+    """What one shard's manifest says it ran, run by run."""
+
+    shard: str
+    runs: Sequence[ExecutedRun]
     failure: str | None = None
-    lane: str | None = None
+
+    @classmethod
+    def of(cls, manifest: ShardManifest) -> Executed:
+        return cls(
+            shard=manifest.shard,
+            runs=[ExecutedRun(run.lane, run.tests, run.drift) for run in manifest.runs],
+            failure=manifest.failure,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +73,7 @@ class Instance:
     """One executed test, counted once: a planned test, a drift replacement or an unplanned one.
 
     ``members`` are the executed ids behind it: the id itself, or the node ids of a whole-file id.
+    ``run`` is the position of the run that executed it in the shard's manifest (``runs``).
     """
 
     test: str
@@ -60,6 +81,7 @@ class Instance:
     shard: str
     kind: Kind
     members: tuple[str, ...]
+    run: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,17 +114,19 @@ class Unplanned:
     lane: str
     shard: str
     planned_in: tuple[str, ...]
-    """Shards the plan gave the test to, if any (it ran in the wrong one)."""
+    """Shards the plan gave the id to, in any lane (it ran in the wrong shard or lane)."""
 
 
 @dataclass(frozen=True, slots=True)
 class DriftNote:
     shard: str
+    lane: str
     file: str
     planned: tuple[str, ...]
     collected: tuple[str, ...]
     replaced: bool
-    """A collected replacement from this file ran (somewhere), so ``planned`` are not lost."""
+    """A collected replacement from this file ran where this lane's drift runs, so ``planned``
+    are not lost."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +140,8 @@ class Completeness:
     drift: tuple[DriftNote, ...]
     unknown_shards: tuple[str, ...]
     """Manifests of shards the plan does not have (results of another plan?)."""
+    fanned_out: frozenset[str] = frozenset()
+    """Ids planned in more than one lane instance: only the lane tells their entries apart."""
 
     @property
     def complete(self) -> bool:
@@ -124,7 +150,7 @@ class Completeness:
 
 
 def planned_lanes(shard: PlannedShard) -> list[str]:
-    """The lane of each of the shard's tests, position by position.
+    """The lane instance of each of the shard's tests, position by position.
 
     A plan whose run counts do not add up (hand-edited) falls back to the shard's lane rather
     than failing the fan-in: the point of the report is to say what happened.
@@ -137,146 +163,163 @@ def planned_lanes(shard: PlannedShard) -> list[str]:
     return lanes
 
 
-def _lane_for_unplanned(shard: PlannedShard | None, test: str, fallback: str) -> str:
-    """The lane of the run that owns the test's file: where the runner runs drifted ids."""
-    if shard is None:
-        return fallback
-    file = file_of(test)
-    for lane, planned in zip(planned_lanes(shard), shard.tests, strict=True):
-        if file_of(planned) == file:
-            return lane
-    return shard.runs[0].lane if shard.runs else shard.lane
+def planned_pairs(shard: PlannedShard) -> list[Key]:
+    """The shard's planned tests as (lane instance, test id), in plan order."""
+    return list(zip(planned_lanes(shard), shard.tests, strict=True))
 
 
 @dataclass
 class _FileRun:
+    """Node ids that ran in one planned whole-file test (file granularity)."""
+
     lane: str
-    members: list[str]
+    run: int
+    members: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Tally:
+    """What the shards executed, as it is matched against the plan."""
+
+    instances: list[Instance] = field(default_factory=list)
+    executions: dict[Key, list[str]] = field(default_factory=dict)
+    """(lane, id) -> the shard of every first attempt, in the order they were matched."""
+    extras: list[tuple[str, int, str, str]] = field(default_factory=list)
+    """(shard, run, lane, id) executed but matching no planned slot: unplanned, twice or drift."""
+    leftovers: list[tuple[PlannedShard, str, str]] = field(default_factory=list)
+    """(shard, lane, id) planned and not matched by any execution."""
+
+
+def _match_shard(shard: PlannedShard, result: Executed, tally: _Tally) -> None:
+    """Match one shard's executed runs to its planned (lane, id) slots."""
+    slots: Counter[Key] = Counter()
+    files: Counter[Key] = Counter()
+    for lane, test in planned_pairs(shard):
+        (slots if "::" in test else files)[(lane, test)] += 1
+    file_runs: dict[tuple[int, str], list[_FileRun]] = {}
+    for index, run in enumerate(result.runs):
+        for test in run.tests:
+            key = (run.lane, test)
+            if slots[key] > 0:
+                slots[key] -= 1
+                tally.instances.append(
+                    Instance(test, run.lane, shard.id, "planned", (test,), index)
+                )
+                tally.executions.setdefault(key, []).append(shard.id)
+                continue
+            file_key = (run.lane, file_of(test))
+            groups = file_runs.setdefault((index, file_key[1]), [])
+            free = next((g for g in groups if test not in g.members), None)
+            if free is None and files[file_key] > 0:
+                files[file_key] -= 1
+                free = _FileRun(run.lane, index)
+                groups.append(free)
+                tally.executions.setdefault(file_key, []).append(shard.id)
+            if free is not None:
+                free.members.append(test)
+                continue
+            tally.extras.append((shard.id, index, run.lane, test))
+    for (_, file), groups in file_runs.items():
+        tally.instances.extend(
+            Instance(file, g.lane, shard.id, "planned", tuple(g.members), g.run) for g in groups
+        )
+    for (lane, test), remaining in (*slots.items(), *files.items()):
+        tally.leftovers.extend((shard, lane, test) for _ in range(remaining))
 
 
 def check(plan: Plan, executed: Iterable[Executed]) -> Completeness:
     """Compare the plan with what the shards executed (see the module docstring)."""
     shards_by_id = {shard.id: shard for shard in plan.shards}
+    base_of = {lane.name: lane.base for lane in plan.lanes}
     results: dict[str, Executed] = {}
     for item in executed:
         results.setdefault(item.shard, item)
     where_planned: dict[str, list[str]] = {}
+    first_lane: dict[str, str] = {}
+    fanned_out: set[str] = set()
     for shard in plan.shards:
-        for test in shard.tests:
-            where_planned.setdefault(test, []).append(shard.id)
+        for lane, test in planned_pairs(shard):
+            shards = where_planned.setdefault(test, [])
+            if not shards or shards[-1] != shard.id:
+                shards.append(shard.id)
+            if first_lane.setdefault(test, lane) != lane:
+                fanned_out.add(test)
 
-    instances: list[Instance] = []
-    executions: dict[tuple[str, str], list[str]] = {}
-    extras: list[tuple[str, str]] = []
-    leftovers: list[tuple[PlannedShard, str, str]] = []
+    tally = _Tally()
     lost_shards: list[LostShard] = []
     lost: list[LostTest] = []
-    planned_total = 0
-
     for shard in plan.shards:
-        lanes = planned_lanes(shard)
-        planned_total += len(shard.tests)
         result = results.get(shard.id)
         if result is None:
             reason = "the shard left no results: its job died or its artifact is missing"
             lost_shards.append(LostShard(shard.id, shard.lane, len(shard.tests), reason))
             lost.extend(
-                LostTest(test, lane, shard.id, reason)
-                for test, lane in zip(shard.tests, lanes, strict=True)
+                LostTest(test, lane, shard.id, reason) for lane, test in planned_pairs(shard)
             )
             continue
-        slots: dict[str, deque[str]] = {}
-        files: dict[str, deque[str]] = {}
-        for test, lane in zip(shard.tests, lanes, strict=True):
-            (slots if "::" in test else files).setdefault(test, deque()).append(lane)
-        file_runs: dict[str, list[_FileRun]] = {}
-        for test in result.tests:
-            if slots.get(test):
-                lane = slots[test].popleft()
-                instances.append(Instance(test, lane, shard.id, "planned", (test,)))
-                executions.setdefault((lane, test), []).append(shard.id)
-                continue
-            file = file_of(test)
-            if file in files or file in file_runs:
-                runs = file_runs.setdefault(file, [])
-                free = next((r for r in runs if test not in r.members), None)
-                if free is None and files.get(file):
-                    free = _FileRun(files[file].popleft(), [])
-                    runs.append(free)
-                    executions.setdefault((free.lane, file), []).append(shard.id)
-                if free is not None:
-                    free.members.append(test)
-                    continue
-            extras.append((shard.id, test))
-        for file, runs in file_runs.items():
-            instances.extend(
-                Instance(file, run.lane, shard.id, "planned", tuple(run.members)) for run in runs
-            )
-        for test, remaining in (*slots.items(), *files.items()):
-            leftovers.extend((shard, test, lane) for lane in remaining)
+        _match_shard(shard, result, tally)
 
     unknown = sorted(set(results) - set(shards_by_id))
     for shard_id in unknown:
-        extras.extend((shard_id, test) for test in results[shard_id].tests)
+        tally.extras.extend(
+            (shard_id, index, run.lane, test)
+            for index, run in enumerate(results[shard_id].runs)
+            for test in run.tests
+        )
 
-    run_twice_at: dict[tuple[str, str], list[str]] = {
-        key: list(shards) for key, shards in executions.items() if len(shards) > 1
-    }
-    by_test: dict[str, list[tuple[str, str]]] = {}
-    for key in executions:
-        by_test.setdefault(key[1], []).append(key)
+    executions = tally.executions
+    run_twice_at = {key: list(shards) for key, shards in executions.items() if len(shards) > 1}
     unplanned: list[Unplanned] = []
-    drift_ran: set[str] = set()
-    collected_in = {
-        shard_id: {c for record in result.drift for c in record.collected}
-        for shard_id, result in results.items()
-    }
-    for shard_id, test in extras:
-        owner = shards_by_id.get(shard_id)
-        lane = _lane_for_unplanned(owner, test, results[shard_id].lane or "?")
-        ran_before = [
-            *by_test.get(test, ()),
-            *(k for k in by_test.get(file_of(test), ()) if "::" not in k[1] and "::" in test),
-        ]
-        same_lane = [key for key in ran_before if key[0] == lane]
-        if same_lane or (ran_before and test in where_planned):
-            key = same_lane[0] if same_lane else ran_before[0]
+    drift_ran: dict[str, set[str]] = {}
+    for shard_id, index, lane, test in tally.extras:
+        file_key = (lane, file_of(test))
+        key = (lane, test) if (lane, test) in executions or file_key not in executions else file_key
+        if key in executions:
             executions[key].append(shard_id)
             run_twice_at[key] = list(executions[key])
             continue
-        drifted_in = test in collected_in[shard_id] and test not in where_planned
-        kind: Kind = "drift" if drifted_in else "unplanned"
-        instances.append(Instance(test, lane, shard_id, kind, (test,)))
-        executions[(lane, test)] = [shard_id]
-        by_test.setdefault(test, []).append((lane, test))
+        run = results[shard_id].runs[index]
+        collected = any(test in record.collected for record in run.drift)
+        kind: Kind = "drift" if collected and test not in where_planned else "unplanned"
+        tally.instances.append(Instance(test, lane, shard_id, kind, (test,), index))
+        executions[key] = [shard_id]
         if kind == "drift":
-            drift_ran.add(file_of(test))
+            drift_ran.setdefault(file_of(test), set()).add(lane)
         else:
             unplanned.append(Unplanned(test, lane, shard_id, tuple(where_planned.get(test, ()))))
 
+    def replaced(lane: str, file: str) -> bool:
+        """Drifted ids run once per lane instance of the lane that owns the file (see
+        ``core.selection.file_owners``): in this instance, or in a lane of another base."""
+        ran_in = drift_ran.get(file, set())
+        base = base_of.get(lane, lane)
+        return lane in ran_in or any(base_of.get(other, other) != base for other in ran_in)
+
     drift_notes: list[DriftNote] = []
-    drifted: dict[tuple[str, str], bool] = {}
+    drifted: dict[tuple[str, str, str], bool] = {}
     for shard in plan.shards:
         result = results.get(shard.id)
         if result is None:
             continue
-        for record in result.drift:
-            replaced = record.file in drift_ran
-            drift_notes.append(
-                DriftNote(
-                    shard.id,
-                    record.file,
-                    tuple(record.planned),
-                    tuple(record.collected),
-                    replaced,
+        for run in result.runs:
+            for record in run.drift:
+                done = replaced(run.lane, record.file)
+                drift_notes.append(
+                    DriftNote(
+                        shard.id,
+                        run.lane,
+                        record.file,
+                        tuple(record.planned),
+                        tuple(record.collected),
+                        done,
+                    )
                 )
-            )
-            for test in record.planned:
-                drifted[(shard.id, test)] = replaced
-    for shard, test, lane in leftovers:
+                for test in record.planned:
+                    drifted[(shard.id, run.lane, test)] = done
+    for shard, lane, test in tally.leftovers:
         result = results[shard.id]
-        if (shard.id, test) in drifted:
-            if drifted[(shard.id, test)]:
+        if (shard.id, lane, test) in drifted:
+            if drifted[(shard.id, lane, test)]:
                 continue
             reason = "its id drifted (planned, not collected) and no test of its file ran instead"
         elif result.failure:
@@ -286,8 +329,8 @@ def check(plan: Plan, executed: Iterable[Executed]) -> Completeness:
         lost.append(LostTest(test, lane, shard.id, reason))
 
     return Completeness(
-        planned=planned_total,
-        executed=tuple(instances),
+        planned=sum(len(shard.tests) for shard in plan.shards),
+        executed=tuple(tally.instances),
         lost=tuple(lost),
         lost_shards=tuple(lost_shards),
         run_twice=tuple(
@@ -296,6 +339,7 @@ def check(plan: Plan, executed: Iterable[Executed]) -> Completeness:
         unplanned=tuple(unplanned),
         drift=tuple(drift_notes),
         unknown_shards=tuple(unknown),
+        fanned_out=frozenset(fanned_out),
     )
 
 

@@ -339,21 +339,24 @@ class Grouped:
 def group_cases(
     ids: Sequence[str], reports: Iterable[JUnitReport], workdir: str | None = None
 ) -> Grouped:
-    """Attach every case of a shard's reports to an executed test id.
+    """Attach every case of one run's reports to an executed test id.
 
     Appearances of one logical case (same classname and name) in one report are kept together in
-    document order (the order of attempts); groups follow report order.
+    document order (the order of attempts); groups follow report order. The same case in two
+    reports is two groups: separate reports are separate processes (our re-runs, which the
+    manifest's ``Rerun`` explains), never retries inside one process.
     """
     index = CaseIndex(ids, workdir)
-    by_test: dict[str, dict[tuple[str | None, str], list[CaseResult]]] = {}
+    by_test: dict[str, dict[tuple[int, str | None, str], list[CaseResult]]] = {}
     unmatched = 0
-    for report in reports:
+    for position, report in enumerate(reports):
         for case in report.cases:
             test_id = index.lookup(case)
             if test_id is None:
                 unmatched += 1
                 continue
-            by_test.setdefault(test_id, {}).setdefault((case.classname, case.name), []).append(case)
+            group = (position, case.classname, case.name)
+            by_test.setdefault(test_id, {}).setdefault(group, []).append(case)
     return Grouped(
         by_test={test: list(groups.values()) for test, groups in by_test.items()},
         unmatched=unmatched,

@@ -3,10 +3,21 @@
 The fan-in trusts the plan for what *should* have run and this manifest (with the shard's JUnit
 files) for what *did*. A shard that died leaves no manifest, and that absence is itself the
 evidence the report needs to name the lost shard and its tests.
+
+A planned test is a **(lane instance, test id)** pair, not a bare id: under fan-out
+(``backends``) the same id is planned once per backend, and in serial mode one shard runs both
+instances one after the other. So everything a shard learns about its tests lives in one
+:class:`RunResult` per lane run of the shard (``PlannedShard.runs``, in the same order), never in
+shard-wide maps keyed by id, where the second backend's result would overwrite the first.
+
+Version 2 (per-run results) replaced version 1 (flat ``tests``/``outcomes`` per shard) before
+any release; a reader refuses any other version instead of guessing (see
+:func:`check_version`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Final, Literal
 
@@ -14,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shard_action.core.models import Outcome
 
-MANIFEST_VERSION: Final = 1
+MANIFEST_VERSION: Final = 2
 MANIFEST_KIND: Final = "shard-action-result"
 MANIFEST_FILE = "manifest.json"
 
@@ -32,7 +43,7 @@ class Attempt(_Model):
 
 
 class Rerun(_Model):
-    """A test that failed at first and was run again in a fresh process."""
+    """A test that failed at first and was run again in a fresh process (of the same run)."""
 
     test: str
     attempts: list[Attempt]
@@ -42,12 +53,12 @@ class Rerun(_Model):
 
 
 class Drift(_Model):
-    """A test id that differed between the plan and this shard's collection.
+    """A test id that differed between the plan and this run's collection.
 
     Ids with a clock time or a random parameter change on every collection. ``planned`` ids that
     were not collected are recorded here instead of being silently dropped; ``collected`` ids that
-    were not planned run once, in the shard that owns their file (the first shard in the plan that
-    holds a test of that file), so they are neither lost nor run twice.
+    were not planned run once per lane instance, in the run that owns their file (see
+    ``core.selection.file_owners``), so they are neither lost nor run twice.
     """
 
     file: str
@@ -57,19 +68,15 @@ class Drift(_Model):
     )
 
 
-class ShardManifest(_Model):
-    kind: Literal["shard-action-result"] = MANIFEST_KIND
-    version: Literal[1] = MANIFEST_VERSION
-    shard: str
-    lane: str
-    mode: Literal["parallel", "serial"]
-    started: datetime
-    finished: datetime
-    exit_code: int = Field(description="The exit code `shard-action run` returned.")
-    runner_exit_codes: list[int] = Field(
-        default_factory=list, description="Exit code of every runner process, in order."
-    )
-    planned: int = Field(description="How many tests the plan gave this shard.")
+class RunResult(_Model):
+    """What one lane run of the shard did (one runner process, plus its re-run processes).
+
+    ``tests`` and ``outcomes`` are about this lane instance only: the same id in another run of
+    the shard is another planned test.
+    """
+
+    lane: str = Field(description="The lane instance (`LaneRun.lane` in the plan).")
+    planned: int = Field(ge=0, description="How many tests the plan gave this run.")
     tests: list[str] = Field(
         default_factory=list, description="Test ids executed (first attempts), in order."
     )
@@ -78,8 +85,30 @@ class ShardManifest(_Model):
     )
     reruns: list[Rerun] = Field(default_factory=list)
     drift: list[Drift] = Field(default_factory=list)
+    exit_codes: list[int] = Field(
+        default_factory=list,
+        description="Exit code of every runner process of this run (first, then re-runs).",
+    )
     junit: list[str] = Field(
-        default_factory=list, description="JUnit files, relative to the results folder."
+        default_factory=list,
+        description="JUnit files this run wrote (first, then re-runs), relative to the results "
+        "folder.",
+    )
+
+
+class ShardManifest(_Model):
+    kind: Literal["shard-action-result"] = MANIFEST_KIND
+    version: Literal[2] = MANIFEST_VERSION
+    shard: str
+    lane: str = Field(description="The shard's lane (`serial` for the serial shard).")
+    mode: Literal["parallel", "serial"]
+    started: datetime
+    finished: datetime
+    exit_code: int = Field(description="The exit code `shard-action run` returned.")
+    runs: list[RunResult] = Field(
+        default_factory=list,
+        description="One per lane run of the shard, in plan order (runs after a fatal failure "
+        "are listed with nothing executed).",
     )
     coverage: list[str] = Field(
         default_factory=list, description="Coverage data files, relative to the results folder."
@@ -89,4 +118,36 @@ class ShardManifest(_Model):
     )
     failure: str | None = Field(
         None, description="Why the shard stopped early (timeout, memory cap, runner crash)."
+    )
+
+    @property
+    def planned(self) -> int:
+        return sum(run.planned for run in self.runs)
+
+    @property
+    def executed(self) -> int:
+        """First attempts over all runs: under fan-out in serial mode an id counts per run."""
+        return sum(len(run.tests) for run in self.runs)
+
+    @property
+    def junit(self) -> list[str]:
+        """Every JUnit file of the shard, run after run."""
+        return [name for run in self.runs for name in run.junit]
+
+
+def check_version(raw: Mapping[str, object]) -> str | None:
+    """Why a parsed manifest cannot be read by this release, or None when its version fits.
+
+    Checked before validation so that a manifest of another release gets one clear sentence
+    rather than a list of missing and unexpected fields.
+    """
+    kind = raw.get("kind", MANIFEST_KIND)
+    if kind != MANIFEST_KIND:
+        return f"not a shard result manifest (kind {kind!r})"
+    version = raw.get("version")
+    if version == MANIFEST_VERSION:
+        return None
+    return (
+        f"manifest version {version!r} is not supported (this shard-action reads version "
+        f"{MANIFEST_VERSION}); run the shards and the report with the same release"
     )

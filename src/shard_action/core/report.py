@@ -7,6 +7,12 @@ executed test's final entry (what the merged JUnit holds) and the next :class:`H
 next plan reads). Computing them together is what keeps a flaky count in the comment equal to the
 flaky rate that decided the next mode.
 
+A test is a **(lane instance, test id)** pair throughout: under fan-out the same id runs once per
+backend, each run is judged from its own run's outcomes, re-runs and JUnit files, counted as a
+test of its own in the flaky rate, and timed under its own lane in the history. Entries whose id
+is planned in more than one lane instance say so (``fanned_out``), so that what a person reads
+names the lane with the id.
+
 Exit status (:func:`exit_code`), most severe first:
 
 * ``3``: the run is incomplete: tests or shards lost, tests run twice, unplanned tests, results
@@ -26,7 +32,7 @@ from typing import Final, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from shard_action.core.completeness import Completeness, Executed, Instance, check
-from shard_action.core.flakiness import Status, Verdict, classify, group_cases
+from shard_action.core.flakiness import CaseIndex, Status, Verdict, classify, group_cases
 from shard_action.core.history import (
     History,
     Limits,
@@ -37,11 +43,11 @@ from shard_action.core.history import (
     update_tests,
     with_run,
 )
-from shard_action.core.manifest import ShardManifest
+from shard_action.core.manifest import Rerun, ShardManifest
 from shard_action.core.mode import ModeState, RunFacts, next_mode
 from shard_action.core.models import Outcome
 from shard_action.core.plan import Plan
-from shard_action.core.results import JUnitReport
+from shard_action.core.results import CaseResult, JUnitReport
 
 REPORT_VERSION: Final = 1
 REPORT_KIND: Final = "shard-action-report"
@@ -105,6 +111,9 @@ class TestEntry(_Model):
     name: str | None = None
     evidence: list[str] = Field(default_factory=list)
     kind: Literal["planned", "drift", "unplanned"] = "planned"
+    fanned_out: bool = Field(
+        False, description="The id is planned in more than one lane instance: name the lane."
+    )
     flip_rate: float | None = Field(None, description="Over the history's window, this run in.")
     flaky_on_its_own: bool = Field(
         False, description="Flaky in a serial run too: parallelism is not the cause."
@@ -116,6 +125,9 @@ class LostEntry(_Model):
     lane: str
     shard: str
     reason: str
+    fanned_out: bool = Field(
+        False, description="The id is planned in more than one lane instance: name the lane."
+    )
 
 
 class LostShardEntry(_Model):
@@ -129,6 +141,9 @@ class RunTwiceEntry(_Model):
     test: str
     lane: str
     shards: list[str]
+    fanned_out: bool = Field(
+        False, description="The id is planned in more than one lane instance: name the lane."
+    )
 
 
 class UnplannedEntry(_Model):
@@ -136,10 +151,14 @@ class UnplannedEntry(_Model):
     lane: str
     shard: str
     planned_in: list[str]
+    fanned_out: bool = Field(
+        False, description="The id is planned in more than one lane instance: name the lane."
+    )
 
 
 class DriftEntry(_Model):
     shard: str
+    lane: str
     file: str
     planned: list[str]
     collected: list[str]
@@ -230,10 +249,20 @@ class Report(_Model):
 
 @dataclass(frozen=True, slots=True)
 class ShardResult:
-    """One shard's results as the adapters read them."""
+    """One shard's results as the adapters read them.
+
+    ``reports`` are keyed by the name the manifest's runs list them under (relative to the
+    shard's results folder): each run is judged from its own files only, so the same id in the
+    sqlite and the memory run of a serial shard are two tests, not one test seen twice.
+    """
 
     manifest: ShardManifest
-    reports: Sequence[JUnitReport] = ()
+    reports: Mapping[str, JUnitReport] = field(default_factory=dict)
+
+
+def label(test: str, lane: str, fanned_out: bool) -> str:
+    """A test as a person reads it: with its lane when the id alone does not say which one."""
+    return f"{test} (lane {lane})" if fanned_out else test
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,33 +304,62 @@ def _seconds(start: datetime, end: datetime) -> float:
     return max(0.0, (_utc(end) - _utc(start)).total_seconds())
 
 
+def _run_reports(result: ShardResult) -> tuple[list[list[JUnitReport]], list[JUnitReport]]:
+    """Each run's JUnit reports, by the names its manifest entry lists, and the unnamed rest.
+
+    A report that no run names (a manifest that lists no files: the command then found them in
+    the folder) is given to every run; each run matches only its own ids in it.
+    """
+    runs = result.manifest.runs
+    named = {name for run in runs for name in run.junit}
+    unnamed = [report for name, report in result.reports.items() if name not in named]
+    per_run = [
+        [result.reports[name] for name in run.junit if name in result.reports] + unnamed
+        for run in runs
+    ]
+    return per_run, unnamed
+
+
 def _verdicts(
     completeness: Completeness, shards: Mapping[str, ShardResult]
 ) -> tuple[dict[int, Verdict], dict[str, int]]:
-    """Verdict per executed instance (by position), and unmatched JUnit cases per shard."""
-    members_by_shard: dict[str, list[str]] = {}
-    for instance in completeness.executed:
-        members_by_shard.setdefault(instance.shard, []).extend(instance.members)
-    grouped = {}
+    """Verdict per executed instance (by position), and unmatched JUnit cases per shard.
+
+    An instance is judged from its own run: that run's outcome, re-run and JUnit cases.
+    """
+    grouped: dict[tuple[str, int], Mapping[str, Sequence[Sequence[CaseResult]]]] = {}
+    reruns: dict[tuple[str, int], dict[str, Rerun]] = {}
     unmatched: dict[str, int] = {}
     for shard_id, result in shards.items():
-        ids = list(dict.fromkeys([*result.manifest.tests, *members_by_shard.get(shard_id, ())]))
-        found = group_cases(ids, result.reports, result.manifest.workdir)
-        grouped[shard_id] = found.by_test
-        unmatched[shard_id] = found.unmatched
+        manifest = result.manifest
+        per_run, unnamed = _run_reports(result)
+        missed = 0
+        for index, (run, reports) in enumerate(zip(manifest.runs, per_run, strict=True)):
+            found = group_cases(run.tests, reports, manifest.workdir)
+            grouped[(shard_id, index)] = found.by_test
+            reruns[(shard_id, index)] = {r.test: r for r in run.reruns}
+            missed += found.unmatched
+        if unnamed:  # given to every run: a case is unmatched when no run of the shard has it
+            every = CaseIndex([t for run in manifest.runs for t in run.tests], manifest.workdir)
+            missed = sum(
+                every.lookup(case) is None
+                for report in result.reports.values()
+                for case in report.cases
+            )
+        unmatched[shard_id] = missed
     verdicts: dict[int, Verdict] = {}
     for position, instance in enumerate(completeness.executed):
+        key = (instance.shard, instance.run)
         found_result = shards.get(instance.shard)
-        manifest = found_result.manifest if found_result is not None else None
-        reruns = {r.test: r for r in manifest.reruns} if manifest is not None else {}
+        runs = found_result.manifest.runs if found_result is not None else []
+        ran = runs[instance.run] if instance.run < len(runs) else None
         parts: list[Verdict] = []
         for member in instance.members:
-            cases = grouped.get(instance.shard, {}).get(member, ())
             parts.append(
                 classify(
-                    outcome=manifest.outcomes.get(member) if manifest is not None else None,
-                    rerun=reruns.get(member),
-                    cases=cases,
+                    outcome=ran.outcomes.get(member) if ran is not None else None,
+                    rerun=reruns.get(key, {}).get(member),
+                    cases=grouped.get(key, {}).get(member, ()),
                     retries="::" in member,
                 )
             )
@@ -335,7 +393,7 @@ def _merge_members(parts: Sequence[Verdict]) -> Verdict:
     )
 
 
-def _entry(instance: Instance, verdict: Verdict) -> TestEntry:
+def _entry(instance: Instance, verdict: Verdict, fanned_out: bool) -> TestEntry:
     # One per executed test: built from already-typed values, so without validation.
     return TestEntry.model_construct(
         test=instance.test,
@@ -353,6 +411,7 @@ def _entry(instance: Instance, verdict: Verdict) -> TestEntry:
         name=verdict.name,
         evidence=list(verdict.evidence),
         kind=instance.kind,
+        fanned_out=fanned_out,
     )
 
 
@@ -501,21 +560,13 @@ def build(
     by_shard: dict[str, ShardResult] = {}
     for result in shards:
         by_shard.setdefault(result.manifest.shard, result)
-    completeness = check(
-        plan,
-        [
-            Executed(
-                shard=r.manifest.shard,
-                tests=r.manifest.tests,
-                drift=r.manifest.drift,
-                failure=r.manifest.failure,
-                lane=r.manifest.lane,
-            )
-            for r in by_shard.values()
-        ],
-    )
+    completeness = check(plan, [Executed.of(r.manifest) for r in by_shard.values()])
+    fanned_out = completeness.fanned_out
     verdicts, unmatched = _verdicts(completeness, by_shard)
-    entries = [_entry(i, verdicts[n]) for n, i in enumerate(completeness.executed)]
+    entries = [
+        _entry(i, verdicts[n], i.test in fanned_out) for n, i in enumerate(completeness.executed)
+    ]
+    flaky_names = [label(e.test, e.lane, e.fanned_out) for e in entries if e.status == "flaky"]
 
     previous = history if history is not None else History()
     index = previous.next_index()
@@ -528,7 +579,7 @@ def build(
             index=index,
             mode=plan.mode,
             tests=len(run_entries),
-            flaky=[e.test for e in flaky_entries],
+            flaky=flaky_names,
             complete=completeness.complete,
         ),
         flaky_threshold=settings.flaky_threshold,
@@ -624,7 +675,13 @@ def build(
         fork=settings.fork,
         counts=counts,
         lost=[
-            LostEntry(test=x.test, lane=x.lane, shard=x.shard, reason=x.reason)
+            LostEntry(
+                test=x.test,
+                lane=x.lane,
+                shard=x.shard,
+                reason=x.reason,
+                fanned_out=x.test in fanned_out,
+            )
             for x in completeness.lost
         ],
         lost_shards=[
@@ -632,17 +689,26 @@ def build(
             for x in completeness.lost_shards
         ],
         run_twice=[
-            RunTwiceEntry(test=x.test, lane=x.lane, shards=list(x.shards))
+            RunTwiceEntry(
+                test=x.test, lane=x.lane, shards=list(x.shards), fanned_out=x.test in fanned_out
+            )
             for x in completeness.run_twice
         ],
         unplanned=[
-            UnplannedEntry(test=x.test, lane=x.lane, shard=x.shard, planned_in=list(x.planned_in))
+            UnplannedEntry(
+                test=x.test,
+                lane=x.lane,
+                shard=x.shard,
+                planned_in=list(x.planned_in),
+                fanned_out=x.test in fanned_out,
+            )
             for x in completeness.unplanned
         ],
         unknown_shards=list(completeness.unknown_shards),
         drift=[
             DriftEntry(
                 shard=x.shard,
+                lane=x.lane,
                 file=x.file,
                 planned=list(x.planned),
                 collected=list(x.collected),
@@ -670,7 +736,7 @@ def build(
             lost=counts.lost,
             coverage=cover.percent,
             seconds=timing.wall_seconds,
-            flaky_tests=[e.test for e in flaky_entries],
+            flaky_tests=flaky_names,
             sha=settings.sha,
         )
         new_history = with_run(
