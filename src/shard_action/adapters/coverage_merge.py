@@ -23,7 +23,8 @@ import json
 import os
 import sqlite3
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,6 +62,16 @@ class MergedCoverage:
     data_file: Path | None = None
     json_path: Path | None = None
     xml_path: Path | None = None
+
+
+@contextmanager
+def _in_folder(folder: Path) -> Iterator[None]:
+    before = Path.cwd()
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        os.chdir(before)
 
 
 def _slashes(path: str) -> str:
@@ -172,7 +183,9 @@ def merge_coverage(
     json_path = out_dir / JSON_FILE
     xml_path = out_dir / XML_FILE
     try:
-        with warnings.catch_warnings():  # files without source: counted in the note instead
+        # coverage.py reads its settings and resolves relative paths (``relative_files``) from
+        # the current folder: report from the project's checkout, not from wherever we run.
+        with warnings.catch_warnings(), _in_folder(root):
             warnings.simplefilter("ignore", CoverageWarning)
             cov = Coverage(data_file=str(data_path), config_file=config_file)
             cov.load()
