@@ -1,0 +1,211 @@
+"""Lane assignment: which lane each test belongs to, and what a lane becomes once fanned out.
+
+A test joins the first configured lane that matches it by marker, by path glob on its file, or by
+id pattern; a test no lane matched goes to the default lane (``Config.default_lane``). A lane
+with ``backends`` fans out into one *instance* per value (``{lane}-{value}``, with
+``{backend_var}={value}`` in its env): the same tests are planned once per instance.
+
+Order of instances (it is the order of lanes in the plan and of runs in serial mode): the
+configured lanes in config order, fan-out values in their order; the default lane keeps its place
+when it is configured under its own name, and otherwise comes last, after every lane that picks
+tests explicitly, because it holds "the rest".
+
+Path globs (``LaneConfig.paths``), matched against the test's file path (``/`` separators, a
+leading ``./`` or ``/`` ignored):
+
+- ``*`` and ``?`` stay within one folder, ``[abc]`` is a character class, ``**`` crosses folders
+  (``tests/**/test_db_*.py``; ``**/`` also matches no folder at all);
+- a pattern that matches a folder matches every file under it (``tests/integration``);
+- a pattern without ``/`` matches a file or folder name at any depth (``test_*_db.py``), like
+  ``.gitignore``.
+
+At a million tests the glob work is done once per distinct file, not once per test.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from shard_action.core.config import Config, LaneConfig
+from shard_action.core.models import TestItem
+
+
+@dataclass(frozen=True, slots=True)
+class LaneInstance:
+    """One planned lane: a configured lane, or one fan-out value of it."""
+
+    name: str
+    base: str
+    mode: Literal["parallel", "sequential"] = "parallel"
+    env: dict[str, str] = field(default_factory=dict)
+    isolated: bool = True
+    max_shards: int | None = None
+    backend: str | None = None
+    timeout: float | None = None
+    memory_mb: int | None = None
+
+
+def _translate(pattern: str) -> str:
+    """Turn one glob into a regular expression; ``fnmatch`` would let ``*`` cross folders."""
+    out: list[str] = []
+    i, n = 0, len(pattern)
+    while i < n:
+        char = pattern[i]
+        if char == "*":
+            if pattern.startswith("**", i):
+                i += 2
+                while i < n and pattern[i] == "*":
+                    i += 1
+                if i < n and pattern[i] == "/":
+                    out.append("(?:.*/)?")
+                    i += 1
+                else:
+                    out.append(".*")
+                continue
+            out.append("[^/]*")
+        elif char == "?":
+            out.append("[^/]")
+        elif char == "[":
+            start = i + 1
+            if pattern.startswith("!", start):
+                start += 1
+            if pattern.startswith("]", start):  # a leading "]" is a member, as in fnmatch
+                start += 1
+            end = pattern.find("]", start)
+            if end < 0:
+                out.append(re.escape(char))
+            else:
+                body = pattern[i + 1 : end]
+                if body.startswith("!"):
+                    body = "^" + body[1:]
+                elif body.startswith("^"):
+                    body = "\\" + body
+                out.append("[" + body.replace("\\", "\\\\") + "]")
+                i = end
+        else:
+            out.append(re.escape(char))
+        i += 1
+    return "".join(out)
+
+
+def _normalise(path: str) -> str:
+    path = path.replace("\\", "/")
+    while path.startswith("./"):
+        path = path[2:]
+    return path.lstrip("/")
+
+
+def compile_glob(pattern: str) -> Callable[[str], bool]:
+    """A predicate on file paths for one ``paths`` entry (rules in the module docstring)."""
+    pattern = _normalise(pattern).rstrip("/") or "**"
+    regex = re.compile(_translate(pattern), re.DOTALL)
+    if "/" not in pattern:
+
+        def by_name(path: str) -> bool:
+            return any(regex.fullmatch(part) for part in _normalise(path).split("/"))
+
+        return by_name
+
+    def by_path(path: str) -> bool:
+        path = _normalise(path)
+        if regex.fullmatch(path):
+            return True
+        cut = path.rfind("/")
+        while cut > 0:  # a pattern that matches a folder matches what is inside it
+            path = path[:cut]
+            if regex.fullmatch(path):
+                return True
+            cut = path.rfind("/")
+        return False
+
+    return by_path
+
+
+def lane_instances(config: Config) -> list[LaneInstance]:
+    """Every lane instance the config defines, in plan order (see the module docstring)."""
+    lanes = list(config.lanes)
+    if not any(lane.name == config.default_lane for lane in lanes):
+        lanes.append(LaneConfig(name=config.default_lane))
+    instances: list[LaneInstance] = []
+    for lane in lanes:
+        values: list[str | None] = list(lane.backends) or [None]
+        for value in values:
+            env = dict(lane.env)
+            if value is not None:
+                env[lane.backend_var] = value
+            instances.append(
+                LaneInstance(
+                    name=lane.name if value is None else f"{lane.name}-{value}",
+                    base=lane.name,
+                    mode=lane.mode,
+                    env=env,
+                    isolated=lane.isolated,
+                    max_shards=lane.max_shards,
+                    backend=value,
+                    timeout=lane.timeout,
+                    memory_mb=lane.memory_mb,
+                )
+            )
+    return instances
+
+
+class _Matcher:
+    """The rules of one configured lane, compiled once."""
+
+    def __init__(self, lane: LaneConfig) -> None:
+        self.name = lane.name
+        self.markers = frozenset(lane.markers)
+        self.globs = [compile_glob(p) for p in lane.paths]
+        regex: re.Pattern[str] | None = None
+        if lane.ids:
+            try:  # one alternation is much faster than a loop over patterns
+                regex = re.compile("|".join(f"(?:{p})" for p in lane.ids))
+            except re.error:  # e.g. global flags in the middle: fall back to a loop
+                regex = None
+        self.id_regex = regex
+        self.id_patterns = [re.compile(p) for p in lane.ids] if regex is None else []
+        self.has_ids = bool(lane.ids)
+
+    def matches_file(self, path: str) -> bool:
+        return any(glob(path) for glob in self.globs)
+
+
+def assign_lanes(config: Config, tests: Sequence[TestItem]) -> list[str]:
+    """The configured lane name (not the instance) of each test, in the order of ``tests``."""
+    matchers = [_Matcher(lane) for lane in config.lanes]
+    if not matchers:
+        return [config.default_lane] * len(tests)
+    per_test = [
+        (i, m.markers, m.id_regex, m.id_patterns)
+        for i, m in enumerate(matchers)
+        if m.markers or m.has_ids
+    ]
+    names = [m.name for m in matchers] + [config.default_lane]
+    unmatched = len(matchers)
+    first_by_file: dict[str, int] = {}
+    result: list[str] = []
+    append = result.append
+    for test in tests:
+        lane = first_by_file.get(test.file)
+        if lane is None:
+            lane = next(
+                (i for i, m in enumerate(matchers) if m.globs and m.matches_file(test.file)),
+                unmatched,
+            )
+            first_by_file[test.file] = lane
+        markers = test.markers
+        for i, wanted, regex, patterns in per_test:
+            if i >= lane:
+                break
+            if (
+                (markers and wanted and not wanted.isdisjoint(markers))
+                or (regex is not None and regex.search(test.id) is not None)
+                or (patterns and any(p.search(test.id) for p in patterns))
+            ):
+                lane = i
+                break
+        append(names[lane])
+    return result

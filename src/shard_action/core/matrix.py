@@ -1,0 +1,33 @@
+"""The GitHub job matrix for a plan: ``fromJSON(needs.plan.outputs.matrix)``.
+
+Only what a job needs to find its shard and name itself (id, lane, display name, env): the test
+lists stay in ``plan.json``, because a job output is capped at 1 MB and a matrix at 256 jobs.
+The plan always has at least one shard (``EMPTY_SHARD_ID`` for an empty suite), so the matrix is
+never empty, which GitHub would reject.
+"""
+
+from __future__ import annotations
+
+from typing import TypedDict
+
+from shard_action.core.plan import Plan
+
+
+class MatrixEntry(TypedDict):
+    shard: str
+    lane: str
+    name: str
+    env: dict[str, str]
+
+
+class Matrix(TypedDict):
+    include: list[MatrixEntry]
+
+
+def matrix(plan: Plan) -> Matrix:
+    """``{"include": [{"shard", "lane", "name", "env"}, ...]}``, one entry per shard, plan order."""
+    return {
+        "include": [
+            {"shard": s.id, "lane": s.lane, "name": s.name, "env": dict(s.env)} for s in plan.shards
+        ]
+    }

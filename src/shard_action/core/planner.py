@@ -1,0 +1,612 @@
+"""From today's tests and past timings to a plan: lanes, durations, a shard budget, shards.
+
+``make_plan`` is a pure function; the CLI reads the inputs and writes ``plan.json``. The steps and
+the choices made in each:
+
+1. **Lanes.** Each test goes to its lane (``core.lanes``); a fan-out lane is planned once per
+   value. Duplicate test ids are planned once (the first occurrence) and counted in a warning.
+2. **Durations**, per (lane instance, test): the instance's own timing from the history
+   (``Timings.by_lane``) wins over the pooled ``Timings.durations``; a timing that is not a finite
+   number >= 0 counts as missing. A missing one is estimated: the median of the known tests of the
+   same file in the same lane instance, else of the lane instance, else ``default_duration``.
+3. **Shard budget.** Every lane instance with tests gets one shard (a sequential lane exactly one);
+   then shards are added one at a time to the lane that decides the stage's predicted wall time,
+   judged by its lower bound ``max(total / k, longest unit)``, until that lane cannot take more
+   (sequential, its ``max-shards``, one unit per shard, or its longest test decides) or the global
+   cap (``shards`` when a number, ``max-shards``, and GitHub's 256) is reached.
+   - ``shards: N``: the shards left once the stage cannot get shorter on paper still go to the
+     lanes whose shards are fullest on average (up to each lane's cap): they do not change the
+     predicted makespan, but the slack absorbs run-to-run noise (measured: planning with fewer
+     shards put every shard right on the bound, and the next run's timings overshot it by 10-20%).
+     Fewer than N only when no lane can take more; a warning says so.
+   - ``shards: auto``: the count ``K`` minimises ``predicted wall time(K) + shard_overhead * K``,
+     i.e. one more shard is added while it shortens the stage by at least what it costs to start
+     (``shard_overhead`` seconds). For one lane of total ``T`` that is about
+     ``sqrt(T / shard_overhead)`` shards; with ``shard_overhead = 0`` it is the fewest shards that
+     reach the shortest wall time. ``max-shards`` still caps it.
+4. **Partition** of each lane instance (``core.partition``, ``Algorithm.BALANCED``, with each
+   unit's file as its group). Units are given to it sorted by test id (or file path), so which
+   tests share a shard, the shard ids and their predictions depend only on the set of tests and
+   their timings, not on the order they were listed in; only the order of tests *inside* a shard
+   follows the input (collection) order, so files stay together and a sequential lane runs in
+   order. Shards of a lane are numbered by their first unit in id order.
+   - ``granularity: test``: a module fixture is paid again by every shard that holds a test of
+     its file (its cost is charged to the file's first test, so no timing shows it). So the
+     partition starts from whole files, cuts a file heavier than half a shard's share
+     (``partition.GROUP_SHARE``) into runs of neighbouring ids (a class's tests and a test's
+     parameters stay together), and then moves single tests only where the balance needs it; a
+     per-test start wins only when it is strictly better. Predicted makespan is never traded for
+     this; the measured effect (fewer split files, fixture-aware wall time, noise) is in
+     ``docs/benchmarks.md``.
+   - ``granularity: file``: files are kept whole unless a file alone is longer than the lane's
+     target ``total / k``; such a file is split by test id (in runs, as above) when
+     ``split_files`` allows, otherwise it stays whole and the lane's bound is that file.
+5. **Assembly**: shard ids ``{lane instance}-{n}`` (1-based; lane names are restricted to
+   ``[A-Za-z0-9_.-]``, so ids are safe as artifact names and never collide), a lane whose
+   predicted makespan equals the stage's is ``critical``, and a critical sequential lane adds a
+   warning. Serial mode is one shard ``serial`` that runs every lane instance one after another
+   (``runs``, in lane order: config order, an unconfigured default lane last). An empty suite
+   gives the single shard ``EMPTY_SHARD_ID`` without tests, so the job matrix stays valid.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from statistics import median
+from typing import Literal
+
+from shard_action.core.config import GITHUB_MATRIX_LIMIT, Config
+from shard_action.core.lanes import LaneInstance, assign_lanes, lane_instances
+from shard_action.core.models import TestItem, Timings
+from shard_action.core.partition import Algorithm, partition
+from shard_action.core.plan import (
+    EMPTY_SHARD_ID,
+    LanePlan,
+    LaneRun,
+    Plan,
+    PlannedShard,
+    RunnerSettings,
+    TimingsInfo,
+    Totals,
+)
+from shard_action.errors import InputError
+
+SERIAL_SHARD_ID = "serial"
+
+_INF = math.inf
+
+
+@dataclass(slots=True)
+class _Lane:
+    """One lane instance with its tests (positions in the deduplicated input) and durations."""
+
+    instance: LaneInstance
+    tests: list[int]
+    seconds: list[float]
+    estimated: int
+    estimated_flags: list[bool]
+    splittable: bool = True
+    total: float = 0.0
+    longest_unit: float = 0.0
+    max_units: int = 0
+    shards: int = 1
+    capped_by: str | None = None
+    groups: list[list[int]] = field(default_factory=list)
+
+    @property
+    def sequential(self) -> bool:
+        return self.instance.mode == "sequential"
+
+    def bound(self, k: int) -> float:
+        """Lane makespan's lower bound with ``k`` shards, without overhead."""
+        return max(self.total / k, self.longest_unit) if k > 0 else _INF
+
+    def cap(self) -> int:
+        if self.sequential:
+            return 1
+        cap = self.max_units
+        if self.instance.max_shards is not None:
+            cap = min(cap, self.instance.max_shards)
+        return max(cap, 1)
+
+
+def _durations(
+    instance: LaneInstance,
+    positions: list[int],
+    suite: _Suite,
+    timings: Timings,
+    default: float,
+) -> tuple[list[float], list[bool]]:
+    """Seconds per test of the lane instance, and which of them are estimates."""
+    ids = suite.ids
+    inf = _INF
+    pooled = timings.durations.get
+    own = timings.by_lane.get(instance.name)
+    found: list[float | None]
+    if own:
+        own_get = own.get
+        found = [own_get(ids[p]) for p in positions]
+        # NaN fails both comparisons, so it falls through to the pooled figure like a gap
+        found = [
+            v if v is not None and 0.0 <= v < inf else pooled(ids[p])
+            for v, p in zip(found, positions, strict=True)
+        ]
+    else:
+        found = [pooled(ids[p]) for p in positions]
+    values = [v if v is not None and 0.0 <= v < inf else None for v in found]
+    missing = [v is None for v in values]
+    if not any(missing):
+        return [float(v) for v in values if v is not None], missing
+    files = suite.files
+    by_file: dict[str, list[float]] = {}
+    for p, v in zip(positions, values, strict=True):
+        if v is not None:
+            by_file.setdefault(files[p], []).append(v)
+    file_median = {name: median(known) for name, known in by_file.items()}
+    lane_median = default
+    orphans = (
+        files[p] not in file_median for p, v in zip(positions, values, strict=True) if v is None
+    )
+    if any(orphans):  # some file has no known test: the lane median is needed
+        every = [v for v in values if v is not None]
+        lane_median = median(every) if every else default
+    seconds = [
+        file_median.get(files[p], lane_median) if v is None else float(v)
+        for p, v in zip(positions, values, strict=True)
+    ]
+    return seconds, missing
+
+
+@dataclass(frozen=True, slots=True)
+class _Suite:
+    """The deduplicated tests as flat lists: attribute access per test is what costs at 1M."""
+
+    tests: list[TestItem]
+    ids: list[str]
+    files: list[str]
+    duplicates: int
+
+
+def _suite(tests: Sequence[TestItem]) -> _Suite:
+    ids = [t.id for t in tests]
+    if len(set(ids)) == len(ids):
+        unique = list(tests)
+    else:
+        seen: set[str] = set()
+        unique = []
+        for test in tests:
+            if test.id not in seen:
+                seen.add(test.id)
+                unique.append(test)
+        ids = [t.id for t in unique]
+    return _Suite(unique, ids, [t.file for t in unique], len(tests) - len(unique))
+
+
+def _prepare_lanes(
+    config: Config, suite: _Suite, timings: Timings
+) -> tuple[list[_Lane], list[str]]:
+    base_of = assign_lanes(config, suite.tests)
+    by_base: dict[str, list[int]] = {}
+    for position, base in enumerate(base_of):
+        by_base.setdefault(base, []).append(position)
+    lanes: list[_Lane] = []
+    warnings: list[str] = []
+    splittable = config.granularity == "test" or config.split_files
+    for instance in lane_instances(config):
+        positions = by_base.get(instance.base, [])
+        if not positions:
+            note = f"lane {instance.base!r} matched no test"
+            if instance.base != config.default_lane and note not in warnings:
+                warnings.append(note)
+            continue
+        seconds, flags = _durations(instance, positions, suite, timings, config.default_duration)
+        lane = _Lane(
+            instance=instance,
+            tests=positions,
+            seconds=seconds,
+            estimated=sum(flags),
+            estimated_flags=flags,
+            splittable=splittable,
+            total=math.fsum(seconds),
+        )
+        if splittable:
+            lane.longest_unit = max(seconds)
+            lane.max_units = len(positions)
+        else:
+            by_file = _file_totals(lane, suite)
+            lane.longest_unit = max(by_file.values())
+            lane.max_units = len(by_file)
+        lanes.append(lane)
+    return lanes, warnings
+
+
+def _file_totals(lane: _Lane, suite: _Suite) -> dict[str, float]:
+    totals: dict[str, float] = {}
+    files = suite.files
+    for p, value in zip(lane.tests, lane.seconds, strict=True):
+        name = files[p]
+        totals[name] = totals.get(name, 0.0) + value
+    return totals
+
+
+def _allocate(config: Config, lanes: list[_Lane]) -> list[str]:
+    """Share the shard budget between lanes (step 3 of the module docstring)."""
+    warnings: list[str] = []
+    need = len(lanes)
+    if need > GITHUB_MATRIX_LIMIT:
+        raise InputError(
+            f"{need} lane instances have tests, but a GitHub job matrix holds at most "
+            f"{GITHUB_MATRIX_LIMIT} jobs: merge lanes or fan out over fewer values"
+        )
+    requested = config.shards
+    ceiling = min(config.max_shards, GITHUB_MATRIX_LIMIT)
+    if isinstance(requested, int):
+        if requested > ceiling:
+            warnings.append(
+                f"shards {requested} is over max-shards {ceiling}: using at most {ceiling}"
+            )
+        ceiling = min(ceiling, requested)
+    for lane in lanes:
+        lane.shards = 1
+    if need > ceiling:
+        warnings.append(
+            f"{need} lane instances need one shard each, more than the {ceiling} allowed: "
+            f"using {need}"
+        )
+        return warnings
+    overhead = config.shard_overhead
+    snapshots: list[tuple[float, list[int]]] = [
+        (_stage(lanes) + overhead * need, [lane.shards for lane in lanes])
+    ]
+    total = need
+    stop: tuple[_Lane, str | None] | None = None
+    while True:
+        critical = max(lanes, key=lambda lane: lane.bound(lane.shards))
+        reason = _why_not_more(critical, total, ceiling, config)
+        if reason is not None or critical.bound(critical.shards + 1) >= critical.bound(
+            critical.shards
+        ):
+            stop = (critical, reason)
+            break
+        critical.shards += 1
+        total += 1
+        snapshots.append((_stage(lanes) + overhead * total, [lane.shards for lane in lanes]))
+    if config.shards == "auto":
+        best = min(range(len(snapshots)), key=lambda i: (snapshots[i][0], i))
+        for lane, count in zip(lanes, snapshots[best][1], strict=True):
+            lane.shards = count
+        if best < len(snapshots) - 1:
+            critical = max(lanes, key=lambda lane: lane.bound(lane.shards))
+            critical.capped_by = "shards auto: one more shard would save less than shard-overhead"
+            return warnings
+    critical, reason = stop
+    critical.capped_by = reason
+    if isinstance(requested, int):
+        # The stage cannot get shorter on paper, but the shards asked for still give slack
+        # against timing noise: hand them to the lanes whose shards are fullest on average.
+        while total < ceiling:
+            open_lanes = [lane for lane in lanes if lane.shards < lane.cap()]
+            if not open_lanes:
+                break
+            fullest = max(open_lanes, key=lambda lane: lane.total / lane.shards)
+            fullest.shards += 1
+            total += 1
+        if total < ceiling:
+            warnings.append(
+                f"shards {requested}: using {total}, because no lane can take more "
+                "(sequential lanes, lane max-shards, or one test per shard)"
+            )
+    return warnings
+
+
+def _why_not_more(lane: _Lane, total: int, ceiling: int, config: Config) -> str | None:
+    if lane.sequential:
+        return "sequential lane"
+    if lane.instance.max_shards is not None and lane.shards >= lane.instance.max_shards:
+        return f"lane max-shards {lane.instance.max_shards}"
+    if lane.shards >= lane.max_units:
+        return "one test per shard" if lane.splittable else "one file per shard"
+    if total >= ceiling:
+        if isinstance(config.shards, int) and config.shards <= config.max_shards:
+            return f"shards {config.shards}"
+        return f"max-shards {min(config.max_shards, GITHUB_MATRIX_LIMIT)}"
+    return None
+
+
+def _stage(lanes: list[_Lane]) -> float:
+    return max(lane.bound(lane.shards) for lane in lanes)
+
+
+def _file_units(
+    lane: _Lane, suite: _Suite, k: int, split_files: bool
+) -> tuple[list[list[int]], list[float], list[str]]:
+    """Whole files (or the tests of a file longer than ``total / k``), sorted by file / id."""
+    ids, files = suite.ids, suite.files
+    seconds = lane.seconds
+    members: dict[str, list[int]] = {}
+    for j, p in enumerate(lane.tests):
+        members.setdefault(files[p], []).append(j)
+    target = lane.total / k
+    keyed: list[tuple[str, list[int], float, str]] = []
+    for name, positions in members.items():
+        weight = math.fsum(seconds[j] for j in positions)
+        if weight > target and split_files and len(positions) > 1:
+            keyed.extend((ids[lane.tests[j]], [j], seconds[j], name) for j in positions)
+        else:
+            keyed.append((name, positions, weight, name))
+    keyed.sort(key=lambda unit: unit[0])
+    return [u[1] for u in keyed], [u[2] for u in keyed], [u[3] for u in keyed]
+
+
+def _test_order(lane: _Lane, suite: _Suite) -> tuple[list[int], list[int]]:
+    """Lane-local positions in id order, and each one's file rank (shared by fan-out values)."""
+    lane_ids = [suite.ids[p] for p in lane.tests]
+    order = sorted(range(len(lane_ids)), key=lane_ids.__getitem__)
+    all_files = suite.files
+    files = [all_files[lane.tests[j]] for j in order]
+    rank = {name: r for r, name in enumerate(sorted(set(files)))}
+    return order, [rank[name] for name in files]
+
+
+def _partition_lane(
+    lane: _Lane, suite: _Suite, config: Config, orders: dict[str, tuple[list[int], list[int]]]
+) -> None:
+    """Cut the lane into ``lane.shards`` groups of lane-local positions (step 4)."""
+    k = lane.shards
+    if k == 1:
+        lane.groups = [list(range(len(lane.tests)))]
+        return
+    if config.granularity == "file":
+        units, weights, files = _file_units(lane, suite, k, config.split_files)
+        rank = {name: r for r, name in enumerate(sorted(set(files)))}
+        groups = partition(weights, k, Algorithm.BALANCED, [rank[name] for name in files])
+        lane.groups = [sorted(j for u in group for j in units[u]) for group in groups]
+    else:  # one test per unit, in id order
+        base = lane.instance.base
+        if base not in orders:
+            orders[base] = _test_order(lane, suite)
+        order, file_ranks = orders[base]
+        seconds = lane.seconds
+        groups = partition([seconds[j] for j in order], k, Algorithm.BALANCED, file_ranks)
+        lane.groups = [sorted(order[u] for u in group) for group in groups]
+    lane.shards = len(lane.groups)
+
+
+def _runner(config: Config) -> RunnerSettings:
+    """The config a test job needs, copied so it runs as planned even if the config changes."""
+    return RunnerSettings(
+        reruns=config.reruns,
+        fail_on_flaky=config.fail_on_flaky,
+        coverage=config.coverage,
+        pytest_args=list(config.pytest_args),
+        command=config.command,
+        python=config.python,
+    )
+
+
+def _timings_info(timings: Timings, planned: int, estimated: int) -> TimingsInfo:
+    return TimingsInfo(
+        sources=list(timings.sources),
+        measured=planned - estimated,
+        estimated=estimated,
+        stale=timings.stale,
+        unresolved=timings.unresolved,
+        skipped_reports=list(timings.skipped_reports),
+    )
+
+
+def _empty_plan(
+    config: Config,
+    timings: Timings,
+    mode: Literal["parallel", "serial"],
+    mode_reason: str,
+    warnings: list[str],
+) -> Plan:
+    warnings.append(
+        f"no tests to plan: the job matrix holds one shard {EMPTY_SHARD_ID!r} that runs nothing"
+    )
+    shard = PlannedShard(
+        id=EMPTY_SHARD_ID,
+        lane=config.default_lane,
+        name="no tests",
+        env={},
+        sequential=False,
+        tests=[],
+        runs=[],
+        predicted_seconds=0.0,
+        estimated_tests=0,
+    )
+    return Plan(
+        runner=_runner(config),
+        mode=mode,
+        mode_reason=mode_reason,
+        granularity=config.granularity,
+        shard_overhead=config.shard_overhead,
+        shards=[shard],
+        lanes=[],
+        lower_bound=config.shard_overhead,
+        makespan=config.shard_overhead,
+        serial_seconds=config.shard_overhead,
+        totals=Totals(tests=0, seconds=0.0, shards=1),
+        timings=_timings_info(timings, 0, 0),
+        warnings=warnings,
+    )
+
+
+def _lane_plan(lane: _Lane, overhead: float, span: float, bound: float) -> LanePlan:
+    instance = lane.instance
+    return LanePlan(
+        name=instance.name,
+        base=instance.base,
+        mode=instance.mode,
+        env=dict(instance.env),
+        isolated=instance.isolated,
+        tests=len(lane.tests),
+        seconds=lane.total,
+        longest=max(lane.seconds),
+        shards=len(lane.groups) if lane.groups else 1,
+        lower_bound=overhead + bound,
+        makespan=overhead + span,
+        critical=False,
+        capped_by=lane.capped_by,
+    )
+
+
+def _serial_plan(
+    config: Config,
+    *,
+    suite: _Suite,
+    lanes: list[_Lane],
+    timings: Timings,
+    mode_reason: str,
+    warnings: list[str],
+) -> Plan:
+    overhead = config.shard_overhead
+    ids: list[str] = []
+    runs: list[LaneRun] = []
+    lane_plans: list[LanePlan] = []
+    for lane in lanes:
+        ids.extend(suite.ids[p] for p in lane.tests)
+        instance = lane.instance
+        runs.append(
+            LaneRun(
+                lane=instance.name,
+                env=dict(instance.env),
+                sequential=lane.sequential,
+                isolated=instance.isolated,
+                count=len(lane.tests),
+                timeout=instance.timeout,
+                memory_mb=instance.memory_mb,
+            )
+        )
+        lane.groups = [list(range(len(lane.tests)))]
+        lane_plans.append(_lane_plan(lane, overhead, lane.total, lane.total))
+    total = math.fsum(lane.total for lane in lanes)
+    estimated = sum(lane.estimated for lane in lanes)
+    shard = PlannedShard(
+        id=SERIAL_SHARD_ID,
+        lane=SERIAL_SHARD_ID,
+        name="serial (all lanes)",
+        env={},
+        sequential=True,
+        tests=ids,
+        runs=runs,
+        predicted_seconds=total,
+        estimated_tests=estimated,
+    )
+    return Plan(
+        runner=_runner(config),
+        mode="serial",
+        mode_reason=mode_reason,
+        granularity=config.granularity,
+        shard_overhead=overhead,
+        shards=[shard],
+        lanes=lane_plans,
+        lower_bound=overhead + total,
+        makespan=overhead + total,
+        serial_seconds=overhead + total,
+        totals=Totals(tests=len(ids), seconds=total, shards=1),
+        timings=_timings_info(timings, len(ids), estimated),
+        warnings=warnings,
+    )
+
+
+def make_plan(
+    config: Config,
+    tests: Sequence[TestItem],
+    timings: Timings,
+    *,
+    mode: Literal["parallel", "serial"],
+    mode_reason: str,
+    warnings: Sequence[str] = (),
+) -> Plan:
+    """The plan for ``tests`` under ``config`` (steps in the module docstring)."""
+    notes = list(warnings)
+    suite = _suite(tests)
+    if suite.duplicates:
+        notes.append(f"{suite.duplicates} duplicate test id(s) planned once")
+    if not suite.ids:
+        return _empty_plan(config, timings, mode, mode_reason, notes)
+    lanes, lane_notes = _prepare_lanes(config, suite, timings)
+    notes.extend(lane_notes)
+    if mode == "serial":
+        return _serial_plan(
+            config,
+            suite=suite,
+            lanes=lanes,
+            timings=timings,
+            mode_reason=mode_reason,
+            warnings=notes,
+        )
+    notes.extend(_allocate(config, lanes))
+    overhead = config.shard_overhead
+    shards: list[PlannedShard] = []
+    spans: list[float] = []
+    orders: dict[str, tuple[list[int], list[int]]] = {}
+    for lane in lanes:
+        _partition_lane(lane, suite, config, orders)
+        instance = lane.instance
+        lane_span = 0.0
+        count = len(lane.groups)
+        for number, group in enumerate(lane.groups, start=1):
+            seconds = math.fsum(lane.seconds[j] for j in group)
+            lane_span = max(lane_span, seconds)
+            shards.append(
+                PlannedShard(
+                    id=f"{instance.name}-{number}",
+                    lane=instance.name,
+                    name=instance.name if count == 1 else f"{instance.name} {number}/{count}",
+                    env=dict(instance.env),
+                    sequential=lane.sequential,
+                    tests=[suite.ids[lane.tests[j]] for j in group],
+                    runs=[
+                        LaneRun(
+                            lane=instance.name,
+                            env=dict(instance.env),
+                            sequential=lane.sequential,
+                            isolated=instance.isolated,
+                            count=len(group),
+                            timeout=instance.timeout,
+                            memory_mb=instance.memory_mb,
+                        )
+                    ],
+                    predicted_seconds=seconds,
+                    estimated_tests=sum(1 for j in group if lane.estimated_flags[j]),
+                )
+            )
+        spans.append(lane_span)
+    stage = max(spans)
+    lane_plans: list[LanePlan] = []
+    for lane, span in zip(lanes, spans, strict=True):
+        bound = lane.bound(len(lane.groups))
+        critical = span >= stage
+        plan = _lane_plan(lane, overhead, span, bound).model_copy(update={"critical": critical})
+        if not critical:
+            plan = plan.model_copy(update={"capped_by": None})
+        lane_plans.append(plan)
+        if critical and lane.sequential and lane.total > 0:
+            notes.append(
+                f"sequential lane {lane.instance.name!r} is the critical path: the stage cannot "
+                f"finish before its {lane.total:.1f} s in one shard; make it parallel or move "
+                "tests out of it to go faster"
+            )
+    total = math.fsum(lane.total for lane in lanes)
+    planned = sum(len(lane.tests) for lane in lanes)
+    estimated = sum(lane.estimated for lane in lanes)
+    return Plan(
+        runner=_runner(config),
+        mode="parallel",
+        mode_reason=mode_reason,
+        granularity=config.granularity,
+        shard_overhead=overhead,
+        shards=shards,
+        lanes=lane_plans,
+        lower_bound=overhead + max(lane.bound(len(lane.groups)) for lane in lanes),
+        makespan=overhead + stage,
+        serial_seconds=overhead + total,
+        totals=Totals(tests=planned, seconds=total, shards=len(shards)),
+        timings=_timings_info(timings, planned, estimated),
+        warnings=notes,
+    )
