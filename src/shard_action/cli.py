@@ -17,27 +17,33 @@ from shard_action.errors import InputError
 COMMANDS = ("plan", "run", "report", "local", "comment", "fetch_history", "schema")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with ``only``, just that sub-command's module is imported.
+
+    Every step of a workflow and every shard starts this program: importing all the commands
+    (coverage, jinja2, PyGithub…) to run one of them would cost each job time for nothing.
+    """
     parser = argparse.ArgumentParser(
         prog="shard-action",
         description="Balanced, lane-aware test sharding with a trustworthy fan-in.",
     )
     parser.add_argument("--version", action="version", version=f"shard-action {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMANDS:
-        try:
-            module = import_module(f"shard_action.commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"shard_action.commands.{name}":
-                raise
-            continue  # a step not built yet is simply not offered
-        module.register(sub)
+    for name in COMMANDS if only is None else (only,):
+        import_module(f"shard_action.commands.{name}").register(sub)
     return parser
 
 
+def _chosen(argv: Sequence[str]) -> str | None:
+    if argv and argv[0].replace("-", "_") in COMMANDS:
+        return argv[0].replace("-", "_")
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(_chosen(arguments))
+    args = parser.parse_args(arguments)
     try:
         code: int = args.func(args)
     except InputError as exc:

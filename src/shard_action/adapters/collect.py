@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from shard_action.adapters.plugin_path import env_for
 from shard_action.core.models import TestItem
 from shard_action.errors import InputError
 
@@ -172,7 +173,7 @@ def collect_pytest(
                 return Collected(tests, "pytest collection (cached)", tuple(warnings), True)
     with tempfile.TemporaryDirectory(prefix="shard-action-collect-") as tmp:
         out = Path(tmp, "collected.json")
-        run_env = dict(os.environ if env is None else env)
+        run_env = env_for(interpreter, os.environ if env is None else env, Path(tmp))
         run_env[OUT_VAR] = str(out)
         command = [interpreter, "-m", "pytest", "--collect-only", "-qq", "-p", PLUGIN, *args]
         try:

@@ -14,7 +14,6 @@ import contextlib
 import json
 import os
 import shlex
-import shutil
 import signal
 import subprocess
 import sys
@@ -24,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import shard_action
+from shard_action.adapters.plugin_path import env_for
 from shard_action.core.models import Outcome
 from shard_action.core.reruns import worse
 from shard_action.core.results import JUnitReport
@@ -198,24 +197,6 @@ def _read_events(path: Path) -> tuple[list[TestResult], str | None, list[str]]:
     return results, running, memory
 
 
-PLUGIN_FILES = ("__init__.py", "pytest_select.py", "core/__init__.py", "core/selection.py")
-"""What the plugin imports: a copy of these runs in any interpreter that has pytest."""
-
-
-def plugin_copy(folder: Path) -> Path:
-    """A folder holding just enough of ``shard_action`` to load the plugin; put it on the path.
-
-    Not our own installation's folder: for a wheel install that is a whole ``site-packages``,
-    whose compiled packages would leak into an interpreter they were not built for.
-    """
-    package = Path(shard_action.__file__).resolve().parent
-    target = folder / "plugin"
-    for name in PLUGIN_FILES:
-        (target / "shard_action" / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(package / name, target / "shard_action" / name)
-    return target
-
-
 def run_pytest(
     *,
     python: str,
@@ -243,14 +224,8 @@ def run_pytest(
         "memory_mb": memory_mb,
     }
     spec_path.write_text(json.dumps(spec, ensure_ascii=False), "utf-8")
-    run_env = dict(env)
+    run_env = env_for(python, env, workdir)
     run_env[SELECT_VAR] = str(spec_path)
-    if os.path.abspath(python) != os.path.abspath(sys.executable):
-        # Another interpreter (the project's own virtualenv) need not have shard-action
-        # installed: give it a copy of the plugin, which needs only pytest and the stdlib.
-        run_env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (str(plugin_copy(workdir)), run_env.get("PYTHONPATH", "")) if p
-        )
     if coverage_file is not None:
         coverage_file.parent.mkdir(parents=True, exist_ok=True)
         run_env["COVERAGE_FILE"] = str(coverage_file)
