@@ -1,0 +1,167 @@
+"""The whole pipeline on the bundled example: `shard-action local` as a user runs it.
+
+One full run with the planted flaky test switched on answers most questions at once (merged
+coverage, merged JUnit, flakiness, the switch to serial mode); smaller runs on one test file then
+walk the history back to parallel mode, so the suite stays within a couple of minutes.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import clean_env, copy_examples, shard_action
+
+pytestmark = pytest.mark.slow
+
+FLAKY_TEST = "tests/test_flaky.py::test_price_table_cache_warms_up"
+
+
+@dataclass
+class LocalRun:
+    project: Path
+    out: Path
+    history: Path
+    proc: subprocess.CompletedProcess[str]
+
+    def json(self, name: str) -> Any:
+        return json.loads((self.out / name).read_text(encoding="utf-8"))
+
+
+def run_local(
+    project: Path, out: Path, history: Path, env: dict[str, str], *extra: str
+) -> LocalRun:
+    proc = shard_action(
+        ["local", str(project), "--out", str(out), "--history", str(history), *extra],
+        cwd=project.parent,
+        env=env,
+    )
+    return LocalRun(project, out, history, proc)
+
+
+@pytest.fixture(scope="module")
+def flaky_run(tmp_path_factory: pytest.TempPathFactory) -> LocalRun:
+    base = tmp_path_factory.mktemp("flaky-run")
+    project = copy_examples(base / "project")
+    flaky_dir = base / "flaky-state"
+    flaky_dir.mkdir()
+    env = {
+        "EXAMPLE_FLAKY_DIR": str(flaky_dir),
+        # one flaky test in ~100 is about 1%: over this threshold, under the default 5%
+        "SHARD_ACTION_FLAKY_THRESHOLD": "0.005",
+        "SHARD_ACTION_RECOVER_AFTER": "2",
+    }
+    return run_local(project, base / "out", base / "history.json", env)
+
+
+@pytest.fixture(scope="module")
+def serial_reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A plain `coverage run -m pytest` of the same suite, without shard-action."""
+    project = copy_examples(tmp_path_factory.mktemp("reference") / "project")
+    run = subprocess.run(
+        [sys.executable, "-m", "coverage", "run", "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=project,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    subprocess.run(
+        [sys.executable, "-m", "coverage", "json", "-o", "reference.json"],
+        cwd=project,
+        env=clean_env(),
+        check=True,
+        capture_output=True,
+    )
+    data: dict[str, Any] = json.loads((project / "reference.json").read_text())
+    return data
+
+
+def test_flaky_run_reports_exactly_the_planted_flaky_test(flaky_run: LocalRun) -> None:
+    assert flaky_run.proc.returncode == 0, flaky_run.proc.stdout[-4000:] + flaky_run.proc.stderr
+    report = flaky_run.json("report/report.json")
+    assert [entry["test"] for entry in report["flaky"]] == [FLAKY_TEST]
+    assert report["counts"]["flaky"] == 1
+    assert report["counts"]["broken"] == 0
+    assert report["counts"]["lost"] == 0
+    assert report["complete"] is True
+
+
+def test_every_planned_test_is_in_the_merged_junit_exactly_once(flaky_run: LocalRun) -> None:
+    plan = flaky_run.json("plan.json")
+    planned = Counter(test for shard in plan["shards"] for test in shard["tests"])
+    root = ET.parse(flaky_run.out / "report" / "junit.xml").getroot()
+    cases = [
+        case
+        for suite in root.iter("testsuite")
+        if "lost" not in (suite.get("name") or "")
+        for case in suite.findall("testcase")
+    ]
+    assert len(cases) == sum(planned.values())
+    # the fan-out lane plans the storage tests once per backend: twice in all, never more
+    assert max(planned.values()) == 2
+    assert all(test.startswith("tests/storage/") for test, n in planned.items() if n == 2)
+
+
+def test_merged_coverage_equals_a_serial_run_line_for_line(
+    flaky_run: LocalRun, serial_reference: dict[str, Any]
+) -> None:
+    merged = json.loads((flaky_run.out / "report" / "coverage.json").read_text())
+    ours = {name: sorted(f["executed_lines"]) for name, f in merged["files"].items()}
+    theirs = {name: sorted(f["executed_lines"]) for name, f in serial_reference["files"].items()}
+    assert ours.keys() == theirs.keys()
+    for name, lines in theirs.items():
+        assert ours[name] == lines, name
+    assert merged["totals"]["percent_covered"] == serial_reference["totals"]["percent_covered"]
+
+
+def test_flaky_rate_over_threshold_turns_history_serial_then_recovers(
+    flaky_run: LocalRun,
+) -> None:
+    history = json.loads(flaky_run.history.read_text())
+    assert history["mode"] == "serial"
+    assert "threshold" in history["mode_reason"]
+    report = flaky_run.json("report/report.json")
+    assert report["mode"]["next_mode"] == "serial"
+
+    # The next runs follow the history: serial, flaky test off, a small part of the suite.
+    small = {
+        "SHARD_ACTION_COLLECT_ARGS": '["tests/test_models.py"]',
+        "SHARD_ACTION_RECOVER_AFTER": "2",
+    }
+    out = flaky_run.out.parent / "after"
+    first = run_local(flaky_run.project, out / "1", flaky_run.history, small)
+    assert first.proc.returncode == 0, first.proc.stdout[-3000:] + first.proc.stderr
+    plan = first.json("plan.json")
+    assert plan["mode"] == "serial"
+    assert [s["id"] for s in plan["shards"]] == ["serial"]
+    assert json.loads(flaky_run.history.read_text())["mode"] == "serial"  # 1 clean run of 2
+
+    second = run_local(flaky_run.project, out / "2", flaky_run.history, small)
+    assert second.proc.returncode == 0, second.proc.stdout[-3000:] + second.proc.stderr
+    assert second.json("plan.json")["mode"] == "serial"
+    recovered = json.loads(flaky_run.history.read_text())
+    assert recovered["mode"] == "parallel"
+
+    third = run_local(flaky_run.project, out / "3", flaky_run.history, small)
+    assert third.json("plan.json")["mode"] == "parallel"
+
+
+def test_local_leaves_every_file_where_the_readme_says(flaky_run: LocalRun) -> None:
+    out = flaky_run.out
+    plan = flaky_run.json("plan.json")
+    for shard in plan["shards"]:
+        assert (out / "shards" / shard["id"] / "manifest.json").is_file()
+    for name in ("junit.xml", "coverage.json", "coverage.xml", "summary.md", "comment.md",
+                 "history.json", "report.json"):  # fmt: skip
+        assert (out / "report" / name).is_file(), name
+    assert "```mermaid" in (out / "report" / "summary.md").read_text()
