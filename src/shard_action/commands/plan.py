@@ -1,0 +1,182 @@
+"""``shard-action plan``: today's tests + past timings → ``plan.json`` and the job matrix.
+
+Wiring only: the config and the inputs are read by adapters, the plan is made by
+``core.planner.make_plan`` (pure), and the results go to files, ``$GITHUB_OUTPUT`` and the job
+summary. Contract relied on by scripts and benchmarks: ``DIR/plan.json`` with ``shards[*].tests``
+and ``shards[*].lane``; ``--timings`` takes JUnit XML, pytest-split durations or a history file,
+told apart by content.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from shard_action.adapters import gha
+from shard_action.adapters.collect import (
+    Collected,
+    collect_pytest,
+    match_test_files,
+    read_test_list,
+)
+from shard_action.adapters.config_file import load_config
+from shard_action.adapters.files import write_text_atomic
+from shard_action.adapters.terminal import print_plan
+from shard_action.adapters.timing_files import read_timings
+from shard_action.core.config import Config
+from shard_action.core.matrix import Matrix, matrix
+from shard_action.core.mode import plan_mode
+from shard_action.core.plan import Plan
+from shard_action.core.plan_summary import plan_markdown
+from shard_action.core.planner import make_plan
+from shard_action.core.timings import resolve
+from shard_action.errors import InputError
+
+PLAN_FILE = "plan.json"
+MATRIX_FILE = "matrix.json"
+SUMMARY_FILE = "plan-summary.md"
+CACHE_DIR = Path(".shard-action") / "cache"
+
+
+def shards_value(text: str) -> int | str:
+    """``--shards`` takes a number or ``auto``."""
+    if text == "auto":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or 'auto', got {text!r}") from None
+
+
+def add_config_options(parser: argparse.ArgumentParser) -> None:
+    """Options shared by ``plan`` and ``local``: each overrides the config key of the same name."""
+    parser.add_argument("--config", type=Path, help="config file (TOML or YAML)")
+    parser.add_argument("--shards", type=shards_value, help="number of shards, or auto")
+    parser.add_argument("--max-shards", type=int, help="cap on shards over all lanes (<= 256)")
+    parser.add_argument("--shard-overhead", type=float, help="seconds a shard costs to start")
+    parser.add_argument("--granularity", choices=("test", "file"))
+    parser.add_argument(
+        "--mode",
+        choices=("auto", "parallel", "serial"),
+        help="force a mode; auto follows the history (default: config, else auto)",
+    )
+    parser.add_argument(
+        "--timings",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="PATH",
+        help="JUnit XML, pytest-split durations JSON or a history file; files, folders or globs",
+    )
+    parser.add_argument("--on-bad-report", choices=("error", "warn"))
+    parser.add_argument("--tests-from", type=Path, metavar="FILE", help="test ids, one per line")
+    parser.add_argument(
+        "--collect-cache",
+        action="store_true",
+        help=f"reuse the collection of an unchanged tree (kept in {CACHE_DIR})",
+    )
+
+
+def config_from(args: argparse.Namespace, root: Path) -> Config:
+    flags: dict[str, Any] = {
+        "shards": args.shards,
+        "max-shards": args.max_shards,
+        "shard-overhead": args.shard_overhead,
+        "granularity": args.granularity,
+        "mode": args.mode,
+        "on-bad-report": args.on_bad_report,
+    }
+    return load_config(cwd=root, config_path=args.config, env=os.environ, flags=flags)
+
+
+def todays_tests(config: Config, root: Path, tests_from: Path | None, cache: bool) -> Collected:
+    if tests_from is not None:
+        return read_test_list(tests_from)
+    if config.test_files:
+        return match_test_files(root, config.test_files)
+    return collect_pytest(
+        root,
+        config.collect_args,
+        python=config.python,
+        cache_dir=root / CACHE_DIR if cache else None,
+    )
+
+
+def build_plan(args: argparse.Namespace, root: Path) -> Plan:
+    """Everything ``plan`` does before writing: shared with ``local``."""
+    config = config_from(args, root)
+    if config.test_files and config.granularity != "file":
+        config = config.model_copy(update={"granularity": "file"})
+    collected = todays_tests(config, root, args.tests_from, args.collect_cache)
+    timing_input = read_timings(args.timings, on_bad_report=config.on_bad_report)
+    timings = resolve(
+        timing_input.observations,
+        collected.tests,
+        granularity=config.granularity,
+        sources=timing_input.sources,
+        skipped_reports=timing_input.skipped_reports,
+    )
+    mode, reason = plan_mode(config.mode, timing_input.history, override=args.mode)
+    warnings = [*collected.warnings, *timing_input.warnings]
+    if not args.timings:
+        warnings.append(
+            "no timings given: every duration is estimated; pass --timings (JUnit XML, "
+            "pytest-split durations or our history) for balanced shards"
+        )
+    plan = make_plan(
+        config, collected.tests, timings, mode=mode, mode_reason=reason, warnings=warnings
+    )
+    return plan
+
+
+def write_plan(plan: Plan, out: Path) -> Matrix:
+    out.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(out / PLAN_FILE, plan.model_dump_json(indent=1) + "\n")
+    jobs = matrix(plan)
+    write_text_atomic(out / MATRIX_FILE, json.dumps(jobs, indent=1, ensure_ascii=False) + "\n")
+    summary = plan_markdown(plan)
+    write_text_atomic(out / SUMMARY_FILE, summary)
+    gha.set_outputs(
+        {
+            "matrix": json.dumps(jobs, separators=(",", ":"), ensure_ascii=False),
+            "shard-count": str(len(plan.shards)),
+            "mode": plan.mode,
+            "plan": str(out / PLAN_FILE),
+        }
+    )
+    gha.write_summary(summary, pointer=f"The whole plan is in {out / PLAN_FILE}.")
+    for warning in plan.warnings:
+        if gha.in_actions():
+            gha.annotate("warning", warning, title="shard-action plan")
+    return jobs
+
+
+def _run(args: argparse.Namespace) -> int:
+    root = Path(args.root).resolve()
+    if not root.is_dir():
+        raise InputError("not a folder", source=str(args.root))
+    plan = build_plan(args, root)
+    out = args.out.resolve()
+    write_plan(plan, out)
+    print_plan(plan, sys.stdout)
+    print(f"wrote {out / PLAN_FILE}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "plan",
+        help="plan balanced shards from past timings and today's tests",
+        description="Collect today's tests, read past timings, put tests in lanes and split "
+        "them into balanced shards. Writes DIR/plan.json and the job matrix.",
+    )
+    add_config_options(parser)
+    parser.add_argument("--root", default=".", help="project folder (default: current folder)")
+    parser.add_argument(
+        "--out", type=Path, default=Path("shard-plan"), metavar="DIR", help="output folder"
+    )
+    parser.set_defaults(func=_run)

@@ -1,0 +1,98 @@
+"""The plan as Markdown for the job summary: what will run where, and how long it should take.
+
+A reader wants three answers at a glance: how much faster than one job, which lane decides the
+wall time, and whether the timings were real or guessed. The Gantt chart shows the predicted
+shards side by side, overhead first, so an unbalanced lane is visible without reading numbers.
+"""
+
+from __future__ import annotations
+
+from shard_action.core.gantt import Bar, gantt_block
+from shard_action.core.plan import Plan
+
+MAX_ROWS = 256
+
+
+def duration(seconds: float) -> str:
+    """``75.3`` → ``1m 15s``; short values keep a decimal."""
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m {secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m"
+
+
+def cell(text: str) -> str:
+    """Text safe inside a Markdown table cell (pipes, newlines, HTML)."""
+    return (
+        text.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace("|", "\\|")
+        .replace("\n", " ")
+        .replace("\r", " ")
+    )
+
+
+def predicted_bars(plan: Plan) -> list[Bar]:
+    bars: list[Bar] = []
+    for shard in plan.shards:
+        if plan.shard_overhead > 0:
+            bars.append(Bar(shard.lane, f"{shard.id} start-up", 0.0, plan.shard_overhead, "done"))
+        bars.append(
+            Bar(shard.lane, f"{shard.id} ({len(shard.tests)})", plan.shard_overhead,
+                shard.predicted_seconds)
+        )  # fmt: skip
+    return bars
+
+
+def plan_markdown(plan: Plan) -> str:
+    speedup = plan.serial_seconds / plan.makespan if plan.makespan > 0 else 1.0
+    lines = [
+        "## shard-action plan",
+        "",
+        f"**{plan.totals.tests} tests** in **{len(plan.shards)} shard(s)**, {plan.mode} mode "
+        f"({cell(plan.mode_reason)}).",
+        "",
+        f"Predicted wall time **{duration(plan.makespan)}** against "
+        f"{duration(plan.serial_seconds)} in one job (**{speedup:.1f}x** faster); lower bound "
+        f"{duration(plan.lower_bound)}; start-up {duration(plan.shard_overhead)} per shard.",
+        "",
+        f"Timings: {plan.timings.measured} measured, {plan.timings.estimated} estimated, "
+        f"{plan.timings.stale} stale ignored"
+        + (f", {plan.timings.unresolved} unresolved" if plan.timings.unresolved else "")
+        + ".",
+        "",
+    ]  # fmt: skip
+    if plan.warnings:
+        lines += [f"> [!WARNING]\n> {cell(w)}\n" for w in plan.warnings]
+    lines += [
+        "| lane | mode | tests | shards | total | makespan | bound | |",
+        "|---|---|--:|--:|--:|--:|--:|---|",
+    ]
+    for lane in plan.lanes:
+        flag = "critical path" if lane.critical else ""
+        if lane.capped_by:
+            flag = f"{flag}; {cell(lane.capped_by)}" if flag else cell(lane.capped_by)
+        lines.append(
+            f"| {cell(lane.name)} | {lane.mode} | {lane.tests} | {lane.shards} | "
+            f"{duration(lane.seconds)} | {duration(lane.makespan)} | "
+            f"{duration(lane.lower_bound)} | {flag} |"
+        )
+    lines += ["", gantt_block(predicted_bars(plan), title="Predicted shards")]
+    lines += [
+        "<details><summary>Shards</summary>",
+        "",
+        "| shard | lane | tests | predicted | estimated |",
+        "|---|---|--:|--:|--:|",
+    ]
+    for shard in plan.shards[:MAX_ROWS]:
+        lines.append(
+            f"| {cell(shard.id)} | {cell(shard.lane)} | {len(shard.tests)} | "
+            f"{duration(shard.predicted_seconds + plan.shard_overhead)} | "
+            f"{shard.estimated_tests} |"
+        )
+    lines += ["", "</details>", ""]
+    return "\n".join(lines)
