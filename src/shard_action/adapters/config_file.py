@@ -103,8 +103,8 @@ def file_settings(path: Path) -> dict[str, Any]:
     return _table(_read_toml(path), path, pyproject=path.name == "pyproject.toml")
 
 
-def _env_value(raw: str) -> Any:
-    """Variables hold strings; lists and tables are written as JSON (``[...]``, ``{...}``)."""
+def text_value(raw: str) -> Any:
+    """Variables and flags hold strings; lists and tables are written as JSON (``[...]``)."""
     text = raw.strip()
     if text[:1] in ("[", "{"):
         try:
@@ -126,7 +126,7 @@ def env_settings(env: Mapping[str, str]) -> dict[str, tuple[str, Any]]:
         var = ENV_PREFIX + name.upper()
         raw = env.get(var)
         if raw is not None and raw.strip() != "":
-            found[_canonical(name)] = (var, _env_value(raw))
+            found[_canonical(name)] = (var, text_value(raw))
     return found
 
 

@@ -23,7 +23,7 @@ from shard_action.adapters.collect import (
     match_test_files,
     read_test_list,
 )
-from shard_action.adapters.config_file import load_config
+from shard_action.adapters.config_file import load_config, text_value
 from shard_action.adapters.files import write_text_atomic
 from shard_action.adapters.terminal import print_plan
 from shard_action.adapters.timing_files import read_timings
@@ -73,6 +73,21 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
         help="JUnit XML, pytest-split durations JSON or a history file; files, folders or globs",
     )
     parser.add_argument("--on-bad-report", choices=("error", "warn"))
+    config_group = parser.add_argument_group(
+        "other config keys",
+        "Every key of [tool.shard-action] is also an option; lists and tables are given as "
+        "JSON, e.g. --collect-args '[\"tests\"]'.",
+    )
+    taken = {action.dest for action in parser._actions}
+    for name, field in Config.model_fields.items():
+        if name not in taken:
+            config_group.add_argument(
+                "--" + name.replace("_", "-"),
+                dest=name,
+                type=text_value,
+                metavar="VALUE",
+                help=field.description,
+            )
     parser.add_argument("--tests-from", type=Path, metavar="FILE", help="test ids, one per line")
     parser.add_argument(
         "--collect-cache",
@@ -82,14 +97,7 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
 
 
 def config_from(args: argparse.Namespace, root: Path) -> Config:
-    flags: dict[str, Any] = {
-        "shards": args.shards,
-        "max-shards": args.max_shards,
-        "shard-overhead": args.shard_overhead,
-        "granularity": args.granularity,
-        "mode": args.mode,
-        "on-bad-report": args.on_bad_report,
-    }
+    flags: dict[str, Any] = {name: getattr(args, name, None) for name in Config.model_fields}
     return load_config(cwd=root, config_path=args.config, env=os.environ, flags=flags)
 
 

@@ -1,0 +1,246 @@
+"""`shard-action plan` through its command line, on every bad input the issue names.
+
+In-process (``cli.main``) for speed, but with real files, real environment variables and the
+GitHub file protocol; pytest collection itself runs as a real subprocess where it is used.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shard_action.cli import main
+from tests.actions_runtime.test_gha_files import parse_output_file
+
+WEIRD_IDS = [
+    "tests/test_a.py::test_x[with space]",
+    "tests/test_a.py::test_x[quote'\"]",
+    "tests/test_a.py::test_x[$(touch pwned)]",
+    "tests/test_a.py::test_x[`touch pwned2`]",
+    "tests/tëst_ünïcode.py::test_café[☕]",
+    "tests/test_b.py::TestC::test_d[a::b]",
+]
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    for name in list(os.environ):
+        if name.startswith(("SHARD_ACTION_", "GITHUB_")):
+            monkeypatch.delenv(name)
+    return tmp_path
+
+
+def plan(workspace: Path, *args: str) -> tuple[int, dict[str, Any] | None]:
+    code = main(["plan", "--out", str(workspace / "out"), *args])
+    path = workspace / "out" / "plan.json"
+    return code, json.loads(path.read_text("utf-8")) if path.exists() else None
+
+
+def write_ids(path: Path, ids: list[str]) -> Path:
+    path.write_text("".join(i + "\n" for i in ids), encoding="utf-8")
+    return path
+
+
+def planned_ids(document: dict[str, Any]) -> list[str]:
+    return [test for shard in document["shards"] for test in shard["tests"]]
+
+
+def test_contract_plan_json_and_github_outputs(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = [f"tests/test_{i % 7}.py::test_{i}" for i in range(40)]
+    durations = {test: 0.5 + (i % 5) for i, test in enumerate(ids)}
+    (workspace / "durations.json").write_text(json.dumps(durations))
+    output = workspace / "github_output"
+    summary = workspace / "summary.md"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_OUTPUT", str(output))
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    code, document = plan(
+        workspace, "--tests-from", str(write_ids(workspace / "ids.txt", ids)),
+        "--timings", "durations.json", "--shards", "4", "--shard-overhead", "0",
+    )  # fmt: skip
+    assert code == 0 and document is not None
+    assert sorted(planned_ids(document)) == sorted(ids)
+    assert len(document["shards"]) == 4
+    assert all(s["lane"] == "default" for s in document["shards"])
+    assert document["timings"]["measured"] == 40
+    assert document["makespan"] >= document["lower_bound"] > 0
+    outputs = parse_output_file(output.read_text())
+    matrix = json.loads(outputs["matrix"])
+    assert [job["shard"] for job in matrix["include"]] == [s["id"] for s in document["shards"]]
+    assert all(set(job) == {"shard", "lane", "name", "env"} for job in matrix["include"])
+    assert "tests" not in outputs["matrix"]
+    assert outputs["shard-count"] == "4"
+    assert outputs["mode"] == "parallel"
+    text = summary.read_text()
+    assert "```mermaid" in text and "gantt" in text
+
+
+def test_empty_suite_still_gives_a_valid_matrix(workspace: Path, capsys: Any) -> None:
+    code, document = plan(workspace, "--tests-from", str(write_ids(workspace / "ids.txt", [])))
+    assert code == 0 and document is not None
+    assert [s["id"] for s in document["shards"]] == ["none"]
+    assert document["shards"][0]["tests"] == []
+    matrix = json.loads((workspace / "out" / "matrix.json").read_text())
+    assert len(matrix["include"]) == 1  # GitHub rejects an empty matrix
+    assert "no tests" in capsys.readouterr().out.lower()
+
+
+def test_duplicate_ids_are_planned_once_and_reported(workspace: Path, capsys: Any) -> None:
+    ids = ["t/test_a.py::test_1", "t/test_a.py::test_2", "t/test_a.py::test_1"]
+    code, document = plan(workspace, "--tests-from", str(write_ids(workspace / "i.txt", ids)))
+    assert code == 0 and document is not None
+    assert sorted(planned_ids(document)) == ["t/test_a.py::test_1", "t/test_a.py::test_2"]
+    assert "duplicate" in capsys.readouterr().out
+
+
+def test_ids_with_shell_metacharacters_and_unicode_survive(workspace: Path) -> None:
+    code, document = plan(
+        workspace, "--tests-from", str(write_ids(workspace / "i.txt", WEIRD_IDS)),
+        "--shards", "3",
+    )  # fmt: skip
+    assert code == 0 and document is not None
+    assert sorted(planned_ids(document)) == sorted(WEIRD_IDS)
+    assert not (workspace / "pwned").exists()
+    assert not (workspace / "pwned2").exists()
+    raw = (workspace / "out" / "plan.json").read_text("utf-8")
+    assert "tëst_ünïcode" in raw
+
+
+def test_nan_negative_and_zero_times(workspace: Path, capsys: Any) -> None:
+    ids = ["t/test_a.py::nan", "t/test_a.py::neg", "t/test_a.py::zero", "t/test_a.py::ok"]
+    # Python's json writes NaN as a bare literal, as some tools do; negative times happen too.
+    (workspace / "d.json").write_text(
+        '{"t/test_a.py::nan": NaN, "t/test_a.py::neg": -3, "t/test_a.py::zero": 0, '
+        '"t/test_a.py::ok": 2.5}'
+    )
+    code, document = plan(
+        workspace, "--tests-from", str(write_ids(workspace / "i.txt", ids)), "--timings", "d.json",
+    )  # fmt: skip
+    assert code == 0 and document is not None
+    # zero is a real measurement; NaN and negative are not, so those two are estimated
+    assert document["timings"]["measured"] == 2
+    assert document["timings"]["estimated"] == 2
+    assert sorted(planned_ids(document)) == sorted(ids)
+
+
+def test_more_shards_than_tests_gives_no_empty_shard(workspace: Path) -> None:
+    ids = ["t/test_a.py::a", "t/test_a.py::b", "t/test_b.py::c"]
+    code, document = plan(
+        workspace, "--tests-from", str(write_ids(workspace / "i.txt", ids)), "--shards", "50",
+    )  # fmt: skip
+    assert code == 0 and document is not None
+    assert 1 <= len(document["shards"]) <= 3
+    assert all(s["tests"] for s in document["shards"])
+
+
+def test_missing_timing_file_is_named(workspace: Path, capsys: Any) -> None:
+    ids = write_ids(workspace / "i.txt", ["t/test_a.py::a"])
+    code, document = plan(workspace, "--tests-from", str(ids), "--timings", "nope/junit.xml")
+    assert code == 2 and document is None
+    assert "nope/junit.xml" in capsys.readouterr().err
+
+
+def test_corrupt_report_is_named_or_skipped_with_warn(workspace: Path, capsys: Any) -> None:
+    ids = write_ids(workspace / "i.txt", ["t/test_a.py::a", "t/test_a.py::b"])
+    (workspace / "bad.xml").write_text("<testsuite><testcase name='a' time='1'>", "utf-8")
+    (workspace / "good.json").write_text('{"t/test_a.py::b": 3.0}')
+    code, _ = plan(workspace, "--tests-from", str(ids), "--timings", "bad.xml", "good.json")
+    assert code == 2
+    assert "bad.xml" in capsys.readouterr().err
+    code, document = plan(
+        workspace, "--tests-from", str(ids), "--timings", "bad.xml", "good.json",
+        "--on-bad-report", "warn",
+    )  # fmt: skip
+    assert code == 0 and document is not None
+    assert document["timings"]["skipped_reports"] == ["bad.xml"]
+    assert document["timings"]["measured"] == 1  # good.json kept
+    assert "bad.xml" in capsys.readouterr().out
+
+
+def test_hostile_xml_is_refused(workspace: Path, capsys: Any) -> None:
+    secret = workspace / "secret.txt"
+    secret.write_text("TOP-SECRET")
+    (workspace / "xxe.xml").write_text(
+        f'<?xml version="1.0"?><!DOCTYPE t [<!ENTITY x SYSTEM "file://{secret}">]>'
+        '<testsuite><testcase classname="c" name="&x;" time="1"/></testsuite>'
+    )
+    ids = write_ids(workspace / "i.txt", ["t/test_a.py::a"])
+    code, _ = plan(workspace, "--tests-from", str(ids), "--timings", "xxe.xml")
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "xxe.xml" in err
+    assert "TOP-SECRET" not in err
+
+
+def test_bad_config_from_environment_names_the_variable(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    monkeypatch.setenv("SHARD_ACTION_MAX_SHARDS", "999")
+    ids = write_ids(workspace / "i.txt", ["t/test_a.py::a"])
+    code, _ = plan(workspace, "--tests-from", str(ids))
+    assert code == 2
+    assert "SHARD_ACTION_MAX_SHARDS" in capsys.readouterr().err
+
+
+def test_every_config_key_is_a_flag(workspace: Path) -> None:
+    ids = write_ids(workspace / "i.txt", ["t/test_a.py::a", "t/test_b.py::b"])
+    code, document = plan(
+        workspace, "--tests-from", str(ids), "--reruns", "5", "--coverage", "false",
+        "--pytest-args", '["-x", "--tb=short"]', "--default-duration", "7",
+    )  # fmt: skip
+    assert code == 0 and document is not None
+    assert document["runner"]["reruns"] == 5
+    assert document["runner"]["coverage"] is False
+    assert document["runner"]["pytest_args"] == ["-x", "--tb=short"]
+    assert document["totals"]["seconds"] == pytest.approx(14)
+
+
+def test_mode_serial_by_hand(workspace: Path) -> None:
+    ids = write_ids(workspace / "i.txt", [f"t/test_{i}.py::x" for i in range(10)])
+    code, document = plan(workspace, "--tests-from", str(ids), "--mode", "serial")
+    assert code == 0 and document is not None
+    assert [s["id"] for s in document["shards"]] == ["serial"]
+    assert "by hand" in document["mode_reason"]
+
+
+def test_history_in_serial_mode_makes_a_serial_plan(workspace: Path) -> None:
+    history = {
+        "kind": "shard-action-history",
+        "version": 1,
+        "mode": "serial",
+        "mode_reason": "flaky rate 9% over the 5% threshold",
+        "tests": {"default": {"t/test_0.py::x": {"duration": 4.0, "outcomes": "pF"}}},
+    }
+    (workspace / "history.json").write_text(json.dumps(history))
+    ids = write_ids(workspace / "i.txt", [f"t/test_{i}.py::x" for i in range(6)])
+    code, document = plan(workspace, "--tests-from", str(ids), "--timings", "history.json")
+    assert code == 0 and document is not None
+    assert document["mode"] == "serial"
+    assert "threshold" in document["mode_reason"]
+    # the history's own timing is used for the one test it knows
+    assert document["timings"]["measured"] == 1
+    code, document = plan(
+        workspace, "--tests-from", str(ids), "--timings", "history.json", "--mode", "parallel"
+    )
+    assert code == 0 and document is not None
+    assert document["mode"] == "parallel"
+
+
+@pytest.mark.slow
+def test_collection_error_stops_the_plan_with_the_module_named(
+    workspace: Path, capsys: Any
+) -> None:
+    (workspace / "tests").mkdir()
+    (workspace / "tests" / "test_ok.py").write_text("def test_ok():\n    pass\n")
+    (workspace / "tests" / "test_broken.py").write_text("import not_a_module_qq\n")
+    code, document = plan(workspace)
+    assert code == 2 and document is None
+    err = capsys.readouterr().err
+    assert "tests/test_broken.py" in err and "not_a_module_qq" in err
