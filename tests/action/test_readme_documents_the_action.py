@@ -56,7 +56,10 @@ def _readme_default(spec: dict[str, object]) -> str:
 
 
 def test_readme_starts_with_the_quick_start() -> None:
-    assert _text().startswith(QUICK_START)
+    text = _text()
+    assert text.startswith("# shard-action\n")
+    # the first section after the title and its tagline is the two-command quick start
+    assert text.index("\n## ") + 1 == text.index(QUICK_START)
 
 
 def test_every_input_is_documented_with_its_default() -> None:
