@@ -28,7 +28,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         description="Balanced, lane-aware test sharding with a trustworthy fan-in.",
     )
     parser.add_argument("--version", action="version", version=f"shard-action {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(dest="subcommand", required=True, metavar="COMMAND")
     for name in COMMANDS if only is None else (only,):
         import_module(f"shard_action.commands.{name}").register(sub)
     return parser
@@ -47,9 +47,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.func(args)
     except InputError as exc:
-        print(f"shard-action {args.command}: error: {exc}", file=sys.stderr)
+        print(f"shard-action {args.subcommand}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"shard-action {args.command}: interrupted", file=sys.stderr)
+        print(f"shard-action {args.subcommand}: interrupted", file=sys.stderr)
         return 130
     return code

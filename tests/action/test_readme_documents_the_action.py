@@ -19,7 +19,7 @@ QUICK_START = """## Quick start
 
 Run the whole pipeline (plan → shards → fan-in) on the bundled example, no GitHub account needed:
 
-    python3 -m venv .venv && .venv/bin/pip install -e . && .venv/bin/shard-action local examples --out out/example
+    python3 -m venv .venv && .venv/bin/pip install -e . pytest && .venv/bin/shard-action local examples --out out/example
 
 Run the tests:
 

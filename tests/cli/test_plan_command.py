@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -144,7 +146,9 @@ def test_missing_timing_file_is_named(workspace: Path, capsys: Any) -> None:
     ids = write_ids(workspace / "i.txt", ["t/test_a.py::a"])
     code, document = plan(workspace, "--tests-from", str(ids), "--timings", "nope/junit.xml")
     assert code == 2 and document is None
-    assert "nope/junit.xml" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.startswith("shard-action plan: error:")
+    assert "nope/junit.xml" in err
 
 
 def test_corrupt_report_is_named_or_skipped_with_warn(workspace: Path, capsys: Any) -> None:
@@ -231,6 +235,20 @@ def test_history_in_serial_mode_makes_a_serial_plan(workspace: Path) -> None:
     )
     assert code == 0 and document is not None
     assert document["mode"] == "parallel"
+
+
+@pytest.mark.slow
+def test_interpreter_without_pytest_is_explained(
+    workspace: Path, capsys: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    bare = tmp_path_factory.mktemp("bare-venv")
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
+    (workspace / "tests").mkdir()
+    (workspace / "tests" / "test_ok.py").write_text("def test_ok():\n    pass\n")
+    code, _ = plan(workspace, "--python", str(bare / "bin" / "python"))
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "pytest is not installed for" in err and "SHARD_ACTION_PYTHON" in err
 
 
 @pytest.mark.slow

@@ -183,6 +183,12 @@ def collect_pytest(
         except OSError as exc:
             raise InputError(f"cannot start pytest: {exc}", source=interpreter) from exc
         if not out.is_file():
+            if "No module named pytest" in proc.stderr:
+                raise InputError(
+                    f"pytest is not installed for {interpreter}: install it there "
+                    "(pip install pytest), or set `python` (SHARD_ACTION_PYTHON) to the "
+                    "interpreter of your project"
+                )
             tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
             raise InputError(
                 f"pytest collection failed (exit {proc.returncode}) in {root}:\n{tail}"
