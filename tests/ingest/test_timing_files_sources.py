@@ -138,7 +138,7 @@ def test_bad_history_names_the_key(tmp_path: Path) -> None:
 
 def test_unknown_kind_is_refused(tmp_path: Path) -> None:
     bad = _write(tmp_path / "h.json", '{"kind": "something-else", "version": 1}')
-    with pytest.raises(InputError, match="unknown kind 'something-else'"):
+    with pytest.raises(InputError, match="not a shard-action history \\(kind 'something-else'"):
         read_timings([str(bad)])
 
 

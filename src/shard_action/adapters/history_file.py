@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -44,6 +45,15 @@ def read_history(path: Path) -> History:
         ) from None
     except RecursionError:
         raise InputError("JSON nested too deeply", source=source) from None
+    return history_from_document(document, source)
+
+
+def history_from_document(document: Any, source: str) -> History:
+    """A parsed JSON document as a :class:`History`, or an InputError naming ``source``.
+
+    Shared by the report (which reads the previous history) and the plan's timing sources
+    (which detect a history by content), so both refuse the same files with the same words.
+    """
     if not isinstance(document, dict) or document.get("kind") != HISTORY_KIND:
         found = document.get("kind") if isinstance(document, dict) else type(document).__name__
         raise InputError(

@@ -30,10 +30,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from pydantic import ValidationError
-
+from shard_action.adapters.history_file import history_from_document
 from shard_action.adapters.junit import DEFAULT_MAX_BYTES, open_capped, parse_junit, read_capped
-from shard_action.core.history import HISTORY_KIND, History
+from shard_action.core.history import History
 from shard_action.core.models import Observation, Outcome
 from shard_action.errors import InputError
 
@@ -182,7 +181,7 @@ def read_timings(
             elif kind == "json":
                 document = _load_json(path, max_bytes)
                 if isinstance(document, dict) and isinstance(document.get("kind"), str):
-                    history = _history(document, source)
+                    history = history_from_document(document, source)
                     histories.append((_last_run(history), position, history))
                     observations.extend(_history_observations(history, source))
                 else:
@@ -247,22 +246,6 @@ def _load_json(path: Path, max_bytes: int) -> Any:
         ) from exc
     except RecursionError as exc:
         raise InputError("JSON nested too deeply", source=str(path)) from exc
-
-
-def _history(document: dict[str, Any], source: str) -> History:
-    if document.get("kind") != HISTORY_KIND:
-        raise InputError(
-            f"unknown kind {document.get('kind')!r}: expected {HISTORY_KIND!r}", source=source
-        )
-    try:
-        return History.model_validate(document)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(part) for part in first["loc"]) or "(top level)"
-        more = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
-        raise InputError(
-            f"bad history file at key {key!r}: {first['msg']}{more}", source=source
-        ) from None
 
 
 def _last_run(history: History) -> int:
