@@ -262,3 +262,15 @@ def test_collection_error_stops_the_plan_with_the_module_named(
     assert code == 2 and document is None
     err = capsys.readouterr().err
     assert "tests/test_broken.py" in err and "not_a_module_qq" in err
+
+
+def test_relative_paths_are_relative_to_the_current_folder(workspace: Path) -> None:
+    project = workspace / "project"
+    project.mkdir()
+    (workspace / "ci.toml").write_text("shards = 2\nshard-overhead = 0\n")
+    ids = write_ids(workspace / "i.txt", [f"t/test_{i}.py::x" for i in range(6)])
+    code, document = plan(
+        workspace, "--root", "project", "--config", "ci.toml", "--tests-from", str(ids)
+    )
+    assert code == 0 and document is not None
+    assert len(document["shards"]) == 2

@@ -98,7 +98,9 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
 
 def config_from(args: argparse.Namespace, root: Path) -> Config:
     flags: dict[str, Any] = {name: getattr(args, name, None) for name in Config.model_fields}
-    return load_config(cwd=root, config_path=args.config, env=os.environ, flags=flags)
+    # like --timings and --out, a relative --config is relative to where the command runs
+    config_path = args.config.resolve() if args.config is not None else None
+    return load_config(cwd=root, config_path=config_path, env=os.environ, flags=flags)
 
 
 def todays_tests(config: Config, root: Path, tests_from: Path | None, cache: bool) -> Collected:
