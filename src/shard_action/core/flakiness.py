@@ -50,7 +50,14 @@ REPEATED: Final = "repeated testcase"
 FLAKY_ELEMENT: Final = "flakyFailure"
 RERUN_ELEMENT: Final = "rerunFailure"
 
-_RANK: Final[dict[Status, int]] = {"skipped": 0, "passed": 1, "flaky": 2, "failed": 3, "broken": 4}
+STATUS_RANK: Final[dict[Status, int]] = {
+    "skipped": 0,
+    "passed": 1,
+    "flaky": 2,
+    "failed": 3,
+    "broken": 4,
+}
+"""How bad a status is: when verdicts are merged, the worst one decides."""
 _OUTCOME_RANK: Final[dict[Outcome, int]] = {"skipped": 0, "passed": 1, "failed": 2, "error": 3}
 
 
@@ -140,24 +147,26 @@ def classify_case(appearances: Sequence[CaseResult], *, retries: bool = True) ->
     )
 
 
-def _combine_cases(verdicts: Sequence[Verdict]) -> Verdict:
-    """A whole file's verdict from its cases: the worst status decides, durations add up."""
-    if len(verdicts) == 1:
-        return verdicts[0]
-    worst = max(verdicts, key=lambda v: (_RANK[v.status], _OUTCOME_RANK[v.outcome]))
-    if all(v.status == "skipped" for v in verdicts):
-        outcome: Outcome = "skipped"
-    elif worst.failing:
-        outcome = worst.outcome
-    else:
-        outcome = "passed"
+def merge_worst(
+    verdicts: Sequence[Verdict],
+    worst: Verdict,
+    *,
+    status: Status | None = None,
+    outcome: Outcome | None = None,
+) -> Verdict:
+    """Several verdicts as one test's: ``worst`` (one of them) gives the status, outcome and
+    details unless told otherwise; attempts are the most any took, durations add up, evidence
+    is pooled.
+
+    Shared by a whole file judged from its JUnit cases and a whole-file test judged from the node
+    ids that ran in it, which must agree on what "the worst decides" means.
+    """
     timed = [v.seconds for v in verdicts if v.seconds is not None]
-    evidence = dict.fromkeys(e for v in verdicts for e in v.evidence)
     return Verdict(
-        status=worst.status if worst.status != "skipped" or outcome == "skipped" else "passed",
-        outcome=outcome,
+        status=worst.status if status is None else status,
+        outcome=worst.outcome if outcome is None else outcome,
         attempts=max(v.attempts for v in verdicts),
-        evidence=tuple(evidence),
+        evidence=tuple(dict.fromkeys(e for v in verdicts for e in v.evidence)),
         seconds=sum(timed) if timed else None,
         message=worst.message,
         failures=worst.failures,
@@ -165,6 +174,25 @@ def _combine_cases(verdicts: Sequence[Verdict]) -> Verdict:
         line=worst.line,
         classname=worst.classname,
         name=worst.name,
+    )
+
+
+def _combine_cases(verdicts: Sequence[Verdict]) -> Verdict:
+    """A whole file's verdict from its cases: the worst status decides, durations add up."""
+    if len(verdicts) == 1:
+        return verdicts[0]
+    worst = max(verdicts, key=lambda v: (STATUS_RANK[v.status], _OUTCOME_RANK[v.outcome]))
+    if all(v.status == "skipped" for v in verdicts):
+        outcome: Outcome = "skipped"
+    elif worst.failing:
+        outcome = worst.outcome
+    else:
+        outcome = "passed"
+    return merge_worst(
+        verdicts,
+        worst,
+        status=worst.status if worst.status != "skipped" or outcome == "skipped" else "passed",
+        outcome=outcome,
     )
 
 

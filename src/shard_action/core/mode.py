@@ -124,6 +124,25 @@ def _names(tests: Sequence[str]) -> str:
     return f"{shown} (+{more} more)" if more > 0 else shown
 
 
+def _parallel(reason: str, rate: float, *, counted: bool, changed: bool) -> ModeDecision:
+    """A parallel decision under the threshold: staying parallel, or recovering from serial.
+
+    Either way nothing of a serial spell is carried on (no cause, no start, no count).
+    """
+    return ModeDecision(
+        mode="parallel",
+        reason=reason,
+        clean_serial_runs=0,
+        cause=None,
+        since=None,
+        flaky_rate=rate,
+        over_threshold=False,
+        counted=counted,
+        changed=changed,
+        flaky_on_their_own=False,
+    )
+
+
 def next_mode(
     state: ModeState, run: RunFacts, *, flaky_threshold: float, recover_after: int
 ) -> ModeDecision:
@@ -161,18 +180,7 @@ def next_mode(
         reason = (
             f"{facts} at or under the {_percent(flaky_threshold)} threshold in run #{run.index}"
         )
-        return ModeDecision(
-            mode="parallel",
-            reason=reason,
-            clean_serial_runs=0,
-            cause=None,
-            since=None,
-            flaky_rate=rate,
-            over_threshold=False,
-            counted=False,
-            changed=False,
-            flaky_on_their_own=False,
-        )
+        return _parallel(reason, rate, counted=False, changed=False)
     cause = state.cause or state.reason
     counted = run.mode == "serial" and run.complete
     clean = state.clean_serial_runs + (1 if counted else 0)
@@ -181,18 +189,7 @@ def next_mode(
             f"back to parallel after {clean} clean serial runs (last: run #{run.index}, "
             f"{facts}); it was serial because {cause}"
         )
-        return ModeDecision(
-            mode="parallel",
-            reason=reason,
-            clean_serial_runs=0,
-            cause=None,
-            since=None,
-            flaky_rate=rate,
-            over_threshold=False,
-            counted=True,
-            changed=True,
-            flaky_on_their_own=False,
-        )
+        return _parallel(reason, rate, counted=True, changed=True)
     if counted:
         note = f"run #{run.index} was a clean serial run"
     elif run.mode != "serial":

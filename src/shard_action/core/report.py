@@ -27,12 +27,20 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Final, Literal
+from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from shard_action.core.completeness import Completeness, Executed, Instance, check
-from shard_action.core.flakiness import CaseIndex, Status, Verdict, classify, group_cases
+from shard_action.core.flakiness import (
+    STATUS_RANK,
+    CaseIndex,
+    Status,
+    Verdict,
+    classify,
+    group_cases,
+    merge_worst,
+)
 from shard_action.core.history import (
     History,
     Limits,
@@ -44,7 +52,7 @@ from shard_action.core.history import (
     with_run,
 )
 from shard_action.core.manifest import Rerun, ShardManifest
-from shard_action.core.mode import ModeState, RunFacts, next_mode
+from shard_action.core.mode import ModeDecision, ModeState, RunFacts, next_mode
 from shard_action.core.models import Outcome
 from shard_action.core.plan import Plan
 from shard_action.core.results import CaseResult, JUnitReport
@@ -62,6 +70,11 @@ ProblemKind = Literal["results", "history", "coverage", "template", "config"]
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+FannedOut = Annotated[
+    bool, Field(description="The id is planned in more than one lane instance: name the lane.")
+]
 
 
 class Problem(_Model):
@@ -111,9 +124,7 @@ class TestEntry(_Model):
     name: str | None = None
     evidence: list[str] = Field(default_factory=list)
     kind: Literal["planned", "drift", "unplanned"] = "planned"
-    fanned_out: bool = Field(
-        False, description="The id is planned in more than one lane instance: name the lane."
-    )
+    fanned_out: FannedOut = False
     flip_rate: float | None = Field(None, description="Over the history's window, this run in.")
     flaky_on_its_own: bool = Field(
         False, description="Flaky in a serial run too: parallelism is not the cause."
@@ -125,9 +136,7 @@ class LostEntry(_Model):
     lane: str
     shard: str
     reason: str
-    fanned_out: bool = Field(
-        False, description="The id is planned in more than one lane instance: name the lane."
-    )
+    fanned_out: FannedOut = False
 
 
 class LostShardEntry(_Model):
@@ -141,9 +150,7 @@ class RunTwiceEntry(_Model):
     test: str
     lane: str
     shards: list[str]
-    fanned_out: bool = Field(
-        False, description="The id is planned in more than one lane instance: name the lane."
-    )
+    fanned_out: FannedOut = False
 
 
 class UnplannedEntry(_Model):
@@ -151,9 +158,7 @@ class UnplannedEntry(_Model):
     lane: str
     shard: str
     planned_in: list[str]
-    fanned_out: bool = Field(
-        False, description="The id is planned in more than one lane instance: name the lane."
-    )
+    fanned_out: FannedOut = False
 
 
 class DriftEntry(_Model):
@@ -367,30 +372,14 @@ def _verdicts(
     return verdicts, unmatched
 
 
-_RANK: Final[dict[Status, int]] = {"skipped": 0, "passed": 1, "flaky": 2, "failed": 3, "broken": 4}
-
-
 def _merge_members(parts: Sequence[Verdict]) -> Verdict:
     """A whole-file test from the node ids that ran in it: the worst decides."""
     if len(parts) == 1:
         return parts[0]
-    worst = max(parts, key=lambda v: _RANK[v.status])
+    worst = max(parts, key=lambda v: STATUS_RANK[v.status])
     if worst.status == "skipped" and any(p.status != "skipped" for p in parts):
         worst = next(p for p in parts if p.status != "skipped")
-    timed = [p.seconds for p in parts if p.seconds is not None]
-    return Verdict(
-        status=worst.status,
-        outcome=worst.outcome,
-        attempts=max(p.attempts for p in parts),
-        evidence=tuple(dict.fromkeys(e for p in parts for e in p.evidence)),
-        seconds=sum(timed) if timed else None,
-        message=worst.message,
-        failures=worst.failures,
-        file=worst.file,
-        line=worst.line,
-        classname=worst.classname,
-        name=worst.name,
-    )
+    return merge_worst(parts, worst)
 
 
 def _entry(instance: Instance, verdict: Verdict, fanned_out: bool) -> TestEntry:
@@ -523,6 +512,41 @@ def _coverage(totals: CoverageTotals | None, history: History | None) -> Coverag
     )
 
 
+def _mode_entry(
+    plan: Plan, decision: ModeDecision, previous: History, settings: Settings, *, recorded: bool
+) -> ModeEntry:
+    """This run's mode and the next one: the decision when it is recorded in the history, else
+    the history's mode as it was, saying why it stays."""
+    if recorded:
+        upcoming, why, changed = decision.mode, decision.reason, decision.changed
+        clean = decision.clean_serial_runs
+    else:
+        cause = (
+            "a run from a fork does not change the history"
+            if settings.fork
+            else "the history could not be read, so it was not updated"
+        )
+        upcoming, why, changed = (
+            previous.mode,
+            f"unchanged ({cause}): {previous.mode_reason}",
+            False,
+        )
+        clean = previous.clean_serial_runs
+    return ModeEntry(
+        mode=plan.mode,
+        reason=plan.mode_reason,
+        next_mode=upcoming,
+        next_reason=why,
+        changed=changed,
+        recorded=recorded,
+        flaky_rate=decision.flaky_rate,
+        flaky_threshold=settings.flaky_threshold,
+        recover_after=settings.recover_after,
+        clean_serial_runs=clean,
+        flaky_on_their_own=decision.flaky_on_their_own,
+    )
+
+
 def exit_code(
     *,
     complete: bool,
@@ -627,39 +651,7 @@ def build(
         unplanned=len(completeness.unplanned),
     )
     writable = history is not None and not settings.fork
-    if writable:
-        mode = ModeEntry(
-            mode=plan.mode,
-            reason=plan.mode_reason,
-            next_mode=decision.mode,
-            next_reason=decision.reason,
-            changed=decision.changed,
-            recorded=True,
-            flaky_rate=decision.flaky_rate,
-            flaky_threshold=settings.flaky_threshold,
-            recover_after=settings.recover_after,
-            clean_serial_runs=decision.clean_serial_runs,
-            flaky_on_their_own=decision.flaky_on_their_own,
-        )
-    else:
-        why = (
-            "a run from a fork does not change the history"
-            if settings.fork
-            else "the history could not be read, so it was not updated"
-        )
-        mode = ModeEntry(
-            mode=plan.mode,
-            reason=plan.mode_reason,
-            next_mode=previous.mode,
-            next_reason=f"unchanged ({why}): {previous.mode_reason}",
-            changed=False,
-            recorded=False,
-            flaky_rate=decision.flaky_rate,
-            flaky_threshold=settings.flaky_threshold,
-            recover_after=settings.recover_after,
-            clean_serial_runs=previous.clean_serial_runs,
-            flaky_on_their_own=decision.flaky_on_their_own,
-        )
+    mode = _mode_entry(plan, decision, previous, settings, recorded=writable)
     code = exit_code(
         complete=completeness.complete,
         problems=problems,
