@@ -7,6 +7,11 @@ traceback means a bug in shard-action, a message means a problem in the input.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
 
 class InputError(Exception):
     """Bad input from the user: a config file, a timing report, a test list, a flag."""
@@ -18,3 +23,16 @@ class InputError(Exception):
         if source is not None:
             where = f"{source}:{line}: " if line is not None else f"{source}: "
         super().__init__(f"{where}{message}")
+
+
+def first_problem(exc: ValidationError) -> str:
+    """The first thing pydantic refused, as ``key 'a.b': message (and N more problems)``.
+
+    A user fixes one key at a time; a wall of pydantic output hides which one, so every reader of
+    our own JSON documents (history, manifest) says the same short thing.
+    """
+    first = exc.errors()[0]
+    key = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    count = exc.error_count()
+    more = f" (and {count - 1} more problems)" if count > 1 else ""
+    return f"key {key!r}: {first['msg']}{more}"

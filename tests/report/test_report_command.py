@@ -346,6 +346,27 @@ def test_a_manifest_of_another_version_is_refused_by_name_and_its_tests_lost(sit
     assert [t["test"] for t in report["lost"]] == B_IDS
 
 
+def test_a_manifest_missing_a_key_is_refused_naming_the_key(site: Path) -> None:
+    path = site / "shard-results" / "s1" / "manifest.json"
+    data = json.loads(path.read_text())
+    del data["shard"]
+    data["runs"] = "not a list"
+    path.write_text(json.dumps(data))
+    out = site / "out"
+    code = run_cli(
+        "--plan", str(site / "plan.json"), "--results", str(site / "shard-results"),
+        "--out", str(out),
+    )  # fmt: skip
+    assert code == EXIT_INCOMPLETE
+    report = json.loads((out / "report.json").read_text())
+    (problem,) = report["problems"]
+    assert problem["source"] == str(path.resolve())
+    assert problem["message"] == (
+        "not a shard result manifest: key 'shard': Field required (and 1 more problems)"
+    )
+    assert [t["test"] for t in report["lost"]] == A_IDS
+
+
 def test_fork_runs_leave_no_history(site: Path) -> None:
     previous = site / "history.json"
     previous.write_text(History(mode="parallel", mode_reason="default branch").model_dump_json())

@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import quote
 
 import requests
@@ -41,12 +41,13 @@ from shard_action.adapters.github_http import (
     IDEMPOTENT_METHODS,
     RETRY_STATUSES,
     USER_AGENT,
+    RetryAfterCeiling,
     RetryPolicy,
     api_url_from_env,
 )
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
+    pass
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ class CommentResult:
         return self.action in ("created", "updated", "unchanged")
 
 
-class ShardGithubRetry(GithubRetry):
+class ShardGithubRetry(RetryAfterCeiling, GithubRetry):
     """PyGithub's retry, minus the one thing that duplicates comments.
 
     A POST is retried only when GitHub refused it (429, or a 403 that ``GithubRetry`` recognises
@@ -86,17 +87,6 @@ class ShardGithubRetry(GithubRetry):
     re-sent here, because it may have been applied. ``Retry-After`` is honoured up to
     ``max_retry_after`` seconds.
     """
-
-    def __init__(self, *, max_retry_after: float = 120.0, **kwargs: Any) -> None:
-        self.max_retry_after = max_retry_after
-        super().__init__(**kwargs)
-
-    def new(self, **kw: Any) -> Self:
-        kw.setdefault("max_retry_after", self.max_retry_after)
-        return super().new(**kw)
-
-    def parse_retry_after(self, retry_after: str) -> float:
-        return min(super().parse_retry_after(retry_after), self.max_retry_after)
 
     def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
         if not self._is_method_retryable(method):

@@ -69,11 +69,12 @@ class RetryPolicy:
     methods: frozenset[str] = field(default=IDEMPOTENT_METHODS)
 
 
-class BoundedRetry(Retry):
-    """urllib3's Retry with a ceiling on ``Retry-After`` and GitHub's 403 rate-limit answer.
+class RetryAfterCeiling(Retry):
+    """A ``Retry-After`` is obeyed up to ``max_retry_after`` seconds and no longer.
 
-    urllib3 only honours ``Retry-After`` on 413/429/503; GitHub's secondary rate limit is a 403
-    carrying ``Retry-After``, which is retried here (for allowed methods only).
+    A server asking for an hour must not hold a CI job for an hour. Shared by the ``requests``
+    retry below and the PyGithub one for comments; urllib3 builds each next attempt with
+    ``new()``, so the ceiling has to be carried there too.
     """
 
     def __init__(self, *, max_retry_after: float = 120.0, **kwargs: Any) -> None:
@@ -86,6 +87,14 @@ class BoundedRetry(Retry):
 
     def parse_retry_after(self, retry_after: str) -> float:
         return min(super().parse_retry_after(retry_after), self.max_retry_after)
+
+
+class BoundedRetry(RetryAfterCeiling):
+    """urllib3's Retry with a ceiling on ``Retry-After`` and GitHub's 403 rate-limit answer.
+
+    urllib3 only honours ``Retry-After`` on 413/429/503; GitHub's secondary rate limit is a 403
+    carrying ``Retry-After``, which is retried here (for allowed methods only).
+    """
 
     def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
         if status_code == 403 and has_retry_after and self._is_method_retryable(method):

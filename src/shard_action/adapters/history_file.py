@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from shard_action.adapters.files import write_text_atomic
 from shard_action.core.history import HISTORY_KIND, HISTORY_VERSION, History
-from shard_action.errors import InputError
+from shard_action.errors import InputError, first_problem
 
 MAX_BYTES = 512 * 1024 * 1024
 
@@ -69,12 +69,7 @@ def history_from_document(document: Any, source: str) -> History:
     try:
         return History.model_validate(document)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(part) for part in first["loc"]) or "(top level)"
-        more = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
-        raise InputError(
-            f"bad history at key {key!r}: {first['msg']}{more}", source=source
-        ) from None
+        raise InputError(f"bad history at {first_problem(exc)}", source=source) from None
 
 
 def write_history(path: Path, history: History) -> None:

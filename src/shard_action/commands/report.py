@@ -51,6 +51,7 @@ from shard_action.core.render import (
 )
 from shard_action.core.report import (
     Problem,
+    ProblemKind,
     Report,
     Settings,
     ShardResult,
@@ -59,7 +60,7 @@ from shard_action.core.report import (
     label,
 )
 from shard_action.core.results import JUnitReport
-from shard_action.errors import InputError
+from shard_action.errors import InputError, first_problem
 
 DEFAULT_OUT = Path("shard-report")
 ANNOTATION_LIMIT = 50
@@ -99,6 +100,16 @@ def _inside(folder: Path, name: str) -> Path | None:
     return candidate
 
 
+def _outside(kind: ProblemKind, path: Path, shard: str) -> Problem:
+    """A manifest naming a file outside its own folder: refused, and said so."""
+    return Problem(
+        kind=kind,
+        source=str(path),
+        message="outside the shard's results folder: refused",
+        shard=shard,
+    )
+
+
 def find_manifests(folders: Sequence[Path]) -> list[Path]:
     """Every ``manifest.json`` under the given folders (or the files themselves), sorted."""
     found: dict[Path, None] = {}
@@ -127,11 +138,8 @@ def _read_manifest(path: Path) -> ShardManifest:
     try:
         return ShardManifest.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        more = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
         raise InputError(
-            f"not a shard result manifest: {key}: {first['msg']}{more}", source=str(path)
+            f"not a shard result manifest: {first_problem(exc)}", source=str(path)
         ) from None
 
 
@@ -184,14 +192,7 @@ def collect_results(folders: Sequence[Path]) -> _Collected:
         for name in _junit_files(folder, manifest):
             junit = _inside(folder, name)
             if junit is None:
-                collected.problems.append(
-                    Problem(
-                        kind="results",
-                        source=str(folder / name),
-                        message="outside the shard's results folder: refused",
-                        shard=manifest.shard,
-                    )
-                )
+                collected.problems.append(_outside("results", folder / name, manifest.shard))
                 continue
             try:
                 reports[name] = read_junit(junit)
@@ -207,14 +208,7 @@ def collect_results(folders: Sequence[Path]) -> _Collected:
         for name in _coverage_files(folder, manifest):
             data = _inside(folder, name)
             if data is None:
-                collected.problems.append(
-                    Problem(
-                        kind="coverage",
-                        source=str(folder / name),
-                        message="outside the shard's results folder: refused",
-                        shard=manifest.shard,
-                    )
-                )
+                collected.problems.append(_outside("coverage", folder / name, manifest.shard))
                 continue
             collected.coverage.append(CoverageSource(data, manifest.workdir, manifest.shard))
         collected.shards.append(ShardResult(manifest=manifest, reports=reports))
