@@ -174,11 +174,21 @@ def site(pristine: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pat
     return copy
 
 
-def run_cli(*argv: str) -> int:
+def report_site(site: Path, *extra: str) -> int:
+    """``shard-action report`` through its own argument parser, on the site's plan and results,
+    writing to ``site/out``; ``extra`` adds flags."""
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="command")
     command.register(sub)
-    args = parser.parse_args(["report", *argv])
+    args = parser.parse_args(
+        [
+            "report",
+            "--plan", str(site / "plan.json"),
+            "--results", str(site / "shard-results"),
+            "--out", str(site / "out"),
+            *extra,
+        ]
+    )  # fmt: skip
     code: int = args.func(args)
     return code
 
@@ -204,16 +214,7 @@ def _junit_cases(path: Path) -> list[tuple[str, str]]:
 
 def test_the_whole_fan_in(site: Path) -> None:
     out = site / "out"
-    code = run_cli(
-        "--plan",
-        str(site / "plan.json"),
-        "--results",
-        str(site / "shard-results"),
-        "--history",
-        str(site / "history.json"),
-        "--out",
-        str(out),
-    )
+    code = report_site(site, "--history", str(site / "history.json"))
     assert code == EXIT_FAILED  # one broken test, nothing lost
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == [
         "comment.md",
@@ -258,14 +259,7 @@ def test_a_corrupt_junit_file_is_named_and_the_other_shard_kept(site: Path) -> N
     junit = site / "shard-results" / "s2" / "junit-1.xml"
     junit.write_bytes(junit.read_bytes()[:300])
     out = site / "out"
-    code = run_cli(
-        "--plan",
-        str(site / "plan.json"),
-        "--results",
-        str(site / "shard-results"),
-        "--out",
-        str(out),
-    )
+    code = report_site(site)
     assert code == EXIT_INCOMPLETE
     report = json.loads((out / "report.json").read_text())
     (problem,) = report["problems"]
@@ -283,14 +277,7 @@ def test_a_missing_shard_names_its_tests_and_fails_loudly(
 ) -> None:
     (site / "shard-results" / "s2" / "manifest.json").unlink()
     out = site / "out"
-    code = run_cli(
-        "--plan",
-        str(site / "plan.json"),
-        "--results",
-        str(site / "shard-results"),
-        "--out",
-        str(out),
-    )
+    code = report_site(site)
     assert code == EXIT_INCOMPLETE
     report = json.loads((out / "report.json").read_text())
     assert [t["test"] for t in report["lost"]] == B_IDS
@@ -331,10 +318,7 @@ def test_a_manifest_of_another_version_is_refused_by_name_and_its_tests_lost(sit
     old.update(version=1, tests=B_IDS, outcomes=dict.fromkeys(B_IDS, "passed"))  # version 1
     path.write_text(json.dumps(old))
     out = site / "out"
-    code = run_cli(
-        "--plan", str(site / "plan.json"), "--results", str(site / "shard-results"),
-        "--out", str(out),
-    )  # fmt: skip
+    code = report_site(site)
     assert code == EXIT_INCOMPLETE
     report = json.loads((out / "report.json").read_text())
     (problem,) = report["problems"]
@@ -353,10 +337,7 @@ def test_a_manifest_missing_a_key_is_refused_naming_the_key(site: Path) -> None:
     data["runs"] = "not a list"
     path.write_text(json.dumps(data))
     out = site / "out"
-    code = run_cli(
-        "--plan", str(site / "plan.json"), "--results", str(site / "shard-results"),
-        "--out", str(out),
-    )  # fmt: skip
+    code = report_site(site)
     assert code == EXIT_INCOMPLETE
     report = json.loads((out / "report.json").read_text())
     (problem,) = report["problems"]
@@ -372,17 +353,7 @@ def test_fork_runs_leave_no_history(site: Path) -> None:
     previous.write_text(History(mode="parallel", mode_reason="default branch").model_dump_json())
     before = previous.read_bytes()
     out = site / "out"
-    run_cli(
-        "--plan",
-        str(site / "plan.json"),
-        "--results",
-        str(site / "shard-results"),
-        "--history",
-        str(previous),
-        "--fork",
-        "--out",
-        str(out),
-    )
+    report_site(site, "--history", str(previous), "--fork")
     assert not (out / "history.json").exists()
     assert previous.read_bytes() == before
     report = json.loads((out / "report.json").read_text())
@@ -394,16 +365,7 @@ def test_an_unreadable_history_still_writes_everything_else(site: Path) -> None:
     bad = site / "history.json"
     bad.write_text('{"kind": "shard-action-history", "version": 99}')
     out = site / "out"
-    code = run_cli(
-        "--plan",
-        str(site / "plan.json"),
-        "--results",
-        str(site / "shard-results"),
-        "--history",
-        str(bad),
-        "--out",
-        str(out),
-    )
+    code = report_site(site, "--history", str(bad))
     assert code == EXIT_HISTORY
     assert not (out / "history.json").exists()
     assert (out / "summary.md").exists() and (out / "junit.xml").exists()
@@ -445,14 +407,7 @@ def test_github_runtime_outputs_summary_and_annotations(
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     monkeypatch.setenv("GITHUB_REPOSITORY", "octo/repo")
     monkeypatch.setenv("GITHUB_RUN_ID", "77")
-    run_cli(
-        "--plan",
-        str(site / "plan.json"),
-        "--results",
-        str(site / "shard-results"),
-        "--out",
-        str(site / "out"),
-    )
+    report_site(site)
     values: dict[str, str] = {}
     lines = outputs.read_text().splitlines()
     for n, line in enumerate(lines):

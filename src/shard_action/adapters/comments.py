@@ -99,20 +99,12 @@ class ShardGithubRetry(RetryAfterCeiling, GithubRetry):
 def make_github_retry(policy: RetryPolicy | None = None) -> ShardGithubRetry:
     policy = policy or RetryPolicy()
     return ShardGithubRetry(
-        total=policy.total,
-        connect=policy.total,
-        read=policy.total,
-        status=policy.total,
-        backoff_factor=policy.backoff_factor,
-        backoff_max=policy.backoff_max,
-        max_retry_after=policy.max_retry_after,
+        **policy.limits(),
         secondary_rate_wait=policy.secondary_rate_wait,
         # A primary rate limit that resets in an hour must not hold the job for an hour.
         max_rate_limit_wait=max(policy.max_retry_after, policy.secondary_rate_wait),
         status_forcelist=sorted(RETRY_STATUSES),  # GithubRetry adds 403 (rate limits only)
         allowed_methods=COMMENT_RETRY_METHODS,
-        respect_retry_after_header=True,
-        raise_on_status=False,
     )
 
 

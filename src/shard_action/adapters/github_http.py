@@ -68,6 +68,21 @@ class RetryPolicy:
     statuses: frozenset[int] = RETRY_STATUSES
     methods: frozenset[str] = field(default=IDEMPOTENT_METHODS)
 
+    def limits(self) -> dict[str, Any]:
+        """The keyword arguments every Retry built from this policy shares: the same number of
+        tries for every kind of failure, the same backoff, the same ``Retry-After`` ceiling."""
+        return {
+            "total": self.total,
+            "connect": self.total,
+            "read": self.total,
+            "status": self.total,
+            "backoff_factor": self.backoff_factor,
+            "backoff_max": self.backoff_max,
+            "max_retry_after": self.max_retry_after,
+            "respect_retry_after_header": True,
+            "raise_on_status": False,
+        }
+
 
 class RetryAfterCeiling(Retry):
     """A ``Retry-After`` is obeyed up to ``max_retry_after`` seconds and no longer.
@@ -107,19 +122,12 @@ def make_retry(
 ) -> Retry:
     """A urllib3 Retry for ``requests``: statuses and connection errors, idempotent methods only."""
     policy = policy or RetryPolicy()
+    # raise_on_status=False (in limits()) hands the last answer back instead of raising, so the
+    # caller sees GitHub's message.
     return BoundedRetry(
-        total=policy.total,
-        connect=policy.total,
-        read=policy.total,
-        status=policy.total,
-        backoff_factor=policy.backoff_factor,
-        backoff_max=policy.backoff_max,
-        max_retry_after=policy.max_retry_after,
+        **policy.limits(),
         status_forcelist=sorted(policy.statuses),
         allowed_methods=frozenset(m.upper() for m in (methods or policy.methods)),
-        respect_retry_after_header=True,
-        # Hand the last answer back instead of raising, so the caller sees GitHub's message.
-        raise_on_status=False,
         # requests follows redirects itself and strips Authorization across hosts.
         redirect=False,
     )
