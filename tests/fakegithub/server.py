@@ -448,7 +448,9 @@ class FakeGitHub:
             return _message(404, "Not Found")  # GitHub answers 404 for unknown verbs too
 
     def _blob(self, record: RequestRecord) -> Reply:
-        match = re.match(r"^/_blob/(\d+)/([0-9a-f]+)$", record.path)
+        # Like an Azure SAS URL, the signature travels in the query string (``sig``).
+        match = re.match(r"^/_blob/(\d+)$", record.path)
+        signature = record.query.get("sig", [""])[-1]
         if match is None or record.method != "GET":
             return Reply(404, b"<Error><Code>BlobNotFound</Code></Error>")
         if record.authorization is not None:
@@ -463,7 +465,7 @@ class FakeGitHub:
         artifact_id = int(match.group(1))
         for repo in self.repos.values():
             artifact = repo.artifacts.get(artifact_id)
-            if artifact is not None and _signature(artifact.id) == match.group(2):
+            if artifact is not None and _signature(artifact.id) == signature:
                 return Reply(200, artifact.data, {"Content-Type": "application/zip"})
         return Reply(403, b"<Error><Code>AuthenticationFailed</Code></Error>")
 
@@ -625,7 +627,8 @@ def _download_artifact(fake: FakeGitHub, record: RequestRecord, match: re.Match[
         return _message(404, "Not Found")
     if artifact.expired:
         return _message(410, "Artifact has expired")
-    location = f"{fake.blob_url}/{artifact.id}/{_signature(artifact.id)}"
+    signed = f"sv=2021-12-02&se=2099-01-01&sig={_signature(artifact.id)}"
+    location = f"{fake.blob_url}/{artifact.id}?{signed}"
     return Reply(302, None, {"Location": location})
 
 

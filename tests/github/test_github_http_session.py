@@ -16,6 +16,7 @@ from shard_action.adapters.github_http import (
     RetryPolicy,
     get_json,
     iter_items,
+    redact,
     request,
 )
 from tests.fakegithub import WRITE_TOKEN, FakeGitHub, FakeRepo, Fault
@@ -141,3 +142,27 @@ def test_next_link_to_another_host_is_not_followed(foreign_link_server: str) -> 
     assert next(items) == {"n": 1}
     with pytest.raises(GitHubAPIError, match="another host"):
         next(items)
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        (
+            "GET https://blob.example/zip?sv=2021&sig=SECRET%2Bx answered 403",
+            "GET https://blob.example/zip?sv=***&sig=*** answered 403",
+        ),
+        (
+            "https://api.example/repos/o/r/actions/artifacts?name=h&per_page=100&page=3",
+            "https://api.example/repos/o/r/actions/artifacts?name=h&per_page=100&page=3",
+        ),
+        (
+            "Max retries exceeded with url: /_blob/7?se=2099&sig=abc (Caused by x)",
+            "Max retries exceeded with url: /_blob/7?se=***&sig=*** (Caused by x)",
+        ),
+        ("no url at all: a=b", "no url at all: a=b"),
+    ],
+)
+def test_redact_masks_every_query_value_but_githubs_paging_and_filters(
+    text: str, shown: str
+) -> None:
+    assert redact(text) == shown

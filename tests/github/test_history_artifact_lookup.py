@@ -218,6 +218,49 @@ def test_zip_redirect_does_not_carry_the_token_to_storage(
     assert blob.headers["Host"].startswith("localhost:")
 
 
+def _signature_of(fake_github: FakeGitHub) -> str:
+    """The signature the API handed out in its 302 (the storage URL's credential)."""
+    redirect = next(r for r in fake_github.requests if r.status == 302)
+    assert redirect.host == "api"
+    blob = next(r for r in fake_github.requests if r.host == "blob")
+    (signature,) = blob.query["sig"]
+    assert len(signature) >= 8
+    return signature
+
+
+def test_storage_refusing_names_the_url_without_its_signature_or_a_token_hint(
+    fake_github: FakeGitHub, repo: FakeRepo, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    artifact = repo.add_artifact(repo.add_run(), NAME, files=history("x"))
+    fake_github.script([Fault.error(403)] * 5, host="blob")
+    with pytest.raises(GitHubAPIError, match="403") as caught:
+        download_artifact(session(), fake_github.api_url, REPO, artifact.id, tmp_path / "a.zip")
+    signature = _signature_of(fake_github)
+    text = str(caught.value)
+    assert f"/_blob/{artifact.id}?sv=" in text and "sig=***" in text
+    assert "lacks a permission" not in text  # the storage host never saw our token
+    for shown in (text, caught.value.url or "", caplog.text):
+        assert signature not in shown
+
+
+def test_storage_down_names_no_signature_even_in_connection_errors(
+    fake_github: FakeGitHub, repo: FakeRepo, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    artifact = repo.add_artifact(repo.add_run(), NAME, files=history("x"))
+    fake_github.script([Fault.reset()] * 40, host="blob")
+    with pytest.raises(GitHubAPIError) as caught:
+        download_artifact(
+            session(retry=RetryPolicy(total=1, backoff_factor=0.001)),
+            fake_github.api_url, REPO, artifact.id, tmp_path / "a.zip",
+        )  # fmt: skip
+    signature = _signature_of(fake_github)
+    assert "ConnectionError" in str(caught.value) or "broke off" in caplog.text
+    for shown in (str(caught.value), caplog.text):
+        assert signature not in shown
+
+
 def test_expired_artifact_download_is_a_clear_error(
     fake_github: FakeGitHub, repo: FakeRepo, tmp_path: Path
 ) -> None:

@@ -35,6 +35,7 @@ from shard_action.adapters.github_http import (
     GitHubAPIError,
     get_json,
     iter_items,
+    redact,
     request,
     same_origin,
 )
@@ -397,7 +398,9 @@ def download_artifact(
             )
         except _Transient as exc:
             last = exc
-            log.info("artifact %s download broke off, starting again: %s", artifact_id, exc)
+            log.info(
+                "artifact %s download broke off, starting again: %s", artifact_id, redact(str(exc))
+            )
     raise GitHubAPIError(f"downloading artifact {artifact_id} from {repo} failed: {last}", url=url)
 
 

@@ -13,7 +13,9 @@ again is how duplicate comments happen. GitHub's secondary rate limit answers 40
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -38,16 +40,67 @@ RETRY_STATUSES: frozenset[int] = frozenset({429, 500, 502, 503, 504})
 IDEMPOTENT_METHODS: frozenset[str] = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+#: Query keys whose values may be shown in a log: GitHub's own paging and filters.
+SHOWN_QUERY_KEYS: frozenset[str] = frozenset(
+    {"page", "per_page", "name", "branch", "event", "status", "exclude_pull_requests"}
+)
+_QUERY_PAIR = re.compile(r"([?&])([^=&?\s'\"<>()]+)=([^&\s'\"<>()]*)")
+
+
+def redact(text: str) -> str:
+    """``text`` with the value of every query parameter masked except GitHub's paging/filters.
+
+    An artifact download is redirected to a storage URL whose query string *is* a credential
+    (a signed ``sig=…``); error messages, warnings in a public log and exception texts from
+    requests all quote URLs, so they pass through here before anyone sees them.
+    """
+
+    def mask(match: re.Match[str]) -> str:
+        sep, key, value = match.groups()
+        return f"{sep}{key}={value if key in SHOWN_QUERY_KEYS else '***'}"
+
+    return _QUERY_PAIR.sub(mask, text)
+
+
+class RedactingFilter(logging.Filter):
+    """Masks signed query strings in urllib3's own log lines.
+
+    urllib3 logs every retried URL at WARNING ("Retrying (...) after connection broken ...:
+    /blob?...&sig=..."), which reaches a public job log through logging's last-resort handler.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, ()
+        return True
+
+
+#: A logger's filters do not apply to its children's records, so each urllib3 logger that
+#: quotes URLs gets the filter itself.
+URLLIB3_LOGGERS: tuple[str, ...] = ("urllib3.connectionpool", "urllib3.util.retry")
+
+
+def redact_urllib3_logs() -> None:
+    """Install :class:`RedactingFilter` once on urllib3's loggers."""
+    for name in URLLIB3_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactingFilter) for f in logger.filters):
+            logger.addFilter(RedactingFilter())
+
+
 class GitHubAPIError(Exception):
     """A request to the GitHub API failed for good (after retries), or was refused.
 
-    The message names the URL and GitHub's own message, never the token.
+    The message names the URL and GitHub's own message, never the token, and never a signed
+    storage URL's signature (see :func:`redact`).
     """
 
     def __init__(self, message: str, *, status: int | None = None, url: str | None = None) -> None:
         self.status = status
-        self.url = url
-        super().__init__(message)
+        self.url = None if url is None else redact(url)
+        super().__init__(redact(message))
 
 
 @dataclass(frozen=True)
@@ -182,6 +235,7 @@ def make_session(
     ``methods`` widens the retried methods (e.g. add ``"PUT"`` for an idempotent upload); by
     default only GET/HEAD/OPTIONS are retried. ``timeout`` is (connect, read) seconds.
     """
+    redact_urllib3_logs()
     session = requests.Session()
     adapter = _TimeoutAdapter(timeout=timeout, max_retries=make_retry(retry, methods=methods))
     session.mount("https://", adapter)
@@ -224,7 +278,13 @@ def raise_for_github(response: Response) -> None:
     hint = ""
     if response.status_code == 401:
         hint = " (the token is missing, expired or invalid)"
-    elif response.status_code == 403 and "rate limit" not in message.lower():
+    elif (
+        response.status_code == 403
+        and "rate limit" not in message.lower()
+        and "Authorization" in response.request.headers
+    ):
+        # Only a request that carried the token can lack a permission; a storage host's 403
+        # is about its own signed URL.
         hint = " (the token lacks a permission, e.g. `actions: read`)"
     elif response.status_code == 404:
         hint = " (wrong repository, or the token cannot see it)"
