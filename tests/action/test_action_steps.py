@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,11 +16,13 @@ from tests.action.harness import ActionResult, Runs
 from tests.action.workflow import (
     REPO,
     Scenario,
+    branch_push_event,
     fork_pr_event,
     plan_job,
     push_event,
     report_job,
     run_action,
+    schedule_event,
 )
 from tests.fakegithub import WRITE_TOKEN, FakeGitHub, Fault
 
@@ -132,6 +136,58 @@ def test_a_fork_never_uploads_the_history(
     assert report.step("comment").outcome == "skipped"
     assert "shard-action-history" not in scenario.run.artifacts
     assert "only updated by runs on the default branch" in report.step("report").stdout
+
+
+@pytest.mark.parametrize(
+    "event, uploads",
+    [(schedule_event, True), (push_event, True), (branch_push_event, False)],
+    ids=["schedule", "push-to-main", "push-to-a-branch"],
+)
+def test_only_default_branch_runs_upload_the_history(
+    tmp_path: Path,
+    runs: Runs,
+    api: FakeGitHub,
+    ids_file: Path,
+    event: Callable[[], tuple[str, dict[str, Any], str]],
+    uploads: bool,
+) -> None:
+    scenario = Scenario(tmp_path, runs, api.api_url, WRITE_TOKEN, event())
+    plan = quick_plan(scenario, ids_file)
+    assert plan.outputs["history-status"] == "none", plan.log
+    report = report_job(scenario, **{"fail-on": "never", "comment": "false"})
+    assert report.step("report").outputs["upload-history"] == str(uploads).lower(), report.log
+    assert ("shard-action-history" in scenario.run.artifacts) is uploads
+
+
+def test_install_builds_a_venv_under_runner_temp_keyed_by_version_python_and_place(
+    tmp_path: Path, runs: Runs, api: FakeGitHub, ids_file: Path
+) -> None:
+    """The one test that really installs: every other job reuses this interpreter's packages
+    (``SHARD_ACTION_VENV``). pip reads wheels from its cache when it has them."""
+    scenario = Scenario(tmp_path, runs, api.api_url, WRITE_TOKEN, push_event())
+    scenario.env["SHARD_ACTION_VENV"] = ""
+    first = quick_plan(scenario, ids_file)
+    assert not first.failed, first.log
+    setup, install = first.step("setup"), first.step("install")
+    temp = Path(setup.outputs["dir"]).parent
+    assert setup.outputs["venv"] == f"{temp}/shard-action/venv"
+    assert install.outputs["bin"] == f"{temp}/shard-action/venv/bin/shard-action"
+    assert "installed shard-action 0.1.0 in" in install.stdout
+    assert first.step("Restore shard-action's environment").outcome == "success"
+    version = ".".join(map(str, sys.version_info[:3]))
+    key = setup.outputs["cache-key"]
+    assert key.startswith("shard-action-venv-") and f"-py{version}-" in key
+    plan = json.loads((scenario.run.artifact("shard-action-plan") / "plan.json").read_text())
+    assert sorted(t for shard in plan["shards"] for t in shard["tests"]) == sorted(
+        [*IDS, "tests/storage/test_store_crud.py::test_four"]  # planned once per backend
+    )
+
+    # Same sources, same Python, another RUNNER_TEMP: a venv's scripts name their own path, so
+    # a venv restored there would not start. It is another cache entry.
+    elsewhere = run_action(scenario, "elsewhere", {"command": "comment"}).step("setup")
+    assert Path(elsewhere.outputs["dir"]).parent != temp
+    assert elsewhere.outputs["cache-key"] != key
+    assert elsewhere.outputs["cache-key"].rsplit("-", 1)[0] == key.rsplit("-", 1)[0]
 
 
 @pytest.fixture

@@ -44,6 +44,16 @@ def dispatch_event(mode: str) -> tuple[str, dict[str, Any], str]:
     return "workflow_dispatch", event, "refs/heads/main"
 
 
+def schedule_event() -> tuple[str, dict[str, Any], str]:
+    """A scheduled run as older GitHub versions send it: the payload names only the cron line."""
+    return "schedule", {"schedule": "17 3 * * *"}, "refs/heads/main"
+
+
+def branch_push_event() -> tuple[str, dict[str, Any], str]:
+    ref = f"refs/heads/{BRANCH}"
+    return "push", {"ref": ref, "repository": repository_json()}, ref
+
+
 def fork_pr_event() -> tuple[str, dict[str, Any], str]:
     pull = {
         "number": PR,
