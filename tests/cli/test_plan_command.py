@@ -130,6 +130,65 @@ def test_nan_negative_and_zero_times(workspace: Path, capsys: Any) -> None:
     assert document["timings"]["measured"] == 2
     assert document["timings"]["estimated"] == 2
     assert sorted(planned_ids(document)) == sorted(ids)
+    warning = "d.json: 2 test time(s) not a number, negative or over a week were ignored"
+    assert any(w.startswith(warning) for w in document["warnings"])
+    assert warning in " ".join(capsys.readouterr().out.split())  # the terminal wraps lines
+
+
+@pytest.mark.parametrize("kind", ["json", "junit"])
+def test_absurdly_large_times_are_ignored_not_a_crash(
+    workspace: Path, capsys: Any, kind: str
+) -> None:
+    ids = ["t/test_a.py::a", "t/test_a.py::b", "t/test_a.py::c"]
+    if kind == "json":
+        (workspace / "t.json").write_text(
+            '{"t/test_a.py::a": 1e308, "t/test_a.py::b": 1e308, "t/test_a.py::c": 2}'
+        )
+        source = "t.json"
+    else:
+        cases = "".join(
+            f'<testcase classname="t.test_a" name="{n}" file="t/test_a.py" time="{t}"/>'
+            for n, t in (("a", "1e308"), ("b", "1.7e308"), ("c", "2"))
+        )
+        (workspace / "t.xml").write_text(f"<testsuite>{cases}</testsuite>")
+        source = "t.xml"
+    code, document = plan(
+        workspace, "--tests-from", str(write_ids(workspace / "i.txt", ids)),
+        "--timings", source, "--shards", "2",
+    )  # fmt: skip
+    assert code == 0 and document is not None
+    assert document["timings"]["measured"] == 1
+    assert sorted(planned_ids(document)) == sorted(ids)
+    assert f"{source}: 2 test time(s)" in " ".join(capsys.readouterr().out.split())
+
+
+@pytest.mark.parametrize("timings", ["json", "junit"])
+def test_file_granularity_keeps_the_timings_of_pytest_ids(workspace: Path, timings: str) -> None:
+    # Three files; one is much longer than the others, so whole files must be weighed by time.
+    ids = [f"tests/test_{f}.py::test_{i}" for f in "abc" for i in range(4)]
+    seconds = {test: (3.0 if test.startswith("tests/test_a") else 1.5) for test in ids}
+    if timings == "json":
+        (workspace / "t.json").write_text(json.dumps(seconds))
+        source = "t.json"
+    else:  # xunit1, as pytest writes it: classname is the module, file is the path
+        cases = "".join(
+            f'<testcase classname="tests.{t.split("::")[0][6:-3]}" name="{t.split("::")[1]}" '
+            f'file="{t.split("::")[0]}" time="{s}"/>'
+            for t, s in seconds.items()
+        )
+        (workspace / "t.xml").write_text(f"<testsuites><testsuite>{cases}</testsuite></testsuites>")
+        source = "t.xml"
+    code, document = plan(
+        workspace, "--tests-from", str(write_ids(workspace / "i.txt", ids)),
+        "--timings", source, "--granularity", "file", "--shards", "2", "--shard-overhead", "0",
+    )  # fmt: skip
+    assert code == 0 and document is not None
+    assert document["timings"]["measured"] == len(ids)
+    assert document["timings"]["estimated"] == 0
+    by_shard = sorted(sorted({t.split("::")[0] for t in s["tests"]}) for s in document["shards"])
+    # 12 s of test_a against 6 + 6 s: test_a alone, the two short files together (estimated
+    # alike, the three files would be 4 s each and could not be paired this way).
+    assert by_shard == [["tests/test_a.py"], ["tests/test_b.py", "tests/test_c.py"]]
 
 
 def test_more_shards_than_tests_gives_no_empty_shard(workspace: Path) -> None:
@@ -149,6 +208,28 @@ def test_missing_timing_file_is_named(workspace: Path, capsys: Any) -> None:
     err = capsys.readouterr().err
     assert err.startswith("shard-action plan: error:")
     assert "nope/junit.xml" in err
+
+
+def test_unreadable_timing_paths_are_named(workspace: Path, capsys: Any) -> None:
+    ids = write_ids(workspace / "i.txt", ["t/test_a.py::a"])
+    (workspace / "dangling.xml").symlink_to(workspace / "gone.xml")
+    os.mkfifo(workspace / "pipe.xml")  # would block a reader forever
+    (workspace / "empty").mkdir()
+    (workspace / "binary.bin").write_bytes(bytes(range(256)))
+    for path in ("dangling.xml", "pipe.xml", "empty", "binary.bin"):
+        code, document = plan(workspace, "--tests-from", str(ids), "--timings", path)
+        assert code == 2 and document is None, path
+        err = capsys.readouterr().err
+        assert err.startswith("shard-action plan: error:") and path in err, err
+
+
+def test_out_that_is_a_file_is_named(workspace: Path, capsys: Any) -> None:
+    ids = write_ids(workspace / "i.txt", ["t/test_a.py::a"])
+    (workspace / "out").write_text("not a folder")
+    code = main(["plan", "--tests-from", str(ids), "--out", str(workspace / "out")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert f"{workspace / 'out'}: exists and is not a folder" in err
 
 
 def test_corrupt_report_is_named_or_skipped_with_warn(workspace: Path, capsys: Any) -> None:

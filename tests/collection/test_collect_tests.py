@@ -121,6 +121,18 @@ def test_tests_from_file_keeps_every_character(tmp_path: Path) -> None:
     assert "1 duplicate" in collected.warnings[0]
 
 
+def test_tests_from_file_with_bom_comments_and_unicode_line_separators(tmp_path: Path) -> None:
+    ids = [
+        "t/test_x.py::test_a[\u2028]",  # LINE SEPARATOR inside a parameter
+        "t/test_x.py::test_b[\x85\x0c]",  # NEL and form feed
+        "t/test_x.py::test_c",
+    ]
+    path = tmp_path / "ids.txt"
+    text = "# made by a script\n" + "\r\n".join(ids) + "\n  # indented comment\n"
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))  # as Windows editors save
+    assert [t.id for t in read_test_list(path).tests] == ids
+
+
 def test_tests_from_missing_file(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="test list not found") as info:
         read_test_list(tmp_path / "nope.txt")

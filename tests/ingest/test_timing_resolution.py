@@ -7,14 +7,12 @@ expected mapping does not come from the code under test.
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from _pytest.junitxml import bin_xml_escape, mangle_test_address
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shard_action.core.models import Observation, TestItem
+from shard_action.core.models import MAX_SECONDS, Observation, TestItem
 from shard_action.core.timings import resolve
 
 
@@ -364,7 +362,9 @@ def test_property_file_granularity_sums_match_node_id_sums(suite: list[str]) -> 
 
 
 @given(
-    values=st.lists(st.floats(min_value=0, max_value=1e6, allow_nan=False), min_size=1, max_size=9)
+    values=st.lists(
+        st.floats(min_value=0, max_value=MAX_SECONDS, allow_nan=False), min_size=1, max_size=9
+    )
 )
 def test_property_several_runs_give_the_median(values: list[float]) -> None:
     test = "tests/test_x.py::test_a"
@@ -377,7 +377,8 @@ def test_property_several_runs_give_the_median(values: list[float]) -> None:
     assert min(values) <= got <= max(values)
 
 
-def test_resolve_stays_linear_at_100k_tests() -> None:
+def test_resolve_maps_100k_tests_of_both_kinds() -> None:
+    # How fast is measured in benchmarks/plan_speed.py, not asserted here.
     ids = [
         f"tests/pkg{i // 1000}/test_m{(i // 50) % 20}.py::TestC{i % 7}::test_{i}[p-{i % 3}]"
         for i in range(100_000)
@@ -385,9 +386,6 @@ def test_resolve_stays_linear_at_100k_tests() -> None:
     tests = _items(ids)
     observations = [_junit(i, 0.5) for i in ids[::2]] + [_node(i, 0.5) for i in ids[1::2]]
     observations.append(_junit("tests/pkg0/test_m0.py::TestC0::test_deleted", 1.0))
-    started = time.process_time()
     timings = resolve(observations, tests, granularity="test")
-    elapsed = time.process_time() - started
     assert len(timings.durations) == 100_000
     assert timings.stale == 1
-    assert elapsed < 10, f"{elapsed:.1f}s: quadratic somewhere?"

@@ -72,21 +72,23 @@ def file_of(test_id: str) -> str:
 
 
 def read_test_list(path: Path) -> Collected:
-    """One test id per line; blank lines are skipped, every other character is kept.
+    """One test id per line; blank lines and ``#`` comment lines are skipped.
 
-    Ids can hold spaces, quotes and ``$()``: nothing is stripped but the line ending, so the id
-    that reaches the runner is the id that was written.
+    Ids can hold spaces, quotes, ``$()`` and any unicode: nothing is stripped but the line
+    ending (``\n`` or ``\r\n``, and a UTF-8 byte-order mark that Windows editors put first),
+    so the id that reaches the runner is the id that was written. Lines are split on ``\n``
+    alone: ``str.splitlines`` would also split inside an id at U+2028, U+0085 or a form feed.
     """
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError as exc:
         raise InputError("test list not found", source=str(path)) from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read test list: {exc}", source=str(path)) from exc
     items = []
-    for line in text.splitlines():
-        test_id = line.rstrip("\r")
-        if test_id.strip():
+    for line in text.split("\n"):
+        test_id = line.removesuffix("\r")
+        if test_id.strip() and not test_id.lstrip().startswith("#"):
             items.append(TestItem(id=test_id, file=file_of(test_id)))
     tests, warnings = _dedupe(items, str(path))
     return Collected(tests=tests, source=str(path), warnings=tuple(warnings))

@@ -10,6 +10,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from shard_action.errors import InputError
+
 
 def write_text_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -22,3 +24,20 @@ def write_text_atomic(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def make_folder(path: Path) -> Path:
+    """Create an output folder (and its parents), or say which path is in the way and why.
+
+    ``--out`` and ``--results`` name folders a user typed; a file of that name or a read-only
+    parent must be an error naming the path, not a traceback.
+    """
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise InputError("exists and is not a folder", source=str(path)) from None
+    except OSError as exc:
+        raise InputError(
+            f"cannot create the folder: {exc.strerror or exc}", source=str(path)
+        ) from None
+    return path

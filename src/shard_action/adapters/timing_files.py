@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import glob
 import json
-import math
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -33,7 +32,7 @@ from typing import Any, Final, Literal
 from shard_action.adapters.history_file import history_from_document
 from shard_action.adapters.junit import DEFAULT_MAX_BYTES, open_capped, parse_junit, read_capped
 from shard_action.core.history import History
-from shard_action.core.models import Observation, Outcome
+from shard_action.core.models import Observation, Outcome, usable_seconds
 from shard_action.errors import InputError
 
 OnBadReport = Literal["error", "warn"]
@@ -159,24 +158,28 @@ def read_timings(
     invalid = missing = 0
     for position, path in enumerate(expand_paths(paths)):
         source = str(path)
+        invalid_before = invalid
         try:
             _check_readable(path)
             kind = sniff(path, max_bytes=max_bytes)
             if kind == "xml":
                 parsed = parse_junit(path, max_bytes=max_bytes)
-                invalid += parsed.invalid_times
+                # The parser keeps any finite time (the report shows what the file says);
+                # planning also refuses the implausible ones.
+                timed = [(c, c.seconds) for c in parsed.report.cases if c.seconds is not None]
+                usable = [(c, seconds) for c, seconds in timed if usable_seconds(seconds)]
+                invalid += parsed.invalid_times + len(timed) - len(usable)
                 missing += parsed.missing_times
                 observations.extend(
                     Observation(
                         name=case.name,
-                        seconds=case.seconds,
+                        seconds=seconds,
                         source=source,
                         classname=case.classname,
                         file=case.file,
                         outcome=case.outcome,
                     )
-                    for case in parsed.report.cases
-                    if case.seconds is not None
+                    for case, seconds in usable
                 )
             elif kind == "json":
                 document = _load_json(path, max_bytes)
@@ -203,6 +206,11 @@ def read_timings(
             warnings.append(f"skipped bad timing report: {exc}")
             continue
         sources.append(source)
+        if invalid > invalid_before:
+            warnings.append(
+                f"{source}: {invalid - invalid_before} test time(s) not a number, negative or "
+                "over a week were ignored; those tests are estimated"
+            )
     newest = max(histories, key=lambda item: (item[0], item[1]))[2] if histories else None
     return TimingInput(
         observations=observations,
@@ -293,7 +301,7 @@ def _split_observations(document: Any, source: str) -> tuple[list[Observation], 
                 source=source,
             )
         value = float(seconds)
-        if math.isnan(value) or math.isinf(value) or value < 0:
+        if not usable_seconds(value):
             invalid += 1
             continue
         observations.append(

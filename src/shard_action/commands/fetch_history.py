@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from shard_action.adapters import gha
-from shard_action.adapters.files import write_text_atomic
+from shard_action.adapters.files import make_folder, write_text_atomic
 from shard_action.adapters.history_file import read_history
 from shard_action.errors import InputError
 
@@ -181,7 +181,7 @@ def _run(args: argparse.Namespace) -> int:
         raise InputError("--artifact must name the history artifact")
     repo = repo_from(args.repo, env)
     out: Path = args.out.resolve()
-    out.mkdir(parents=True, exist_ok=True)
+    make_folder(out)
     result = fetch(
         artifact=artifact,
         out=out,

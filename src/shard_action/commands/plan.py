@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,16 +25,17 @@ from shard_action.adapters.collect import (
     read_test_list,
 )
 from shard_action.adapters.config_file import load_config, text_value
-from shard_action.adapters.files import write_text_atomic
+from shard_action.adapters.files import make_folder, write_text_atomic
 from shard_action.adapters.terminal import print_plan
 from shard_action.adapters.timing_files import read_timings
 from shard_action.core.config import Config
 from shard_action.core.matrix import Matrix, matrix
 from shard_action.core.mode import plan_mode
+from shard_action.core.models import TestItem
 from shard_action.core.plan import Plan
 from shard_action.core.plan_summary import plan_markdown
 from shard_action.core.planner import make_plan
-from shard_action.core.timings import resolve
+from shard_action.core.timings import Granularity, resolve
 from shard_action.errors import InputError
 
 PLAN_FILE = "plan.json"
@@ -88,7 +90,12 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
                 metavar="VALUE",
                 help=field.description,
             )
-    parser.add_argument("--tests-from", type=Path, metavar="FILE", help="test ids, one per line")
+    parser.add_argument(
+        "--tests-from",
+        type=Path,
+        metavar="FILE",
+        help="test ids, one per line (blank lines and # comments skipped)",
+    )
     parser.add_argument(
         "--collect-cache",
         action="store_true",
@@ -116,6 +123,16 @@ def todays_tests(config: Config, root: Path, tests_from: Path | None, cache: boo
     )
 
 
+def units_of(tests: Sequence[TestItem]) -> Granularity:
+    """What today's ids name, which is what timings must be resolved onto.
+
+    Not ``config.granularity``: at file granularity pytest's node ids keep a timing each (the
+    planner sums them per file, and can still split a file longer than a shard); only a runner
+    whose ids are files (``test-files``, or a list of paths) gets per-file timings.
+    """
+    return "test" if any("::" in t.id for t in tests) else "file"
+
+
 def build_plan(args: argparse.Namespace, root: Path) -> Plan:
     """Everything ``plan`` does before writing: shared with ``local``."""
     config = config_from(args, root)
@@ -126,7 +143,7 @@ def build_plan(args: argparse.Namespace, root: Path) -> Plan:
     timings = resolve(
         timing_input.observations,
         collected.tests,
-        granularity=config.granularity,
+        granularity=units_of(collected.tests),
         sources=timing_input.sources,
         skipped_reports=timing_input.skipped_reports,
     )
@@ -144,7 +161,7 @@ def build_plan(args: argparse.Namespace, root: Path) -> Plan:
 
 
 def write_plan(plan: Plan, out: Path) -> Matrix:
-    out.mkdir(parents=True, exist_ok=True)
+    make_folder(out)
     write_text_atomic(out / PLAN_FILE, plan.model_dump_json(indent=1) + "\n")
     jobs = matrix(plan)
     write_text_atomic(out / MATRIX_FILE, json.dumps(jobs, indent=1, ensure_ascii=False) + "\n")

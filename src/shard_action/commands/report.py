@@ -32,7 +32,7 @@ from pydantic import ValidationError
 from shard_action.adapters import gha
 from shard_action.adapters.config_file import load_config
 from shard_action.adapters.coverage_merge import CoverageSource, merge_coverage
-from shard_action.adapters.files import write_text_atomic
+from shard_action.adapters.files import make_folder, write_text_atomic
 from shard_action.adapters.history_file import read_history, write_history
 from shard_action.adapters.junit import read_junit
 from shard_action.adapters.junit_write import write_junit
@@ -392,7 +392,7 @@ def make_report(
     env = os.environ if env is None else env
     root = (root or Path.cwd()).resolve()
     out = out.resolve()
-    out.mkdir(parents=True, exist_ok=True)
+    make_folder(out)
     config, problems = settings_from(root, env, flaky_threshold, recover_after)
     collected = collect_results(results)
     problems += collected.problems

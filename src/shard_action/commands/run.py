@@ -34,7 +34,7 @@ from types import FrameType
 
 from pydantic import ValidationError
 
-from shard_action.adapters.files import write_text_atomic
+from shard_action.adapters.files import make_folder, write_text_atomic
 from shard_action.adapters.junit import read_junit
 from shard_action.adapters.runner import (
     PytestReport,
@@ -447,7 +447,7 @@ def run_shard(
         raise InputError(
             f"no shard {shard_id!r} in the plan (shards: {listed})", source=plan_source
         )
-    results.mkdir(parents=True, exist_ok=True)
+    make_folder(results)
     _clean(results, shard_id)
     shard = plan.shard(shard_id) if shard_id in known_ids else None
     ledger = _Ledger()

@@ -14,6 +14,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from shard_action.core.models import MAX_SECONDS
+
 GITHUB_MATRIX_LIMIT = 256
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
 ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -116,7 +118,7 @@ class Config(_Strict):
     max_shards: Annotated[int, Field(ge=1, le=GITHUB_MATRIX_LIMIT)] = Field(
         32, description="Cap on shards over all lanes (GitHub allows 256 matrix jobs)."
     )
-    shard_overhead: Annotated[float, Field(ge=0, allow_inf_nan=False)] = Field(
+    shard_overhead: Annotated[float, Field(ge=0, le=MAX_SECONDS, allow_inf_nan=False)] = Field(
         30.0, description="Seconds a shard's job costs before its first test (checkout, install)."
     )
     granularity: Literal["test", "file"] = Field(
@@ -126,7 +128,7 @@ class Config(_Strict):
     default_lane: Annotated[str, Field(pattern=NAME_PATTERN)] = Field(
         "default", description="Name of the lane that takes every test no lane matched."
     )
-    default_duration: Annotated[float, Field(gt=0, allow_inf_nan=False)] = Field(
+    default_duration: Annotated[float, Field(gt=0, le=MAX_SECONDS, allow_inf_nan=False)] = Field(
         1.0, description="Seconds assumed for a test with no timing and no similar test."
     )
     mode: Literal["auto", "parallel", "serial"] = Field(

@@ -8,9 +8,19 @@ boundary instead (``core.config``, ``core.plan``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar, Literal
+from typing import ClassVar, Final, Literal
 
 Outcome = Literal["passed", "failed", "error", "skipped"]
+
+MAX_SECONDS: Final = 7 * 24 * 3600.0
+"""The longest time we believe: a week, longer than any CI job may run (GitHub's limit is 6 h on
+hosted runners, 5 days on self-hosted). A larger value is a broken report, and sums of a few
+``1e308`` would overflow the planner's arithmetic."""
+
+
+def usable_seconds(seconds: float) -> bool:
+    """A duration the planner can use: a number from 0 to :data:`MAX_SECONDS` (NaN fails)."""
+    return 0.0 <= seconds <= MAX_SECONDS
 
 
 @dataclass(frozen=True, slots=True)

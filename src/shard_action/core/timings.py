@@ -49,13 +49,12 @@ prefixes are computed once. 1M observations resolve in a few seconds.
 
 from __future__ import annotations
 
-import math
 import re
 import statistics
 from collections.abc import Iterable, Sequence
 from typing import Final, Literal
 
-from shard_action.core.models import Observation, TestItem, Timings
+from shard_action.core.models import MAX_SECONDS, Observation, TestItem, Timings
 
 Granularity = Literal["test", "file"]
 
@@ -195,7 +194,8 @@ def resolve(
 ) -> Timings:
     """One robust duration per test that exists today (a file path at file granularity).
 
-    Observations with a NaN, infinite or negative time are ignored (the adapters count them).
+    Observations with a NaN, negative or implausible (over ``MAX_SECONDS``) time are ignored
+    (the adapters count them).
     ``sources`` defaults to the distinct sources of the observations, in order of appearance;
     ``skipped_reports`` is passed through for the plan's record.
     """
@@ -211,10 +211,9 @@ def resolve(
     current: dict[str, float] = {}
     current_source: str | None = None
     current_lane: str | None = None
-    inf = math.inf
     for obs in observations:
         seconds = obs.seconds
-        if not (seconds >= 0 and seconds != inf):  # NaN fails the first test
+        if not (0.0 <= seconds <= MAX_SECONDS):  # NaN fails; usable_seconds, inlined (hot loop)
             continue
         if obs.is_node_id:
             name = obs.name
