@@ -84,6 +84,17 @@ def test_contract_plan_json_and_github_outputs(
     assert "```mermaid" in text and "gantt" in text
 
 
+def test_the_plan_carries_the_fan_in_thresholds_of_its_config(workspace: Path) -> None:
+    ids = write_ids(workspace / "i.txt", ["t/test_a.py::a"])
+    (workspace / "ci.toml").write_text("flaky-threshold = 0.2\nrecover-after = 5\n")
+    code, document = plan(workspace, "--tests-from", str(ids), "--config", "ci.toml")
+    assert code == 0 and document is not None
+    assert document["fan_in"] == {"flaky_threshold": 0.2, "recover_after": 5}
+    code, document = plan(workspace, "--tests-from", str(ids), "--recover-after", "7")
+    assert code == 0 and document is not None
+    assert document["fan_in"] == {"flaky_threshold": 0.05, "recover_after": 7}
+
+
 def test_empty_suite_still_gives_a_valid_matrix(workspace: Path, capsys: Any) -> None:
     code, document = plan(workspace, "--tests-from", str(write_ids(workspace / "ids.txt", [])))
     assert code == 0 and document is not None

@@ -53,13 +53,13 @@ def flaky_run(tmp_path_factory: pytest.TempPathFactory) -> LocalRun:
     project = copy_examples(base / "project")
     flaky_dir = base / "flaky-state"
     flaky_dir.mkdir()
-    env = {
-        "EXAMPLE_FLAKY_DIR": str(flaky_dir),
-        # one flaky test in ~100 is about 1%: over this threshold, under the default 5%
-        "SHARD_ACTION_FLAKY_THRESHOLD": "0.005",
-        "SHARD_ACTION_RECOVER_AFTER": "2",
-    }
-    return run_local(project, base / "out", base / "history.json", env)
+    env = {"EXAMPLE_FLAKY_DIR": str(flaky_dir)}
+    # one flaky test in ~100 is about 1%: over this threshold, under the default 5%. Given as
+    # options of `local`, they must reach the report through the plan.
+    return run_local(
+        project, base / "out", base / "history.json", env,
+        "--flaky-threshold", "0.005", "--recover-after", "2",
+    )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -133,26 +133,32 @@ def test_flaky_rate_over_threshold_turns_history_serial_then_recovers(
     report = flaky_run.json("report/report.json")
     assert report["mode"]["next_mode"] == "serial"
 
-    # The next runs follow the history: serial, flaky test off, a small part of the suite.
-    small = {
-        "SHARD_ACTION_COLLECT_ARGS": '["tests/test_models.py"]',
-        "SHARD_ACTION_RECOVER_AFTER": "2",
-    }
+    assert report["mode"]["flaky_threshold"] == 0.005 and report["mode"]["recover_after"] == 2
+
+    # The next runs follow the history: serial, flaky test off, a small part of the suite; the
+    # settings now come from a --config file, which only the plan reads.
     out = flaky_run.out.parent / "after"
-    first = run_local(flaky_run.project, out / "1", flaky_run.history, small)
+    config = out / "ci.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text('collect-args = ["tests/test_models.py"]\nrecover-after = 2\n')
+
+    def local(run: Path) -> LocalRun:
+        return run_local(flaky_run.project, run, flaky_run.history, {}, "--config", str(config))
+
+    first = local(out / "1")
     assert first.proc.returncode == 0, first.proc.stdout[-3000:] + first.proc.stderr
     plan = first.json("plan.json")
     assert plan["mode"] == "serial"
     assert [s["id"] for s in plan["shards"]] == ["serial"]
     assert json.loads(flaky_run.history.read_text())["mode"] == "serial"  # 1 clean run of 2
 
-    second = run_local(flaky_run.project, out / "2", flaky_run.history, small)
+    second = local(out / "2")
     assert second.proc.returncode == 0, second.proc.stdout[-3000:] + second.proc.stderr
     assert second.json("plan.json")["mode"] == "serial"
     recovered = json.loads(flaky_run.history.read_text())
     assert recovered["mode"] == "parallel"
 
-    third = run_local(flaky_run.project, out / "3", flaky_run.history, small)
+    third = local(out / "3")
     assert third.json("plan.json")["mode"] == "parallel"
 
 

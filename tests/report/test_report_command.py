@@ -13,6 +13,7 @@ import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -346,6 +347,38 @@ def test_a_manifest_missing_a_key_is_refused_naming_the_key(site: Path) -> None:
         "not a shard result manifest: key 'shard': Field required (and 1 more problems)"
     )
     assert [t["test"] for t in report["lost"]] == A_IDS
+
+
+def test_thresholds_come_from_the_plan_then_variables_then_flags(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 1 flaky test of 7: 14%. The plan job's config said 50%, so this run stays parallel.
+    path = site / "plan.json"
+    planned = json.loads(path.read_text())
+    planned["fan_in"] = {"flaky_threshold": 0.5, "recover_after": 4}
+    path.write_text(json.dumps(planned))
+
+    def mode(*extra: str) -> dict[str, Any]:
+        report_site(site, "--history", str(site / "history.json"), *extra)
+        entry: dict[str, Any] = json.loads((site / "out" / "report.json").read_text())["mode"]
+        return entry
+
+    from_plan = mode()
+    assert (from_plan["flaky_threshold"], from_plan["recover_after"]) == (0.5, 4)
+    assert from_plan["next_mode"] == "parallel"
+    monkeypatch.setenv("SHARD_ACTION_FLAKY_THRESHOLD", "0.1")
+    monkeypatch.setenv("SHARD_ACTION_SHARDS", "not-a-number")  # the plan's business, not ours
+    from_variable = mode()
+    assert (from_variable["flaky_threshold"], from_variable["next_mode"]) == (0.1, "serial")
+    from_flag = mode("--flaky-threshold", "0.9")
+    assert (from_flag["flaky_threshold"], from_flag["next_mode"]) == (0.9, "parallel")
+    monkeypatch.setenv("SHARD_ACTION_RECOVER_AFTER", "zero")
+    report_site(site, "--history", str(site / "history.json"))
+    report = json.loads((site / "out" / "report.json").read_text())
+    (problem,) = report["problems"]
+    assert problem["kind"] == "config" and "SHARD_ACTION_RECOVER_AFTER" in problem["message"]
+    assert problem["message"].endswith("the plan's thresholds used")
+    assert report["mode"]["recover_after"] == 4
 
 
 def test_fork_runs_leave_no_history(site: Path) -> None:

@@ -169,11 +169,18 @@ def load_config(
     config_path: Path | None = None,
     env: Mapping[str, str] | None = None,
     flags: Mapping[str, Any] | None = None,
+    recorded: tuple[Mapping[str, Any], str] | None = None,
 ) -> Config:
-    """Build the :class:`Config` from every layer; an error names the key and where it was set."""
+    """Build the :class:`Config` from every layer; an error names the key and where it was set.
+
+    ``recorded`` (values, where from) stands in for the config files: settings a plan already
+    read from them, so a later job does not read files that may differ.
+    """
     env = os.environ if env is None else env
     layers = Layers()
-    if config_path is None:
+    if recorded is not None:
+        layers.add(recorded[0], recorded[1])
+    elif config_path is None:
         pyproject = cwd / "pyproject.toml"
         if pyproject.is_file():
             layers.add(file_settings(pyproject), f"{pyproject} [tool.shard-action]")

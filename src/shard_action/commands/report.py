@@ -26,6 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Final
 
 from pydantic import ValidationError
 
@@ -357,18 +358,41 @@ def outputs(report: Report) -> dict[str, str]:
     }
 
 
+#: The only settings the fan-in reads; other ``SHARD_ACTION_*`` variables are the plan's business.
+FAN_IN_VARIABLES: Final = ("SHARD_ACTION_FLAKY_THRESHOLD", "SHARD_ACTION_RECOVER_AFTER")
+
+
 def settings_from(
-    root: Path, env: Mapping[str, str], flaky_threshold: float | None, recover_after: int | None
+    plan: Plan,
+    env: Mapping[str, str],
+    flaky_threshold: float | None,
+    recover_after: int | None,
+    *,
+    plan_source: str = "plan.json",
 ) -> tuple[Config, list[Problem]]:
-    """The thresholds: flags over ``SHARD_ACTION_*`` variables over the project's config."""
+    """The thresholds: flags over ``SHARD_ACTION_*`` variables over what the plan recorded.
+
+    The plan job read the project's config (``--config``, ``pyproject.toml``, its variables),
+    so the plan's values are that config, even when this job runs elsewhere or with other files.
+    """
     flags = {"flaky-threshold": flaky_threshold, "recover-after": recover_after}
+    recorded = {
+        "flaky-threshold": plan.fan_in.flaky_threshold,
+        "recover-after": plan.fan_in.recover_after,
+    }
+    variables = {name: env[name] for name in FAN_IN_VARIABLES if name in env}
     try:
-        return load_config(cwd=root, env=env, flags=flags), []
+        config = load_config(
+            cwd=Path.cwd(), env=variables, flags=flags, recorded=(recorded, plan_source)
+        )
+        return config, []
     except InputError as exc:
         problem = Problem(
-            kind="config", source=exc.source or "configuration", message=f"{exc}; defaults used"
+            kind="config",
+            source=exc.source or "configuration",
+            message=f"{exc}; the plan's thresholds used",
         )
-        values = {k: v for k, v in flags.items() if v is not None}
+        values = {**recorded, **{k: v for k, v in flags.items() if v is not None}}
         try:
             return Config.model_validate(values), [problem]
         except ValidationError as bad:
@@ -393,7 +417,7 @@ def make_report(
     root = (root or Path.cwd()).resolve()
     out = out.resolve()
     make_folder(out)
-    config, problems = settings_from(root, env, flaky_threshold, recover_after)
+    config, problems = settings_from(plan, env, flaky_threshold, recover_after)
     collected = collect_results(results)
     problems += collected.problems
     merged = merge_coverage(collected.coverage, out, root=root)

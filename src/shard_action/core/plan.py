@@ -94,6 +94,17 @@ class RunnerSettings(_Model):
     python: str | None = None
 
 
+class FanInSettings(_Model):
+    """What ``shard-action report`` decides the next mode with, as the plan job's config said.
+
+    The fan-in job may not see the same config (another ``--config``, other variables), so the
+    plan carries it; the report's own flags and variables still override it.
+    """
+
+    flaky_threshold: float = Field(0.05, ge=0, le=1, allow_inf_nan=False)
+    recover_after: int = Field(3, ge=1)
+
+
 class Plan(_Model):
     version: Literal[1] = PLAN_VERSION
     mode: Literal["parallel", "serial"]
@@ -109,6 +120,7 @@ class Plan(_Model):
     timings: TimingsInfo
     warnings: list[str] = Field(default_factory=list)
     runner: RunnerSettings = Field(default_factory=RunnerSettings)
+    fan_in: FanInSettings = Field(default_factory=FanInSettings)
 
     def shard(self, shard_id: str) -> PlannedShard:
         for shard in self.shards:

@@ -63,6 +63,7 @@ from shard_action.core.models import TestItem, Timings
 from shard_action.core.partition import Algorithm, partition
 from shard_action.core.plan import (
     EMPTY_SHARD_ID,
+    FanInSettings,
     LanePlan,
     LaneRun,
     Plan,
@@ -386,6 +387,11 @@ def _runner(config: Config) -> RunnerSettings:
     )
 
 
+def _fan_in(config: Config) -> FanInSettings:
+    """The thresholds the report decides the next mode with, as this config set them."""
+    return FanInSettings(flaky_threshold=config.flaky_threshold, recover_after=config.recover_after)
+
+
 def _timings_info(timings: Timings, planned: int, estimated: int) -> TimingsInfo:
     return TimingsInfo(
         sources=list(timings.sources),
@@ -420,6 +426,7 @@ def _empty_plan(
     )
     return Plan(
         runner=_runner(config),
+        fan_in=_fan_in(config),
         mode=mode,
         mode_reason=mode_reason,
         granularity=config.granularity,
@@ -498,6 +505,7 @@ def _serial_plan(
     )
     return Plan(
         runner=_runner(config),
+        fan_in=_fan_in(config),
         mode="serial",
         mode_reason=mode_reason,
         granularity=config.granularity,
@@ -597,6 +605,7 @@ def make_plan(
     estimated = sum(lane.estimated for lane in lanes)
     return Plan(
         runner=_runner(config),
+        fan_in=_fan_in(config),
         mode="parallel",
         mode_reason=mode_reason,
         granularity=config.granularity,
