@@ -100,13 +100,20 @@ def test_every_planned_test_is_in_the_merged_junit_exactly_once(flaky_run: Local
     plan = flaky_run.json("plan.json")
     planned = Counter(test for shard in plan["shards"] for test in shard["tests"])
     root = ET.parse(flaky_run.out / "report" / "junit.xml").getroot()
-    cases = [
-        case
-        for suite in root.iter("testsuite")
-        if "lost" not in (suite.get("name") or "")
-        for case in suite.findall("testcase")
-    ]
-    assert len(cases) == sum(planned.values())
+
+    def prop(case: ET.Element, name: str) -> str | None:
+        found = case.find(f"properties/property[@name='shard-action.{name}']")
+        return None if found is None else found.get("value")
+
+    # Identity, not just a count: one run twice and another lost would balance a count.
+    merged = Counter(
+        (prop(case, "lane"), prop(case, "id"))
+        for case in root.iter("testcase")
+        if prop(case, "status") != "lost"
+    )
+    expected = Counter((s["lane"], t) for s in plan["shards"] for t in s["tests"])
+    assert merged == expected
+    assert set(merged.values()) == {1}
     # the fan-out lane plans the storage tests once per backend: twice in all, never more
     assert max(planned.values()) == 2
     assert all(test.startswith("tests/storage/") for test, n in planned.items() if n == 2)
