@@ -7,6 +7,7 @@ import re
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -70,6 +71,26 @@ def test_summary_is_appended_and_bounded(tmp_path: Path) -> None:
     assert len(text.encode()) <= 1024 * 1024
     assert "Truncated" in text
     assert "See report.json." in text
+
+
+@pytest.mark.parametrize(
+    ("before", "body"),
+    [
+        (0, "y" * (1024 * 1024)),  # exactly the limit, with no closing newline of its own
+        (1024 * 1024 - 300, "z" * 5000),  # room only for the truncation note
+        (1024 * 1024 - 10, "q" * 5000),  # not even that: nothing is added
+    ],
+    ids=["limit-without-newline", "room-for-the-note", "no-room"],
+)
+def test_summary_file_never_exceeds_one_mib(tmp_path: Path, before: int, body: str) -> None:
+    summary = tmp_path / "summary.md"
+    summary.write_bytes(b"e" * before)
+    written = write_summary(body, {"GITHUB_STEP_SUMMARY": str(summary)}, pointer="See x.")
+    size = summary.stat().st_size
+    assert size <= 1024 * 1024
+    assert written is (size > before)
+    if before == 0:
+        assert written and "Truncated" in summary.read_text()
 
 
 def test_fit_summary_cuts_at_a_line_and_keeps_utf8() -> None:

@@ -43,12 +43,17 @@ def set_outputs(values: Mapping[str, str], env: Mapping[str, str] | None = None)
 
 
 def fit_summary(markdown: str, limit: int = SUMMARY_LIMIT, pointer: str = "") -> str:
-    """Cut ``markdown`` to ``limit`` bytes (UTF-8) at a line end, adding ``pointer`` when cut."""
+    """Cut ``markdown`` to ``limit`` bytes (UTF-8) at a line end, adding ``pointer`` when cut.
+
+    When not even the note fits, the answer is empty: nothing is better than a cut note.
+    """
     data = markdown.encode("utf-8")
     if len(data) <= limit:
         return markdown
     note = f"\n\n> **Truncated**: this summary was longer than GitHub allows. {pointer}\n"
     budget = limit - len(note.encode("utf-8"))
+    if budget < 0:
+        return ""
     cut = data[:budget].decode("utf-8", errors="ignore")
     if "\n" in cut:
         cut = cut[: cut.rindex("\n")]
@@ -56,17 +61,22 @@ def fit_summary(markdown: str, limit: int = SUMMARY_LIMIT, pointer: str = "") ->
 
 
 def write_summary(markdown: str, env: Mapping[str, str] | None = None, pointer: str = "") -> bool:
-    """Append to ``$GITHUB_STEP_SUMMARY`` within GitHub's 1 MiB; False when not in Actions."""
+    """Append to ``$GITHUB_STEP_SUMMARY`` so the step's file stays within GitHub's 1 MiB.
+
+    False when not in Actions, or when what is already there leaves no room for even the
+    truncation note (GitHub would drop the whole summary, not just our part).
+    """
     env = os.environ if env is None else env
     path = env.get("GITHUB_STEP_SUMMARY")
     if not path:
         return False
     existing = Path(path).stat().st_size if Path(path).exists() else 0
-    text = fit_summary(markdown, max(SUMMARY_LIMIT - existing, 1024), pointer)
+    room = SUMMARY_LIMIT - existing - 1  # one byte for the closing newline
+    text = fit_summary(markdown, room, pointer) if room > 0 else ""
+    if not text:
+        return False
     with open(path, "a", encoding="utf-8") as out:
-        out.write(text)
-        if not text.endswith("\n"):
-            out.write("\n")
+        out.write(text if text.endswith("\n") else text + "\n")
     return True
 
 
