@@ -14,6 +14,7 @@ import pytest
 
 from tests.action.harness import ActionResult, Runs
 from tests.action.workflow import (
+    PR,
     REPO,
     Scenario,
     branch_push_event,
@@ -188,6 +189,35 @@ def test_install_builds_a_venv_under_runner_temp_keyed_by_version_python_and_pla
     assert Path(elsewhere.outputs["dir"]).parent != temp
     assert elsewhere.outputs["cache-key"] != key
     assert elsewhere.outputs["cache-key"].rsplit("-", 1)[0] == key.rsplit("-", 1)[0]
+
+
+@pytest.mark.parametrize("on_api_error, fails", [("warn", False), ("fail", True)])
+def test_api_down_at_report_time_keeps_the_summary_and_the_comment(
+    tmp_path: Path,
+    runs: Runs,
+    api: FakeGitHub,
+    ids_file: Path,
+    on_api_error: str,
+    fails: bool,
+) -> None:
+    api.repos[REPO.lower()].add_pull(PR)
+    scenario = Scenario(tmp_path, runs, api.api_url, WRITE_TOKEN, fork_pr_event(head_repo=REPO))
+    scenario.env.update(SHARD_ACTION_API_RETRIES="1", SHARD_ACTION_API_BACKOFF="0")
+    assert not quick_plan(scenario, ids_file).failed
+    api.stop()  # nothing listens any more: the comment cannot be posted
+    report = report_job(scenario, **{"fail-on": "never", "on-api-error": on_api_error})
+    comment = report.step("comment")
+    assert comment.outputs["comment"] == "failed", report.log
+    assert comment.outputs["saved"] == "true"
+    assert ("::error" if fails else "::warning") in comment.stdout
+    saved = scenario.run.artifact("shard-action-comment")
+    assert (saved / "comment.md").read_text() == (
+        Path(report.step("setup").outputs["dir"]) / "report" / "comment.md"
+    ).read_text()
+    assert "Lost" in report.summary or "lost" in report.summary
+    assert report.step("Verdict").outcome == "success"
+    assert report.failed is fails
+    assert WRITE_TOKEN not in report.log
 
 
 @pytest.fixture

@@ -181,3 +181,14 @@ def test_thirty_percent_faults_still_make_exactly_one_comment(
     (comment,) = repo.comments_on(9)
     assert comment.body.endswith("second run")
     assert WRITE_TOKEN not in first.text + second.text
+
+
+def test_api_patience_from_variables_is_checked_and_named(
+    step: StepRunner, fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    fake_github.add_repo(REPO).add_pull(7)
+    step.env(GITHUB_TOKEN=WRITE_TOKEN, SHARD_ACTION_API_RETRIES="many")
+    step.event("pull_request", fork_pull_event(7))
+    result = step("comment", "--body", body_file(tmp_path))
+    assert result.code == 2
+    assert "environment variable SHARD_ACTION_API_RETRIES: not a number: 'many'" in result.text

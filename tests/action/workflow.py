@@ -54,10 +54,12 @@ def branch_push_event() -> tuple[str, dict[str, Any], str]:
     return "push", {"ref": ref, "repository": repository_json()}, ref
 
 
-def fork_pr_event() -> tuple[str, dict[str, Any], str]:
+def fork_pr_event(head_repo: str = FORK) -> tuple[str, dict[str, Any], str]:
+    """A pull request from a fork, or with ``head_repo=REPO`` from a branch of the repository."""
+    head = {"full_name": head_repo, "fork": head_repo != REPO}
     pull = {
         "number": PR,
-        "head": {"ref": BRANCH, "sha": "b" * 40, "repo": {"full_name": FORK, "fork": True}},
+        "head": {"ref": BRANCH, "sha": "b" * 40, "repo": head},
         "base": {"ref": "main", "sha": "c" * 40, "repo": {"full_name": REPO}},
     }
     return (

@@ -35,6 +35,7 @@ from shard_action.adapters import gha
 from shard_action.adapters.files import write_text_atomic
 from shard_action.commands.fetch_history import (
     add_api_options,
+    api_patience,
     quiet_libraries,
     repo_from,
     retry_policy,
@@ -311,6 +312,7 @@ def _tell(level: Level, message: str) -> None:
 def _run(args: argparse.Namespace) -> int:
     env = os.environ
     quiet_libraries(env)
+    args.retries, args.backoff = api_patience(args, env)
     event = read_event(env)
     try:
         target = find_target(args, env, event)

@@ -24,7 +24,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 from shard_action.adapters import gha
 from shard_action.adapters.files import make_folder, write_text_atomic
@@ -50,23 +50,60 @@ def token_from_env(env: Mapping[str, str] | None = None) -> str | None:
     return None
 
 
+#: Variables that set the API options' defaults, for a job that cannot pass flags (the action).
+RETRIES_VARIABLE: Final = "SHARD_ACTION_API_RETRIES"
+BACKOFF_VARIABLE: Final = "SHARD_ACTION_API_BACKOFF"
+
+
+def _from_env(
+    env: Mapping[str, str], name: str, kind: type[int] | type[float], default: float
+) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise InputError(f"not a number: {raw!r}", source=f"environment variable {name}") from None
+    if value < 0:
+        raise InputError(f"must be 0 or more, got {raw}", source=f"environment variable {name}")
+    return value
+
+
 def add_api_options(parser: argparse.ArgumentParser, *, retries: int) -> None:
-    """How patient to be with the API; the defaults suit a CI job, tests pass small values."""
+    """How patient to be with the API; the defaults suit a CI job, tests pass small values.
+
+    ``SHARD_ACTION_API_RETRIES`` / ``SHARD_ACTION_API_BACKOFF`` change the defaults (read when
+    the command runs), for steps of the action that take no extra arguments.
+    """
     parser.add_argument(
         "--retries",
         type=int,
-        default=retries,
+        default=None,
         metavar="N",
-        help=f"retries per API request on 5xx, 429, rate limits and resets (default: {retries})",
+        help=f"retries per API request on 5xx, 429, rate limits and resets (default: "
+        f"${RETRIES_VARIABLE} or {retries})",
     )
     parser.add_argument(
         "--backoff",
         type=float,
-        default=1.0,
+        default=None,
         metavar="SECONDS",
-        help="first wait of the exponential backoff between retries (default: 1); it also caps "
-        "the pause GitHub asks for between writes",
+        help=f"first wait of the exponential backoff between retries (default: "
+        f"${BACKOFF_VARIABLE} or 1); it also caps the pause GitHub asks for between writes",
     )
+    parser.set_defaults(api_retries_default=retries)
+
+
+def api_patience(args: argparse.Namespace, env: Mapping[str, str]) -> tuple[int, float]:
+    """``(retries, backoff)``: the flags, else the variables, else the command's defaults."""
+    retries = args.retries
+    if retries is None:
+        retries = int(_from_env(env, RETRIES_VARIABLE, int, args.api_retries_default))
+    backoff = args.backoff
+    if backoff is None:
+        backoff = _from_env(env, BACKOFF_VARIABLE, float, 1.0)
+    return retries, backoff
 
 
 def quiet_libraries(env: Mapping[str, str] | None = None) -> None:
@@ -176,6 +213,7 @@ def fetch(
 def _run(args: argparse.Namespace) -> int:
     env = os.environ
     quiet_libraries(env)
+    args.retries, args.backoff = api_patience(args, env)
     artifact = args.artifact.strip()
     if not artifact:
         raise InputError("--artifact must name the history artifact")
