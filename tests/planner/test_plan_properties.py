@@ -257,6 +257,7 @@ def test_serial_plan_runs_every_lane_one_after_another(case: Case) -> None:
     assert [s.id for s in plan.shards] == ["serial"]
     shard = plan.shards[0]
     assert plan.mode == "serial"
+    assert shard.lane == "*" and all(r.lane != "*" for r in shard.runs)  # never a lane's name
     assert [r.lane for r in shard.runs] == [n for n in _order(case) if n in expected]
     start = 0
     for run in shard.runs:

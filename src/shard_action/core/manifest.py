@@ -100,7 +100,7 @@ class ShardManifest(_Model):
     kind: Literal["shard-action-result"] = MANIFEST_KIND
     version: Literal[2] = MANIFEST_VERSION
     shard: str
-    lane: str = Field(description="The shard's lane (`serial` for the serial shard).")
+    lane: str = Field(description="The shard's lane (`*` for the serial shard: every lane).")
     mode: Literal["parallel", "serial"]
     started: datetime
     finished: datetime

@@ -36,7 +36,9 @@ class LaneRun(_Model):
 
 class PlannedShard(_Model):
     id: str
-    lane: str = Field(description="The lane this shard belongs to (`serial` in serial mode).")
+    lane: str = Field(
+        description="The lane this shard belongs to (`*` in serial mode: every lane, in turn)."
+    )
     name: str = Field(description="Display name for the matrix job.")
     env: dict[str, str]
     sequential: bool

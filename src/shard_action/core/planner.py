@@ -75,6 +75,9 @@ from shard_action.core.plan import (
 from shard_action.errors import InputError
 
 SERIAL_SHARD_ID = "serial"
+ALL_LANES = "*"
+"""The serial shard's lane: not a lane name (those start with a letter or digit), so it cannot be
+mistaken for a user's lane called ``serial``."""
 
 _INF = math.inf
 
@@ -494,7 +497,7 @@ def _serial_plan(
     estimated = sum(lane.estimated for lane in lanes)
     shard = PlannedShard(
         id=SERIAL_SHARD_ID,
-        lane=SERIAL_SHARD_ID,
+        lane=ALL_LANES,
         name="serial (all lanes)",
         env={},
         sequential=True,
