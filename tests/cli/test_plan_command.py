@@ -234,6 +234,25 @@ def test_unreadable_timing_paths_are_named(workspace: Path, capsys: Any) -> None
         assert err.startswith("shard-action plan: error:") and path in err, err
 
 
+def test_report_entries_that_match_no_test_are_named_in_a_warning(workspace: Path) -> None:
+    ids = write_ids(workspace / "i.txt", ["tests/test_a.py::test_one"])
+    (workspace / "mixed.xml").write_text(
+        "<testsuite>"
+        '<testcase classname="tests.test_a" name="test_one" time="2"/>'
+        '<testcase classname="com.example.FooTest" name="testFoo" time="1"/>'
+        "</testsuite>"
+    )
+    code, document = plan(workspace, "--tests-from", str(ids), "--timings", "mixed.xml")
+    assert code == 0 and document is not None
+    assert (document["timings"]["measured"], document["timings"]["unresolved"]) == (1, 1)
+    assert any(
+        w.startswith("1 report entry matched no test of today")
+        and "com.example.FooTest::testFoo" in w
+        and "docs/timings.md" in w
+        for w in document["warnings"]
+    )
+
+
 def test_out_that_is_a_file_is_named(workspace: Path, capsys: Any) -> None:
     ids = write_ids(workspace / "i.txt", ["t/test_a.py::a"])
     (workspace / "out").write_text("not a folder")

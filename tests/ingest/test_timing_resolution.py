@@ -182,6 +182,11 @@ def test_foreign_producers_and_collection_errors_are_unresolved() -> None:
     timings = resolve(observations, _items(today), granularity="test")
     assert timings.durations == {}
     assert (timings.unresolved, timings.stale) == (3, 0)
+    assert timings.unresolved_examples == (
+        "Button component::renders",
+        "com.example.FooTest::testFoo",
+        "tests.test_broken",
+    )
 
 
 def test_a_name_that_is_already_a_node_id_resolves() -> None:

@@ -149,6 +149,14 @@ def build_plan(args: argparse.Namespace, root: Path) -> Plan:
     )
     mode, reason = plan_mode(config.mode, timing_input.history, override=args.mode)
     warnings = [*collected.warnings, *timing_input.warnings]
+    if timings.unresolved:
+        warnings.append(
+            f"{timings.unresolved} report "
+            f"{'entry' if timings.unresolved == 1 else 'entries'} matched no test of today and "
+            "were not used "
+            f"(e.g. {', '.join(timings.unresolved_examples)}); what cannot be matched, and why: "
+            "docs/timings.md"
+        )
     if not args.timings:
         warnings.append(
             "no timings given: every duration is estimated; pass --timings (JUnit XML, "

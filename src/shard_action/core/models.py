@@ -68,4 +68,6 @@ class Timings:
     sources: tuple[str, ...] = ()
     stale: int = 0
     unresolved: int = 0
+    unresolved_examples: tuple[str, ...] = ()
+    """A few of the unresolved report entries (``classname::name``, sorted), to show a user."""
     skipped_reports: tuple[str, ...] = ()

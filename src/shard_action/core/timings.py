@@ -49,6 +49,7 @@ prefixes are computed once. 1M observations resolve in a few seconds.
 
 from __future__ import annotations
 
+import heapq
 import re
 import statistics
 from collections.abc import Iterable, Sequence
@@ -249,8 +250,15 @@ def resolve(
         sources=tuple(sources),
         stale=len(mapper.stale),
         unresolved=len(mapper.unresolved),
+        unresolved_examples=_examples(mapper.unresolved),
         skipped_reports=tuple(skipped_reports),
     )
+
+
+def _examples(unresolved: set[tuple[str | None, str, str | None]]) -> tuple[str, ...]:
+    """The first few unresolved entries in a stable order, as ``classname::name``."""
+    names = (f"{cls}::{name}" if cls else name for cls, name, _ in unresolved)
+    return tuple(heapq.nsmallest(3, names))
 
 
 def _in_test_order(units: dict[str, float], tests: Sequence[TestItem]) -> dict[str, float]:
