@@ -246,7 +246,7 @@ def test_report_entries_that_match_no_test_are_named_in_a_warning(workspace: Pat
     assert code == 0 and document is not None
     assert (document["timings"]["measured"], document["timings"]["unresolved"]) == (1, 1)
     assert any(
-        w.startswith("1 report entry matched no test of today")
+        w.startswith("report entries that matched no test of today were not used: 1 (e.g.")
         and "com.example.FooTest::testFoo" in w
         and "docs/timings.md" in w
         for w in document["warnings"]

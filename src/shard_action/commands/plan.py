@@ -151,11 +151,9 @@ def build_plan(args: argparse.Namespace, root: Path) -> Plan:
     warnings = [*collected.warnings, *timing_input.warnings]
     if timings.unresolved:
         warnings.append(
-            f"{timings.unresolved} report "
-            f"{'entry' if timings.unresolved == 1 else 'entries'} matched no test of today and "
-            "were not used "
-            f"(e.g. {', '.join(timings.unresolved_examples)}); what cannot be matched, and why: "
-            "docs/timings.md"
+            f"report entries that matched no test of today were not used: "
+            f"{timings.unresolved} (e.g. {', '.join(timings.unresolved_examples)}); what cannot "
+            "be matched, and why: docs/timings.md"
         )
     if not args.timings:
         warnings.append(
