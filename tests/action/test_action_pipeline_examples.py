@@ -34,6 +34,7 @@ from tests.action.workflow import (
     push_event,
     report_job,
     run_action,
+    template_plan_mode,
     workflow_run_event,
 )
 from tests.fakegithub import BOT_LOGIN, READ_TOKEN, WRITE_TOKEN, FakeGitHub
@@ -73,6 +74,7 @@ def test_plan_run_report_history_fork_comment_and_manual_mode(tmp_path: Path) ->
             tmp_path, runs, fake.api_url, WRITE_TOKEN, push_event(),
             env={"EXAMPLE_FLAKY_DIR": str(flaky_dir), "SHARD_ACTION_COLLECT_ARGS": SUBSET},
         )  # fmt: skip
+        assert template_plan_mode(first.event) == ""  # a push: the action's default, `auto`
         plan = ok(plan_job(first, **{"max-shards": "3"}))
         assert plan.outputs["history-status"] == "none"
         assert "no timing history yet" in plan.step("history").stdout
@@ -116,6 +118,10 @@ def test_plan_run_report_history_fork_comment_and_manual_mode(tmp_path: Path) ->
         # 2. the history becomes the artifact of a successful main run on GitHub
         main_run = repo.add_run(event="push", head_branch="main", conclusion="success")
         repo.add_artifact(main_run, HISTORY, files={"history.json": history.read_text()})
+        # Another workflow of the repository uploads a history of the same name, later: the
+        # plan must not pick it (it would be "unusable"), the harness names our workflow file.
+        nightly = repo.add_run(event="schedule", path=".github/workflows/nightly.yml")
+        repo.add_artifact(nightly, HISTORY, files={"history.json": '{"kind": "nightly"}'})
 
         subset = {"SHARD_ACTION_COLLECT_ARGS": SUBSET}
         second = Scenario(tmp_path, runs, fake.api_url, READ_TOKEN, fork_pr_event(), env=subset)
@@ -158,7 +164,7 @@ def test_plan_run_report_history_fork_comment_and_manual_mode(tmp_path: Path) ->
         manual = Scenario(
             tmp_path, runs, fake.api_url, WRITE_TOKEN, dispatch_event("parallel"), env=subset
         )
-        plan = ok(plan_job(manual, mode="parallel"))
+        plan = ok(plan_job(manual, mode=template_plan_mode(manual.event)))
         assert plan.outputs["history-status"] == "found"
         assert plan.outputs["mode"] == "parallel"
         assert int(plan.outputs["shard-count"]) > 1

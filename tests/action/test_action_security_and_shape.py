@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from tests.action.harness import REPO_ROOT, load_action
+from tests.action.workflow import dispatch_event, push_event, template_plan_mode
 
 WORKFLOWS = sorted([*REPO_ROOT.glob("workflows/*.yml"), *REPO_ROOT.glob(".github/workflows/*.yml")])
 ACTION = REPO_ROOT / "action.yml"
@@ -118,6 +119,9 @@ def test_the_template_jobs_have_what_the_action_needs() -> None:
     assert dispatch["options"] == ["auto", "parallel", "serial"]
     plan_step = next(s for s in jobs["plan"]["steps"] if s.get("id") == "plan")
     assert plan_step["with"]["mode"] == "${{ inputs.mode }}"
+    for mode in dispatch["options"]:
+        assert template_plan_mode(dispatch_event(mode)) == mode
+    assert template_plan_mode(push_event()) == ""  # the action's default: auto
     companion = _load(REPO_ROOT / "workflows" / "fork-comment.yml")
     assert companion["on"]["workflow_run"]["workflows"] == [workflow["name"]]
     assert companion["jobs"]["comment"]["permissions"] == {

@@ -18,6 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
+from tests.action.expressions import interpolate
 from tests.action.harness import REPO_ROOT, ActionResult, ActionRunner, Job, Runs, WorkflowRun
 
 EXAMPLES = REPO_ROOT / "examples"
@@ -123,6 +126,19 @@ class Scenario:
 
 def run_action(scenario: Scenario, label: str, inputs: Mapping[str, str]) -> ActionResult:
     return ActionRunner().run(dict(inputs), scenario.job(label))
+
+
+def template_plan_mode(event: tuple[str, dict[str, Any], str]) -> str:
+    """The ``mode`` input the template workflow's plan step gets for this event.
+
+    Evaluated from ``workflows/pytest-lanes.yml`` itself, so a template that stopped wiring its
+    ``workflow_dispatch`` input through would be caught here, not only by reading the YAML.
+    """
+    template = yaml.safe_load((REPO_ROOT / "workflows" / "pytest-lanes.yml").read_text("utf-8"))
+    step = next(s for s in template["jobs"]["plan"]["steps"] if s.get("id") == "plan")
+    event_name, payload, _ = event
+    inputs = payload.get("inputs", {}) if event_name == "workflow_dispatch" else {}
+    return interpolate(str(step["with"]["mode"]), {"inputs": inputs, "github": {"event": payload}})
 
 
 def plan_job(scenario: Scenario, **inputs: str) -> ActionResult:
