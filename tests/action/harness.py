@@ -95,6 +95,8 @@ class Job:
     ref: str
     repository: str = "octo/app"
     workflow: str = "tests"
+    workflow_path: str = ".github/workflows/tests.yml"
+    """The workflow file, as in ``GITHUB_WORKFLOW_REF``; the fake GitHub's runs default to it."""
     sha: str = "a" * 40
     token: str = "ghs_harness_token"
     api_url: str = "http://127.0.0.1:9/api"
@@ -205,6 +207,7 @@ class ActionRunner:
             "sha": job.sha,
             "repository": job.repository,
             "workflow": job.workflow,
+            "workflow_ref": self._workflow_ref(job),
             "run_id": str(job.run.id),
             "token": job.token,
             "workspace": str(job.workspace),
@@ -212,6 +215,10 @@ class ActionRunner:
             "api_url": job.api_url,
             "server_url": "https://github.example",
         }
+
+    @staticmethod
+    def _workflow_ref(job: Job) -> str:
+        return f"{job.repository}/{job.workflow_path}@{job.ref}"
 
     def _base_env(self, job: Job, event_path: Path) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(_DROP_PREFIXES)}
@@ -229,6 +236,7 @@ class ActionRunner:
                 "GITHUB_SHA": job.sha,
                 "GITHUB_RUN_ID": str(job.run.id),
                 "GITHUB_WORKFLOW": job.workflow,
+                "GITHUB_WORKFLOW_REF": self._workflow_ref(job),
                 "GITHUB_API_URL": job.api_url,
                 "GITHUB_SERVER_URL": "https://github.example",
                 "RUNNER_TEMP": str(job.temp),

@@ -9,7 +9,7 @@ import pytest
 
 from shard_action.core.history import History
 from tests.action.commands import StepRunner
-from tests.fakegithub import READ_TOKEN, FakeGitHub, FakeRepo, Fault
+from tests.fakegithub import DEFAULT_WORKFLOW, READ_TOKEN, FakeGitHub, FakeRepo, Fault
 
 REPO = "octo/app"
 NAME = "shard-action-history"
@@ -71,6 +71,46 @@ def test_newest_trusted_history_is_fetched(
     assert path == (out / "history.json").resolve()
     assert json.loads(path.read_text("utf-8"))["mode_reason"] == "newer"
     assert status(out)["run_id"] == newer.id
+
+
+@pytest.mark.parametrize(
+    ("workflow_ref", "expected"),
+    [
+        (f"{REPO}/{DEFAULT_WORKFLOW}@refs/heads/main", "ours"),
+        (None, "nightly"),  # not on GitHub (or an old GHES): any workflow's, as before
+        (f"other/repo/{DEFAULT_WORKFLOW}@refs/heads/main", "nightly"),  # says nothing of REPO
+    ],
+    ids=["same-workflow", "no-workflow-ref", "ref-of-another-repo"],
+)
+def test_only_the_history_of_the_same_workflow_file_is_fetched(
+    step: StepRunner, repo: FakeRepo, tmp_path: Path, workflow_ref: str | None, expected: str
+) -> None:
+    ours = repo.add_run()
+    repo.add_artifact(ours, NAME, files={"history.json": history_json("ours")})
+    nightly = repo.add_run(path=".github/workflows/nightly.yml")  # newer, same artifact name
+    repo.add_artifact(nightly, NAME, files={"history.json": history_json("nightly")})
+    if workflow_ref is not None:
+        step.env(GITHUB_WORKFLOW_REF=workflow_ref)
+    out = tmp_path / "history"
+    result = step("fetch-history", "--out", out, "--branch", "main", *FAST)
+    assert result.code == 0, result.text
+    assert result.outputs["history-status"] == "found"
+    path = Path(result.outputs["history"])
+    assert json.loads(path.read_text("utf-8"))["mode_reason"] == expected
+    assert status(out)["run_id"] == (ours.id if expected == "ours" else nightly.id)
+
+
+def test_only_another_workflows_history_is_a_notice_that_says_so(
+    step: StepRunner, repo: FakeRepo, tmp_path: Path
+) -> None:
+    nightly = repo.add_run(path=".github/workflows/nightly.yml")
+    repo.add_artifact(nightly, NAME, files={"history.json": history_json("nightly")})
+    step.env(GITHUB_WORKFLOW_REF=f"{REPO}/{DEFAULT_WORKFLOW}@refs/heads/main")
+    out = tmp_path / "history"
+    result = step("fetch-history", "--out", out, "--branch", "main", *FAST)
+    assert result.code == 0
+    assert result.outputs == {"history": "", "history-status": "none"}
+    assert "::notice" in result.out and "1 of another workflow" in result.out
 
 
 def test_api_down_is_a_warning_and_exit_zero(

@@ -13,12 +13,20 @@ from tests.fakegithub.server import (
     FakeGitHub,
     RequestRecord,
 )
-from tests.fakegithub.state import FakeArtifact, FakeComment, FakeRepo, FakeRun, make_zip
+from tests.fakegithub.state import (
+    DEFAULT_WORKFLOW,
+    FakeArtifact,
+    FakeComment,
+    FakeRepo,
+    FakeRun,
+    make_zip,
+)
 
 __all__ = [
     "BOT_LOGIN",
     "COMMENT_LIMIT",
     "DEFAULT_MIX",
+    "DEFAULT_WORKFLOW",
     "READ_TOKEN",
     "WRITE_TOKEN",
     "FakeArtifact",

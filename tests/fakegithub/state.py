@@ -17,6 +17,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc)
+#: The workflow file of a run unless the test says otherwise (``add_run(path=...)``); the action
+#: harness names the same file in ``GITHUB_WORKFLOW_REF``.
+DEFAULT_WORKFLOW = ".github/workflows/tests.yml"
 
 
 def iso(moment: datetime) -> str:
@@ -91,7 +94,8 @@ class FakeArtifact:
 class FakeRun:
     id: int
     name: str
-    path: str
+    path: str | None
+    """The workflow file; ``None`` imitates an API that does not say (older GHES versions)."""
     head_branch: str
     head_sha: str
     event: str
@@ -135,7 +139,7 @@ class FakeRepo:
         status: str = "completed",
         fork: bool = False,
         name: str = "CI",
-        path: str = ".github/workflows/ci.yml",
+        path: str | None = DEFAULT_WORKFLOW,
         created_at: datetime | None = None,
         head_sha: str | None = None,
     ) -> FakeRun:
@@ -227,6 +231,10 @@ class FakeRepo:
         )
 
     # -- JSON ---------------------------------------------------------------------------------
+    def workflow_id(self, path: str) -> int:
+        """A stable id per workflow file, as GitHub gives each workflow of a repository."""
+        return zlib.crc32(path.partition("@")[0].encode()) % 1_000_000 + 1
+
     def owner_json(self, base: str) -> dict[str, Any]:
         return {
             "login": self.owner,
@@ -267,18 +275,17 @@ class FakeRepo:
 
     def run_json(self, base: str, run: FakeRun) -> dict[str, Any]:
         url = f"{base}/repos/{self.full_name}/actions/runs/{run.id}"
-        return {
+        data: dict[str, Any] = {
             "id": run.id,
             "name": run.name,
             "node_id": f"WFR_{run.id}",
             "head_branch": run.head_branch,
             "head_sha": run.head_sha,
-            "path": run.path,
             "run_number": run.run_number,
             "event": run.event,
             "status": run.status,
             "conclusion": run.conclusion,
-            "workflow_id": 1,
+            "workflow_id": self.workflow_id(run.path or run.name),
             "url": url,
             "html_url": f"https://github.example/{self.full_name}/actions/runs/{run.id}",
             "artifacts_url": f"{url}/artifacts",
@@ -289,6 +296,9 @@ class FakeRepo:
             "repository": self.repo_json(base),
             "head_repository": self.head_repo_json(base, run.fork),
         }
+        if run.path is not None:
+            data["path"] = run.path
+        return data
 
     def artifact_json(
         self, base: str, artifact: FakeArtifact, *, with_run: bool = True

@@ -16,13 +16,23 @@ from shard_action.adapters.artifacts import (
     fetch_latest_history,
     find_latest_artifact,
     list_runs,
+    workflow_file_from_ref,
 )
 from shard_action.adapters.github_http import GitHubAPIError, RetryPolicy, api_url_from_env
 from shard_action.errors import InputError
-from tests.fakegithub import READ_TOKEN, WRITE_TOKEN, FakeGitHub, FakeRepo, FakeRun, Fault
+from tests.fakegithub import (
+    DEFAULT_WORKFLOW,
+    READ_TOKEN,
+    WRITE_TOKEN,
+    FakeGitHub,
+    FakeRepo,
+    FakeRun,
+    Fault,
+)
 from tests.github.helpers import REPO, session
 
 NAME = "shard-action-history"
+NIGHTLY = ".github/workflows/nightly.yml"
 
 
 def history(tag: str) -> dict[str, str]:
@@ -202,6 +212,125 @@ def test_old_ghes_without_workflow_run_falls_back_to_runs(
 
     assert fetched_tag(path) == "good"
     assert fake_github.requests_to("GET", rf"/actions/runs/{good.id}/artifacts$")
+
+
+def test_newest_artifact_of_another_workflow_is_skipped(
+    fake_github: FakeGitHub, repo: FakeRepo, tmp_path: Path
+) -> None:
+    ours = repo.add_run()
+    repo.add_artifact(ours, NAME, files=history("ours"))
+    # Same name, same branch, successful, newer: but it times the nightly workflow's tests.
+    repo.add_artifact(repo.add_run(path=NIGHTLY), NAME, files=history("nightly"))
+
+    fetched = fetch_history(
+        session(), fake_github.api_url, REPO, artifact_name=NAME, dest=tmp_path / "ours",
+        workflow=DEFAULT_WORKFLOW,
+    )  # fmt: skip
+    theirs = fetch_history(
+        session(), fake_github.api_url, REPO, artifact_name=NAME, dest=tmp_path / "nightly",
+        workflow=NIGHTLY,
+    )  # fmt: skip
+
+    assert fetched_tag(fetched.path) == "ours"
+    assert fetched.run is not None and fetched.run.id == ours.id
+    assert fetched.run.path == DEFAULT_WORKFLOW
+    assert fetched_tag(theirs.path) == "nightly"
+
+
+def test_without_a_workflow_any_workflow_is_trusted_as_before(
+    fake_github: FakeGitHub, repo: FakeRepo, tmp_path: Path
+) -> None:
+    repo.add_artifact(repo.add_run(), NAME, files=history("ours"))
+    repo.add_artifact(repo.add_run(path=NIGHTLY), NAME, files=history("nightly"))
+    path = fetch_latest_history(
+        session(), fake_github.api_url, REPO, artifact_name=NAME, dest=tmp_path
+    )
+    assert fetched_tag(path) == "nightly"
+
+
+@pytest.mark.parametrize(
+    "run_path",
+    [f"{DEFAULT_WORKFLOW}@refs/heads/main", None],
+    ids=["path-with-ref", "no-path"],
+)
+def test_run_path_with_a_ref_or_without_one_still_counts_as_ours(
+    fake_github: FakeGitHub, repo: FakeRepo, tmp_path: Path, run_path: str | None
+) -> None:
+    repo.add_artifact(repo.add_run(), NAME, files=history("older"))
+    repo.add_artifact(repo.add_run(path=run_path), NAME, files=history("newer"))
+    path = fetch_latest_history(
+        session(), fake_github.api_url, REPO, artifact_name=NAME, dest=tmp_path,
+        workflow=f"{DEFAULT_WORKFLOW}@refs/heads/main",
+    )  # fmt: skip
+    assert fetched_tag(path) == "newer"
+
+
+def test_only_another_workflows_history_is_none_and_says_why(
+    fake_github: FakeGitHub, repo: FakeRepo, tmp_path: Path
+) -> None:
+    repo.add_artifact(repo.add_run(path=NIGHTLY), NAME, files=history("nightly"))
+    repo.add_artifact(repo.add_run(conclusion="failure"), NAME, files=history("failed"))
+
+    fetched = fetch_history(
+        session(), fake_github.api_url, REPO, artifact_name=NAME, dest=tmp_path,
+        workflow=DEFAULT_WORKFLOW,
+    )  # fmt: skip
+
+    assert fetched.path is None
+    assert f"of {DEFAULT_WORKFLOW} on branch 'main'" in fetched.reason
+    assert "1 of another workflow" in fetched.reason
+    assert "1 from an unsuccessful run" in fetched.reason
+    assert not fake_github.requests_to("GET", r"/zip$")
+
+
+def test_old_ghes_fallback_skips_runs_of_another_workflow(
+    fake_github: FakeGitHub, repo: FakeRepo
+) -> None:
+    fake_github.legacy_artifacts = True
+    ours = repo.add_run()
+    repo.add_artifact(ours, NAME, files=history("ours"))
+    nightly = repo.add_run(path=NIGHTLY)
+    repo.add_artifact(nightly, NAME, files=history("nightly"))
+
+    found = find_latest_artifact(
+        session(), fake_github.api_url, REPO, name=NAME, workflow=DEFAULT_WORKFLOW
+    )
+
+    assert found.run is not None and found.run.id == ours.id
+    assert found.skipped == {"run of another workflow": 1}
+    assert not fake_github.requests_to("GET", rf"/actions/runs/{nightly.id}/artifacts$")
+    # Without the workflow the fallback takes the newest run's, as before.
+    anyone = find_latest_artifact(session(), fake_github.api_url, REPO, name=NAME)
+    assert anyone.run is not None and anyone.run.id == nightly.id
+
+
+def test_old_ghes_fallback_with_only_another_workflow_says_why(
+    fake_github: FakeGitHub, repo: FakeRepo, tmp_path: Path
+) -> None:
+    fake_github.legacy_artifacts = True
+    repo.add_artifact(repo.add_run(path=NIGHTLY), NAME, files=history("nightly"))
+    fetched = fetch_history(
+        session(), fake_github.api_url, REPO, artifact_name=NAME, dest=tmp_path,
+        workflow=DEFAULT_WORKFLOW,
+    )  # fmt: skip
+    assert fetched.path is None
+    assert "1 run of another workflow" in fetched.reason
+
+
+@pytest.mark.parametrize(
+    ("ref", "expected"),
+    [
+        (f"{REPO}/.github/workflows/tests.yml@refs/heads/main", ".github/workflows/tests.yml"),
+        (f"{REPO}/.github/workflows/tests.yml@refs/pull/7/merge", ".github/workflows/tests.yml"),
+        ("Octo/App/.github/workflows/ci.yaml@refs/tags/v1", ".github/workflows/ci.yaml"),
+        ("other/repo/.github/workflows/tests.yml@refs/heads/main", None),
+        (f"{REPO}/@refs/heads/main", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_workflow_file_from_ref(ref: str | None, expected: str | None) -> None:
+    assert workflow_file_from_ref(ref, REPO) == expected
 
 
 def test_zip_redirect_does_not_carry_the_token_to_storage(

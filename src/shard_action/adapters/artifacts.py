@@ -6,6 +6,12 @@ fork can run on a branch that is also called ``main`` and upload an artifact wit
 its run has another head repository, and it must never feed the default branch's history. Expired
 artifacts cannot be downloaded and are skipped.
 
+Artifact names are per repository, not per workflow: two workflows that both use the action with
+the default name (``tests.yml`` and ``nightly.yml``) upload artifacts that look alike but time
+other lanes and tests. So when the current workflow file is known (``GITHUB_WORKFLOW_REF``, see
+:func:`workflow_file_from_ref`), only runs of that same file are trusted; without it (local use,
+old GitHub Enterprise Server) any workflow's run is, as before.
+
 The artifact actions (``download-artifact``) cannot read other runs' artifacts on GitHub
 Enterprise Server, which is why this goes through the REST API with a ``requests`` session from
 :mod:`shard_action.adapters.github_http`. A zip download answers 302 to a storage host; the token
@@ -53,9 +59,36 @@ _RATIO_FLOOR = 1024 * 1024
 _CHUNK = 64 * 1024
 
 
+def _workflow_file(path: str | None) -> str | None:
+    """A workflow file's path without the ``@ref`` some runs (and every workflow ref) carry."""
+    if not path:
+        return None
+    return path.partition("@")[0].strip() or None
+
+
+def workflow_file_from_ref(ref: str | None, repo: str) -> str | None:
+    """The workflow file of ``GITHUB_WORKFLOW_REF`` (``owner/repo/.github/workflows/x.yml@ref``)
+    when it belongs to ``repo``, else ``None``.
+
+    A ref of another repository (``--repo`` pointing elsewhere) says nothing about which of
+    *that* repository's workflows wrote the history, so it does not narrow the search.
+    """
+    if not ref:
+        return None
+    owner, _, rest = ref.strip().partition("/")
+    name, _, path = rest.partition("/")
+    if f"{owner}/{name}".lower() != repo.lower():
+        return None
+    return _workflow_file(path)
+
+
 @dataclass(frozen=True)
 class WorkflowRun:
-    """The fields of a workflow run that decide whether we trust what it uploaded."""
+    """The fields of a workflow run that decide whether we trust what it uploaded.
+
+    ``path`` is the workflow file (``.github/workflows/tests.yml``), ``None`` when the API does
+    not say (older GitHub Enterprise Server versions).
+    """
 
     id: int
     head_branch: str | None
@@ -64,6 +97,7 @@ class WorkflowRun:
     conclusion: str | None
     created_at: str
     is_fork: bool
+    path: str | None = None
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> WorkflowRun:
@@ -75,6 +109,7 @@ class WorkflowRun:
             is_fork = bool(head.get("fork", False))
         else:
             is_fork = True  # head repository unknown (e.g. deleted fork): do not trust
+        path = data.get("path")
         return cls(
             id=int(data["id"]),
             head_branch=data.get("head_branch"),
@@ -83,6 +118,7 @@ class WorkflowRun:
             conclusion=data.get("conclusion"),
             created_at=str(data.get("created_at") or ""),
             is_fork=is_fork,
+            path=_workflow_file(path) if isinstance(path, str) else None,
         )
 
 
@@ -220,12 +256,20 @@ def get_run(session: requests.Session, api_url: str, repo: str, run_id: int) -> 
     return WorkflowRun.from_json(data)
 
 
-def _distrust(run: WorkflowRun, branch: str, conclusions: Collection[str]) -> str | None:
-    """Why we must not use what this run uploaded, or ``None`` when we may."""
+def _distrust(
+    run: WorkflowRun, branch: str, conclusions: Collection[str], workflow: str | None
+) -> str | None:
+    """Why we must not use what this run uploaded, or ``None`` when we may.
+
+    ``workflow`` (the current workflow file, or ``None`` when unknown) only rules out a run
+    whose own file is known and differs: a run without ``path`` is judged as before.
+    """
     if run.is_fork:
         return "from a fork"
     if run.event.startswith("pull_request"):
         return "from a pull request"
+    if workflow is not None and run.path is not None and run.path != workflow:
+        return "of another workflow"
     if run.head_branch != branch:
         return "on another branch"
     if run.status != "completed" or run.conclusion not in conclusions:
@@ -233,13 +277,16 @@ def _distrust(run: WorkflowRun, branch: str, conclusions: Collection[str]) -> st
     return None
 
 
-def _describe(what: str, repo: str, branch: str, skipped: Counter[str]) -> str:
+def _describe(
+    what: str, repo: str, branch: str, skipped: Counter[str], workflow: str | None
+) -> str:
     if not skipped:
         return f"no {what} in {repo} yet"
     seen = sum(skipped.values())
     parts = ", ".join(f"{count} {why}" for why, count in sorted(skipped.items()))
+    of = f" of {workflow}" if workflow is not None else ""
     return (
-        f"no {what} from a successful run on branch {branch!r} of {repo} "
+        f"no {what} from a successful run{of} on branch {branch!r} of {repo} "
         f"(looked at {seen}: {parts})"
     )
 
@@ -252,13 +299,15 @@ def find_latest_artifact(
     name: str | None = None,
     prefix: str | None = None,
     branch: str | None = None,
+    workflow: str | None = None,
     conclusions: Collection[str] = ("success",),
     per_page: int = 100,
     max_pages: int = 10,
     max_runs: int = 50,
 ) -> ArtifactSearch:
     """The newest unexpired artifact called ``name`` (or starting with ``prefix``) uploaded by a
-    successful, non-fork run on ``branch`` (default: the repository's default branch).
+    successful, non-fork run on ``branch`` (default: the repository's default branch) of the
+    workflow file ``workflow`` (``.github/workflows/tests.yml``; ``None``: of any workflow).
 
     Lists artifacts by name (one request for the usual case) and checks each candidate's run;
     looks at ``max_runs`` runs at most so a repository with years of artifacts stays cheap.
@@ -266,6 +315,7 @@ def find_latest_artifact(
     if (name is None) == (prefix is None):
         raise ValueError("give exactly one of name= and prefix=")
     branch = branch or get_default_branch(session, api_url, repo)
+    workflow = _workflow_file(workflow)
     what = f"artifact named {name!r}" if name is not None else f"artifact named {prefix!r}*"
     skipped: Counter[str] = Counter()
     runs: dict[int, WorkflowRun] = {}
@@ -293,7 +343,7 @@ def find_latest_artifact(
                     skipped["beyond the search limit"] += 1
                     continue
                 run = runs[artifact.run_id] = get_run(session, api_url, repo, artifact.run_id)
-            why = _distrust(run, branch, conclusions)
+            why = _distrust(run, branch, conclusions, workflow)
             if why is not None:
                 skipped[why] += 1
                 continue
@@ -317,10 +367,11 @@ def find_latest_artifact(
     if without_run:
         # Old GitHub Enterprise Server: artifacts do not name their run; walk the runs instead.
         return _find_via_runs(
-            session, api_url, repo, name=name, prefix=prefix, branch=branch,
+            session, api_url, repo, name=name, prefix=prefix, branch=branch, workflow=workflow,
             conclusions=conclusions, per_page=per_page, max_runs=max_runs, what=what,
         )  # fmt: skip
-    return ArtifactSearch(None, None, _describe(what, repo, branch, skipped), dict(skipped))
+    reason = _describe(what, repo, branch, skipped, workflow)
+    return ArtifactSearch(None, None, reason, dict(skipped))
 
 
 def _find_via_runs(
@@ -331,11 +382,17 @@ def _find_via_runs(
     name: str | None,
     prefix: str | None,
     branch: str,
+    workflow: str | None,
     conclusions: Collection[str],
     per_page: int,
     max_runs: int,
     what: str,
 ) -> ArtifactSearch:
+    """Walk the branch's runs, newest first, and look into each trusted one's artifacts.
+
+    The runs are listed for the whole repository, not per workflow, so that runs of another
+    workflow show up in ``skipped`` (and the notice says why nothing was found).
+    """
     skipped: Counter[str] = Counter()
     looked = 0
     max_pages = max(1, -(-max_runs // per_page))
@@ -345,7 +402,7 @@ def _find_via_runs(
         if looked >= max_runs:
             break
         looked += 1
-        why = _distrust(run, branch, conclusions)
+        why = _distrust(run, branch, conclusions, workflow)
         if why is not None:
             skipped[f"run {why}"] += 1
             continue
@@ -355,13 +412,15 @@ def _find_via_runs(
             if prefix is None or a.name.startswith(prefix)
         ]
         live = [a for a in found if not a.expired]
-        skipped["expired"] += len(found) - len(live)
+        if len(live) < len(found):  # no "0 expired" in the notice
+            skipped["expired"] += len(found) - len(live)
         if live:
             artifact = max(live, key=lambda a: (a.created_at, a.id))
             reason = f"{what} from run {run.id} on {branch!r} ({artifact.created_at})"
             return ArtifactSearch(artifact, run, reason, dict(skipped))
         skipped["run without it"] += 1
-    return ArtifactSearch(None, None, _describe(what, repo, branch, skipped), dict(skipped))
+    reason = _describe(what, repo, branch, skipped, workflow)
+    return ArtifactSearch(None, None, reason, dict(skipped))
 
 
 class _Transient(Exception):
@@ -605,18 +664,22 @@ def fetch_history(
     artifact_name: str,
     dest: Path,
     default_branch: str | None = None,
+    workflow: str | None = None,
     filename: str = DEFAULT_HISTORY_FILE,
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_files: int = DEFAULT_MAX_FILES,
 ) -> HistoryFetch:
     """Download and unpack the newest trusted history artifact into ``dest``.
 
-    ``path`` is ``dest/filename`` (or the archive's only file); ``None`` with ``reason`` when
-    there is none yet. Raises :class:`GitHubAPIError` when the API fails for good and
-    :class:`InputError` when the artifact is unsafe or does not hold a history file; the caller
-    decides whether to plan from estimates instead.
+    ``workflow`` is the current workflow file (see :func:`workflow_file_from_ref`): another
+    workflow's history times other tests. ``path`` is ``dest/filename`` (or the archive's only
+    file); ``None`` with ``reason`` when there is none yet. Raises :class:`GitHubAPIError` when
+    the API fails for good and :class:`InputError` when the artifact is unsafe or does not hold
+    a history file; the caller decides whether to plan from estimates instead.
     """
-    search = find_latest_artifact(session, api_url, repo, name=artifact_name, branch=default_branch)
+    search = find_latest_artifact(
+        session, api_url, repo, name=artifact_name, branch=default_branch, workflow=workflow
+    )
     if search.artifact is None:
         return HistoryFetch(None, search.reason)
     artifact = search.artifact
@@ -644,6 +707,7 @@ def fetch_latest_history(
     *,
     artifact_name: str,
     default_branch: str | None = None,
+    workflow: str | None = None,
     dest: Path,
     filename: str = DEFAULT_HISTORY_FILE,
 ) -> Path | None:
@@ -656,6 +720,7 @@ def fetch_latest_history(
         artifact_name=artifact_name,
         dest=dest,
         default_branch=default_branch,
+        workflow=workflow,
         filename=filename,
     )
     log.info("history: %s", fetched.reason)

@@ -12,6 +12,9 @@ artifact that is unsafe to unpack or is not a history we can read: it is set asi
 trusted report starts a new history in its place) or ``error`` (the API failed). The action
 carries that file to the report job inside the plan artifact, so a run that could not *read* the
 history does not *replace* it with a fresh one-run history.
+
+Only the history of the same workflow file is read when ``GITHUB_WORKFLOW_REF`` names it: two
+workflows of one repository may both upload ``shard-action-history``, each timing its own tests.
 """
 
 from __future__ import annotations
@@ -49,6 +52,10 @@ def token_from_env(env: Mapping[str, str] | None = None) -> str | None:
             return value
     return None
 
+
+#: The running workflow (``owner/repo/.github/workflows/tests.yml@refs/heads/main``), set by
+#: GitHub; absent locally and on older GitHub Enterprise Server versions.
+WORKFLOW_REF_VARIABLE: Final = "GITHUB_WORKFLOW_REF"
 
 #: Variables that set the API options' defaults, for a job that cannot pass flags (the action).
 RETRIES_VARIABLE: Final = "SHARD_ACTION_API_RETRIES"
@@ -173,20 +180,29 @@ def fetch(
     token: str | None,
     api_url: str,
     retry: RetryPolicy,
+    workflow_ref: str | None = None,
 ) -> Fetched:
-    """Look for the history; every API or artifact trouble becomes ``status="error"``."""
+    """Look for the history; every API or artifact trouble becomes ``status="error"``.
+
+    ``workflow_ref`` (``GITHUB_WORKFLOW_REF``) limits it to runs of the same workflow file.
+    """
     import requests  # noqa: PLC0415 - see retry_policy
 
-    from shard_action.adapters.artifacts import fetch_history  # noqa: PLC0415
+    from shard_action.adapters.artifacts import (  # noqa: PLC0415
+        fetch_history,
+        workflow_file_from_ref,
+    )
     from shard_action.adapters.github_http import GitHubAPIError, make_session  # noqa: PLC0415
 
     if repo is None:
         return Fetched("none", "no repository given (GITHUB_REPOSITORY is not set)")
+    workflow = workflow_file_from_ref(workflow_ref, repo)
     session = make_session(token, retry=retry)
     try:
         found = fetch_history(
-            session, api_url, repo, artifact_name=artifact, dest=out, default_branch=branch
-        )
+            session, api_url, repo, artifact_name=artifact, dest=out, default_branch=branch,
+            workflow=workflow,
+        )  # fmt: skip
     except (GitHubAPIError, requests.RequestException, OSError) as exc:
         return Fetched("error", f"the GitHub API failed: {exc}")
     except InputError as exc:
@@ -228,6 +244,7 @@ def _run(args: argparse.Namespace) -> int:
         token=token_from_env(env),
         api_url=_api_url(env),
         retry=retry_policy(args),
+        workflow_ref=env.get(WORKFLOW_REF_VARIABLE, "").strip() or None,
     )
     record = {
         "status": result.status,
@@ -273,7 +290,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "fetch-history",
         help="download the newest history artifact of a successful default-branch run",
         description="Find the newest unexpired history artifact uploaded by a successful run on "
-        "the default branch of this repository (never a fork's or a pull request's), download "
+        "the default branch of this repository (never a fork's or a pull request's; only of the "
+        "current workflow file when GITHUB_WORKFLOW_REF names it), download "
         "it through the REST API (GITHUB_API_URL, token from SHARD_ACTION_TOKEN or "
         "GITHUB_TOKEN) and unpack it safely into DIR. No history yet, or the API failing, is "
         "a notice or a warning and exit status 0: the plan then uses estimates. Writes "
