@@ -11,7 +11,7 @@ import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -312,41 +312,52 @@ def test_results_given_as_shard_folders_and_run_twice(site: Path) -> None:
     assert report.exit_code == EXIT_INCOMPLETE
 
 
-def test_a_manifest_of_another_version_is_refused_by_name_and_its_tests_lost(site: Path) -> None:
-    path = site / "shard-results" / "s2" / "manifest.json"
-    data = json.loads(path.read_text())
+def _old_version(data: dict[str, Any]) -> dict[str, Any]:
     old = {k: v for k, v in data.items() if k != "runs"}
-    old.update(version=1, tests=B_IDS, outcomes=dict.fromkeys(B_IDS, "passed"))  # version 1
-    path.write_text(json.dumps(old))
-    out = site / "out"
-    code = report_site(site)
-    assert code == EXIT_INCOMPLETE
-    report = json.loads((out / "report.json").read_text())
-    (problem,) = report["problems"]
-    assert problem["source"] == str(path.resolve())
-    assert problem["message"] == (
-        "manifest version 1 is not supported (this shard-action reads version 2); run the "
-        "shards and the report with the same release"
-    )
-    assert [t["test"] for t in report["lost"]] == B_IDS
+    old.update(version=1, tests=B_IDS, outcomes=dict.fromkeys(B_IDS, "passed"))
+    return old
 
 
-def test_a_manifest_missing_a_key_is_refused_naming_the_key(site: Path) -> None:
-    path = site / "shard-results" / "s1" / "manifest.json"
-    data = json.loads(path.read_text())
-    del data["shard"]
-    data["runs"] = "not a list"
-    path.write_text(json.dumps(data))
-    out = site / "out"
-    code = report_site(site)
-    assert code == EXIT_INCOMPLETE
-    report = json.loads((out / "report.json").read_text())
+def _missing_key(data: dict[str, Any]) -> dict[str, Any]:
+    broken = {k: v for k, v in data.items() if k != "shard"}
+    broken["runs"] = "not a list"
+    return broken
+
+
+@pytest.mark.parametrize(
+    ("shard", "damage", "message", "lost"),
+    [
+        (
+            "s2",
+            _old_version,
+            "manifest version 1 is not supported (this shard-action reads version 2); run the "
+            "shards and the report with the same release",
+            B_IDS,
+        ),
+        (
+            "s1",
+            _missing_key,
+            "not a shard result manifest: key 'shard': Field required (and 1 more problems)",
+            A_IDS,
+        ),
+    ],
+    ids=["another-version", "missing-key"],
+)
+def test_a_bad_manifest_is_refused_by_name_and_its_tests_lost(
+    site: Path,
+    shard: str,
+    damage: Callable[[dict[str, Any]], dict[str, Any]],
+    message: str,
+    lost: list[str],
+) -> None:
+    path = site / "shard-results" / shard / "manifest.json"
+    path.write_text(json.dumps(damage(json.loads(path.read_text()))))
+    assert report_site(site) == EXIT_INCOMPLETE
+    report = json.loads((site / "out" / "report.json").read_text())
     (problem,) = report["problems"]
     assert problem["source"] == str(path.resolve())
-    assert problem["message"] == (
-        "not a shard result manifest: key 'shard': Field required (and 1 more problems)"
-    )
-    assert [t["test"] for t in report["lost"]] == A_IDS
+    assert problem["message"] == message
+    assert [t["test"] for t in report["lost"]] == lost
 
 
 def test_thresholds_come_from_the_plan_then_variables_then_flags(
