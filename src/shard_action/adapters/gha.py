@@ -72,7 +72,7 @@ def write_summary(markdown: str, env: Mapping[str, str] | None = None, pointer: 
         return False
     existing = Path(path).stat().st_size if Path(path).exists() else 0
     room = SUMMARY_LIMIT - existing - 1  # one byte for the closing newline
-    text = fit_summary(markdown, room, pointer) if room > 0 else ""
+    text = fit_summary(markdown, room, pointer)
     if not text:
         return False
     with open(path, "a", encoding="utf-8") as out:

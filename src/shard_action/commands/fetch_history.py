@@ -244,7 +244,7 @@ def _run(args: argparse.Namespace) -> int:
         token=token_from_env(env),
         api_url=_api_url(env),
         retry=retry_policy(args),
-        workflow_ref=env.get(WORKFLOW_REF_VARIABLE, "").strip() or None,
+        workflow_ref=env.get(WORKFLOW_REF_VARIABLE),
     )
     record = {
         "status": result.status,

@@ -367,8 +367,6 @@ def settings_from(
     env: Mapping[str, str],
     flaky_threshold: float | None,
     recover_after: int | None,
-    *,
-    plan_source: str = "plan.json",
 ) -> tuple[Config, list[Problem]]:
     """The thresholds: flags over ``SHARD_ACTION_*`` variables over what the plan recorded.
 
@@ -383,7 +381,7 @@ def settings_from(
     variables = {name: env[name] for name in FAN_IN_VARIABLES if name in env}
     try:
         config = load_config(
-            cwd=Path.cwd(), env=variables, flags=flags, recorded=(recorded, plan_source)
+            cwd=Path.cwd(), env=variables, flags=flags, recorded=(recorded, "plan.json")
         )
         return config, []
     except InputError as exc:

@@ -10,6 +10,8 @@ from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shard_action.core.config import Config
+
 PLAN_VERSION: Final = 1
 EMPTY_SHARD_ID = "none"
 
@@ -103,8 +105,11 @@ class FanInSettings(_Model):
     plan carries it; the report's own flags and variables still override it.
     """
 
-    flaky_threshold: float = Field(0.05, ge=0, le=1, allow_inf_nan=False)
-    recover_after: int = Field(3, ge=1)
+    # The config's own defaults, for plans written without this section (tests build them).
+    flaky_threshold: float = Field(
+        Config.model_fields["flaky_threshold"].default, ge=0, le=1, allow_inf_nan=False
+    )
+    recover_after: int = Field(Config.model_fields["recover_after"].default, ge=1)
 
 
 class Plan(_Model):
