@@ -1,5 +1,5 @@
-"""``shard-action local`` as a user meets it: no path (``./examples``), ``--shards``, the progress
-lines in a log, the live table on a terminal, and the summary at the end.
+"""``shard-action local`` as a user meets it: no path (the current folder), ``--shards``, the
+progress lines in a log, the live table on a terminal, and the summary at the end.
 
 A tiny generated project stands in for ``examples/`` so each run takes seconds; the real example
 runs in ``test_local_pipeline.py``.
@@ -40,11 +40,20 @@ def tiny_project(folder: Path) -> Path:
     return folder
 
 
-def test_no_path_means_examples_here_with_the_shards_asked_for(tmp_path: Path) -> None:
-    tiny_project(tmp_path / "examples")
-    proc = shard_action(["local", "--shards", "2", "--no-history"], cwd=tmp_path)
+def test_no_path_means_the_project_in_the_current_folder(tmp_path: Path) -> None:
+    project = tiny_project(tmp_path)
+    # A user's own examples/ folder is not what `local` runs: this one would fail.
+    (project / "examples" / "tests").mkdir(parents=True)
+    (project / "examples" / "pyproject.toml").write_text('[project]\nname = "other"\n')
+    (project / "examples" / "tests" / "test_other.py").write_text("def test_o():\n    x\n")
+    (project / "pyproject.toml").write_text(
+        (project / "pyproject.toml")
+        .read_text()
+        .replace('addopts = "', 'testpaths = ["tests"]\naddopts = "')
+    )
+    proc = shard_action(["local", "--shards", "2", "--no-history"], cwd=project)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
-    out = tmp_path / "shard-action-out"
+    out = project / "shard-action-out"
     plan = json.loads((out / "plan.json").read_text())
     assert len(plan["shards"]) == 2
     assert sorted(t for s in plan["shards"] for t in s["tests"]) == sorted(
@@ -59,10 +68,31 @@ def test_no_path_means_examples_here_with_the_shards_asked_for(tmp_path: Path) -
     assert (out / "report" / "report.json").is_file()
 
 
-def test_no_path_and_no_examples_is_explained(tmp_path: Path) -> None:
-    proc = shard_action(["local"], cwd=tmp_path)
-    assert proc.returncode == 2
-    assert "no project folder given and there is no ./examples here" in proc.stderr
+def test_plan_by_hand_reads_the_history_that_local_keeps(tmp_path: Path) -> None:
+    project = tiny_project(tmp_path / "project")
+    first = shard_action(["local", "--shards", "2"], cwd=project)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr
+    assert (project / ".shard-action" / "history.json").is_file()
+    local_plan = json.loads((project / "shard-action-out" / "plan.json").read_text())
+    assert local_plan["timings"]["measured"] == 0  # the first run had no history
+    # plan by hand, then local again: both read the history the first local run wrote
+    by_hand = shard_action(["plan", "--shards", "2", "--out", "by-hand"], cwd=project)
+    assert by_hand.returncode == 0, by_hand.stdout[-3000:] + by_hand.stderr
+    second = shard_action(["local", "--shards", "2"], cwd=project)
+    assert second.returncode == 0, second.stdout[-3000:] + second.stderr
+    local_plan = json.loads((project / "shard-action-out" / "plan.json").read_text())
+    plan = json.loads((project / "by-hand" / "plan.json").read_text())
+    assert local_plan["timings"]["measured"] == 12
+    assert plan["timings"]["measured"] == 12 and plan["timings"]["estimated"] == 0
+    assert "timings: 12 measured, 0 estimated" in by_hand.stdout
+    assert [s["tests"] for s in plan["shards"]] == [s["tests"] for s in local_plan["shards"]]
+
+    # --no-history plans from estimates again; a --history that does not exist is named.
+    blind = shard_action(["plan", "--no-history", "--out", "blind"], cwd=project)
+    assert json.loads((project / "blind" / "plan.json").read_text())["timings"]["measured"] == 0
+    missing = shard_action(["plan", "--history", "nope.json", "--out", "x"], cwd=project)
+    assert blind.returncode == 0 and missing.returncode == 2
+    assert "nope.json: history file not found" in missing.stderr
 
 
 def test_a_terminal_gets_the_live_table(tmp_path: Path) -> None:

@@ -28,13 +28,18 @@ from rich.markdown import Markdown
 from rich.table import Table
 
 from shard_action.adapters.terminal import console, print_plan
-from shard_action.commands.plan import PLAN_FILE, add_config_options, build_plan, write_plan
+from shard_action.commands.plan import (
+    PLAN_FILE,
+    add_config_options,
+    add_history_options,
+    build_plan,
+    history_file,
+    write_plan,
+)
 from shard_action.commands.report import make_report
 from shard_action.core.plan import Plan, PlannedShard
 from shard_action.core.plan_summary import duration
 from shard_action.errors import InputError
-
-DEFAULT_HISTORY = Path(".shard-action") / "history.json"
 
 
 @dataclass
@@ -180,29 +185,16 @@ def run_shards(
     return work
 
 
-def default_root() -> Path:
-    candidate = Path("examples")
-    if (candidate / "pyproject.toml").is_file():
-        return candidate
-    raise InputError(
-        "no project folder given and there is no ./examples here; "
-        "run `shard-action local PATH` with the folder of a pytest project"
-    )
-
-
 def _run(args: argparse.Namespace) -> int:
-    root = (Path(args.path) if args.path else default_root()).resolve()
+    root = Path(args.path).resolve()
     if not root.is_dir():
         raise InputError("not a folder", source=str(args.path))
     out = args.out.resolve()
     for stale in ("shards", "logs", "report"):
         shutil.rmtree(out / stale, ignore_errors=True)
-    history = None
-    if not args.no_history:
-        history = args.history if args.history is not None else root / DEFAULT_HISTORY
-        history = history.resolve()
-        if history.is_file():
-            args.timings = [*args.timings, str(history)]
+    history = history_file(args, root)
+    if history is not None and history.is_file():
+        args.timings = [*args.timings, str(history)]
     terminal = console(sys.stdout)
     plan = build_plan(args, root)
     write_plan(plan, out)
@@ -243,9 +235,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="plan, run every shard as a local process, and report — in one command",
         description="Run the whole pipeline on this machine: plan the shards, run them as "
         "concurrent processes (as matrix jobs would), then merge and report. By default on "
-        "the bundled ./examples project.",
+        "the project in the current folder; `shard-action local examples` runs the bundled "
+        "example from a checkout of shard-action.",
     )
-    parser.add_argument("path", nargs="?", help="project folder (default: ./examples)")
+    parser.add_argument(
+        "path", nargs="?", default=".", help="project folder (default: the current folder)"
+    )
     add_config_options(parser)
     parser.add_argument(
         "--out",
@@ -257,12 +252,5 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument(
         "--jobs", type=int, default=0, help="shards run at once (default: the number of cores)"
     )
-    parser.add_argument(
-        "--history",
-        type=Path,
-        help=f"history file carried between local runs (default: PATH/{DEFAULT_HISTORY})",
-    )
-    parser.add_argument(
-        "--no-history", action="store_true", help="neither read nor update a history file"
-    )
+    add_history_options(parser, writes=True)
     parser.set_defaults(func=_run)

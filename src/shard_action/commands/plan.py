@@ -42,6 +42,9 @@ PLAN_FILE = "plan.json"
 MATRIX_FILE = "matrix.json"
 SUMMARY_FILE = "plan-summary.md"
 CACHE_DIR = Path(".shard-action") / "cache"
+DEFAULT_HISTORY = Path(".shard-action") / "history.json"
+"""Where ``local`` keeps its history between runs, relative to the project folder; ``plan`` run
+by hand reads the same file, so both plan from the same timings and mode."""
 
 
 def shards_value(text: str) -> int | str:
@@ -101,6 +104,33 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help=f"reuse the collection of an unchanged tree (kept in {CACHE_DIR})",
     )
+
+
+def add_history_options(parser: argparse.ArgumentParser, *, writes: bool) -> None:
+    """``--history``/``--no-history``, shared by ``plan`` (reads it) and ``local`` (reads and
+    updates it), so both default to the same file."""
+    verb = "read before planning and updated after the report" if writes else "read"
+    parser.add_argument(
+        "--history",
+        type=Path,
+        metavar="FILE",
+        help=f"our history file, {verb} when it exists "
+        f"(default: the project's {DEFAULT_HISTORY.as_posix()}, which `local` keeps)",
+    )
+    parser.add_argument(
+        "--no-history",
+        action="store_true",
+        help="do not read the history file" + (" nor update it" if writes else ""),
+    )
+
+
+def history_file(args: argparse.Namespace, root: Path) -> Path | None:
+    """The history file to use (``--history``, else the project's ``.shard-action/``), or None
+    with ``--no-history``; it need not exist yet."""
+    if args.no_history:
+        return None
+    chosen: Path = args.history if args.history is not None else root / DEFAULT_HISTORY
+    return chosen.resolve()
 
 
 def config_from(args: argparse.Namespace, root: Path) -> Config:
@@ -192,6 +222,11 @@ def _run(args: argparse.Namespace) -> int:
     root = Path(args.root).resolve()
     if not root.is_dir():
         raise InputError("not a folder", source=str(args.root))
+    history = history_file(args, root)
+    if history is not None and history.is_file():
+        args.timings = [*args.timings, str(history)]
+    elif args.history is not None and not args.no_history:
+        raise InputError("history file not found", source=str(args.history))
     plan = build_plan(args, root)
     out = args.out.resolve()
     write_plan(plan, out)
@@ -208,6 +243,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "them into balanced shards. Writes DIR/plan.json and the job matrix.",
     )
     add_config_options(parser)
+    add_history_options(parser, writes=False)
     parser.add_argument("--root", default=".", help="project folder (default: current folder)")
     parser.add_argument(
         "--out", type=Path, default=Path("shard-plan"), metavar="DIR", help="output folder"
