@@ -32,7 +32,8 @@ from typing import IO, Any
 
 import pytest
 
-from shard_action.core.selection import SELECT_VAR, Selection, decide, file_of
+from shard_action.core.selection import SELECT_VAR, Selection, decide
+from shard_action.core.testids import file_of
 
 PLUGIN_NAME = "shard_action_select"
 

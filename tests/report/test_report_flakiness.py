@@ -15,14 +15,13 @@ from shard_action.core.flakiness import (
     OUR_RERUN,
     REPEATED,
     RERUN_ELEMENT,
-    CaseIndex,
     classify,
     classify_case,
     group_cases,
-    junit_pair,
 )
 from shard_action.core.manifest import Attempt, Rerun
 from shard_action.core.results import CaseResult
+from shard_action.core.testids import CaseIndex, junit_pair
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "junit"
 RERUNFAILURES = Path(__file__).resolve().parent / "data" / "rerunfailures"

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from shard_action.adapters.junit import read_junit
 from shard_action.adapters.junit_write import write_junit
-from shard_action.core.flakiness import CaseIndex
 from shard_action.core.report import LostEntry, TestEntry
+from shard_action.core.testids import CaseIndex
 
 
 def entry(test: str, status: str = "passed", **kw: object) -> TestEntry:

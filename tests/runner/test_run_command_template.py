@@ -140,3 +140,75 @@ def test_extra_arguments_after_double_dash_reach_the_runner(tmp_path: Path) -> N
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert json.loads(log.read_text())["argv"] == ["specs/café.spec"]
+
+
+PYTEST_BY_FILE = (
+    "{{ python }} -m pytest -p no:cacheprovider -o junit_family=xunit2 "
+    "--junitxml={{ junit_path }} {{ files }}"
+)
+"""pytest run as "any runner", split by file, with its default JUnit dialect: no ``file``."""
+PYPROJECT_DESELECTING = """\
+[tool.pytest.ini_options]
+markers = ["slowish: a marker"]
+addopts = "-m 'not slowish'"
+"""
+
+
+@pytest.mark.slow
+def test_a_planned_file_the_junit_does_not_mention_is_lost_not_passed(tmp_path: Path) -> None:
+    # The project's addopts deselect every test of one planned file: pytest exits 0.
+    root = write_suite(
+        tmp_path / "repo",
+        {
+            "tests/test_kept.py": "def test_kept():\n    pass\n",
+            "tests/test_gone.py": (
+                "import pytest\n\n@pytest.mark.slowish\ndef test_gone():\n    pass\n"
+            ),
+        },
+        pyproject=PYPROJECT_DESELECTING,
+    )
+    files = ["tests/test_kept.py", "tests/test_gone.py"]
+    built = plan(shard("a-1", Run("a", files)), command=PYTEST_BY_FILE)
+    proc, results = run_shard(root, save_plan(root, built), "a-1")
+    got = manifest(results)
+    assert only_run(got).outcomes == {"tests/test_kept.py": "passed"}
+    assert only_run(got).exit_codes == [0]
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert got.failure is not None and "tests/test_gone.py" in got.failure
+    assert "no result for 1 planned test(s)" in got.failure
+
+
+@pytest.mark.slow
+def test_pytests_default_junit_without_file_matches_each_file(tmp_path: Path) -> None:
+    # xunit2 names a case by classname "tests.test_ok" only: a passing file stays passed
+    # even though the process exits 1 for the other file.
+    root = write_suite(
+        tmp_path / "repo",
+        {
+            "tests/test_ok.py": "class TestOk:\n    def test_a(self):\n        pass\n",
+            "tests/test_bad.py": "def test_b():\n    assert False\n",
+        },
+    )
+    files = ["tests/test_ok.py", "tests/test_bad.py"]
+    built = plan(shard("a-1", Run("a", files)), command=PYTEST_BY_FILE)
+    proc, results = run_shard(root, save_plan(root, built), "a-1")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    ran = only_run(manifest(results))
+    assert ran.outcomes == {"tests/test_ok.py": "passed", "tests/test_bad.py": "failed"}
+    assert manifest(results).failure is None
+
+
+@pytest.mark.slow
+def test_a_runner_that_writes_no_junit_it_was_asked_for_loses_its_tests(tmp_path: Path) -> None:
+    root = write_suite(tmp_path / "repo", FILES, pyproject="")
+    built = plan(
+        shard("a-1", Run("a", ["specs/plain.spec"])),
+        command="env UNUSED={{ junit_path }} {{ python }} runner.py {{ files }}",
+    )
+    proc, results = run_shard(
+        root, save_plan(root, built), "a-1", env={"ARGV_LOG": str(tmp_path / "argv.json")}
+    )
+    assert proc.returncode == 1
+    got = manifest(results)
+    assert only_run(got).outcomes == {}
+    assert got.failure is not None and "wrote no JUnit report to junit-1.xml" in got.failure

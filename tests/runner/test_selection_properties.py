@@ -13,7 +13,6 @@ from shard_action.core.plan import Plan
 from shard_action.core.selection import (
     Selection,
     decide,
-    file_of,
     file_owners,
     files_in_order,
     function_of,
@@ -21,6 +20,7 @@ from shard_action.core.selection import (
     selection_for,
     slice_runs,
 )
+from shard_action.core.testids import file_of
 from tests.runner.plans import Run, plan, shard
 
 LANES = {"a": ["a"], "b": ["b"], "db": ["db-x", "db-y"]}  # base -> instances

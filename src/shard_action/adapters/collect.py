@@ -24,6 +24,7 @@ from typing import Any
 
 from shard_action.adapters.plugin_path import env_for
 from shard_action.core.models import TestItem
+from shard_action.core.testids import file_of
 from shard_action.errors import InputError
 
 PLUGIN = "shard_action.pytest_collect"
@@ -64,11 +65,6 @@ def _dedupe(items: Sequence[TestItem], source: str) -> tuple[tuple[TestItem, ...
             f"{source}: {len(duplicates)} duplicate test id(s) planned once: {shown}{more}"
         )
     return tuple(kept), warnings
-
-
-def file_of(test_id: str) -> str:
-    """The file part of a pytest node id (``a/b.py::C::d[x]`` → ``a/b.py``)."""
-    return test_id.split("::", 1)[0]
 
 
 def read_test_list(path: Path) -> Collected:

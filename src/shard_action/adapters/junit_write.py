@@ -32,9 +32,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from shard_action.adapters.files import write_text_atomic
-from shard_action.core.flakiness import junit_pair
 from shard_action.core.report import LostEntry, TestEntry
-from shard_action.core.timings import xml_escape
+from shard_action.core.testids import junit_pair, xml_escape
 
 MESSAGE_LIMIT = 2000
 

@@ -23,6 +23,7 @@ PLUGIN_FILES = (
     "pytest_collect.py",
     "core/__init__.py",
     "core/selection.py",
+    "core/testids.py",
 )
 """What the plugins import: a copy of these runs in any interpreter that has pytest."""
 

@@ -28,6 +28,7 @@ from shard_action.core.models import Outcome
 from shard_action.core.reruns import worse
 from shard_action.core.results import JUnitReport
 from shard_action.core.selection import SELECT_VAR, Selection
+from shard_action.core.testids import CaseIndex
 
 PLUGIN = "shard_action.pytest_select"
 GRACE_SECONDS = 5.0
@@ -315,34 +316,19 @@ def render_command(
     return argv
 
 
-def _relative(path: str, root: Path) -> str:
-    path = path.replace("\\", "/")
-    if os.path.isabs(path):
-        with contextlib.suppress(ValueError):
-            path = Path(path).resolve().relative_to(root.resolve()).as_posix()
-    while path.startswith("./"):
-        path = path[2:]
-    return path
-
-
 def outcomes_from_junit(
     report: JUnitReport, ids: Sequence[str], *, root: Path
 ) -> dict[str, Outcome]:
-    """Outcome per planned id that the report's cases can be matched to.
+    """Outcome per planned id that the report's cases name (:class:`CaseIndex`).
 
-    A runner split by file has file ids: a file's outcome is the worst of its cases (skipped
-    only when all were). Other ids match a case's name, ``classname::name`` or ``file::name``.
+    An id's outcome is the worst of its cases (skipped only when all were); an id no case names
+    is absent: the caller counts it as not run, never as passed.
     """
-    wanted = set(ids)
+    index = CaseIndex(ids, str(root.resolve()))
     found: dict[str, Outcome] = {}
-    for case in report.cases:
-        keys = {case.name}
-        if case.classname:
-            keys.add(f"{case.classname}::{case.name}")
-            keys.add(case.classname)
-        if case.file:
-            file = _relative(case.file, root)
-            keys.update({file, f"{file}::{case.name}"})
-        for key in keys & wanted:
-            found[key] = worse(found[key], case.outcome) if key in found else case.outcome
+    for test_id, cases in index.matched(report.cases).items():
+        outcome = cases[0].outcome
+        for case in cases[1:]:
+            outcome = worse(outcome, case.outcome)
+        found[test_id] = outcome
     return found

@@ -61,6 +61,7 @@ from shard_action.core.report import (
     label,
 )
 from shard_action.core.results import JUnitReport
+from shard_action.core.testids import normalise_path
 from shard_action.errors import InputError, first_problem
 
 DEFAULT_OUT = Path("shard-report")
@@ -294,13 +295,7 @@ def summary_url(env: Mapping[str, str]) -> str | None:
 def _relative_file(entry: TestEntry, workdirs: Mapping[str, str]) -> str | None:
     if not entry.file:
         return None
-    file = entry.file.replace("\\", "/")
-    workdir = workdirs.get(entry.shard)
-    if workdir:
-        prefix = workdir.replace("\\", "/").rstrip("/") + "/"
-        if file.startswith(prefix):
-            file = file[len(prefix) :]
-    return file
+    return normalise_path(entry.file, workdirs.get(entry.shard))
 
 
 def _line(entry: TestEntry) -> int | None:

@@ -65,7 +65,6 @@ from shard_action.core.reruns import (
 from shard_action.core.selection import (
     RunSlice,
     Selection,
-    file_of,
     file_owners,
     files_in_order,
     group_by_file,
@@ -73,6 +72,7 @@ from shard_action.core.selection import (
     selection_for,
     slice_runs,
 )
+from shard_action.core.testids import file_of
 from shard_action.errors import InputError
 
 DEFAULT_RESULTS = Path("shard-results")
@@ -362,13 +362,19 @@ def _run_command_slice(
     )
     record.exit_codes.append(process.returncode)
     where = _where(ctx, piece)
-    found: dict[str, Outcome] = {}
+    reports_junit = any(str(junit.resolve()) in arg for arg in argv)
+    found: dict[str, Outcome] | None = None
     if junit.is_file():
         record.junit.append(junit_name)
         try:
             found = outcomes_from_junit(read_junit(junit), piece.tests, root=ctx.root)
         except InputError as exc:
             ledger.failures.append(f"{where}: the runner's JUnit report is unreadable: {exc}")
+    elif reports_junit and not (process.timed_out or process.signal is not None):
+        ledger.failures.append(
+            f"{where}: the runner exited with code {process.returncode} and wrote no JUnit "
+            f"report to {junit_name}: its {len(piece.tests)} planned test(s) count as not run"
+        )
     if process.timed_out:
         ledger.failures.append(
             f"{where}: the runner exceeded the lane timeout of {run.timeout:g} s and was killed"
@@ -380,18 +386,59 @@ def _run_command_slice(
             f"{where}: the runner was killed by {_signal_name(process.signal)}{cap}"
         )
         ledger.fatal = True
-    fallback: Outcome = "passed" if process.returncode == 0 else "failed"
+    _record_command_outcomes(
+        ctx,
+        piece,
+        returncode=process.returncode,
+        found=found,
+        reports_junit=reports_junit,
+        ledger=ledger,
+        record=record,
+    )
+
+
+def _record_command_outcomes(
+    ctx: _Context,
+    piece: RunSlice,
+    *,
+    returncode: int,
+    found: dict[str, Outcome] | None,
+    reports_junit: bool,
+    ledger: _Ledger,
+    record: _RunRecord,
+) -> None:
+    """A planned id gets the outcome its JUnit cases give it; without one it is lost.
+
+    Only a template that asks for no JUnit report (no ``junit_path``) falls back to the exit
+    code, since then the exit code is all the runner says.
+    """
+    where = _where(ctx, piece)
     if ledger.fatal:
-        fallback = "error"
-    for test in piece.tests:
-        record.first(test, found.get(test, fallback), None)
+        fallback: Outcome | None = "error"
+    elif found is None and not reports_junit:
+        fallback = "passed" if returncode == 0 else "failed"
+    else:
+        fallback = None
+    outcomes = dict(found or {})
+    unnamed = [t for t in piece.tests if t not in outcomes]
+    if found is not None and unnamed and fallback is None:
+        ledger.failures.append(
+            f"{where}: the runner's JUnit report has no result for {len(unnamed)} planned "
+            f"test(s), so they did not run (deselected, filtered out, or reported under a name "
+            f"that matches no planned file); first: {unnamed[0]}"
+        )
+    recorded = {t: o for t in piece.tests if (o := outcomes.get(t, fallback)) is not None}
+    for test, outcome in recorded.items():
+        record.first(test, outcome, None)
+    complete = len(recorded) == len(piece.tests)  # otherwise a failure above says why
     if (
-        process.returncode != 0
+        returncode != 0
         and not ledger.fatal
-        and not any(failed(found.get(t, fallback)) for t in piece.tests)
+        and complete
+        and not any(failed(o) for o in recorded.values())
     ):
         ledger.failures.append(
-            f"{where}: the runner exited with code {process.returncode} but reported no failure"
+            f"{where}: the runner exited with code {returncode} but reported no failure"
         )
 
 

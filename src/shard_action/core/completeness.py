@@ -32,14 +32,11 @@ from typing import Literal
 
 from shard_action.core.manifest import Drift, ShardManifest
 from shard_action.core.plan import Plan, PlannedShard
+from shard_action.core.testids import file_of
 
 Kind = Literal["planned", "drift", "unplanned"]
 Key = tuple[str, str]
 """(lane instance, test id): the identity of a planned or executed test."""
-
-
-def file_of(test_id: str) -> str:
-    return test_id.split("::", 1)[0]
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,13 +34,13 @@ retries that happened inside a process.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Final, Literal
 
 from shard_action.core.manifest import Rerun
 from shard_action.core.models import Outcome
 from shard_action.core.results import CaseResult, JUnitReport
-from shard_action.core.timings import module_name, xml_escape
+from shard_action.core.testids import CaseIndex
 
 Status = Literal["passed", "failed", "broken", "flaky", "skipped"]
 FAILING: Final[frozenset[Outcome]] = frozenset({"failed", "error"})
@@ -276,84 +276,6 @@ def classify(
         classname=junit.classname,
         name=junit.name,
     )
-
-
-def junit_pair(node_id: str) -> tuple[str, str]:
-    """The (classname, name) pytest writes for a node id (``mangle_test_address``, pytest 9).
-
-    The file becomes a dotted module, classes follow it; the name keeps its parameters whole,
-    so a ``::`` or ``.`` inside ``[...]`` stays in the name.
-    """
-    path, _, tail = node_id.partition("::")
-    head, bracket, params = tail.partition("[")
-    names = head.split("::")
-    name = names[-1] + bracket + params
-    return ".".join([module_name(path), *names[:-1]]), xml_escape(name)
-
-
-def _normalise_file(file: str, workdir: str | None) -> str:
-    file = file.replace("\\", "/")
-    if workdir:
-        root = workdir.replace("\\", "/").rstrip("/") + "/"
-        if file.startswith(root):
-            file = file[len(root) :]
-    while file.startswith("./"):
-        file = file[2:]
-    return file
-
-
-@dataclass
-class CaseIndex:
-    """Executed test ids, looked up the way a JUnit report names them.
-
-    Node ids are found by pytest's own naming run forward (:func:`junit_pair`), settled
-    by ``file`` when two ids give the same pair. Whole-file ids (file granularity, or runners that
-    are not pytest) are found by the case's ``file``, or by the dotted module in its classname.
-    A report's ``name`` equal to an id (runners that write ids as names) is taken as is.
-    """
-
-    ids: Sequence[str]
-    workdir: str | None = None
-    _pairs: dict[tuple[str, str], list[str]] = field(init=False, default_factory=dict)
-    _files: dict[str, str] = field(init=False, default_factory=dict)
-    _modules: dict[str, str] = field(init=False, default_factory=dict)
-    _known: frozenset[str] = field(init=False, default=frozenset())
-
-    def __post_init__(self) -> None:
-        self._known = frozenset(self.ids)
-        for test_id in self.ids:
-            if "::" in test_id:
-                found = self._pairs.setdefault(junit_pair(test_id), [])
-                if test_id not in found:
-                    found.append(test_id)
-            else:
-                path = _normalise_file(test_id, None)
-                self._files.setdefault(path, test_id)
-                self._modules.setdefault(module_name(path), test_id)
-
-    def lookup(self, case: CaseResult) -> str | None:
-        if case.name in self._known:
-            return case.name
-        file = _normalise_file(case.file, self.workdir) if case.file else None
-        if case.classname:
-            found = self._pairs.get((case.classname, case.name))
-            if found:
-                if len(found) == 1:
-                    return found[0]
-                if file is not None:
-                    settled = [t for t in found if t.split("::", 1)[0] == file]
-                    if len(settled) == 1:
-                        return settled[0]
-                return None
-        if file is not None and file in self._files:
-            return self._files[file]
-        if case.classname:
-            parts = case.classname.split(".")
-            for end in range(len(parts), 0, -1):
-                found_file = self._modules.get(".".join(parts[:end]))
-                if found_file is not None:
-                    return found_file
-        return None
 
 
 @dataclass(frozen=True, slots=True)

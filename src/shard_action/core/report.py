@@ -34,7 +34,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from shard_action.core.completeness import Completeness, Executed, Instance, check
 from shard_action.core.flakiness import (
     STATUS_RANK,
-    CaseIndex,
     Status,
     Verdict,
     classify,
@@ -56,6 +55,7 @@ from shard_action.core.mode import ModeDecision, ModeState, RunFacts, next_mode
 from shard_action.core.models import Outcome
 from shard_action.core.plan import Plan
 from shard_action.core.results import CaseResult, JUnitReport
+from shard_action.core.testids import CaseIndex
 
 REPORT_VERSION: Final = 1
 REPORT_KIND: Final = "shard-action-report"

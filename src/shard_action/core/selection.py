@@ -26,25 +26,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from shard_action.core.testids import file_of, is_whole_file
+
 if TYPE_CHECKING:
     from shard_action.core.plan import LaneRun, Plan, PlannedShard
 
-SEPARATOR = "::"
 SELECT_VAR = "SHARD_ACTION_SELECT"
 """Names the JSON spec (a :class:`Selection` plus output paths) that the plugin reads."""
-
-
-def file_of(test_id: str) -> str:
-    """The file part of a pytest node id; an id without ``::`` is a whole file.
-
-    Splitting on the *first* ``::`` keeps parameters that contain ``::`` inside the test part.
-    """
-    return test_id.split(SEPARATOR, 1)[0]
-
-
-def is_whole_file(test_id: str) -> bool:
-    """File-granularity ids are paths; pytest node ids always contain ``::``."""
-    return SEPARATOR not in test_id
 
 
 def files_in_order(test_ids: Iterable[str]) -> list[str]:

@@ -50,51 +50,17 @@ prefixes are computed once. 1M observations resolve in a few seconds.
 from __future__ import annotations
 
 import heapq
-import re
 import statistics
 from collections.abc import Iterable, Sequence
 from typing import Final, Literal
 
 from shard_action.core.models import MAX_SECONDS, Observation, TestItem, Timings
+from shard_action.core.testids import file_of, module_name, normalise_path, xml_escape
 
 Granularity = Literal["test", "file"]
 
-_ILLEGAL_XML: Final = re.compile(
-    "[^\u0009\u000a\u000d\u0020-\u007e\u0080-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
-)
-
-
 _MAX_TIES: Final = 64
 """Files sharing one dotted (suffix) name beyond which a classname is too ambiguous to try."""
-
-
-def xml_escape(text: str) -> str:
-    """pytest's ``bin_xml_escape``: characters XML cannot hold become ``#xNN``."""
-    if (text.isascii() and text.isprintable()) or _ILLEGAL_XML.search(text) is None:
-        return text
-
-    def repl(match: re.Match[str]) -> str:
-        code = ord(match.group())
-        return f"#x{code:02X}" if code <= 0xFF else f"#x{code:04X}"
-
-    return _ILLEGAL_XML.sub(repl, text)
-
-
-def module_name(path: str) -> str:
-    """A test file as pytest writes it in a classname: ``a/b/test_x.py`` -> ``a.b.test_x``."""
-    dotted = path.replace("/", ".")
-    return dotted[:-3] if dotted.endswith(".py") else dotted
-
-
-def _file_of(unit: str) -> str:
-    return unit.partition("::")[0]
-
-
-def _normalise_path(path: str) -> str:
-    path = path.replace("\\", "/")
-    while path.startswith("./"):
-        path = path[2:]
-    return path
 
 
 class _Modules:
@@ -145,7 +111,7 @@ class _Modules:
 
     def by_path(self, path: str) -> str | None:
         """Today's file for a report's path: equal, or the one unique suffix match."""
-        path = _normalise_path(path)
+        path = normalise_path(path)
         if path in self.files:
             return path
         if self._paths is None:
@@ -168,11 +134,11 @@ def _settle(candidates: list[str], file: str | None) -> str | None:
         return candidates[0]
     if not file:
         return None
-    file = _normalise_path(file)
+    file = normalise_path(file)
     matches = [
         c
         for c in candidates
-        if (path := _file_of(c)) == file or file.endswith("/" + path) or path.endswith("/" + file)
+        if (path := file_of(c)) == file or file.endswith("/" + path) or path.endswith("/" + file)
     ]
     return matches[0] if len(matches) == 1 else None
 
@@ -317,7 +283,7 @@ class _TestMapper:
         classname = obs.classname
         if classname:
             if self._modules is None:
-                self._modules = _Modules(_file_of(i) for i in self.ids if "::" in i)
+                self._modules = _Modules(file_of(i) for i in self.ids if "::" in i)
             groups = self._modules.cache.get(classname)
             if groups is None:
                 groups = self._modules.prefixes(classname)
@@ -367,7 +333,7 @@ class _FileMapper:
         self._modules: _Modules | None = None
 
     def node(self, name: str) -> str | None:
-        if _file_of(name) in self.files:
+        if file_of(name) in self.files:
             return name
         self.stale.add(name)
         return None
