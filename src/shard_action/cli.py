@@ -7,14 +7,35 @@ wires adapters to the core, so a step can be read (and changed) without reading 
 from __future__ import annotations
 
 import argparse
+import difflib
 import sys
 from collections.abc import Sequence
 from importlib import import_module
+from typing import NoReturn
 
 from shard_action import __version__
 from shard_action.errors import InputError
 
 COMMANDS = ("plan", "run", "report", "local", "comment", "fetch_history", "schema")
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, plus "did you mean --max-shards?" for a mistyped option."""
+
+    def error(self, message: str) -> NoReturn:
+        prefix = "unrecognized arguments: "
+        if message.startswith(prefix):
+            known = [o[2:] for a in self._actions for o in a.option_strings if o[:2] == "--"]
+            hints = []
+            for word in message[len(prefix) :].split():
+                if word.startswith("--"):
+                    name = word[2:].split("=", 1)[0]
+                    close = difflib.get_close_matches(name, known, n=1, cutoff=0.7)
+                    if close:
+                        hints.append(f"--{name}: did you mean --{close[0]}?")
+            if hints:
+                message += " (" + "; ".join(hints) + ")"
+        super().error(message)
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -23,7 +44,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     Every step of a workflow and every shard starts this program: importing all the commands
     (coverage, jinja2, PyGithub…) to run one of them would cost each job time for nothing.
     """
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="shard-action",
         description="Balanced, lane-aware test sharding with a trustworthy fan-in.",
     )
@@ -32,6 +53,14 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     for name in COMMANDS if only is None else (only,):
         import_module(f"shard_action.commands.{name}").register(sub)
     return parser
+
+
+def _subcommand_parser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            chosen: argparse.ArgumentParser = action.choices[name]
+            return chosen
+    return parser  # pragma: no cover - every parser built here has sub-commands
 
 
 def _chosen(argv: Sequence[str]) -> str | None:
@@ -43,7 +72,10 @@ def _chosen(argv: Sequence[str]) -> str | None:
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(_chosen(arguments))
-    args = parser.parse_args(arguments)
+    args, unknown = parser.parse_known_args(arguments)
+    if unknown:  # the sub-command's usage, not the top level's, and its options to suggest
+        command = _subcommand_parser(parser, args.subcommand)
+        command.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         code: int = args.func(args)
     except InputError as exc:

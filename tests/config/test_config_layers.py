@@ -86,6 +86,9 @@ def test_yaml_config(tmp_path: Path) -> None:
         ("max-shards = 300\n", "max-shards", "less than or equal to 256"),
         ('shards = "lots"\n', "shards", "'auto'"),
         ("bogus = 1\n", "bogus", "unknown key"),
+        ("max-shard = 4\n", "max-shard", "unknown key; did you mean 'max-shards'?"),
+        ("flaky_treshold = 0.1\n", "flaky-treshold", "did you mean 'flaky-threshold'?"),
+        ('[[lanes]]\nname = "a"\nmarker = ["x"]\n', "lanes.0.marker", "mean 'markers'?"),
         ('granularity = "files"\n', "granularity", "'test' or 'file'"),
         ('[[lanes]]\nname = "a"\nmode = "weird"\n', "lanes.0.mode", "'sequential'"),
         ('[[lanes]]\nname = "a"\nids = ["("]\n', "lanes.0.ids", "invalid regular expression"),
@@ -100,6 +103,22 @@ def test_bad_value_names_key_and_file(tmp_path: Path, text: str, key: str, fragm
     message = str(info.value)
     assert f"{key} (from ci.toml)" in message
     assert fragment in message
+
+
+def test_an_unknown_key_far_from_every_key_gets_no_guess(tmp_path: Path) -> None:
+    write(tmp_path / "ci.yml", "zzzzqq: 1\n")
+    with pytest.raises(InputError) as info:
+        load_config(cwd=tmp_path, config_path=Path("ci.yml"), env={})
+    assert "zzzzqq (from ci.yml): unknown key" in str(info.value)
+    assert "did you mean" not in str(info.value)
+
+
+def test_a_mistyped_key_in_pyproject_gets_the_closest_one(tmp_path: Path) -> None:
+    write(tmp_path / "pyproject.toml", "[tool.shard-action]\nshard-overhed = 5\n")
+    with pytest.raises(InputError) as info:
+        load_config(cwd=tmp_path, env={})
+    assert "shard-overhed (from" in str(info.value)
+    assert "did you mean 'shard-overhead'?" in str(info.value)
 
 
 def test_bad_env_value_names_the_variable(tmp_path: Path) -> None:

@@ -19,7 +19,6 @@ from shard_action.core.render import (
     COMMENT_RESERVE,
     TemplateProblem,
     cut,
-    duration,
     md_code,
     md_escape,
     percent,
@@ -31,6 +30,7 @@ from shard_action.core.render import (
 )
 from shard_action.core.report import CoverageTotals, Problem, Report, Settings, ShardResult, build
 from shard_action.core.results import CaseResult, JUnitReport
+from shard_action.core.units import duration
 
 from .factories import manifest, plan, run, shard
 

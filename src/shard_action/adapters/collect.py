@@ -25,6 +25,7 @@ from typing import Any
 from shard_action.adapters.plugin_path import env_for
 from shard_action.core.models import TestItem
 from shard_action.core.testids import file_of
+from shard_action.core.units import count
 from shard_action.errors import InputError
 
 PLUGIN = "shard_action.pytest_collect"
@@ -62,7 +63,7 @@ def _dedupe(items: Sequence[TestItem], source: str) -> tuple[tuple[TestItem, ...
         shown = ", ".join(repr(d) for d in duplicates[:5])
         more = f" and {len(duplicates) - 5} more" if len(duplicates) > 5 else ""
         warnings.append(
-            f"{source}: {len(duplicates)} duplicate test id(s) planned once: {shown}{more}"
+            f"{source}: {count(len(duplicates), 'duplicate test id')} planned once: {shown}{more}"
         )
     return tuple(kept), warnings
 
@@ -200,8 +201,8 @@ def collect_pytest(
             lines.append(f"  {error.get('node') or '(rootdir)'}: {last[0]}")
         more = f"\n  … and {len(errors) - 10} more" if len(errors) > 10 else ""
         raise InputError(
-            f"pytest could not collect {len(errors)} module(s) in {root}; fix them or exclude "
-            "them with collect-args:\n" + "\n".join(lines) + more
+            f"pytest could not collect {count(len(errors), 'module')} in {root}; fix them or "
+            "exclude them with collect-args:\n" + "\n".join(lines) + more
         )
     if proc.returncode not in (0, 5):
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])

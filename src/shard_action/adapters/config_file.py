@@ -11,16 +11,18 @@ something a user can fix; a pydantic traceback is not.
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import sys
+import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from shard_action.core.config import Config
 from shard_action.errors import InputError
@@ -144,12 +146,40 @@ def _key(loc: Sequence[Any]) -> str:
     return ".".join(parts) if parts else "(top level)"
 
 
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The pydantic models an annotation can hold (``list[LaneConfig] | None`` → LaneConfig)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in typing.get_args(annotation) for m in _models_in(arg)]
+
+
+def _suggestion(loc: Sequence[Any]) -> str:
+    """``; did you mean 'max-shards'?`` for an unknown key, from the keys valid where it is."""
+    models: list[type[BaseModel]] = [Config]
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        models = [
+            inner
+            for model in models
+            for name, info in model.model_fields.items()
+            if _canonical(name) == _canonical(str(part))
+            for inner in _models_in(info.annotation)
+        ]
+    known = sorted({_canonical(name) for model in models for name in model.model_fields})
+    close = difflib.get_close_matches(_canonical(str(loc[-1])), known, n=1) if loc else []
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
 def _messages(exc: ValidationError) -> dict[str, list[str]]:
     """Error messages per key, union alternatives joined, with the offending value shown."""
     found: dict[str, list[str]] = {}
     for error in exc.errors():
         key = _key(error.get("loc", ()))
-        message = "unknown key" if error.get("type") == "extra_forbidden" else str(error["msg"])
+        if error.get("type") == "extra_forbidden":
+            message = "unknown key" + _suggestion(error.get("loc", ()))
+        else:
+            message = str(error["msg"])
         found.setdefault(key, [])
         if message not in found[key]:
             found[key].append(message)

@@ -13,7 +13,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from shard_action.core.plan import Plan
-from shard_action.core.plan_summary import duration as seconds
+from shard_action.core.units import count, speedup
+from shard_action.core.units import duration as seconds
 
 
 def console(stream: TextIO) -> Console:
@@ -21,7 +22,8 @@ def console(stream: TextIO) -> Console:
 
 
 def plan_table(plan: Plan) -> Table:
-    table = Table(title=f"{len(plan.shards)} shard(s), {plan.mode} mode", title_justify="left")
+    title = f"{count(len(plan.shards), 'shard')}, {plan.mode} mode"
+    table = Table(title=title, title_justify="left")
     table.add_column("shard")
     table.add_column("lane")
     table.add_column("tests", justify="right")
@@ -42,10 +44,10 @@ def print_plan(plan: Plan, stream: TextIO) -> None:
     out = console(stream)
     out.print(plan_table(plan))
     out.print(escape(f"mode: {plan.mode} ({plan.mode_reason})"))
-    speedup = plan.serial_seconds / plan.makespan if plan.makespan > 0 else 1.0
+    ratio = plan.serial_seconds / plan.makespan if plan.makespan > 0 else 1.0
     out.print(
         f"predicted wall time {seconds(plan.makespan)} (lower bound {seconds(plan.lower_bound)}, "
-        f"one job {seconds(plan.serial_seconds)}, x{speedup:.1f}); overhead "
+        f"one job {seconds(plan.serial_seconds)}, {speedup(ratio)}); overhead "
         f"{seconds(plan.shard_overhead)} per shard\n"
         f"timings: {plan.timings.measured} measured, {plan.timings.estimated} estimated, "
         f"{plan.timings.stale} stale ignored",

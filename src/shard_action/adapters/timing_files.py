@@ -33,6 +33,7 @@ from shard_action.adapters.history_file import history_from_document
 from shard_action.adapters.junit import DEFAULT_MAX_BYTES, open_capped, parse_junit, read_capped
 from shard_action.core.history import History
 from shard_action.core.models import Observation, Outcome, usable_seconds
+from shard_action.core.units import count
 from shard_action.errors import InputError
 
 OnBadReport = Literal["error", "warn"]
@@ -208,8 +209,8 @@ def read_timings(
         sources.append(source)
         if invalid > invalid_before:
             warnings.append(
-                f"{source}: {invalid - invalid_before} test time(s) not a number, negative or "
-                "over a week were ignored; those tests are estimated"
+                f"{source}: {count(invalid - invalid_before, 'test time')} not a number, "
+                "negative or over a week were ignored; those tests are estimated"
             )
     newest = max(histories, key=lambda item: (item[0], item[1]))[2] if histories else None
     return TimingInput(

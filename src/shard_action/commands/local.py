@@ -38,7 +38,7 @@ from shard_action.commands.plan import (
 )
 from shard_action.commands.report import make_report
 from shard_action.core.plan import Plan, PlannedShard
-from shard_action.core.plan_summary import duration
+from shard_action.core.units import count, duration
 from shard_action.errors import InputError
 
 
@@ -218,7 +218,8 @@ def _run(args: argparse.Namespace) -> int:
     report = files.report
     terminal.print(
         Group(
-            f"shards: {len(finished)} in {duration(wall)} on {jobs} process(es)"
+            f"shards: {len(finished)} in {duration(wall)}, "
+            f"{count(min(jobs, len(finished)) or 1, 'process', 'processes')} at once"
             + (f"; failed: {', '.join(failed)}" if failed else ""),
             f"files: {out / PLAN_FILE}, {out / 'shards'}/<id>/, {out / 'report'}/",
             f"next mode: {report.mode.next_mode} ({report.mode.next_reason})"

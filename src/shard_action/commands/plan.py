@@ -63,7 +63,11 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--shards", type=shards_value, help="number of shards, or auto")
     parser.add_argument("--max-shards", type=int, help="cap on shards over all lanes (<= 256)")
     parser.add_argument("--shard-overhead", type=float, help="seconds a shard costs to start")
-    parser.add_argument("--granularity", choices=("test", "file"))
+    parser.add_argument(
+        "--granularity",
+        choices=("test", "file"),
+        help=Config.model_fields["granularity"].description,
+    )
     parser.add_argument(
         "--mode",
         choices=("auto", "parallel", "serial"),
@@ -77,7 +81,11 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="JUnit XML, pytest-split durations JSON or a history file; files, folders or globs",
     )
-    parser.add_argument("--on-bad-report", choices=("error", "warn"))
+    parser.add_argument(
+        "--on-bad-report",
+        choices=("error", "warn"),
+        help=Config.model_fields["on_bad_report"].description,
+    )
     config_group = parser.add_argument_group(
         "other config keys",
         "Every key of [tool.shard-action] is also an option; lists and tables are given as "

@@ -62,6 +62,7 @@ from shard_action.core.report import (
 )
 from shard_action.core.results import JUnitReport
 from shard_action.core.testids import normalise_path
+from shard_action.core.units import count
 from shard_action.errors import InputError, first_problem
 
 DEFAULT_OUT = Path("shard-report")
@@ -321,7 +322,7 @@ def annotate(report: Report, workdirs: Mapping[str, str]) -> None:
         detail = f": {entry.message}" if entry.message else ""
         gha.annotate(
             "error",
-            f"{_name(entry)} {entry.status} after {entry.attempts} attempt(s){detail}",
+            f"{_name(entry)} {entry.status} after {count(entry.attempts, 'attempt')}{detail}",
             title=f"shard-action: {entry.status} test",
             file=_relative_file(entry, workdirs),
             line=_line(entry),

@@ -73,6 +73,7 @@ from shard_action.core.selection import (
     slice_runs,
 )
 from shard_action.core.testids import file_of
+from shard_action.core.units import count, duration
 from shard_action.errors import InputError
 
 DEFAULT_RESULTS = Path("shard-results")
@@ -289,8 +290,8 @@ def _run_pytest_slice(
         record.unplanned.extend(collection.unplanned)
         if collection.ignored:
             ledger.notes.append(
-                f"{_where(ctx, piece)}: {len(collection.ignored)} collected test(s) are not in "
-                f"the plan and replace no planned id, so they were not run "
+                f"{_where(ctx, piece)}: {count(len(collection.ignored), 'collected test')} not in "
+                f"the plan, replacing no planned id, did not run "
                 f"(first: {collection.ignored[0]})"
             )
         broken = {file_of(node) for node, _ in collection.errors if node}
@@ -593,7 +594,9 @@ def _finish(
     failures = list(ledger.failures)
     if lost:
         shown = ", ".join(lost[:5]) + (f" and {len(lost) - 5} more" if len(lost) > 5 else "")
-        failures.append(f"shard {shard_id}: {len(lost)} planned test(s) did not run: {shown}")
+        failures.append(
+            f"shard {shard_id}: {count(len(lost), 'planned test')} did not run: {shown}"
+        )
     failure = "; ".join(failures) if failures else None
     code = shard_exit_code(
         verdicts, fail_on_flaky=plan.runner.fail_on_flaky, lost=len(lost), failure=failure
@@ -635,8 +638,9 @@ def _print_summary(
     status = "ok" if manifest.exit_code == 0 else "FAILED"
     lines = [
         f"shard-action run: shard {manifest.shard} (lane {manifest.lane}) {status} "
-        f"in {seconds:.1f} s: {manifest.executed} of {manifest.planned} planned tests ran"
-        + (f", {drifted} drifted id(s)" if drifted else ""),
+        f"in {duration(seconds)}: {manifest.executed} of "
+        f"{count(manifest.planned, 'planned test')} ran"
+        + (f", {count(drifted, 'drifted id')}" if drifted else ""),
         "  "
         + "  ".join(
             f"{outcome} {counts.get(outcome, 0)}"
@@ -655,8 +659,8 @@ def _print_summary(
     drift = [(d, run) for run in manifest.runs for d in run.drift]
     for record, run in drift[:10]:
         lines.append(
-            f"  drift in {name(record.file, run)}: {len(record.planned)} planned id(s) not "
-            f"collected, {len(record.collected)} unplanned id(s) run here"
+            f"  drift in {name(record.file, run)}: {count(len(record.planned), 'planned id')} not "
+            f"collected, {count(len(record.collected), 'unplanned id')} run here"
         )
     lines += [f"  note: {note}" for note in notes]
     if manifest.failure:
@@ -708,5 +712,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         type=Path,
         help="folder the tests run in: where the plan was made (default: the current folder)",
     )
-    parser.add_argument("extra", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "extra",
+        nargs=argparse.REMAINDER,
+        metavar="-- RUNNER ARGS",
+        help="after --: more arguments for the runner (pytest), after the plan's pytest-args",
+    )
     parser.set_defaults(func=_run)

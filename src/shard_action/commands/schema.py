@@ -49,5 +49,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="print the JSON schema of the config (or of plan.json, the history, a manifest)",
         description="Print a JSON schema generated from the models the program validates with.",
     )
-    parser.add_argument("model", nargs="?", choices=sorted(MODELS), default="config")
+    parser.add_argument(
+        "model",
+        nargs="?",
+        choices=sorted(MODELS),
+        default="config",
+        help="which schema: the config (default) or a file shard-action writes",
+    )
     parser.set_defaults(func=_run)

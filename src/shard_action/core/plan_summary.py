@@ -9,19 +9,9 @@ from __future__ import annotations
 
 from shard_action.core.gantt import Bar, gantt_block
 from shard_action.core.plan import Plan
+from shard_action.core.units import count, duration, speedup
 
 MAX_ROWS = 256
-
-
-def duration(seconds: float) -> str:
-    """``75.3`` → ``1m 15s``; short values keep a decimal."""
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, secs = divmod(round(seconds), 60)
-    if minutes < 60:
-        return f"{minutes}m {secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h {minutes:02d}m"
 
 
 def cell(text: str) -> str:
@@ -49,15 +39,16 @@ def predicted_bars(plan: Plan) -> list[Bar]:
 
 
 def plan_markdown(plan: Plan) -> str:
-    speedup = plan.serial_seconds / plan.makespan if plan.makespan > 0 else 1.0
+    ratio = plan.serial_seconds / plan.makespan if plan.makespan > 0 else 1.0
     lines = [
         "## shard-action plan",
         "",
-        f"**{plan.totals.tests} tests** in **{len(plan.shards)} shard(s)**, {plan.mode} mode "
+        f"**{count(plan.totals.tests, 'test')}** in **{count(len(plan.shards), 'shard')}**, "
+        f"{plan.mode} mode "
         f"({cell(plan.mode_reason)}).",
         "",
         f"Predicted wall time **{duration(plan.makespan)}** against "
-        f"{duration(plan.serial_seconds)} in one job (**{speedup:.1f}x** faster); lower bound "
+        f"{duration(plan.serial_seconds)} in one job (**{speedup(ratio)}**); lower bound "
         f"{duration(plan.lower_bound)}; start-up {duration(plan.shard_overhead)} per shard.",
         "",
         f"Timings: {plan.timings.measured} measured, {plan.timings.estimated} estimated, "

@@ -57,6 +57,7 @@ from dataclasses import dataclass, field
 from statistics import median
 from typing import Literal
 
+from shard_action.core import units
 from shard_action.core.config import GITHUB_MATRIX_LIMIT, Config
 from shard_action.core.lanes import LaneInstance, assign_lanes, lane_instances
 from shard_action.core.models import TestItem, Timings
@@ -537,7 +538,7 @@ def make_plan(
     notes = list(warnings)
     suite = _suite(tests)
     if suite.duplicates:
-        notes.append(f"{suite.duplicates} duplicate test id(s) planned once")
+        notes.append(f"{units.count(suite.duplicates, 'duplicate test id')} planned once")
     if not suite.ids:
         return _empty_plan(config, timings, mode, mode_reason, notes)
     lanes, lane_notes = _prepare_lanes(config, suite, timings)

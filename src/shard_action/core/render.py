@@ -27,7 +27,6 @@ This module is pure: template *texts* come in (the command reads the files), Mar
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -44,6 +43,7 @@ from markupsafe import Markup
 
 from shard_action.core.gantt import Bar, gantt_block
 from shard_action.core.report import Report
+from shard_action.core.units import MISSING, count, duration
 
 SUMMARY: Final = "summary.md.j2"
 COMMENT: Final = "comment.md.j2"
@@ -82,10 +82,6 @@ _CODE_ENTITIES: Final = {
 }
 
 
-MISSING: Final = "\u2013"
-"""Shown for a figure that does not exist (an en dash)."""
-
-
 class TemplateProblem(ValueError):
     """A template that cannot be compiled or rendered, with its name and line."""
 
@@ -120,25 +116,6 @@ def md_code(value: object, limit: int | None = None) -> Markup:
     text = _visible_controls(text.replace("\r\n", "\n")).replace("\n", "\u21b5").replace("\r", "")
     encoded = "".join(_CODE_ENTITIES.get(ch, ch) for ch in text)
     return Markup(f"<code>{encoded}</code>")
-
-
-def duration(value: object) -> str:
-    """Seconds for a person: ``0.4 s``, ``12 s``, ``2 m 05 s``, ``1 h 02 m``."""
-    if value is None:
-        return MISSING
-    seconds = float(value)  # type: ignore[arg-type]
-    if not math.isfinite(seconds):
-        return MISSING
-    sign = "-" if seconds < 0 else ""
-    seconds = abs(seconds)
-    if seconds < 10:
-        return f"{sign}{seconds:.1f} s"
-    if seconds < 60:
-        return f"{sign}{seconds:.0f} s"
-    whole = round(seconds)
-    if whole < 3600:
-        return f"{sign}{whole // 60} m {whole % 60:02d} s"
-    return f"{sign}{whole // 3600} h {whole % 3600 // 60:02d} m"
 
 
 def percent(value: object, digits: int = 1) -> str:
@@ -202,6 +179,7 @@ def _environment(templates: Mapping[str, str]) -> ImmutableSandboxedEnvironment:
         percent=percent,
         points=points,
         num=number,
+        count=count,
     )
     return env
 

@@ -1,0 +1,64 @@
+"""One way to write a duration, a count and a speed-up, in every view that shows them.
+
+The plan summary, the terminal table and ``local``'s last lines used to write times their own
+way ("1m 15s" beside the report's "1 m 15 s") and "1 shard(s)"; these check the words a reader
+sees in each view, not just the helper.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+
+from shard_action.adapters.terminal import print_plan
+from shard_action.core.config import Config
+from shard_action.core.models import TestItem, Timings
+from shard_action.core.plan_summary import plan_markdown
+from shard_action.core.planner import make_plan
+from shard_action.core.units import count, speedup
+
+
+@pytest.mark.parametrize(
+    ("number", "noun", "plural", "text"),
+    [
+        (0, "shard", None, "0 shards"),
+        (1, "shard", None, "1 shard"),
+        (2, "shard", None, "2 shards"),
+        (1234, "test", None, "1,234 tests"),
+        (1, "process", "processes", "1 process"),
+        (3, "process", "processes", "3 processes"),
+        (1, "shard data file", None, "1 shard data file"),
+    ],
+)
+def test_count(number: int, noun: str, plural: str | None, text: str) -> None:
+    assert count(number, noun, plural) == text
+
+
+@pytest.mark.parametrize(
+    ("ratio", "text"),
+    [(1.74, "1.7\u00d7 faster"), (1.0, "1.0\u00d7 faster"), (0.8, "1.2\u00d7 slower"),
+     (0.0, "\u2013"), (float("nan"), "\u2013")],
+)  # fmt: skip
+def test_speedup(ratio: float, text: str) -> None:
+    assert speedup(ratio) == text
+
+
+def _one_shard_plan(seconds: float) -> str:
+    tests = [TestItem(id="tests/test_a.py::test_one", file="tests/test_a.py")]
+    timings = Timings(durations={"tests/test_a.py::test_one": seconds})
+    config = Config(shards=1, shard_overhead=0.0)
+    plan = make_plan(config, tests, timings, mode="parallel", mode_reason="test")
+    stream = io.StringIO()
+    print_plan(plan, stream)
+    return plan_markdown(plan) + "\n" + stream.getvalue()
+
+
+def test_plan_views_use_the_one_format() -> None:
+    text = _one_shard_plan(75.3)
+    assert "1 test" in text and "1 shard" in text
+    assert "shard(s)" not in text and "1 shards" not in text and "1 tests" not in text
+    assert "1 m 15 s" in text
+    assert not re.search(r"\d+m \d+s|\d\.\ds\b", text), text  # the old "1m 15s", "0.4s"
+    assert "x1.0" not in text and "1.0x" not in text
