@@ -374,7 +374,8 @@ def _run_command_slice(
     elif reports_junit and not (process.timed_out or process.signal is not None):
         ledger.failures.append(
             f"{where}: the runner exited with code {process.returncode} and wrote no JUnit "
-            f"report to {junit_name}: its {len(piece.tests)} planned test(s) count as not run"
+            f"report to {junit_name}: its {count(len(piece.tests), 'planned test')} count as "
+            "not run"
         )
     if process.timed_out:
         ledger.failures.append(
@@ -424,9 +425,9 @@ def _record_command_outcomes(
     unnamed = [t for t in piece.tests if t not in outcomes]
     if found is not None and unnamed and fallback is None:
         ledger.failures.append(
-            f"{where}: the runner's JUnit report has no result for {len(unnamed)} planned "
-            f"test(s), so they did not run (deselected, filtered out, or reported under a name "
-            f"that matches no planned file); first: {unnamed[0]}"
+            f"{where}: the runner's JUnit report has no result for "
+            f"{count(len(unnamed), 'planned test')}: not run (deselected, filtered out, or "
+            f"reported under a name that matches no planned file); first: {unnamed[0]}"
         )
     recorded = {t: o for t in piece.tests if (o := outcomes.get(t, fallback)) is not None}
     for test, outcome in recorded.items():
