@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -61,3 +65,81 @@ def test_an_unusable_file_is_named(tmp_path: Path, content: bytes, message: str)
 def test_a_folder_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="is a folder"):
         read_history(tmp_path)
+
+
+def test_unusable_numbers_in_a_stored_history_are_dropped_or_clamped(tmp_path: Path) -> None:
+    """NaN, Infinity, null (what an infinite float is written as), negative or extreme values."""
+    path = tmp_path / "history.json"
+    path.write_text(
+        '{"kind": "shard-action-history", "version": 1, "runs": ['
+        '{"index": 1, "mode": "parallel", "tests": -3, "flaky": 1, "flaky_rate": NaN,'
+        ' "coverage": Infinity, "seconds": -5},'
+        '{"index": 2, "mode": "parallel", "tests": 4, "flaky": 1, "flaky_rate": 7.5,'
+        ' "coverage": -1, "seconds": 1.7e308}],'
+        ' "tests": {"l": {'
+        '"a": {"duration": null, "recent": [NaN, 2.0, -1, 1.7e308, Infinity, 4.0]},'
+        '"b": {"duration": -Infinity},'
+        '"c": {"duration": 1.7e308, "recent": []},'
+        '"d": {"duration": NaN, "recent": [1.0, 1e300]}}}}',
+        "utf-8",
+    )
+    history = read_history(path)
+    first, second = history.runs
+    assert (first.tests, first.flaky_rate, first.coverage, first.seconds) == (0, 0.0, None, None)
+    assert (second.flaky_rate, second.coverage, second.seconds) == (1.0, 0.0, None)
+    records = history.tests["l"]
+    assert (records["a"].duration, records["a"].recent) == (3.0, [2.0, 4.0])
+    assert records["b"].duration == 0.0
+    assert records["c"].duration == 7 * 24 * 3600.0
+    assert (records["d"].duration, records["d"].recent) == (1.0, [1.0])
+    write_history(path, history)
+    assert read_history(path) == history
+
+
+SUITE = "def test_a():\n    pass\n\n\ndef test_b():\n    pass\n"
+
+
+@pytest.mark.slow
+def test_a_report_with_an_extreme_junit_time_writes_a_history_the_next_plan_reads(
+    tmp_path: Path,
+) -> None:
+    """plan → run → JUnit says 1.7e308 s → report twice (two samples: their mean overflowed to
+    inf, written as null) → the next plan and report still read the history, tests kept."""
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_x.py").write_text(SUITE)
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    env = {
+        **os.environ,
+        "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+        "SHARD_ACTION_COVERAGE": "false",
+    }
+    for name in [n for n in env if n.startswith("GITHUB_")]:
+        del env[name]
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "shard_action", *args],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    assert cli("plan", "--out", "p1").returncode == 0
+    (shard,) = json.loads((tmp_path / "p1" / "plan.json").read_text())["shards"]
+    ran = cli("run", "--plan", "p1/plan.json", "--shard", shard["id"], "--results", "r/s")
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    junit = tmp_path / "r" / "s" / "junit-1.xml"
+    junit.write_text(re.sub(r'time="[^"]*"', 'time="1.7e308"', junit.read_text()))
+    history = None
+    for out in ("o1", "o2"):
+        extra: list[str] = ["--history", history] if history else []
+        done = cli("report", "--plan", "p1/plan.json", "--results", "r", "--out", out, *extra)
+        assert done.returncode == 0, done.stdout + done.stderr
+        history = f"{out}/history.json"
+    planned = cli("plan", "--timings", "o2/history.json", "--out", "p2")
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    kept = read_history(tmp_path / "o2" / "history.json")
+    assert len(kept.runs) == 2
+    assert sorted(kept.tests["default"]) == ["tests/test_x.py::test_a", "tests/test_x.py::test_b"]

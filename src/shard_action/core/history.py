@@ -26,12 +26,15 @@ facts, ``mode_since``/``mode_cause``); a file without them still reads.
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from shard_action.core.models import MAX_SECONDS, usable_seconds
 
 HISTORY_VERSION: Final = 1
 HISTORY_KIND: Final = "shard-action-history"
@@ -42,6 +45,30 @@ LETTERS: Final[frozenset[str]] = frozenset("pfFs")
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+def _numeric(value: Any) -> bool:
+    """A number or null: what a sanitiser may mend; anything else is left for validation."""
+    return value is None or (isinstance(value, int | float) and not isinstance(value, bool))
+
+
+def _number(value: Any) -> float | None:
+    """A finite float, or None (NaN, inf, null)."""
+    if not _numeric(value) or value is None:
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def _clamped(value: Any, low: float, high: float) -> float | None:
+    number = _number(value)
+    return None if number is None else min(max(number, low), high)
+
+
+def _sane_seconds(value: Any) -> float | None:
+    """A usable duration, or None: an extreme time is a broken report, not a measurement."""
+    number = _number(value)
+    return number if number is not None and usable_seconds(number) else None
 
 
 class TestRecord(_Model):
@@ -61,6 +88,24 @@ class TestRecord(_Model):
         description="Last run in serial mode in which the test was flaky: flaky on its own.",
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _sanitised(cls, data: Any) -> Any:
+        """Drop unusable samples and mend the duration, so one bad value never loses a history."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        recent = data.get("recent")
+        samples: list[float] = []
+        if isinstance(recent, list) and all(map(_numeric, recent)):
+            samples = [x for x in map(_sane_seconds, recent) if x is not None]
+            data["recent"] = samples
+        duration = data.get("duration", 0.0)
+        if _numeric(duration) and _sane_seconds(duration) is None:
+            fallback = _clamped(duration, 0.0, MAX_SECONDS)
+            data["duration"] = smoothed(samples) if samples else (fallback or 0.0)
+        return data
+
 
 class RunRecord(_Model):
     index: int
@@ -76,6 +121,24 @@ class RunRecord(_Model):
         default_factory=list, description="Flaky test ids (the first few)."
     )
     sha: str | None = Field(None, description="Commit the run tested, when known.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sanitised(cls, data: Any) -> Any:
+        """Clamp counts and rates into their ranges; an unusable optional figure is unknown."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for key in ("tests", "flaky", "failed", "lost"):
+            if isinstance(data.get(key), int) and not isinstance(data[key], bool):
+                data[key] = max(data[key], 0)
+        if "flaky_rate" in data and _numeric(data["flaky_rate"]):
+            data["flaky_rate"] = _clamped(data["flaky_rate"], 0.0, 1.0) or 0.0
+        if _numeric(data.get("coverage")):
+            data["coverage"] = _clamped(data.get("coverage"), 0.0, 100.0)
+        if _numeric(data.get("seconds")):
+            data["seconds"] = _sane_seconds(data.get("seconds"))
+        return data
 
 
 class History(_Model):
@@ -181,7 +244,7 @@ def _updated(
     recent = list(record.recent) if record is not None else []
     if record is not None and not recent:  # a record written before `recent` existed
         recent = [record.duration]
-    if seen.seconds is not None and seen.seconds == seen.seconds and seen.seconds >= 0:
+    if seen.seconds is not None and usable_seconds(seen.seconds):
         recent.append(_seconds(seen.seconds))
     recent = recent[-limits.samples :]
     outcomes = ((record.outcomes if record is not None else "") + seen.letter)[-limits.window :]
