@@ -122,3 +122,32 @@ def test_a_terminal_gets_the_live_table(tmp_path: Path) -> None:
     assert screen.count("predicted") >= 2 and "elapsed" in screen and "status" in screen
     assert "passed" in screen
     assert ": started" not in screen  # the plain lines are for logs only
+
+
+def test_the_terminal_shows_long_failing_ids_whole_and_no_mermaid_source(tmp_path: Path) -> None:
+    project = tiny_project(tmp_path / "project")
+    # three ids that differ only at their end, longer than the terminal is wide
+    (project / "tests" / "test_long.py").write_text(
+        "import pytest\n\n"
+        "@pytest.mark.parametrize('v', [f'a-long-parameter-value-that-goes-on-{i}' for i in "
+        "range(3)])\n"
+        "def test_a_very_long_descriptive_name_for_the_behaviour_under_test(v):\n"
+        "    assert v.endswith('0')\n"
+    )
+    proc = shard_action(
+        ["local", "--shards", "2", "--no-history", "--reruns", "0", "--coverage", "false"],
+        cwd=project,
+        env={"COLUMNS": "60"},
+    )
+    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr
+    failing = proc.stdout[proc.stdout.index("Failing tests") : proc.stdout.index("Time")]
+    unfolded = re.sub(r"\s*\n\s*", "", failing)  # rich folds a long id over lines
+    for i in (1, 2):
+        test_id = (
+            "tests/test_long.py::test_a_very_long_descriptive_name_for_the_behaviour_under_test"
+            f"[a-long-parameter-value-that-goes-on-{i}]"
+        )
+        assert test_id in unfolded, failing
+    assert "…" not in failing
+    assert "gantt" not in proc.stdout and "dateFormat" not in proc.stdout
+    assert "The Gantt chart of the shards is in" in proc.stdout

@@ -38,6 +38,7 @@ from shard_action.commands.plan import (
 )
 from shard_action.commands.report import make_report
 from shard_action.core.plan import Plan, PlannedShard
+from shard_action.core.render import for_terminal
 from shard_action.core.units import count, duration
 from shard_action.errors import InputError
 
@@ -213,7 +214,8 @@ def _run(args: argparse.Namespace) -> int:
     if history is not None and files.history_written:
         history.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(out / "report" / "history.json", history)
-    terminal.print(Markdown(files.summary))
+    chart = f"*The Gantt chart of the shards is in {out / 'report' / 'summary.md'}.*"
+    terminal.print(Markdown(for_terminal(files.summary, chart_note=chart)))
     failed = [job.shard.id for job in finished if job.code != 0]
     report = files.report
     terminal.print(

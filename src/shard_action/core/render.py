@@ -335,3 +335,70 @@ def render_comment(
         budget=COMMENT_LIMIT - COMMENT_RESERVE,
         summary_url=summary_url,
     )
+
+
+_ID_COLUMNS: Final = frozenset({"Test", "Lost test", "File"})
+_FENCE: Final = re.compile(r"^```mermaid\n.*?^```\n?", re.M | re.S)
+
+
+def _cells(row: str) -> list[str]:
+    """A GFM table row's cells; ``\\|`` (and ``\\\\``) inside a cell are not separators."""
+    cells: list[str] = []
+    current: list[str] = []
+    chars = iter(row.strip().removeprefix("|").removesuffix("|") if row.strip() else "")
+    for ch in chars:
+        if ch == "\\":
+            current.append(ch + next(chars, ""))
+        elif ch == "|":
+            cells.append("".join(current).strip())
+            current = []
+        else:
+            current.append(ch)
+    cells.append("".join(current).strip())
+    return cells
+
+
+def _table_as_list(header: list[str], rows: list[list[str]]) -> list[str]:
+    """One bullet per row, the test id first and whole, the other columns after it."""
+    lines = []
+    for row in rows:
+        first, *rest = row
+        details = " · ".join(
+            f"{name}: {value}"
+            for name, value in zip(header[1:], rest, strict=False)
+            if value and value != MISSING
+        )
+        lines.append(f"- {first}" + (f" — {details}" if details else ""))
+    return lines
+
+
+def for_terminal(markdown: str, *, chart_note: str) -> str:
+    """The job summary made fit for a terminal, where rich draws it.
+
+    A Mermaid chart is only source code outside a browser, so it becomes ``chart_note``; a
+    table of test ids becomes a list, because a terminal table cuts an id it cannot fit
+    (``tests/test_long_na…`` twice, for two different tests) where a list item wraps it whole.
+    """
+    text = _FENCE.sub(chart_note.rstrip("\n") + "\n", markdown)
+    out: list[str] = []
+    lines = text.split("\n")
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        is_table = (
+            line.startswith("|")
+            and i + 1 < len(lines)
+            and re.fullmatch(r"\|(\s*:?-+:?\s*\|)+", lines[i + 1].strip()) is not None
+        )
+        header = _cells(line) if is_table else []
+        if not header or header[0] not in _ID_COLUMNS:
+            out.append(line)
+            i += 1
+            continue
+        i += 2
+        rows = []
+        while i < len(lines) and lines[i].startswith("|"):
+            rows.append(_cells(lines[i]))
+            i += 1
+        out.extend(_table_as_list(header, rows))
+    return "\n".join(out)
