@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.runner.helpers import manifest, only_run, run_shard, save_plan, write_suite
+from tests.runner.helpers import CLI, manifest, only_run, run_shard, save_plan, write_suite
 from tests.runner.plans import Run, plan, shard
 
 pytestmark = pytest.mark.slow
@@ -89,3 +91,66 @@ def test_a_runner_that_cannot_start_fails_the_shard(tmp_path: Path) -> None:
         got.failure
     )
     assert "1 planned test did not run: tests/test_x.py::test_x" in got.failure
+
+
+def _two_shards(root: Path) -> dict[str, Any]:
+    built = plan(shard("a-1", Run("a", ["tests/test_x.py::t"])), shard("a-2", Run("a", ["u.py"])))
+    data: dict[str, Any] = json.loads(save_plan(root, built).read_text())
+    return data
+
+
+def _set(data: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    *keys, last = [int(k) if k.isdigit() else k for k in path.split(".")]
+    target: Any = data
+    for key in keys:
+        target = target[key]
+    target[last] = value
+    return data
+
+
+@pytest.mark.parametrize(
+    "path, value, shard_id, message",
+    [
+        ("shards.0.id", "../../escaped", "../../escaped", "shards.0.id: String should match"),
+        ("shards.0.id", "a/b", "a/b", "(got 'a/b')"),
+        ("shards.0.id", "..", "..", "(got '..')"),
+        ("shards.0.lane", "../x", "a-1", "shards.0.lane: String should match"),
+        ("shards.0.runs.0.lane", "a/../../x", "a-1", "(got 'a/../../x')"),
+        ("lanes.0.name", "/tmp", "a-1", "lanes.0.name: String should match"),
+        ("shards.1.id", "a-1", "a-1", "shard id 'a-1' is used by two shards"),
+        (
+            "shards.1.tests",
+            ["tests/test_x.py::t"],
+            "a-2",
+            "test 'tests/test_x.py::t' (lane a) is planned in shards 'a-1' and 'a-2'",
+        ),
+        (
+            "shards.0.tests",
+            ["u.py", "u.py"],
+            "a-1",
+            "test 'u.py' (lane a) is planned in shard 'a-1' twice",
+        ),
+    ],
+)
+def test_a_plan_with_unsafe_names_or_a_test_in_two_places_is_refused_when_loaded(
+    tmp_path: Path, path: str, value: Any, shard_id: str, message: str
+) -> None:
+    root = write_suite(tmp_path / "repo", {})
+    data = _set(_two_shards(root), path, value)
+    if path == "shards.0.tests":
+        data["shards"][0]["runs"][0]["count"] = 2
+    bad = root / "bad-plan.json"
+    bad.write_text(json.dumps(data))
+    results = tmp_path / "deep" / "er" / "results"
+    proc, _ = run_shard(root, bad, shard_id, results=results)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "bad-plan.json: not a valid plan" in proc.stderr and message in proc.stderr
+    assert not any(tmp_path.rglob("*escaped*")) and not (tmp_path / "deep").exists()
+    report = subprocess.run(
+        [*CLI[:-1], "report", "--plan", str(bad), "--results", str(root), "--out", "out"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert report.returncode == 2 and message in report.stderr, report.stderr

@@ -65,6 +65,7 @@ from shard_action.core.reruns import (
 from shard_action.core.selection import (
     RunSlice,
     Selection,
+    check_plan,
     file_owners,
     files_in_order,
     group_by_file,
@@ -107,14 +108,14 @@ def load_plan(path: Path) -> Plan:
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}"
+            + (f" (got {err['input'][:80]!r})" if isinstance(err.get("input"), str) else "")
             for err in exc.errors()[:5]
         )
         raise InputError(f"not a valid plan: {problems}", source=source) from exc
-    for shard in plan.shards:
-        try:
-            slice_runs(shard)
-        except ValueError as exc:
-            raise InputError(f"not a valid plan: {exc}", source=source) from exc
+    try:
+        check_plan(plan)
+    except ValueError as exc:
+        raise InputError(f"not a valid plan: {exc}", source=source) from exc
     return plan
 
 

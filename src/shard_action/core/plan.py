@@ -14,6 +14,9 @@ from shard_action.core.config import Config
 
 PLAN_VERSION: Final = 1
 EMPTY_SHARD_ID = "none"
+ID_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$"
+"""Shard ids and lane names: a plain file name (they name result folders and files), no path
+separator, never ``.`` or ``..``. Longer than the config's lane names: ids add suffixes."""
 
 
 class _Model(BaseModel):
@@ -27,7 +30,7 @@ class LaneRun(_Model):
     lane. Isolated lanes get a process of their own; ``count`` slices ``PlannedShard.tests``.
     """
 
-    lane: str
+    lane: str = Field(pattern=ID_PATTERN)
     env: dict[str, str]
     sequential: bool
     isolated: bool
@@ -37,9 +40,10 @@ class LaneRun(_Model):
 
 
 class PlannedShard(_Model):
-    id: str
+    id: str = Field(pattern=ID_PATTERN)
     lane: str = Field(
-        description="The lane this shard belongs to (`*` in serial mode: every lane, in turn)."
+        pattern=ID_PATTERN.replace("^", r"^\*$|^", 1),
+        description="The lane this shard belongs to (`*` in serial mode: every lane, in turn).",
     )
     name: str = Field(description="Display name for the matrix job.")
     env: dict[str, str]
@@ -51,8 +55,10 @@ class PlannedShard(_Model):
 
 
 class LanePlan(_Model):
-    name: str
-    base: str = Field(description="The configured lane (differs from `name` under fan-out).")
+    name: str = Field(pattern=ID_PATTERN)
+    base: str = Field(
+        pattern=ID_PATTERN, description="The configured lane (differs from `name` under fan-out)."
+    )
     mode: Literal["parallel", "sequential"]
     env: dict[str, str]
     isolated: bool

@@ -67,6 +67,30 @@ def slice_runs(shard: PlannedShard) -> list[RunSlice]:
     return slices
 
 
+def check_plan(plan: Plan) -> None:
+    """Raise ``ValueError`` for a plan no shard can run as planned.
+
+    Each shard id once; each planned test, a (lane instance, id) pair, in one place only.
+    """
+    shard_ids: set[str] = set()
+    placed: dict[tuple[str, str], str] = {}
+    for shard in plan.shards:
+        if shard.id in shard_ids:
+            raise ValueError(f"shard id {shard.id!r} is used by two shards")
+        shard_ids.add(shard.id)
+        for piece in slice_runs(shard):
+            for test in piece.tests:
+                other = placed.get((piece.run.lane, test))
+                if other is not None:
+                    where = (
+                        f"shard {other!r} twice"
+                        if other == shard.id
+                        else f"shards {other!r} and {shard.id!r}"
+                    )
+                    raise ValueError(f"test {test!r} (lane {piece.run.lane}) is planned in {where}")
+                placed[piece.run.lane, test] = shard.id
+
+
 def file_owners(plan: Plan) -> dict[str, frozenset[tuple[str, int]]]:
     """File -> the (shard id, run index) processes that run its unplanned (drifted) ids.
 
