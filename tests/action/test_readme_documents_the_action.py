@@ -21,7 +21,7 @@ Run the whole pipeline (plan → shards → fan-in) on the bundled example, no G
 
     python3 -m venv .venv && .venv/bin/pip install -e . pytest && .venv/bin/shard-action local examples --out out/example
 
-Run the tests:
+Run shard-action's own tests (the contributors' command, from a checkout of this repository):
 
     python3 -m venv .venv && .venv/bin/pip install -e '.[test]' && .venv/bin/python -m pytest -n 2
 """  # noqa: E501 - the README's own lines

@@ -6,9 +6,11 @@ from typing import Any
 
 import pytest
 
+from shard_action.commands.report import default_templates
 from shard_action.core.history import History, TestRecord
 from shard_action.core.manifest import Attempt, Rerun
 from shard_action.core.plan import Plan
+from shard_action.core.render import render_comment, render_summary, template_set
 from shard_action.core.report import (
     EXIT_FAILED,
     EXIT_HISTORY,
@@ -51,6 +53,31 @@ def two_shards(**b_kwargs: Any) -> tuple[Plan, list[ShardResult]]:
         ShardResult(manifest("s2", B, start=2, seconds=20, **b_kwargs)),
     ]
     return the_plan, results
+
+
+def test_coverage_from_fewer_shards_than_planned_says_it_is_partial() -> None:
+    the_plan, results = two_shards()
+    history = build(
+        the_plan, results, history=History(), coverage=CoverageTotals(80.0, 80, 100, 9, 2)
+    ).history
+    assert history is not None and history.last_coverage() == 80.0
+    partial = CoverageTotals(60.0, 60, 100, 9, 1, shards=("s1",))
+    fanin = build(the_plan, results[:1], history=history, coverage=partial)
+    cover = fanin.report.coverage
+    assert (cover.partial, cover.shards, cover.planned_shards) == (True, 1, 2)
+    assert cover.percent == 60.0 and cover.previous == 80.0
+    assert cover.delta is None  # not "-20 pp": the other shard's code is simply not in it
+    assert fanin.history is not None and fanin.history.runs[-1].coverage is None
+    assert fanin.history.last_coverage() == 80.0  # the next run compares with a whole figure
+    templates = template_set(default_templates())
+    summary = render_summary(templates, fanin.report).text
+    assert "**Partial coverage**: only 1 of 2 planned shards left coverage data" in summary
+    assert "from 1 shard data file (partial)." in summary
+    assert "(partial: 1 of 2 shards)" in render_comment(templates, fanin.report).text
+
+    whole = build(the_plan, results, history=history, coverage=CoverageTotals(
+        82.0, 82, 100, 9, 2, shards=("s1", "s2")))  # fmt: skip
+    assert not whole.report.coverage.partial and whole.report.coverage.delta == pytest.approx(2)
 
 
 def test_a_clean_run() -> None:

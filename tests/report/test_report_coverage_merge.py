@@ -17,6 +17,12 @@ from shard_action.adapters.coverage_merge import (
     merge_coverage,
     remapper,
 )
+from shard_action.commands.report import default_templates
+from shard_action.core.history import History
+from shard_action.core.render import render_comment, render_summary, template_set
+from shard_action.core.report import ShardResult, build
+
+from .factories import manifest, plan, shard
 
 CALC = """\
 def add(a, b):
@@ -189,3 +195,38 @@ def test_the_fixture_really_ran_in_different_folders(shards: dict[str, Path]) ->
     one = CoverageData(basename=str(shards["data1"]))
     one.read()
     assert all(f.startswith(str(shards["one"])) for f in one.measured_files())
+
+
+@pytest.mark.slow
+def test_branch_coverage_is_counted_and_labelled_as_statements_and_branches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """coverage.py's total counts branches too when they are measured: say so, with both."""
+    here = _project(tmp_path / "repo")
+    _coverage(here, "--branch", "--parallel-mode", "part1.py", data_file=here / ".coverage")
+    _coverage(here, "--branch", "--parallel-mode", "part2.py", data_file=here / ".coverage")
+    first, second = sorted(here.glob(".coverage.*"))
+    monkeypatch.chdir(here)
+    merged = merge_coverage(
+        [CoverageSource(first, str(here), "s1"), CoverageSource(second, str(here), "s2")],
+        tmp_path / "out",
+    )
+    totals = merged.totals
+    # sign(): two ifs, four branch arcs; part1 takes x > 0, part2 x < 0 and x == 0
+    assert (totals.covered_lines, totals.statements) == (15, 16)
+    assert (totals.covered_branches, totals.branches) == (4, 4)
+    assert totals.percent == pytest.approx(100 * (15 + 4) / (16 + 4))  # not 15/16
+    assert totals.shards == ("s1", "s2")
+
+    the_plan = plan([shard("s1", ["part1.py"]), shard("s2", ["part2.py"])])
+    results = [
+        ShardResult(manifest("s1", ["part1.py"], start=0, seconds=1)),
+        ShardResult(manifest("s2", ["part2.py"], start=0, seconds=1)),
+    ]
+    report = build(the_plan, results, history=History(), coverage=totals).report
+    assert report.coverage.counts == "statements and branches" and not report.coverage.partial
+    templates = template_set(default_templates())
+    summary = render_summary(templates, report).text
+    assert "**95.00%** of 16 statements and 4 branches (coverage.py's total" in summary
+    assert "from 2 shard data files." in summary
+    assert "🧪 statement and branch coverage 95.00%" in render_comment(templates, report).text

@@ -132,9 +132,10 @@ def _without(data: CoverageData, excluded: Path) -> CoverageData:
 
 def _combine(
     sources: Sequence[CoverageSource], combined: CoverageData, root: Path
-) -> tuple[int, list[CoverageProblem]]:
+) -> tuple[int, list[CoverageProblem], tuple[str, ...]]:
     excluded = own_package(root)
     used = 0
+    shards: list[str] = []
     problems: list[CoverageProblem] = []
     for source in sources:
         name = str(source.path)
@@ -153,7 +154,9 @@ def _combine(
             )
             continue
         used += 1
-    return used, problems
+        if source.shard is not None:
+            shards.append(source.shard)
+    return used, problems, tuple(shards)
 
 
 def merge_coverage(
@@ -175,7 +178,7 @@ def merge_coverage(
     if not sources:
         return MergedCoverage(CoverageTotals(None, note="no coverage data files"))
     combined = CoverageData(basename=str(data_path))
-    used, problems = _combine(sources, combined, root)
+    used, problems, shards = _combine(sources, combined, root)
     if not combined.measured_files():
         note = "no readable coverage data" if used == 0 else "the coverage data measured no files"
         return MergedCoverage(CoverageTotals(None, data_files=used, note=note), tuple(problems))
@@ -223,5 +226,8 @@ def merge_coverage(
         files=len(reported),
         data_files=used,
         note=left_out,
+        branches=int(totals_json.get("num_branches", 0)),
+        covered_branches=int(totals_json.get("covered_branches", 0)),
+        shards=shards,
     )
     return MergedCoverage(totals, tuple(problems), data_path, json_path, xml_path)

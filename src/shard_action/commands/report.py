@@ -46,6 +46,7 @@ from shard_action.core.render import (
     TEMPLATE_NAMES,
     Rendered,
     TemplateProblem,
+    coverage_counts,
     render_comment,
     render_summary,
     template_set,
@@ -491,7 +492,12 @@ def _print(files: ReportFiles) -> None:
     lines += [f"  problem: {p.source}: {p.message}" for p in report.problems]
     coverage = report.coverage
     lines.append(
-        f"  coverage {coverage.percent:.2f}%"
+        f"  coverage {coverage.percent:.2f}% of {coverage_counts(coverage)}"
+        + (
+            f" (partial: {coverage.shards} of {coverage.planned_shards})"
+            if coverage.partial
+            else ""
+        )
         if coverage.percent is not None
         else f"  no coverage: {coverage.note}"
     )

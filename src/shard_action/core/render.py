@@ -42,7 +42,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
 from shard_action.core.gantt import Bar, gantt_block
-from shard_action.core.report import Report
+from shard_action.core.report import CoverageEntry, Report
 from shard_action.core.units import MISSING, count, duration
 
 SUMMARY: Final = "summary.md.j2"
@@ -118,6 +118,15 @@ def md_code(value: object, limit: int | None = None) -> Markup:
     return Markup(f"<code>{encoded}</code>")
 
 
+def coverage_counts(entry: CoverageEntry | Mapping[str, Any]) -> str:
+    """What a coverage percent is of: ``3,334 statements``, or ``3,334 statements and 812
+    branches`` when branch coverage is on (coverage.py's total then counts both)."""
+    data = entry.model_dump() if isinstance(entry, CoverageEntry) else entry
+    text = count(data["statements"], "statement")
+    branches = data.get("branches") or 0
+    return text + (f" and {count(branches, 'branch', 'branches')}" if branches else "")
+
+
 def percent(value: object, digits: int = 1) -> str:
     """A fraction (0.05) as a percentage (``5.0%``)."""
     if value is None:
@@ -180,6 +189,7 @@ def _environment(templates: Mapping[str, str]) -> ImmutableSandboxedEnvironment:
         points=points,
         num=number,
         count=count,
+        coverage_counts=coverage_counts,
     )
     return env
 

@@ -209,8 +209,22 @@ class CoverageEntry(_Model):
     delta: float | None = Field(None, description="Percentage points against `previous`.")
     covered_lines: int = 0
     statements: int = 0
+    branches: int = Field(0, description="Branches measured (0 without branch coverage).")
+    covered_branches: int = 0
+    counts: Literal["statements", "statements and branches"] | None = Field(
+        None,
+        description="What `percent` counts: covered statements over all statements, or, with "
+        "branch coverage on, covered statements and branches over both (coverage.py's total).",
+    )
     files: int = 0
     data_files: int = 0
+    shards: int = Field(0, description="Shards whose coverage data is in the figure.")
+    planned_shards: int = Field(0, description="Shards in the plan.")
+    partial: bool = Field(
+        False,
+        description="Fewer shards left coverage data than were planned: the figure leaves out "
+        "what the others ran, has no `delta` and is not kept in the history.",
+    )
     note: str | None = None
 
 
@@ -280,6 +294,10 @@ class CoverageTotals:
     files: int = 0
     data_files: int = 0
     note: str | None = None
+    branches: int = 0
+    covered_branches: int = 0
+    shards: tuple[str, ...] | None = None
+    """The shards whose data was combined (None: not known, not counted as partial)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -488,7 +506,9 @@ def _shard_entries(
     return entries
 
 
-def _coverage(totals: CoverageTotals | None, history: History | None) -> CoverageEntry:
+def _coverage(
+    totals: CoverageTotals | None, history: History | None, planned_shards: int
+) -> CoverageEntry:
     previous = history.last_coverage() if history is not None else None
     if totals is None or totals.percent is None:
         note = totals.note if totals is not None else None
@@ -497,8 +517,11 @@ def _coverage(totals: CoverageTotals | None, history: History | None) -> Coverag
             previous=previous,
             note=note or "no coverage data",
             data_files=totals.data_files if totals is not None else 0,
+            planned_shards=planned_shards,
         )
-    delta = totals.percent - previous if previous is not None else None
+    shards = planned_shards if totals.shards is None else len(set(totals.shards))
+    partial = shards < planned_shards
+    delta = totals.percent - previous if previous is not None and not partial else None
     return CoverageEntry(
         measured=True,
         percent=totals.percent,
@@ -506,8 +529,14 @@ def _coverage(totals: CoverageTotals | None, history: History | None) -> Coverag
         delta=delta,
         covered_lines=totals.covered_lines,
         statements=totals.statements,
+        branches=totals.branches,
+        covered_branches=totals.covered_branches,
+        counts="statements and branches" if totals.branches else "statements",
         files=totals.files,
         data_files=totals.data_files,
+        shards=shards,
+        planned_shards=planned_shards,
+        partial=partial,
         note=totals.note,
     )
 
@@ -634,7 +663,8 @@ def build(
         entry.flip_rate = flip_rate(record.outcomes) if record is not None else None
 
     timing = _timing(plan, by_shard)
-    cover = _coverage(coverage, history)
+    planned_shards = sum(1 for s in plan.shards if s.tests or s.runs)
+    cover = _coverage(coverage, history, planned_shards)
     counts = Counts(
         planned=completeness.planned,
         tests=len(entries),
@@ -726,7 +756,7 @@ def build(
             flaky_rate=decision.flaky_rate,
             failed=counts.failing,
             lost=counts.lost,
-            coverage=cover.percent,
+            coverage=None if cover.partial else cover.percent,
             seconds=timing.wall_seconds,
             flaky_tests=flaky_names,
             sha=settings.sha,
