@@ -11,8 +11,10 @@ import json
 import os
 import pty
 import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -151,3 +153,77 @@ def test_the_terminal_shows_long_failing_ids_whole_and_no_mermaid_source(tmp_pat
     assert "…" not in failing
     assert "gantt" not in proc.stdout and "dateFormat" not in proc.stdout
     assert "The Gantt chart of the shards is in" in proc.stdout
+
+
+HANGING = """\
+import os, pathlib, time
+
+
+def test_{name}():
+    folder = pathlib.Path(os.environ["PID_DIR"])
+    (folder / f"{{os.getpid()}}.pid").write_text(str(os.getppid()))
+    time.sleep(600)
+"""
+
+
+def _alive(pid: int) -> bool:
+    """Running, and not a zombie waiting for a parent that no longer reaps it."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
+
+
+@pytest.mark.parametrize("ctrl_c", [True, False], ids=["ctrl-c-to-the-group", "sigint-to-local"])
+def test_an_interrupted_local_run_ends_every_process_it_started(
+    tmp_path: Path, ctrl_c: bool
+) -> None:
+    project = tmp_path / "project"
+    (project / "tests").mkdir(parents=True)
+    (project / "pyproject.toml").write_text(
+        '[tool.pytest.ini_options]\naddopts = "-p no:cacheprovider"\n'
+    )
+    for name in ("one", "two"):
+        (project / "tests" / f"test_{name}.py").write_text(HANGING.format(name=name))
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    # coverage on (the default): each shard's runner is `coverage run … pytest`
+    local = subprocess.Popen(
+        [sys.executable, "-m", "shard_action", "local", "--shards", "2", "--no-history"],
+        cwd=project,
+        env=clean_env({"PID_DIR": str(pids)}),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # a group of its own, as a shell gives a foreground job
+    )
+    seen: dict[int, int] = {}
+    try:
+        deadline = time.monotonic() + 120
+        while len(seen) < 2 and time.monotonic() < deadline and local.poll() is None:
+            seen = {int(p.stem): int(p.read_text() or 0) for p in pids.glob("*.pid")}
+            time.sleep(0.2)
+        assert len(seen) == 2, local.communicate(timeout=30)[0].decode()[-3000:]
+        if ctrl_c:
+            os.killpg(local.pid, signal.SIGINT)  # what a terminal sends on Ctrl-C
+        else:
+            local.send_signal(signal.SIGINT)
+        output = local.communicate(timeout=60)[0].decode()
+        assert local.returncode == 130, output[-3000:]
+        assert "interrupted" in output
+        started = [*seen, *seen.values()]  # each test process and the shard that ran it
+        deadline = time.monotonic() + 10
+        while any(map(_alive, started)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert [p for p in started if _alive(p)] == []
+    finally:
+        for pid in [local.pid, *seen, *seen.values()]:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.parametrize("jobs", ["0", "-1", "x"])
+def test_jobs_below_one_is_an_argument_error(tmp_path: Path, jobs: str) -> None:
+    proc = shard_action(["local", "--jobs", jobs], cwd=tmp_path, timeout=60)
+    assert proc.returncode == 2
+    assert "--jobs" in proc.stderr and ("positive" in proc.stderr or "number" in proc.stderr)

@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shard_action.adapters import gha
 from shard_action.adapters.files import write_text_atomic
+from shard_action.commands import positive_int
 from shard_action.commands.fetch_history import (
     add_api_options,
     api_patience,
@@ -352,16 +353,6 @@ def _run(args: argparse.Namespace) -> int:
     return 1 if args.on_api_error == "fail" else 0
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {value}")
-    return value
-
-
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "comment",
@@ -377,7 +368,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--body", type=Path, required=True, metavar="FILE", help="the comment (Markdown)"
     )
     parser.add_argument(
-        "--pr", type=_positive, metavar="N", help="pull request number (default: from the event)"
+        "--pr", type=positive_int, metavar="N", help="pull request number (default: from the event)"
     )
     parser.add_argument(
         "--repo", metavar="OWNER/NAME", help="repository (default: $GITHUB_REPOSITORY)"

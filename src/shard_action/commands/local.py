@@ -12,8 +12,10 @@ last report decided, as the plan job does with the history artifact on GitHub.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -28,6 +30,7 @@ from rich.markdown import Markdown
 from rich.table import Table
 
 from shard_action.adapters.terminal import console, print_plan
+from shard_action.commands import positive_int
 from shard_action.commands.plan import (
     PLAN_FILE,
     add_config_options,
@@ -37,6 +40,7 @@ from shard_action.commands.plan import (
     write_plan,
 )
 from shard_action.commands.report import make_report
+from shard_action.commands.run import terminate_as_interrupt
 from shard_action.core.plan import Plan, PlannedShard
 from shard_action.core.render import for_terminal
 from shard_action.core.units import count, duration
@@ -96,7 +100,36 @@ def _start(job: ShardProcess, plan_path: Path, root: Path) -> None:
         stdout=job.handle,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
+        start_new_session=True,  # a Ctrl-C reaches it only through _stop, which waits for it
     )
+
+
+STOP_GRACE = 10.0
+"""Seconds a shard gets to stop its runner (it kills its runner's own group) before SIGKILL."""
+
+
+def _signal_group(process: subprocess.Popen[bytes], sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, sig)
+
+
+def _stop(jobs: Sequence[ShardProcess], grace: float = STOP_GRACE) -> None:
+    """End every shard still running, and what it started.
+
+    SIGTERM first: ``shard-action run`` takes it as an interrupt and kills its runner's process
+    group (a ``coverage run … pytest`` in a session of its own, which SIGKILL of the shard alone
+    would orphan); whatever is left after ``grace`` seconds gets SIGKILL.
+    """
+    alive = [j.process for j in jobs if j.process is not None and j.process.poll() is None]
+    for process in alive:
+        _signal_group(process, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for process in alive:
+        try:
+            process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            _signal_group(process, signal.SIGKILL)
+            process.wait()
 
 
 def _poll(job: ShardProcess) -> bool:
@@ -177,10 +210,8 @@ def run_shards(
                 advance()
                 time.sleep(0.1)
     finally:
+        _stop(running)
         for job in running:
-            if job.process is not None and job.process.poll() is None:
-                job.process.kill()
-                job.process.wait()
             if job.handle is not None:
                 job.handle.close()
     return work
@@ -202,7 +233,8 @@ def _run(args: argparse.Namespace) -> int:
     print_plan(plan, sys.stdout)
     jobs = args.jobs or os.cpu_count() or 1
     started = time.monotonic()
-    finished = run_shards(plan, out / PLAN_FILE, root, out, jobs=jobs, out_console=terminal)
+    with terminate_as_interrupt():
+        finished = run_shards(plan, out / PLAN_FILE, root, out, jobs=jobs, out_console=terminal)
     wall = time.monotonic() - started
     files = make_report(
         plan=plan,
@@ -253,7 +285,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="where plan.json, shards/<id>/ and report/ go (default: ./shard-action-out)",
     )
     parser.add_argument(
-        "--jobs", type=int, default=0, help="shards run at once (default: the number of cores)"
+        "--jobs",
+        type=positive_int,
+        default=0,
+        help="shards run at once, at least 1 (default: the number of cores)",
     )
     add_history_options(parser, writes=True)
     parser.set_defaults(func=_run)

@@ -461,7 +461,7 @@ def _now() -> datetime:
 
 
 @contextlib.contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
+def terminate_as_interrupt() -> Iterator[None]:
     """A cancelled CI job sends SIGTERM: stop the runner's process group on the way out."""
 
     def handler(signum: int, frame: FrameType | None) -> None:
@@ -684,7 +684,7 @@ def _run(args: argparse.Namespace) -> int:
     root = args.root or Path.cwd()
     if not root.is_dir():
         raise InputError("not a folder", source=str(root))
-    with _terminate_as_interrupt():
+    with terminate_as_interrupt():
         manifest = run_shard(
             plan, args.shard, results=results, root=root, extra=extra, plan_source=str(args.plan)
         )
