@@ -38,6 +38,7 @@ from shard_action.adapters.history_file import read_history, write_history
 from shard_action.adapters.junit import read_junit
 from shard_action.adapters.junit_write import write_junit
 from shard_action.commands.run import load_plan
+from shard_action.core.annotations import PER_STEP, Annotation, Level, within_limits
 from shard_action.core.config import Config
 from shard_action.core.history import History
 from shard_action.core.manifest import MANIFEST_FILE, ShardManifest, check_version
@@ -67,8 +68,6 @@ from shard_action.core.units import count
 from shard_action.errors import InputError, first_problem
 
 DEFAULT_OUT = Path("shard-report")
-ANNOTATION_LIMIT = 50
-"""GitHub shows only so many annotations per step; the summary lists everything."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,35 +310,65 @@ def _name(entry: TestEntry) -> str:
     return label(entry.test, entry.lane, entry.fanned_out)
 
 
-def annotate(report: Report, workdirs: Mapping[str, str]) -> None:
-    """Annotations on the run: lost, failing and flaky tests, at their file and line."""
-    for lost in report.lost[:ANNOTATION_LIMIT]:
-        gha.annotate(
-            "error",
-            f"{label(lost.test, lost.lane, lost.fanned_out)} (shard {lost.shard}): {lost.reason}",
-            title="shard-action: test lost",
-        )
-    for entry in report.failures[:ANNOTATION_LIMIT]:
+def annotations_for(report: Report, workdirs: Mapping[str, str]) -> list[Annotation]:
+    """Broken and failing tests, then lost ones, then flaky ones, within GitHub's limits.
+
+    A failing test is annotated at its file and line, where a reader can act on it; lost
+    tests (a shard that died) come after them, and whatever does not fit is counted in a last
+    annotation that points to the job summary.
+    """
+    wanted: list[Annotation] = []
+    for entry in report.failures:
         detail = f": {entry.message}" if entry.message else ""
-        gha.annotate(
-            "error",
-            f"{_name(entry)} {entry.status} after {count(entry.attempts, 'attempt')}{detail}",
-            title=f"shard-action: {entry.status} test",
-            file=_relative_file(entry, workdirs),
-            line=_line(entry),
+        wanted.append(
+            Annotation(
+                "error",
+                f"{_name(entry)} {entry.status} after {count(entry.attempts, 'attempt')}{detail}",
+                title=f"shard-action: {entry.status} test",
+                file=_relative_file(entry, workdirs),
+                line=_line(entry),
+            )
         )
-    for entry in report.flaky[:ANNOTATION_LIMIT]:
+    for lost in report.lost:
+        wanted.append(
+            Annotation(
+                "error",
+                f"{label(lost.test, lost.lane, lost.fanned_out)} (shard {lost.shard}): "
+                f"{lost.reason}",
+                title="shard-action: test lost",
+            )
+        )
+    for entry in report.flaky:
         own = (
             " It was flaky in serial mode too: flaky on its own." if entry.flaky_on_its_own else ""
         )
         rate = f", flip rate {entry.flip_rate:.0%}" if entry.flip_rate is not None else ""
-        gha.annotate(
-            "warning",
-            f"{_name(entry)} failed, then passed on a re-run{rate}.{own}",
-            title="shard-action: flaky test",
-            file=_relative_file(entry, workdirs),
-            line=_line(entry),
+        wanted.append(
+            Annotation(
+                "warning",
+                f"{_name(entry)} failed, then passed on a re-run{rate}.{own}",
+                title="shard-action: flaky test",
+                file=_relative_file(entry, workdirs),
+                line=_line(entry),
+            )
         )
+
+    def pointer(level: Level, hidden: int) -> Annotation:
+        what = "failing or lost tests" if level == "error" else "flaky tests"
+        return Annotation(
+            level,
+            f"{hidden} more {what} are not annotated here (GitHub shows {PER_STEP} "
+            f"{level}s per step): the job summary lists every one.",
+            title="shard-action: more in the summary",
+        )
+
+    return within_limits(wanted, pointer)
+
+
+def annotate(report: Report, workdirs: Mapping[str, str]) -> None:
+    """Annotations on the run: failing, lost and flaky tests, at their file and line."""
+    for item in annotations_for(report, workdirs):
+        gha.annotate(item.level, item.message, title=item.title, file=item.file, line=item.line)
 
 
 def outputs(report: Report) -> dict[str, str]:
