@@ -86,6 +86,7 @@ def workflow_run_event(
     head_branch: str = "feature",
     pulls: Sequence[int] = (),
     name: str = "CI",
+    head_sha: str = "b" * 40,
 ) -> dict[str, Any]:
     return {
         "workflow_run": {
@@ -93,7 +94,7 @@ def workflow_run_event(
             "name": name,
             "event": "pull_request",
             "head_branch": head_branch,
-            "head_sha": "b" * 40,
+            "head_sha": head_sha,
             "head_repository": {"full_name": head_repo},
             "pull_requests": [{"number": n} for n in pulls],
         }

@@ -104,6 +104,61 @@ def test_companion_refuses_a_saved_pull_request_the_run_did_not_build(
     assert result.code == 2 and "not for this repository" in result.err
 
 
+@pytest.mark.parametrize("pulls", [(), (7,)], ids=["saved-pr", "event-pr"])
+def test_companion_of_an_older_commit_leaves_the_newer_comment(
+    step: StepRunner,
+    repo: FakeRepo,
+    fake_github: FakeGitHub,
+    tmp_path: Path,
+    pulls: tuple[int, ...],
+) -> None:
+    """Two pushes, and the first run's companion finishing last: its report is outdated."""
+    repo.issues[7].head_sha = "c" * 40  # the pull request moved on to a newer commit
+    newer = repo.add_comment(7, "<!-- shard-action:comment workflow=CI -->\nreport of c")
+    saved = tmp_path / "saved"
+    saved.mkdir()
+    (saved / "comment.md").write_text("report of b", "utf-8")
+    meta = {"kind": "shard-action-comment", "version": 1, "repo": REPO, "pr": 7, "workflow": "CI"}
+    (saved / "comment.json").write_text(json.dumps(meta), "utf-8")
+    step.env(SHARD_ACTION_TOKEN=WRITE_TOKEN)
+    step.event("workflow_run", workflow_run_event(1, head_sha="b" * 40, pulls=pulls))
+    result = step("comment", "--body", saved / "comment.md", "--on-no-permission", "fail", *FAST)
+    assert result.code == 0, result.text
+    assert result.outputs["comment"] == "skipped"
+    assert "::notice" in result.out and "cccccccccccc" in result.out
+    assert [c.body for c in repo.comments_on(7)] == [newer.body]
+    assert fake_github.requests_to("POST") == [] and fake_github.requests_to("PATCH") == []
+
+    # The run of the current head is posted.
+    step.event("workflow_run", workflow_run_event(2, head_sha="c" * 40, pulls=pulls))
+    result = step("comment", "--body", saved / "comment.md", "--on-no-permission", "fail", *FAST)
+    assert result.code == 0, result.text
+    assert result.outputs["comment"] == "updated"
+    assert [c.body.splitlines()[-1] for c in repo.comments_on(7)] == ["report of b"]
+
+
+@pytest.mark.parametrize(
+    "saved_repo",
+    ["octo/app/../../other/repo", "octo/app\n::warning::injected", "octo", "-x/app", ""],
+)
+def test_companion_refuses_a_saved_repository_that_is_not_owner_slash_name(
+    step: StepRunner, repo: FakeRepo, tmp_path: Path, saved_repo: str
+) -> None:
+    saved = tmp_path / "saved"
+    saved.mkdir()
+    (saved / "comment.md").write_text("spam", "utf-8")
+    meta = {"kind": "shard-action-comment", "version": 1, "repo": saved_repo, "pr": 7,
+            "workflow": "CI"}  # fmt: skip
+    (saved / "comment.json").write_text(json.dumps(meta), "utf-8")
+    step.env(SHARD_ACTION_TOKEN=WRITE_TOKEN)
+    step.event("workflow_run", workflow_run_event(1))
+    result = step("comment", "--body", saved / "comment.md", "--on-no-permission", "fail", *FAST)
+    assert result.code == 2, result.text
+    assert "comment.json" in result.err and "should match pattern" in result.err
+    assert "injected" not in result.text
+    assert repo.comments_on(7) == []
+
+
 def test_companion_uses_the_events_pull_request_for_a_same_repository_branch(
     step: StepRunner, repo: FakeRepo, tmp_path: Path
 ) -> None:

@@ -74,6 +74,8 @@ class FakeIssue:
     base_ref: str = "main"
     head_fork: bool = False
     state: str = "open"
+    #: The pull request's current head commit; the event helpers of the tests build "b" * 40.
+    head_sha: str = "b" * 40
 
 
 @dataclass
@@ -183,7 +185,14 @@ class FakeRepo:
         self.artifacts[artifact.id] = artifact
         return artifact
 
-    def add_pull(self, number: int, *, head_ref: str = "feature", fork: bool = False) -> FakeIssue:
+    def add_pull(
+        self,
+        number: int,
+        *,
+        head_ref: str = "feature",
+        fork: bool = False,
+        head_sha: str = "b" * 40,
+    ) -> FakeIssue:
         issue = FakeIssue(
             number=number,
             title=f"PR {number}",
@@ -191,6 +200,7 @@ class FakeRepo:
             head_ref=head_ref,
             base_ref=self.default_branch,
             head_fork=fork,
+            head_sha=head_sha,
         )
         self.issues[number] = issue
         return issue
@@ -364,7 +374,7 @@ class FakeRepo:
             "user": {"login": "contributor", "id": 7, "type": "User"},
             "head": {
                 "ref": issue.head_ref,
-                "sha": f"{issue.number:040x}",
+                "sha": issue.head_sha,
                 "repo": self.head_repo_json(base, issue.head_fork),
             },
             "base": {

@@ -13,7 +13,9 @@ Two situations, one command:
   number comes from the saved metadata, which was written by an untrusted run. It is believed
   only if that pull request's head is the head the triggering run built (same repository and
   branch, both taken from the event, which GitHub writes): a fork can only ever comment on its
-  own pull request.
+  own pull request. And it is posted only while the triggering run's commit is still the pull
+  request's head: a companion that finishes late for an older push must not overwrite the
+  comment of a newer one.
 
 The token comes from ``SHARD_ACTION_TOKEN`` or ``GITHUB_TOKEN`` and is never printed.
 """
@@ -55,6 +57,8 @@ MAX_BODY_BYTES = 4 * 1024 * 1024
 MAX_EVENT_BYTES = 64 * 1024 * 1024
 
 Level = Literal["notice", "warning", "error"]
+REPO_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$"
+"""GitHub's OWNER/NAME: an owner of letters, digits and hyphens, a name of those and ``._``."""
 
 
 class SavedComment(BaseModel):
@@ -64,7 +68,8 @@ class SavedComment(BaseModel):
 
     kind: Literal["shard-action-comment"] = "shard-action-comment"
     version: Literal[1] = 1
-    repo: str
+    #: Written by an untrusted run: only an OWNER/NAME is believed (and then compared).
+    repo: str = Field(pattern=REPO_PATTERN, max_length=140)
     pr: int = Field(ge=1)
     workflow: str
     head_sha: str | None = None
@@ -86,10 +91,13 @@ class Target:
     head_ref: str | None = None
     verify_head: tuple[str, str] | None = None
     """(repository, branch) the pull request's head must have: set when ``pr`` is untrusted."""
+    current_head_only: bool = False
+    """Post only if ``head_sha`` is still the pull request's head (the companion: a late run
+    of an older commit must not overwrite the comment of a newer one)."""
 
 
 class NoTarget(Exception):
-    """Nothing to comment on (not a pull request): say so and exit 0."""
+    """Nothing to comment on (not a pull request, or an outdated run): say so and exit 0."""
 
 
 def read_event(env: Mapping[str, str]) -> dict[str, Any]:
@@ -189,6 +197,7 @@ def _companion_target(args: argparse.Namespace, repo: str, run: Mapping[str, Any
         head_sha=_str(run.get("head_sha")),
         head_repo=head_repo,
         head_ref=head_ref,
+        current_head_only=True,
     )
     if args.pr is not None:
         return replace(base, pr=args.pr)
@@ -217,17 +226,28 @@ def _companion_target(args: argparse.Namespace, repo: str, run: Mapping[str, Any
 
 
 def _verify(gh: Any, target: Target) -> str | None:
-    """Why the saved pull request must not be commented on, or ``None`` when it may."""
-    if target.verify_head is None:
+    """Why the saved pull request must not be commented on, or ``None`` when it may.
+
+    Raises :class:`NoTarget` when the run built an older commit than the pull request's head:
+    nothing is wrong, but the comment of the newer run must stay.
+    """
+    if target.verify_head is None and not target.current_head_only:
         return None
     pull = gh.get_repo(target.repo).get_pull(target.pr)
     head = pull.head
-    actual_repo = head.repo.full_name if head.repo is not None else None
-    want_repo, want_ref = target.verify_head
-    if (actual_repo or "").lower() != want_repo.lower() or head.ref != want_ref:
-        return (
-            f"pull request #{target.pr} has head {actual_repo}:{head.ref}, but the run that "
-            f"saved the comment built {want_repo}:{want_ref}: refused"
+    if target.verify_head is not None:
+        actual_repo = head.repo.full_name if head.repo is not None else None
+        want_repo, want_ref = target.verify_head
+        if (actual_repo or "").lower() != want_repo.lower() or head.ref != want_ref:
+            return (
+                f"pull request #{target.pr} has head {actual_repo}:{head.ref}, but the run that "
+                f"saved the comment built {want_repo}:{want_ref}: refused"
+            )
+    if target.current_head_only and (target.head_sha is None or head.sha != target.head_sha):
+        built = (target.head_sha or "an unknown commit")[:12]
+        raise NoTarget(
+            f"pull request #{target.pr} is now at {str(head.sha)[:12]}, but this run built "
+            f"{built}: its comment is not posted, so the newer run's comment stays"
         )
     return None
 
@@ -322,7 +342,12 @@ def _run(args: argparse.Namespace) -> int:
         _tell("notice", str(exc))
         return 0
     body = read_body(args.body)
-    result = post(args, target, body, token_from_env(env))
+    try:
+        result = post(args, target, body, token_from_env(env))
+    except NoTarget as exc:
+        gha.set_outputs({"comment": "skipped", "comment-url": "", "saved": "false"}, env=env)
+        _tell("notice", str(exc))
+        return 0
     saved = False
     if not result.ok and args.on_no_permission == "save":
         folder: Path = args.save_to.resolve()
@@ -360,7 +385,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Create or edit this workflow's one comment on the pull request (found by a "
         "hidden marker, never duplicated). Repository, pull request and workflow come from the "
         "GitHub event unless given; in a workflow_run workflow the pull request comes from the "
-        f"{META_FILE} saved beside the body, checked against the triggering run's head. "
+        f"{META_FILE} saved beside the body, checked against the triggering run's head, and "
+        "the comment is posted only while that run's commit is the pull request's head. "
         "A read-only token (forks, Dependabot) saves the body and its metadata for the "
         "workflow_run companion and exits 0. Token: SHARD_ACTION_TOKEN or GITHUB_TOKEN.",
     )
