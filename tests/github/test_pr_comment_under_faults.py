@@ -15,7 +15,7 @@ from github import Auth, Github, GithubRetry
 
 from shard_action.adapters.comments import comment_marker, upsert_comment
 from shard_action.adapters.github_http import RetryPolicy
-from tests.fakegithub import WRITE_TOKEN, FakeGitHub, FakeRepo, Fault
+from tests.fakegithub import DEFAULT_MIX, WRITE_TOKEN, FakeGitHub, FakeRepo, Fault
 from tests.github.helpers import FAST, PR, REPO, client
 
 MARKER = comment_marker("CI")
@@ -179,6 +179,62 @@ def test_slow_post_landing_after_the_timeout_is_found_by_waiting(
     assert result.action == "created"
     assert len(repo.comments_on(PR)) == 1
     assert len(fake_github.requests_to("POST")) == 1
+
+
+def _drained(fake: FakeGitHub, timeout: float = 10) -> None:
+    """Wait until every request the server took has been answered (slow ones land late)."""
+    deadline = time.monotonic() + timeout
+    while any(r.status is None and r.fault is not None and r.fault.kind == "slow"
+              for r in fake.requests):  # fmt: skip
+        assert time.monotonic() < deadline, "a slow request never finished"
+        time.sleep(0.02)
+    time.sleep(0.05)
+
+
+def test_post_applied_well_after_the_client_gave_up_makes_one_comment(
+    fake_github: FakeGitHub, repo: FakeRepo
+) -> None:
+    """The server holds the POST past the client's timeout, then applies it: we keep looking
+    (15 times the first wait since the POST was sent) instead of posting again."""
+    fake_github.script([Fault.slow(2.5)], methods=["POST"])
+    gh = client(fake_github, timeout=1)
+    result = upsert_comment(gh, REPO, PR, "x", marker=MARKER, create_wait=0.3)
+    _drained(fake_github)
+    assert result.action == "created"
+    assert len(fake_github.requests_to("POST")) == 1, "did not post again while one was in flight"
+    (comment,) = repo.comments_on(PR)
+    assert result.comment_id == comment.id
+
+
+def test_exactly_one_comment_under_faults_with_requests_held_past_the_timeout(
+    fake_github: FakeGitHub,
+) -> None:
+    """Many seeds of a 30% mix that includes requests answered only after the client's timeout
+    (and applied then); after every late request has landed, one comment with the last body."""
+    late = Fault.slow(1.4)
+    kinds = (*DEFAULT_MIX, late, late)
+    slow_posts = 0
+    for seed in range(12):
+        repo = fake_github.add_repo(f"octo/late{seed}")
+        repo.add_pull(PR)
+        fake_github.fault_rate(0.3, seed=seed, kinds=kinds, path=f"/repos/octo/late{seed}/")
+        gh = client(fake_github, timeout=1)
+        for body in ("run 1", "run 2"):
+            result = upsert_comment(
+                gh, repo.full_name, PR, body, marker=MARKER, create_attempts=8,
+                create_wait=0.05, create_settle=2.0,
+            )  # fmt: skip
+            assert result.ok, f"seed {seed}: {result}"
+            _drained(fake_github)
+            bodies = [c.body for c in repo.comments_on(PR)]
+            assert bodies == [f"{MARKER}\n{body}"], f"seed {seed}: {bodies}"
+        fake_github.clear_faults()
+        slow_posts += sum(
+            1
+            for r in fake_github.requests_to("POST", f"/repos/octo/late{seed}/")
+            if r.fault == late
+        )
+    assert slow_posts >= 1, "the mix held at least one POST past the timeout"
 
 
 def test_post_landing_late_is_collapsed_by_the_next_run(

@@ -7,7 +7,8 @@ accessible by integration" on forks and Dependabot. Both have the same root: the
   default retry sends such a POST again, which is how a comment gets posted twice. Here a POST is
   retried automatically only when GitHub *refused* it (429, 403 rate limit) or the connection was
   never made; otherwise we look for our comment again (by its hidden marker) before creating
-  again. Edits (PATCH) and deletes are idempotent and retried normally.
+  again, for long enough that a slow POST still in flight has landed (see :func:`_create`).
+  Edits (PATCH) and deletes are idempotent and retried normally.
 - "Our" comment is found by the marker *and* its author (``github-actions[bot]`` by default),
   never by asking who the token is: ``GET /user`` answers 403 for ``GITHUB_TOKEN``.
 - A read-only token (forks, Dependabot) is not an error: the result says ``no-permission`` so the
@@ -241,11 +242,27 @@ def _edit(
 
 
 def _create(
-    issue: Issue, body: str, marker: str, author: str | None, *, attempts: int, wait: float
+    issue: Issue,
+    body: str,
+    marker: str,
+    author: str | None,
+    *,
+    attempts: int,
+    wait: float,
+    settle: float,
 ) -> IssueComment:
-    """Create the comment; after a lost answer, look before creating again."""
+    """Create the comment; after a lost answer, look (long enough) before creating again.
+
+    A POST whose answer is lost may still be at work on GitHub's side: a slow one lands after
+    the client has stopped waiting. So before the next POST we keep looking for the comment
+    until ``settle`` seconds have passed since the lost one was *sent* (polling every ``wait``
+    seconds, doubling), not just once: GitHub ends a REST request that runs longer than 10
+    seconds ("Troubleshooting the REST API", timeouts), so a POST older than that has either
+    landed or never will.
+    """
     failure: Exception | None = None
     for attempt in range(1, attempts + 1):
+        sent = time.monotonic()
         try:
             return issue.create_comment(body)
         except GithubException as exc:
@@ -255,19 +272,40 @@ def _create(
         except _TRANSPORT as exc:
             failure = exc
         log.info("creating the comment: attempt %d lost its answer (%s)", attempt, _brief(failure))
-        if wait > 0:
-            # A slow POST may still land: give it time before looking.
-            time.sleep(wait * 2 ** (attempt - 1))
-        found = _find(issue, marker, author)
-        if found:
-            log.info("the comment was created after all (id %s)", found[0].id)
-            return found[0]
+        found = _look_until(issue, marker, author, since=sent, settle=settle, wait=wait)
+        if found is not None:
+            log.info("the comment was created after all (id %s)", found.id)
+            return found
     assert failure is not None
     raise failure
 
 
+def _look_until(
+    issue: Issue, marker: str, author: str | None, *, since: float, settle: float, wait: float
+) -> IssueComment | None:
+    """Our comment, looked for until ``settle`` seconds after ``since`` (at least once)."""
+    pause = max(wait, 0.0)
+    while True:
+        if pause > 0:
+            time.sleep(pause)
+        found = _find(issue, marker, author)
+        if found:
+            return found[0]
+        left = since + settle - time.monotonic()
+        if left <= 0:
+            return None
+        pause = min(max(pause * 2, 0.05), left)
+
+
 def _upsert(
-    issue: Issue, body: str, marker: str, author: str | None, *, attempts: int, wait: float
+    issue: Issue,
+    body: str,
+    marker: str,
+    author: str | None,
+    *,
+    attempts: int,
+    wait: float,
+    settle: float,
 ) -> CommentResult:
     found = _find(issue, marker, author)
     if found:
@@ -280,7 +318,7 @@ def _upsert(
         edited = _edit(issue, keep, body, marker, author)
         return CommentResult("updated", edited.id, edited.html_url, "comment edited", removed)
 
-    created = _create(issue, body, marker, author, attempts=attempts, wait=wait)
+    created = _create(issue, body, marker, author, attempts=attempts, wait=wait, settle=settle)
     removed = 0
     try:
         # Two runs racing (or a POST that landed late) can leave two: keep the oldest.
@@ -306,6 +344,7 @@ def upsert_comment(
     limit: int = COMMENT_LIMIT,
     create_attempts: int = 5,
     create_wait: float = 1.0,
+    create_settle: float | None = None,
 ) -> CommentResult:
     """Create or edit our comment on pull request (or issue) ``pr`` of ``repo`` (``OWNER/NAME``).
 
@@ -314,15 +353,24 @@ def upsert_comment(
     token). A body over ``limit`` characters is cut and ends with ``pointer``. Never raises for
     API trouble: the result says ``failed`` or ``no-permission`` with a message.
 
-    A POST that fails after being sent is tried ``create_attempts`` times in all, waiting
-    ``create_wait`` seconds (doubling) in between and looking for the comment before each try.
+    A POST that fails after being sent is tried ``create_attempts`` times in all; before each
+    new try the comment is looked for, every ``create_wait`` seconds (doubling), until
+    ``create_settle`` seconds have passed since the failed POST was sent (default: 15 times
+    ``create_wait``, 15 s for the default 1 s: past the 10 s after which GitHub ends a request).
     """
+    settle = 15 * create_wait if create_settle is None else create_settle
     text = fit_body(body, marker=marker, pointer=pointer, limit=limit)
     where = f"{repo}#{pr}"
     try:
         issue = gh.get_repo(repo).get_issue(pr)
         result = _upsert(
-            issue, text, marker, author, attempts=max(1, create_attempts), wait=create_wait
+            issue,
+            text,
+            marker,
+            author,
+            attempts=max(1, create_attempts),
+            wait=create_wait,
+            settle=max(0.0, settle),
         )
     except RateLimitExceededException as exc:
         result = CommentResult("failed", message=f"{where}: rate limited: {_brief(exc)}")
