@@ -24,6 +24,7 @@ from tests.action.workflow import (
     report_job,
     run_action,
     schedule_event,
+    tag_push_event,
 )
 from tests.fakegithub import WRITE_TOKEN, FakeGitHub, Fault
 
@@ -141,8 +142,13 @@ def test_a_fork_never_uploads_the_history(
 
 @pytest.mark.parametrize(
     "event, uploads",
-    [(schedule_event, True), (push_event, True), (branch_push_event, False)],
-    ids=["schedule", "push-to-main", "push-to-a-branch"],
+    [
+        (schedule_event, True),
+        (push_event, True),
+        (branch_push_event, False),
+        (tag_push_event, False),
+    ],
+    ids=["schedule", "push-to-main", "push-to-a-branch", "tag-named-main"],
 )
 def test_only_default_branch_runs_upload_the_history(
     tmp_path: Path,

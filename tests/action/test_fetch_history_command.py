@@ -152,3 +152,32 @@ def test_bad_repository_is_an_input_error(step: StepRunner, tmp_path: Path) -> N
     result = step("fetch-history", "--out", tmp_path / "h", "--repo", "no-slash", *FAST)
     assert result.code == 2
     assert "OWNER/NAME" in result.err
+
+
+def test_a_history_behind_a_long_red_streak_is_found_or_is_an_error(
+    step: StepRunner, repo: FakeRepo, tmp_path: Path
+) -> None:
+    """55 red runs on main, each uploading a history, then the last green one: the search used
+    to give up at 50 runs and say "none", letting the next report start a one-run history."""
+    repo.add_artifact(repo.add_run(), NAME, files={"history.json": history_json("real")})
+    for _ in range(55):
+        repo.add_artifact(
+            repo.add_run(conclusion="failure"), NAME, files={"history.json": history_json("red")}
+        )
+    out = tmp_path / "history"
+    # The workflow's own successful runs: found at once.
+    step.env(GITHUB_WORKFLOW_REF=f"{REPO}/{DEFAULT_WORKFLOW}@refs/heads/main")
+    result = step("fetch-history", "--artifact", NAME, "--out", out, *FAST)
+    assert result.code == 0, result.text
+    assert result.outputs["history-status"] == "found"
+    assert (
+        History.model_validate_json(Path(result.outputs["history"]).read_text()).mode_reason
+        == "real"
+    )
+    # Without the workflow (no GITHUB_WORKFLOW_REF): the limit is an error, never "none".
+    step.env(GITHUB_WORKFLOW_REF="")
+    result = step("fetch-history", "--artifact", NAME, "--out", tmp_path / "again", *FAST)
+    assert result.code == 0, result.text
+    assert result.outputs == {"history": "", "history-status": "error"}
+    assert "::warning" in result.out and "limit of 50 runs" in result.out
+    assert status(tmp_path / "again")["status"] == "error"

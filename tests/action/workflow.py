@@ -57,6 +57,12 @@ def branch_push_event() -> tuple[str, dict[str, Any], str]:
     return "push", {"ref": ref, "repository": repository_json()}, ref
 
 
+def tag_push_event(tag: str = "main") -> tuple[str, dict[str, Any], str]:
+    """A pushed tag named like the default branch: its ref is refs/tags/main, not a branch."""
+    ref = f"refs/tags/{tag}"
+    return "push", {"ref": ref, "repository": repository_json()}, ref
+
+
 def fork_pr_event(head_repo: str = FORK) -> tuple[str, dict[str, Any], str]:
     """A pull request from a fork, or with ``head_repo=REPO`` from a branch of the repository."""
     head = {"full_name": head_repo, "fork": head_repo != REPO}

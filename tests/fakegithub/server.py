@@ -273,6 +273,8 @@ class FakeGitHub:
         self.latency = 0.0
         #: Artifacts without ``workflow_run`` (as old GitHub Enterprise Server lists them).
         self.legacy_artifacts = False
+        #: ``/actions/workflows/{id}/runs`` answers 404 (a workflow the API does not know).
+        self.no_workflow_runs_endpoint = False
         self.released = threading.Event()
         self._ids = itertools.count(1001)
         self._clock = Clock()
@@ -540,7 +542,31 @@ def _list_runs(fake: FakeGitHub, record: RequestRecord, match: re.Match[str]) ->
     repo = fake._repo(match)
     if repo is None:
         return _message(404, "Not Found")
-    runs = list(repo.runs.values())
+    return _runs_reply(fake, record, repo, list(repo.runs.values()))
+
+
+@_route("GET", _REPO + r"/actions/workflows/(?P<workflow>[^/]+)/runs")
+def _list_workflow_runs(fake: FakeGitHub, record: RequestRecord, match: re.Match[str]) -> Reply:
+    """A workflow's runs; like GitHub, ``workflow`` is its numeric id or its file name."""
+    repo = fake._repo(match)
+    if repo is None or fake.no_workflow_runs_endpoint:
+        return _message(404, "Not Found")
+    wanted = match["workflow"]
+    runs = [
+        r
+        for r in repo.runs.values()
+        if r.path is not None and wanted in (_file_name(r.path), str(repo.workflow_id(r.path)))
+    ]
+    if not runs:  # GitHub knows a workflow by its file; no run of it here means no such file
+        return _message(404, "Not Found")
+    return _runs_reply(fake, record, repo, runs)
+
+
+def _file_name(path: str) -> str:
+    return path.partition("@")[0].rsplit("/", 1)[-1]
+
+
+def _runs_reply(fake: FakeGitHub, record: RequestRecord, repo: FakeRepo, runs: list[Any]) -> Reply:
     if (branch := _q(record, "branch")) is not None:
         runs = [r for r in runs if r.head_branch == branch]
     if (event := _q(record, "event")) is not None:

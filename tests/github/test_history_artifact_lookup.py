@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from shard_action.adapters.artifacts import (
+    SearchLimitReached,
     download_artifact,
     fetch_history,
     fetch_latest_history,
@@ -256,6 +257,8 @@ def test_without_a_workflow_any_workflow_is_trusted_as_before(
 def test_run_path_with_a_ref_or_without_one_still_counts_as_ours(
     fake_github: FakeGitHub, repo: FakeRepo, tmp_path: Path, run_path: str | None
 ) -> None:
+    # An API that does not name a run's file is too old to list a workflow's runs either.
+    fake_github.no_workflow_runs_endpoint = run_path is None
     repo.add_artifact(repo.add_run(), NAME, files=history("older"))
     repo.add_artifact(repo.add_run(path=run_path), NAME, files=history("newer"))
     path = fetch_latest_history(
@@ -278,15 +281,17 @@ def test_only_another_workflows_history_is_none_and_says_why(
 
     assert fetched.path is None
     assert f"of {DEFAULT_WORKFLOW} on branch 'main'" in fetched.reason
-    assert "1 of another workflow" in fetched.reason
-    assert "1 from an unsuccessful run" in fetched.reason
+    # The workflow's own runs endpoint never lists the other workflow's or the failed run.
+    assert "looked at 0 such runs" in fetched.reason
     assert not fake_github.requests_to("GET", r"/zip$")
+    assert not fake_github.requests_to("GET", r"/actions/runs/\d+/artifacts$")
 
 
 def test_old_ghes_fallback_skips_runs_of_another_workflow(
     fake_github: FakeGitHub, repo: FakeRepo
 ) -> None:
     fake_github.legacy_artifacts = True
+    fake_github.no_workflow_runs_endpoint = True
     ours = repo.add_run()
     repo.add_artifact(ours, NAME, files=history("ours"))
     nightly = repo.add_run(path=NIGHTLY)
@@ -583,3 +588,74 @@ def test_token_never_reaches_logs(
     assert messages and "urllib3" in caplog.text
     for text in (caplog.text, out, err, *messages):
         assert WRITE_TOKEN not in text
+
+
+def test_the_workflows_own_runs_find_a_history_behind_many_runs_of_others(
+    fake_github: FakeGitHub, repo: FakeRepo, tmp_path: Path
+) -> None:
+    """60 newer nightly runs and pull requests (each with its own history artifact) used to
+    exhaust the 50-run search; the workflow's runs endpoint never lists them."""
+    ours = repo.add_run()
+    repo.add_artifact(ours, NAME, files=history("ours"))
+    for n in range(60):
+        other = repo.add_run(path=NIGHTLY) if n % 2 else repo.add_run(event="pull_request")
+        repo.add_artifact(other, NAME, files=history(f"other {n}"))
+    fetched = fetch_history(
+        session(), fake_github.api_url, REPO, artifact_name=NAME, dest=tmp_path,
+        workflow=DEFAULT_WORKFLOW,
+    )  # fmt: skip
+    assert fetched.run is not None and fetched.run.id == ours.id
+    assert fetched_tag(fetched.path) == "ours"
+    (listing,) = fake_github.requests_to("GET", r"/actions/workflows/tests\.yml/runs$")
+    assert (listing.query["branch"], listing.query["status"]) == (["main"], ["success"])
+    assert not fake_github.requests_to("GET", r"/actions/artifacts$")
+
+
+@pytest.mark.parametrize("endpoint", ["artifact-listing", "legacy-runs"])
+def test_reaching_the_search_limit_is_an_error_not_no_history(
+    fake_github: FakeGitHub, repo: FakeRepo, tmp_path: Path, endpoint: str
+) -> None:
+    """A trusted history older than the search reaches must not read as "none yet": that
+    would let a fresh one-run history replace it."""
+    fake_github.legacy_artifacts = endpoint == "legacy-runs"
+    repo.add_artifact(repo.add_run(), NAME, files=history("old but real"))
+    for n in range(12):
+        # Red runs of the default branch upload a history too; the search skips them.
+        repo.add_artifact(repo.add_run(conclusion="failure"), NAME, files=history(f"x{n}"))
+    with pytest.raises(SearchLimitReached, match="limit of 10 runs"):
+        find_latest_artifact(
+            session(), fake_github.api_url, REPO, name=NAME, max_runs=10, per_page=5
+        )
+
+
+def test_the_workflow_runs_fall_back_to_the_listing_past_their_limit(
+    fake_github: FakeGitHub, repo: FakeRepo
+) -> None:
+    ours = repo.add_run()
+    repo.add_artifact(ours, NAME, files=history("old but real"))
+    for _ in range(12):
+        repo.add_run()  # green runs whose history upload was skipped
+    found = find_latest_artifact(
+        session(), fake_github.api_url, REPO, name=NAME, workflow=DEFAULT_WORKFLOW,
+        max_runs=10, per_page=5,
+    )  # fmt: skip
+    assert found.run is not None and found.run.id == ours.id
+    assert fake_github.requests_to("GET", r"/actions/workflows/tests\.yml/runs$")
+    assert fake_github.requests_to("GET", r"/actions/artifacts$")
+
+
+def test_the_limit_without_any_such_artifact_left_is_no_history(
+    fake_github: FakeGitHub, repo: FakeRepo, tmp_path: Path
+) -> None:
+    """A renamed artifact (or every one expired): no older history to lose, so "none" and the
+    next trusted report starts one, instead of an error that would block it for good."""
+    old = repo.add_run()
+    repo.add_artifact(old, NAME, files=history("expired"), expired=True)
+    for _ in range(12):
+        repo.add_run()
+    found = find_latest_artifact(
+        session(), fake_github.api_url, REPO, name=NAME, workflow=DEFAULT_WORKFLOW,
+        max_runs=10, per_page=5,
+    )  # fmt: skip
+    assert found.artifact is None
+    assert "1 expired" in found.reason

@@ -158,6 +158,15 @@ class Artifact:
         )
 
 
+class SearchLimitReached(GitHubAPIError):
+    """The search looked at as many runs as it may and found no trusted artifact.
+
+    That is not "no history": the newest trusted one may lie just beyond the limit (a busy
+    default branch, many runs of other workflows or pull requests). The caller must treat it as
+    an error, so that no fresh one-run history replaces the real one.
+    """
+
+
 @dataclass(frozen=True)
 class ArtifactSearch:
     """The outcome of a search: the artifact and its run, or ``None`` and why."""
@@ -309,14 +318,26 @@ def find_latest_artifact(
     successful, non-fork run on ``branch`` (default: the repository's default branch) of the
     workflow file ``workflow`` (``.github/workflows/tests.yml``; ``None``: of any workflow).
 
-    Lists artifacts by name (one request for the usual case) and checks each candidate's run;
-    looks at ``max_runs`` runs at most so a repository with years of artifacts stays cheap.
+    With ``workflow`` known, walks that workflow's own successful runs on ``branch`` (the
+    workflow runs endpoint: runs of other workflows and of pull requests never use up the
+    search) and looks into each one's artifacts; when the API does not know the workflow (404)
+    or its last ``max_runs`` runs lack it, lists artifacts by name and checks each candidate's
+    run. Looks at ``max_runs`` runs at most
+    so a repository with years of artifacts stays cheap; reaching that limit without a trusted
+    artifact raises :class:`SearchLimitReached` (it is not the same as "none yet").
     """
     if (name is None) == (prefix is None):
         raise ValueError("give exactly one of name= and prefix=")
     branch = branch or get_default_branch(session, api_url, repo)
     workflow = _workflow_file(workflow)
     what = f"artifact named {name!r}" if name is not None else f"artifact named {prefix!r}*"
+    if workflow is not None:
+        via_workflow = _find_via_workflow_runs(
+            session, api_url, repo, name=name, prefix=prefix, branch=branch, workflow=workflow,
+            conclusions=conclusions, per_page=per_page, max_runs=max_runs, what=what,
+        )  # fmt: skip
+        if via_workflow is not None:
+            return via_workflow
     skipped: Counter[str] = Counter()
     runs: dict[int, WorkflowRun] = {}
     without_run = 0
@@ -364,6 +385,11 @@ def find_latest_artifact(
             batch = []
     if (found := check(batch)) is not None:
         return found
+    if skipped["beyond the search limit"]:
+        raise SearchLimitReached(
+            f"{_describe(what, repo, branch, skipped, workflow)}: the search stopped at its "
+            f"limit of {max_runs} runs, so an older trusted one may exist"
+        )
     if without_run:
         # Old GitHub Enterprise Server: artifacts do not name their run; walk the runs instead.
         return _find_via_runs(
@@ -395,12 +421,15 @@ def _find_via_runs(
     """
     skipped: Counter[str] = Counter()
     looked = 0
-    max_pages = max(1, -(-max_runs // per_page))
+    max_pages = max_runs // per_page + 1  # one run past the limit shows that there are more
     for run in list_runs(
         session, api_url, repo, branch=branch, per_page=per_page, max_pages=max_pages
     ):
         if looked >= max_runs:
-            break
+            raise SearchLimitReached(
+                f"{_describe(what, repo, branch, skipped, workflow)}: the search stopped at "
+                f"its limit of {max_runs} runs, so an older trusted one may exist"
+            )
         looked += 1
         why = _distrust(run, branch, conclusions, workflow)
         if why is not None:
@@ -420,6 +449,77 @@ def _find_via_runs(
             return ArtifactSearch(artifact, run, reason, dict(skipped))
         skipped["run without it"] += 1
     reason = _describe(what, repo, branch, skipped, workflow)
+    return ArtifactSearch(None, None, reason, dict(skipped))
+
+
+def _find_via_workflow_runs(
+    session: requests.Session,
+    api_url: str,
+    repo: str,
+    *,
+    name: str | None,
+    prefix: str | None,
+    branch: str,
+    workflow: str,
+    conclusions: Collection[str],
+    per_page: int,
+    max_runs: int,
+    what: str,
+) -> ArtifactSearch | None:
+    """Walk the workflow's own runs on ``branch``, newest first; ``None`` when the API does not
+    know the workflow (404: a workflow file it has no runs of, or an old GitHub Enterprise
+    Server) or ``max_runs`` runs did not have it, so the caller falls back to the artifact
+    listing.
+
+    The workflow is named by its file name, which GitHub accepts in place of the numeric id.
+    Every run is still judged by :func:`_distrust` (fork, pull request, branch, conclusion).
+    """
+    file_name = PurePosixPath(workflow).name
+    url = f"{_repo_url(api_url, repo)}/actions/workflows/{quote(file_name, safe='')}/runs"
+    params: dict[str, str | int] = {"per_page": per_page, "branch": branch}
+    if len(conclusions) == 1:
+        params["status"] = next(iter(conclusions))
+    skipped: Counter[str] = Counter()
+    looked = 0
+    max_pages = max_runs // per_page + 1
+    try:
+        for item in iter_items(session, url, "workflow_runs", params=params, max_pages=max_pages):
+            run = WorkflowRun.from_json(item)
+            if looked >= max_runs:
+                # Many runs without it (uploads skipped, expired): the listing by name goes
+                # straight to the artifacts that exist.
+                log.info("no %s in the last %d runs of %s: listing the artifacts", what,
+                         max_runs, workflow)  # fmt: skip
+                return None
+            looked += 1
+            why = _distrust(run, branch, conclusions, workflow)
+            if why is not None:
+                skipped[f"run {why}"] += 1
+                continue
+            found = [
+                a
+                for a in list_run_artifacts(session, api_url, repo, run.id, name=name)
+                if prefix is None or a.name.startswith(prefix)
+            ]
+            live = [a for a in found if not a.expired]
+            if len(live) < len(found):
+                skipped["expired"] += len(found) - len(live)
+            if live:
+                artifact = max(live, key=lambda a: (a.created_at, a.id))
+                reason = f"{what} from run {run.id} on {branch!r} ({artifact.created_at})"
+                return ArtifactSearch(artifact, run, reason, dict(skipped))
+            skipped["run without it"] += 1
+    except GitHubAPIError as exc:
+        if exc.status == 404 and looked == 0:
+            log.info("the API does not know workflow %s: searching the artifacts", file_name)
+            return None
+        raise
+    reason = _describe(what, repo, branch, skipped, workflow)
+    if not skipped:
+        reason = (
+            f"no {what} from a successful run of {workflow} on branch {branch!r} of {repo} "
+            f"(looked at {looked} such runs)"
+        )
     return ArtifactSearch(None, None, reason, dict(skipped))
 
 

@@ -9,7 +9,8 @@ malformed ``--repo``, because retrying tomorrow would not help.
 Besides the step output ``history`` (the file's path, or empty) it leaves ``fetch-history.json``
 in the output folder: ``status`` is ``found``, ``none`` (no history yet), ``unusable`` (an
 artifact that is unsafe to unpack or is not a history we can read: it is set aside, and the next
-trusted report starts a new history in its place) or ``error`` (the API failed). The action
+trusted report starts a new history in its place) or ``error`` (the API failed, or the search
+reached its limit of runs while a trusted history may lie further back). The action
 carries that file to the report job inside the plan artifact, so a run that could not *read* the
 history does not *replace* it with a fresh one-run history.
 
@@ -189,6 +190,7 @@ def fetch(
     import requests  # noqa: PLC0415 - see retry_policy
 
     from shard_action.adapters.artifacts import (  # noqa: PLC0415
+        SearchLimitReached,
         fetch_history,
         workflow_file_from_ref,
     )
@@ -203,6 +205,9 @@ def fetch(
             session, api_url, repo, artifact_name=artifact, dest=out, default_branch=branch,
             workflow=workflow,
         )  # fmt: skip
+    except SearchLimitReached as exc:
+        # Not "none": a history beyond the limit must not be replaced by a one-run one.
+        return Fetched("error", f"the history search reached its limit: {exc}")
     except (GitHubAPIError, requests.RequestException, OSError) as exc:
         return Fetched("error", f"the GitHub API failed: {exc}")
     except InputError as exc:
