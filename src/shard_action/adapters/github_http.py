@@ -24,11 +24,13 @@ from urllib.parse import urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 from requests.models import PreparedRequest, Response
+from requests.utils import get_environ_proxies
 from urllib3.util.retry import Retry
 
 from shard_action import __version__
 
 if TYPE_CHECKING:
+    from requests.sessions import _Cert, _Settings, _TextMapping, _Verify
     from typing_extensions import Self
 
 DEFAULT_API_URL = "https://api.github.com"
@@ -222,6 +224,38 @@ def api_url_from_env(environ: Mapping[str, str] | None = None) -> str:
     return url.rstrip("/")
 
 
+class _Session(requests.Session):
+    """A session that takes the proxy and CA settings from the environment, and nothing else.
+
+    ``trust_env`` stays off, so a ``~/.netrc`` cannot add credentials behind our back (nor
+    replace our ``Authorization`` header); but a self-hosted runner behind a proxy needs
+    ``HTTPS_PROXY``/``HTTP_PROXY``/``NO_PROXY`` and a private CA in ``REQUESTS_CA_BUNDLE`` (or
+    ``CURL_CA_BUNDLE``), read here per request as ``requests`` itself would. Redirects (the
+    storage host of an artifact download) are requested anew by the caller, so they get their
+    own lookup.
+    """
+
+    def merge_environment_settings(
+        self,
+        url: str | bytes | None,
+        proxies: _TextMapping | None,
+        stream: bool | None,
+        verify: _Verify | None,
+        cert: _Cert | None,
+    ) -> _Settings:
+        merged = dict(proxies or {})
+        if url:
+            target = url.decode() if isinstance(url, bytes) else url
+            found = get_environ_proxies(target, no_proxy=merged.get("no_proxy"))
+            for key, value in found.items():
+                merged.setdefault(key, value)
+        if verify is True or verify is None:
+            verify = (
+                os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or verify
+            )
+        return super().merge_environment_settings(url, merged, stream, verify, cert)
+
+
 def make_session(
     token: str | None,
     *,
@@ -236,7 +270,7 @@ def make_session(
     default only GET/HEAD/OPTIONS are retried. ``timeout`` is (connect, read) seconds.
     """
     redact_urllib3_logs()
-    session = requests.Session()
+    session = _Session()
     adapter = _TimeoutAdapter(timeout=timeout, max_retries=make_retry(retry, methods=methods))
     session.mount("https://", adapter)
     session.mount("http://", adapter)
@@ -249,7 +283,8 @@ def make_session(
     )
     if token:
         session.headers["Authorization"] = f"Bearer {token}"
-    # A ~/.netrc must not add credentials behind our back (e.g. on the storage host).
+    # A ~/.netrc must not add credentials behind our back (e.g. on the storage host); proxies
+    # and the CA bundle still come from the environment (see _Session).
     session.trust_env = False
     return session
 
