@@ -14,7 +14,7 @@ from importlib import import_module
 from typing import NoReturn
 
 from shard_action import __version__
-from shard_action.errors import InputError
+from shard_action.errors import InputError, NoTestsError
 
 COMMANDS = ("plan", "run", "report", "local", "comment", "fetch_history", "schema")
 
@@ -81,6 +81,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as exc:
         print(f"shard-action {args.subcommand}: error: {exc}", file=sys.stderr)
         return 2
+    except NoTestsError as exc:
+        print(f"shard-action {args.subcommand}: error: {exc}", file=sys.stderr)
+        return NoTestsError.exit_code
     except KeyboardInterrupt:
         print(f"shard-action {args.subcommand}: interrupted", file=sys.stderr)
         return 130

@@ -25,6 +25,12 @@ class InputError(Exception):
         super().__init__(f"{where}{message}")
 
 
+class NoTestsError(Exception):
+    """Nothing to test: not bad input (exit 2) but no test run (exit 5, pytest's status)."""
+
+    exit_code = 5
+
+
 def first_problem(exc: ValidationError) -> str:
     """The first thing pydantic refused, as ``key 'a.b': message (and N more problems)``.
 

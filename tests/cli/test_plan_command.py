@@ -95,8 +95,30 @@ def test_the_plan_carries_the_fan_in_thresholds_of_its_config(workspace: Path) -
     assert document["fan_in"] == {"flaky_threshold": 0.05, "recover_after": 7}
 
 
-def test_empty_suite_still_gives_a_valid_matrix(workspace: Path, capsys: Any) -> None:
-    code, document = plan(workspace, "--tests-from", str(write_ids(workspace / "ids.txt", [])))
+def test_an_empty_suite_fails_unless_allowed(workspace: Path, capsys: Any) -> None:
+    ids = str(write_ids(workspace / "ids.txt", []))
+    code, document = plan(workspace, "--tests-from", ids)
+    assert code == 5 and document is None  # pytest's status for "no tests ran"
+    error = capsys.readouterr().err
+    assert "the test list" in error and "holds no test id" in error and "allow-no-tests" in error
+    (workspace / "tests").mkdir()
+    (workspace / "tests" / "test_a.py").write_text("def test_a():\n    pass\n")
+    for args in (["--collect-args", '["-k", "nothing_matches"]'], ["--test-files", '["*.js"]']):
+        code, document = plan(workspace, *args)
+        assert code == 5 and document is None, args
+        assert "allow-no-tests" in capsys.readouterr().err
+    code, document = plan(workspace, "--collect-args", '["elsewhere"]')  # a wrong folder
+    assert code != 0 and document is None
+
+
+def test_an_allowed_empty_suite_still_gives_a_valid_matrix(
+    workspace: Path, capsys: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = str(write_ids(workspace / "ids.txt", []))
+    code, document = plan(workspace, "--tests-from", ids, "--allow-no-tests", "true")
+    assert code == 0 and document is not None
+    monkeypatch.setenv("SHARD_ACTION_ALLOW_NO_TESTS", "true")
+    code, document = plan(workspace, "--tests-from", ids)
     assert code == 0 and document is not None
     assert [s["id"] for s in document["shards"]] == ["none"]
     assert document["shards"][0]["tests"] == []

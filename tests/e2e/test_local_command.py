@@ -227,3 +227,13 @@ def test_jobs_below_one_is_an_argument_error(tmp_path: Path, jobs: str) -> None:
     proc = shard_action(["local", "--jobs", jobs], cwd=tmp_path, timeout=60)
     assert proc.returncode == 2
     assert "--jobs" in proc.stderr and ("positive" in proc.stderr or "number" in proc.stderr)
+
+
+def test_local_in_a_folder_without_tests_fails_as_pytest_does(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "empty"\nversion = "0"\n')
+    proc = shard_action(["local", "--no-history"], cwd=tmp_path, timeout=120)
+    assert proc.returncode == 5, proc.stdout[-2000:] + proc.stderr
+    assert f"pytest collected no test in {tmp_path}" in proc.stderr
+    assert not (tmp_path / "shard-action-out" / "report").exists()
+    allowed = shard_action(["local", "--no-history", "--allow-no-tests", "true"], cwd=tmp_path)
+    assert allowed.returncode == 0, allowed.stdout[-2000:] + allowed.stderr

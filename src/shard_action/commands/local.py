@@ -272,6 +272,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "concurrent processes (as matrix jobs would), then merge and report. By default on "
         "the project in the current folder; `shard-action local examples` runs the bundled "
         "example from a checkout of shard-action.",
+        epilog="Exit status: the report's (0 ok, 1 failing tests, 3 tests lost); 2 bad input; "
+        "5 no test collected (set allow-no-tests to accept that); 130 interrupted.",
     )
     parser.add_argument(
         "path", nargs="?", default=".", help="project folder (default: the current folder)"

@@ -36,7 +36,7 @@ from shard_action.core.plan import Plan
 from shard_action.core.plan_summary import plan_markdown
 from shard_action.core.planner import make_plan
 from shard_action.core.timings import Granularity, resolve
-from shard_action.errors import InputError
+from shard_action.errors import InputError, NoTestsError
 
 PLAN_FILE = "plan.json"
 MATRIX_FILE = "matrix.json"
@@ -171,12 +171,28 @@ def units_of(tests: Sequence[TestItem]) -> Granularity:
     return "test" if any("::" in t.id for t in tests) else "file"
 
 
+def _no_tests(config: Config, root: Path, tests_from: Path | None) -> str:
+    if tests_from is not None:
+        where = f"the test list {tests_from} holds no test id"
+    elif config.test_files:
+        where = f"no file in {root} matches test-files {config.test_files}"
+    else:
+        args = f" with collect-args {config.collect_args}" if config.collect_args else ""
+        where = f"pytest collected no test in {root}{args}"
+    return (
+        f"{where}. Check the working directory and the filters; to accept an empty run, set "
+        "allow-no-tests = true (or SHARD_ACTION_ALLOW_NO_TESTS=true, --allow-no-tests true)"
+    )
+
+
 def build_plan(args: argparse.Namespace, root: Path) -> Plan:
     """Everything ``plan`` does before writing: shared with ``local``."""
     config = config_from(args, root)
     if config.test_files and config.granularity != "file":
         config = config.model_copy(update={"granularity": "file"})
     collected = todays_tests(config, root, args.tests_from, args.collect_cache)
+    if not collected.tests and not config.allow_no_tests:
+        raise NoTestsError(_no_tests(config, root, args.tests_from))
     timing_input = read_timings(args.timings, on_bad_report=config.on_bad_report)
     timings = resolve(
         timing_input.observations,
@@ -249,6 +265,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="plan balanced shards from past timings and today's tests",
         description="Collect today's tests, read past timings, put tests in lanes and split "
         "them into balanced shards. Writes DIR/plan.json and the job matrix.",
+        epilog="Exit status: 0 planned; 2 bad input (config, timings, test list); 5 no test "
+        "collected (set allow-no-tests to accept that).",
     )
     add_config_options(parser)
     add_history_options(parser, writes=False)

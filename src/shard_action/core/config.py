@@ -148,6 +148,12 @@ class Config(_Strict):
     on_bad_report: Literal["error", "warn"] = Field(
         "error", description="A corrupt timing report: stop with an error, or warn and skip it."
     )
+    allow_no_tests: bool = Field(
+        False,
+        description="Accept a suite with no test: by default `plan` and `local` fail with exit "
+        "status 5 (as pytest does), because a wrong folder or a filter that selects nothing "
+        "would otherwise pass.",
+    )
     collect_args: list[str] = Field(
         default_factory=list, description="Extra arguments for pytest collection (e.g. `tests`)."
     )
