@@ -14,6 +14,7 @@ from importlib import import_module
 from typing import NoReturn
 
 from shard_action import __version__
+from shard_action.adapters import gha
 from shard_action.errors import InputError, NoTestsError
 
 COMMANDS = ("plan", "run", "report", "local", "comment", "fetch_history", "schema")
@@ -70,7 +71,13 @@ def _chosen(argv: Sequence[str]) -> str | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    arguments = list(sys.argv[1:] if argv is None else argv)
+    """Every line printed here goes through a stream that no printed value can turn into a
+    workflow command (test ids and messages come from plans, manifests and fork artifacts)."""
+    with gha.command_safe_output():
+        return _main(list(sys.argv[1:] if argv is None else argv))
+
+
+def _main(arguments: list[str]) -> int:
     parser = build_parser(_chosen(arguments))
     args, unknown = parser.parse_known_args(arguments)
     if unknown:  # the sub-command's usage, not the top level's, and its options to suggest

@@ -11,7 +11,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shard_action.adapters.gha import annotate, fit_summary, set_outputs, write_summary
+from shard_action.adapters.gha import (
+    CommandSafeStream,
+    annotate,
+    fit_summary,
+    set_outputs,
+    write_summary,
+)
+from tests.actions_runtime.test_no_command_injection import RUNNER_LINE_BREAK, workflow_commands
 
 
 def parse_output_file(text: str) -> dict[str, str]:
@@ -110,3 +117,35 @@ def test_annotation_escapes_data_and_properties() -> None:
     line = stream.getvalue().strip()
     assert line == "::error file=t/x.py,line=3,title=a%3Ab%2Cc::50%25 failed%0Asecond line"
     assert re.fullmatch(r"::error [^:]*::.*", line)
+
+
+HOSTILE = st.lists(
+    st.sampled_from(["::", ":", " ", "\n", "\r", "\r\n", "##[", "#", "add-mask::x", "ok", "%"]),
+    max_size=12,
+).map("".join)
+
+
+@given(chunks=st.lists(HOSTILE, max_size=6))
+def test_no_text_written_to_the_safe_stream_starts_a_command(chunks: list[str]) -> None:
+    raw = io.StringIO()
+    stream = CommandSafeStream(raw)
+    for chunk in chunks:
+        stream.write(chunk)
+    assert workflow_commands(raw.getvalue()) == []
+    # nothing else changes: the same line breaks, and text that could not start a command
+    written = "".join(chunks)
+    assert len(RUNNER_LINE_BREAK.split(raw.getvalue())) == len(RUNNER_LINE_BREAK.split(written))
+
+
+def test_the_safe_stream_leaves_plain_text_and_our_commands_alone() -> None:
+    raw = io.StringIO()
+    stream = CommandSafeStream(raw)
+    stream.write("shard a-1 ok: tests/t.py::test[50%]\n  ")
+    stream.write(":")
+    stream.write(":add-mask::x\nnext ##[warning]y\n")
+    annotate("warning", "a\n::add-mask::b", stream=stream)  # type: ignore[arg-type]
+    assert raw.getvalue() == (
+        "shard a-1 ok: tests/t.py::test[50%]\n  :%3Aadd-mask::x\nnext ##%5Bwarning]y\n"
+        "::warning::a%0A::add-mask::b\n"
+    )
+    assert workflow_commands(raw.getvalue()) == ["::warning::a%0A::add-mask::b"]

@@ -2,17 +2,20 @@
 
 GitHub reads these through files named by environment variables (``GITHUB_OUTPUT``,
 ``GITHUB_STEP_SUMMARY``) and workflow commands on stdout. Outside Actions the variables are unset
-and every function here quietly does nothing, so the same command works on a laptop.
+and every function here quietly does nothing, so the same command works on a laptop. Everything
+else we print goes through :class:`CommandSafeStream`: no value can start a workflow command.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import secrets
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Literal, TextIO
+from typing import Any, Literal, TextIO
 
 SUMMARY_LIMIT = 1024 * 1024
 """GitHub rejects a step summary over 1 MiB; we stay under it ourselves."""
@@ -88,6 +91,78 @@ def _escape_property(value: str) -> str:
     return _escape_data(value).replace(":", "%3A").replace(",", "%2C")
 
 
+_LINE_BREAK = re.compile(r"(\r\n|\r|\n)")
+"""How the runner splits a step's output into lines (.NET ``ReadLine``)."""
+
+
+class CommandSafeStream:
+    """A text stream that lets no text written to it become a workflow command.
+
+    The runner reads a line whose text, after leading spaces, starts with ``::`` as a command
+    (``::add-mask::``, ``::stop-commands::``), and ``##[`` anywhere in a line as a legacy one. A
+    test id or a message from an artifact can hold a newline followed by either: here the colon
+    that completes a leading ``::`` becomes ``%3A`` and ``##[`` becomes ``##%5B``, across writes
+    too. Our own commands go through :meth:`command` (only :func:`annotate` does).
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self._head: str | None = ""
+        """The current line so far while it may still start a command; None once it cannot."""
+
+    def write(self, text: str) -> int:
+        out: list[str] = []
+        for piece in _LINE_BREAK.split(text):
+            if piece in ("\r\n", "\r", "\n"):
+                self._head = ""
+                out.append(piece)
+            elif piece:
+                out.append(self._guard(piece))
+        self.stream.write("".join(out))
+        return len(text)
+
+    def _guard(self, piece: str) -> str:
+        if self._head is not None:
+            line = self._head + piece
+            stripped = line.lstrip()
+            if stripped.startswith("::"):
+                at = len(line) - len(stripped) + 1 - len(self._head)  # the completing colon
+                piece = piece[:at] + "%3A" + piece[at + 1 :]
+                self._head = None
+            elif stripped in ("", ":"):
+                self._head = line
+            else:
+                self._head = None
+        return piece.replace("##[", "##%5B")
+
+    def command(self, line: str) -> None:
+        """Write one workflow command of ours, unchanged, on a line of its own."""
+        prefix = "" if self._head == "" else "\n"
+        self.stream.write(f"{prefix}{line}\n")
+        self._head = ""
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def __getattr__(self, name: str) -> Any:  # isatty, fileno, encoding… for rich and print
+        return getattr(self.stream, name)
+
+
+@contextlib.contextmanager
+def command_safe_output() -> Iterator[None]:
+    """``sys.stdout`` and ``sys.stderr`` as :class:`CommandSafeStream` for the block."""
+    saved = sys.stdout, sys.stderr
+    sys.stdout = CommandSafeStream(saved[0])
+    sys.stderr = CommandSafeStream(saved[1])
+    try:
+        yield
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        sys.stdout, sys.stderr = saved
+
+
 def annotate(
     level: Literal["error", "warning", "notice"],
     message: str,
@@ -106,4 +181,9 @@ def annotate(
     if title:
         props.append(f"title={_escape_property(title)}")
     head = f"::{level}" + (" " + ",".join(props) if props else "")
-    print(f"{head}::{_escape_data(message)}", file=stream or sys.stdout)
+    text = f"{head}::{_escape_data(message)}"
+    target = stream or sys.stdout
+    if isinstance(target, CommandSafeStream):
+        target.command(text)
+    else:
+        print(text, file=target)
