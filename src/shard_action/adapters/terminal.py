@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from shard_action.core.plan import Plan
+from shard_action.core.tiers import describe
 from shard_action.core.units import count, speedup
 from shard_action.core.units import duration as seconds
 
@@ -44,6 +45,9 @@ def print_plan(plan: Plan, stream: TextIO) -> None:
     out = console(stream)
     out.print(plan_table(plan))
     out.print(escape(f"mode: {plan.mode} ({plan.mode_reason})"))
+    tiers = describe(plan)
+    if tiers is not None:
+        out.print(tiers, markup=False)
     ratio = plan.serial_seconds / plan.makespan if plan.makespan > 0 else 1.0
     out.print(
         f"predicted wall time {seconds(plan.makespan)} (lower bound {seconds(plan.lower_bound)}, "

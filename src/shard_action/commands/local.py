@@ -41,7 +41,7 @@ from shard_action.commands.plan import (
 )
 from shard_action.commands.report import make_report
 from shard_action.commands.run import terminate_as_interrupt
-from shard_action.core.plan import Plan, PlannedShard
+from shard_action.core.plan import PlannedShard
 from shard_action.core.render import for_terminal
 from shard_action.core.units import count, duration
 from shard_action.errors import InputError
@@ -169,12 +169,19 @@ def progress_table(jobs: Sequence[ShardProcess], now: float) -> Table:
 
 
 def run_shards(
-    plan: Plan, plan_path: Path, root: Path, out: Path, *, jobs: int, out_console: Console
+    shards: Sequence[PlannedShard],
+    plan_path: Path,
+    root: Path,
+    out: Path,
+    *,
+    jobs: int,
+    out_console: Console,
 ) -> list[ShardProcess]:
-    """Run every shard of ``plan`` as a process, at most ``jobs`` at a time, longest first."""
+    """Run ``shards`` (of the plan in ``plan_path``) as processes, at most ``jobs`` at a time,
+    longest first."""
     work = [
         ShardProcess(shard=s, results=out / "shards" / s.id, log=out / "logs" / f"{s.id}.log")
-        for s in plan.shards
+        for s in shards
     ]
     order = sorted(work, key=lambda j: -j.shard.predicted_seconds)
     pending = list(order)
@@ -233,8 +240,21 @@ def _run(args: argparse.Namespace) -> int:
     print_plan(plan, sys.stdout)
     jobs = args.jobs or os.cpu_count() or 1
     started = time.monotonic()
+    first = [shard for shard in plan.shards if shard.first]
+    rest = [shard for shard in plan.shards if not shard.first]
     with terminate_as_interrupt():
-        finished = run_shards(plan, out / PLAN_FILE, root, out, jobs=jobs, out_console=terminal)
+        # As the tiers workflow does: the first tier's shards, then the rest only if they pass.
+        finished = run_shards(first, out / PLAN_FILE, root, out, jobs=jobs, out_console=terminal)
+        if all(job.code == 0 for job in finished):
+            finished += run_shards(
+                rest, out / PLAN_FILE, root, out, jobs=jobs, out_console=terminal
+            )
+        else:
+            terminal.print(
+                f"first tier {plan.first_tier} did not pass: "
+                f"{count(len(rest), 'shard')} after it not run",
+                markup=False,
+            )
     wall = time.monotonic() - started
     files = make_report(
         plan=plan,

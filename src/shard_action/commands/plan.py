@@ -35,7 +35,9 @@ from shard_action.core.models import TestItem
 from shard_action.core.plan import Plan
 from shard_action.core.plan_summary import plan_markdown
 from shard_action.core.planner import make_plan
+from shard_action.core.tiers import marked_first, split_first, staged
 from shard_action.core.timings import Granularity, resolve
+from shard_action.core.units import count
 from shard_action.errors import InputError, NoTestsError
 
 PLAN_FILE = "plan.json"
@@ -60,6 +62,14 @@ def shards_value(text: str) -> int | str:
 def add_config_options(parser: argparse.ArgumentParser) -> None:
     """Options shared by ``plan`` and ``local``: each overrides the config key of the same name."""
     parser.add_argument("--config", type=Path, help="config file (TOML or YAML)")
+    parser.add_argument(
+        "--tier", metavar="NAME", help="plan only this tier's tests (default: full, every test)"
+    )
+    parser.add_argument(
+        "--first-tier",
+        metavar="NAME",
+        help="run this tier's tests first, in shards of their own; the rest after they pass",
+    )
     parser.add_argument("--shards", type=shards_value, help="number of shards, or auto")
     parser.add_argument("--max-shards", type=int, help="cap on shards over all lanes (<= 256)")
     parser.add_argument("--shard-overhead", type=float, help="seconds a shard costs to start")
@@ -214,10 +224,31 @@ def build_plan(args: argparse.Namespace, root: Path) -> Plan:
             "no timings given: every duration is estimated; pass --timings (JUnit XML, "
             "pytest-split durations or our history) for balanced shards"
         )
-    plan = make_plan(
-        config, collected.tests, timings, mode=mode, mode_reason=reason, warnings=warnings
+    first, rest = split_first(config, collected.tests)
+    if collected.tests and not (first or rest) and not config.allow_no_tests:
+        raise NoTestsError(
+            f"tier {config.tier!r} selects none of the {count(len(collected.tests), 'test')} "
+            "collected; check its markers, paths and ids (or set allow-no-tests = true)"
+        )
+    if config.first_tier is not None and not first:
+        warnings.append(
+            f"first-tier {config.first_tier!r} selects none of the planned tests: no shard "
+            "runs first"
+        )
+
+    def planned(tests: list[TestItem], notes: list[str]) -> Plan:
+        return make_plan(config, tests, timings, mode=mode, mode_reason=reason, warnings=notes)
+
+    tiers = {"tier": config.tier, "first_tier": config.first_tier}
+    if config.first_tier is None or not first:
+        return planned(rest, warnings).model_copy(update=tiers)
+    if not rest:
+        return marked_first(
+            planned(first, warnings), tier=config.tier, first_tier=config.first_tier
+        )
+    return staged(
+        planned(first, warnings), planned(rest, []), tier=config.tier, first_tier=config.first_tier
     )
-    return plan
 
 
 def write_plan(plan: Plan, out: Path) -> Matrix:
@@ -227,9 +258,14 @@ def write_plan(plan: Plan, out: Path) -> Matrix:
     write_text_atomic(out / MATRIX_FILE, json.dumps(jobs, indent=1, ensure_ascii=False) + "\n")
     summary = plan_markdown(plan)
     write_text_atomic(out / SUMMARY_FILE, summary)
+    first, rest = matrix(plan, first=True), matrix(plan, first=False)
     gha.set_outputs(
         {
             "matrix": json.dumps(jobs, separators=(",", ":"), ensure_ascii=False),
+            "matrix-first": json.dumps(first, separators=(",", ":"), ensure_ascii=False),
+            "matrix-rest": json.dumps(rest, separators=(",", ":"), ensure_ascii=False),
+            "first-count": str(len(first["include"])),
+            "rest-count": str(len(rest["include"])),
             "shard-count": str(len(plan.shards)),
             "mode": plan.mode,
             "plan": str(out / PLAN_FILE),

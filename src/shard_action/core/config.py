@@ -25,6 +25,15 @@ def _kebab(name: str) -> str:
     return name.replace("_", "-")
 
 
+def _regexes(patterns: list[str]) -> list[str]:
+    for pattern in patterns:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from exc
+    return patterns
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(
         extra="forbid", alias_generator=_kebab, populate_by_name=True, frozen=True
@@ -84,12 +93,7 @@ class LaneConfig(_Strict):
     @field_validator("ids")
     @classmethod
     def _ids_compile(cls, patterns: list[str]) -> list[str]:
-        for pattern in patterns:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from exc
-        return patterns
+        return _regexes(patterns)
 
     @field_validator("env")
     @classmethod
@@ -105,6 +109,38 @@ class LaneConfig(_Strict):
         if len(set(values)) != len(values):
             raise ValueError("fan-out values must be unique")
         return values
+
+
+FULL_TIER = "full"
+"""The tier every test is in, without defining it."""
+
+
+class TierConfig(_Strict):
+    """A named selection of tests (see DESIGN.md, "Tiers"), matched like a lane.
+
+    Unlike lanes, tiers do not partition the suite: a test is in every tier whose ``markers``,
+    ``paths`` or ``ids`` match it, and in ``full``. A tier chooses *which* tests run; the lanes
+    still decide *how* they run, and the history stays per lane and test whatever the tier.
+    """
+
+    name: Annotated[
+        str, Field(pattern=NAME_PATTERN, description="Tier name, for `tier` and `first-tier`.")
+    ]
+    markers: list[str] = Field(
+        default_factory=list, description="pytest markers that select tests."
+    )
+    paths: list[str] = Field(
+        default_factory=list,
+        description="Glob patterns on the test file path, as for lanes.",
+    )
+    ids: list[str] = Field(
+        default_factory=list, description="Regular expressions searched in the test id."
+    )
+
+    @field_validator("ids")
+    @classmethod
+    def _ids_compile(cls, patterns: list[str]) -> list[str]:
+        return _regexes(patterns)
 
 
 class Config(_Strict):
@@ -125,6 +161,19 @@ class Config(_Strict):
         "test", description="Split by test id, or keep files whole (split only oversized files)."
     )
     lanes: list[LaneConfig] = Field(default_factory=list, description="Lanes, first match wins.")
+    tiers: list[TierConfig] = Field(
+        default_factory=list,
+        description="Named selections of tests (smoke, core…); `full` is every test.",
+    )
+    tier: Annotated[str, Field(pattern=NAME_PATTERN)] = Field(
+        FULL_TIER, description="Plan only this tier's tests (`full`: every test)."
+    )
+    first_tier: Annotated[str, Field(pattern=NAME_PATTERN)] | None = Field(
+        None,
+        description="Plan this tier's tests in shards of their own that run first; the rest of "
+        "`tier` runs after them, only when they pass (matrix outputs `matrix-first` and "
+        "`matrix-rest`).",
+    )
     default_lane: Annotated[str, Field(pattern=NAME_PATTERN)] = Field(
         "default", description="Name of the lane that takes every test no lane matched."
     )
@@ -192,6 +241,22 @@ class Config(_Strict):
                 if name in names and not (name == self.default_lane and lane.name == name):
                     raise ValueError(f"lane name {name!r} is used twice")
                 names.add(name)
+        return self
+
+    @model_validator(mode="after")
+    def _tiers_known(self) -> Config:
+        names = [tier.name for tier in self.tiers]
+        for name in names:
+            if name == FULL_TIER:
+                raise ValueError(f"tier name {FULL_TIER!r} is taken: it means every test")
+            if names.count(name) > 1:
+                raise ValueError(f"tier name {name!r} is used twice")
+        known = [FULL_TIER, *names]
+        for key, value in (("tier", self.tier), ("first-tier", self.first_tier)):
+            if value is not None and value not in known:
+                raise ValueError(f"{key} {value!r} is not a tier (tiers: {', '.join(known)})")
+        if self.first_tier == FULL_TIER:
+            raise ValueError("first-tier cannot be 'full': nothing would be left to run after it")
         return self
 
 

@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from shard_action.core.config import Config, LaneConfig
+from shard_action.core.config import Config, LaneConfig, TierConfig
 from shard_action.core.models import TestItem
 
 
@@ -153,9 +153,9 @@ def lane_instances(config: Config) -> list[LaneInstance]:
 
 
 class _Matcher:
-    """The rules of one configured lane, compiled once."""
+    """The rules of one configured lane (or tier: the same rules), compiled once."""
 
-    def __init__(self, lane: LaneConfig) -> None:
+    def __init__(self, lane: LaneConfig | TierConfig) -> None:
         self.name = lane.name
         self.markers = frozenset(lane.markers)
         self.globs = [compile_glob(p) for p in lane.paths]
@@ -208,4 +208,24 @@ def assign_lanes(config: Config, tests: Sequence[TestItem]) -> list[str]:
                 lane = i
                 break
         append(names[lane])
+    return result
+
+
+def selected(rules: LaneConfig | TierConfig, tests: Sequence[TestItem]) -> list[bool]:
+    """Whether each test matches ``rules`` (markers, path globs, id patterns), as a lane would
+    match it: tiers select tests with the lanes' rules, so one rule means one thing."""
+    matcher = _Matcher(rules)
+    by_file: dict[str, bool] = {}
+    result: list[bool] = []
+    for test in tests:
+        hit = by_file.get(test.file)
+        if hit is None:
+            hit = by_file[test.file] = matcher.matches_file(test.file)
+        if not hit and matcher.markers and test.markers:
+            hit = not matcher.markers.isdisjoint(test.markers)
+        if not hit and matcher.id_regex is not None:
+            hit = matcher.id_regex.search(test.id) is not None
+        if not hit and matcher.id_patterns:
+            hit = any(p.search(test.id) for p in matcher.id_patterns)
+        result.append(hit)
     return result

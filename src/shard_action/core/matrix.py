@@ -24,10 +24,16 @@ class Matrix(TypedDict):
     include: list[MatrixEntry]
 
 
-def matrix(plan: Plan) -> Matrix:
-    """``{"include": [{"shard", "lane", "name", "env"}, ...]}``, one entry per shard, plan order."""
+def matrix(plan: Plan, first: bool | None = None) -> Matrix:
+    """``{"include": [{"shard", "lane", "name", "env"}, ...]}``, one entry per shard, plan order.
+
+    ``first``: only the first tier's shards (True) or only the others (False); either may be
+    empty, and a workflow skips the job of an empty one (``first-count``/``rest-count``).
+    """
     return {
         "include": [
-            {"shard": s.id, "lane": s.lane, "name": s.name, "env": dict(s.env)} for s in plan.shards
+            {"shard": s.id, "lane": s.lane, "name": s.name, "env": dict(s.env)}
+            for s in plan.shards
+            if first is None or s.first == first
         ]
     }

@@ -52,6 +52,11 @@ class PlannedShard(_Model):
     runs: list[LaneRun]
     predicted_seconds: float = Field(description="Predicted test time, without the overhead.")
     estimated_tests: int = Field(description="How many of the tests had no timing of their own.")
+    first: bool = Field(
+        False,
+        description="A shard of the first tier (`first-tier`): it runs before the others, which "
+        "run only when every first shard passed.",
+    )
 
 
 class LanePlan(_Model):
@@ -72,6 +77,7 @@ class LanePlan(_Model):
     capped_by: str | None = Field(
         None, description="Why the lane could not get more shards, when that limits the plan."
     )
+    first: bool = Field(False, description="The lane's tests of the first tier (`first-tier`).")
 
 
 class TimingsInfo(_Model):
@@ -127,11 +133,18 @@ class Plan(_Model):
     shards: list[PlannedShard]
     lanes: list[LanePlan]
     lower_bound: float = Field(description="max over lanes of the lane bound, overhead included.")
-    makespan: float = Field(description="Predicted wall time of the test stage.")
+    makespan: float = Field(
+        description="Predicted wall time of the test stage (with `first-tier`: the first "
+        "shards' makespan plus the others')."
+    )
     serial_seconds: float = Field(description="Predicted wall time of one serial job.")
     totals: Totals
     timings: TimingsInfo
     warnings: list[str] = Field(default_factory=list)
+    tier: str = Field("full", description="The tier planned (`full`: every test).")
+    first_tier: str | None = Field(
+        None, description="The tier whose shards (`first`) run before the others."
+    )
     runner: RunnerSettings = Field(default_factory=RunnerSettings)
     fan_in: FanInSettings = Field(default_factory=FanInSettings)
 

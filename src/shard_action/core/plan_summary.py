@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from shard_action.core.gantt import Bar, gantt_block
 from shard_action.core.plan import Plan
+from shard_action.core.tiers import describe
 from shard_action.core.units import count, duration, speedup
 
 MAX_ROWS = 256
@@ -47,6 +48,7 @@ def plan_markdown(plan: Plan) -> str:
         f"{plan.mode} mode "
         f"({cell(plan.mode_reason)}).",
         "",
+        *([f"{cell(tiers)}.", ""] if (tiers := describe(plan)) else []),
         f"Predicted wall time **{duration(plan.makespan)}** against "
         f"{duration(plan.serial_seconds)} in one job (**{speedup(ratio)}**); lower bound "
         f"{duration(plan.lower_bound)}; start-up {duration(plan.shard_overhead)} per shard.",

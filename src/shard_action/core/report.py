@@ -100,6 +100,11 @@ class Counts(_Model):
     lost_shards: int
     run_twice: int
     unplanned: int
+    not_run: int = Field(
+        0,
+        description="Planned tests of shards that did not run because the first tier "
+        "(`first-tier`) did not pass: not lost, by design.",
+    )
 
     @property
     def failing(self) -> int:
@@ -174,7 +179,9 @@ class ShardEntry(_Model):
     shard: str
     lane: str
     name: str
-    status: Literal["passed", "failed", "stopped", "missing", "unknown"]
+    status: Literal["passed", "failed", "stopped", "missing", "unknown", "not run"] = Field(
+        description="`not run`: held back because the first tier did not pass."
+    )
     planned: int
     executed: int
     predicted_seconds: float | None
@@ -256,6 +263,10 @@ class Report(_Model):
     run_twice: list[RunTwiceEntry]
     unplanned: list[UnplannedEntry]
     unknown_shards: list[str]
+    not_run_shards: list[str] = Field(
+        default_factory=list,
+        description="Shards held back because a first-tier shard did not pass (`first-tier`).",
+    )
     drift: list[DriftEntry]
     failures: list[TestEntry] = Field(description="Failed and broken tests.")
     flaky: list[TestEntry]
@@ -453,6 +464,8 @@ def _shard_entries(
     tests: Sequence[TestEntry],
     unmatched: Mapping[str, int],
     completeness: Completeness,
+    *,
+    not_run: frozenset[str] = frozenset(),
 ) -> list[ShardEntry]:
     starts = [_utc(r.manifest.started) for r in shards.values()]
     origin = min(starts) if starts else None
@@ -472,8 +485,10 @@ def _shard_entries(
         shard = planned.get(shard_id)
         result = shards.get(shard_id)
         manifest = result.manifest if result is not None else None
-        status: Literal["passed", "failed", "stopped", "missing", "unknown"]
-        if manifest is None:
+        status: Literal["passed", "failed", "stopped", "missing", "unknown", "not run"]
+        if shard_id in not_run:
+            status = "not run"
+        elif manifest is None:
             status = "missing"
         elif shard is None:
             status = "unknown"
@@ -576,6 +591,24 @@ def _mode_entry(
     )
 
 
+def held_back(plan: Plan, shards: Mapping[str, ShardResult]) -> frozenset[str]:
+    """Shards that did not run because the first tier did not pass: the workflow held them back
+    on purpose, so they are "not run", not lost (a shard that ran anyway is counted as usual).
+
+    The first tier passed when every first shard left results, did not stop and exited 0.
+    """
+    first = [shard for shard in plan.shards if shard.first]
+    passed = all(
+        (result := shards.get(shard.id)) is not None
+        and not result.manifest.failure
+        and result.manifest.exit_code == 0
+        for shard in first
+    )
+    if not first or passed:
+        return frozenset()
+    return frozenset(s.id for s in plan.shards if not s.first and s.id not in shards)
+
+
 def exit_code(
     *,
     complete: bool,
@@ -613,7 +646,9 @@ def build(
     by_shard: dict[str, ShardResult] = {}
     for result in shards:
         by_shard.setdefault(result.manifest.shard, result)
-    completeness = check(plan, [Executed.of(r.manifest) for r in by_shard.values()])
+    not_run = held_back(plan, by_shard)
+    checked = plan.model_copy(update={"shards": [s for s in plan.shards if s.id not in not_run]})
+    completeness = check(checked, [Executed.of(r.manifest) for r in by_shard.values()])
     fanned_out = completeness.fanned_out
     verdicts, unmatched = _verdicts(completeness, by_shard)
     entries = [
@@ -666,7 +701,8 @@ def build(
     planned_shards = sum(1 for s in plan.shards if s.tests or s.runs)
     cover = _coverage(coverage, history, planned_shards)
     counts = Counts(
-        planned=completeness.planned,
+        planned=completeness.planned + sum(len(s.tests) for s in plan.shards if s.id in not_run),
+        not_run=sum(len(s.tests) for s in plan.shards if s.id in not_run),
         tests=len(entries),
         passed=sum(e.status == "passed" for e in entries),
         failed=sum(e.status == "failed" for e in entries),
@@ -727,6 +763,7 @@ def build(
             for x in completeness.unplanned
         ],
         unknown_shards=list(completeness.unknown_shards),
+        not_run_shards=[s.id for s in plan.shards if s.id in not_run],
         drift=[
             DriftEntry(
                 shard=x.shard,
@@ -740,7 +777,7 @@ def build(
         ],
         failures=failing_entries,
         flaky=flaky_entries,
-        shards=_shard_entries(plan, by_shard, entries, unmatched, completeness),
+        shards=_shard_entries(plan, by_shard, entries, unmatched, completeness, not_run=not_run),
         timing=timing,
         coverage=cover,
         mode=mode,

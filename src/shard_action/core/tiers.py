@@ -1,0 +1,154 @@
+"""Tiers: which of today's tests a plan covers, and a first tier that runs before the rest.
+
+``tier`` narrows the plan to one tier's tests (``full``, the default, is every test). With
+``first-tier``, the chosen tier's tests that are also in the first tier get shards of their own
+(``PlannedShard.first``), planned exactly like any plan, and the remaining tests get the others:
+a workflow runs the first shards, then the others only when those passed. Both sets are planned
+in one ``plan.json``, so each test is in exactly one shard, the fan-in sees one plan and writes
+one report, and the history stays keyed by lane and test id: a tier never renames a lane.
+
+Why one plan and not two: two plans would need the fan-in to merge two plans, would let a test
+be planned twice (once per plan) without anything noticing, and would give two reports.
+
+Merging the two halves (:func:`staged`): first shards are renamed ``{first-tier}.{id}`` so ids
+stay unique (``.`` is allowed in ids, and a collision is refused, not hidden); the predicted
+makespan and the lower bound add up, because the second half starts when the first has ended;
+the serial figure counts one job's overhead once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from shard_action.core.config import FULL_TIER, Config, TierConfig
+from shard_action.core.lanes import selected
+from shard_action.core.models import TestItem
+from shard_action.core.plan import Plan, Totals
+from shard_action.core.units import count
+from shard_action.errors import InputError
+
+
+def tier_rules(config: Config, name: str) -> TierConfig | None:
+    """The configured tier ``name``; None for ``full``."""
+    if name == FULL_TIER:
+        return None
+    for tier in config.tiers:
+        if tier.name == name:
+            return tier
+    known = ", ".join([FULL_TIER, *(t.name for t in config.tiers)])
+    raise InputError(f"tier {name!r} is not defined (tiers: {known})")
+
+
+def in_tier(config: Config, name: str, tests: Sequence[TestItem]) -> list[TestItem]:
+    """The tests of tier ``name``, in their order."""
+    rules = tier_rules(config, name)
+    if rules is None:
+        return list(tests)
+    return [test for test, hit in zip(tests, selected(rules, tests), strict=True) if hit]
+
+
+def split_first(config: Config, tests: Sequence[TestItem]) -> tuple[list[TestItem], list[TestItem]]:
+    """(first tier's tests, the rest) of the planned tier; everything is "rest" without
+    ``first-tier``."""
+    chosen = in_tier(config, config.tier, tests)
+    if config.first_tier is None:
+        return [], chosen
+    rules = tier_rules(config, config.first_tier)
+    assert rules is not None  # the config refuses first-tier = full
+    first: list[TestItem] = []
+    rest: list[TestItem] = []
+    for test, hit in zip(chosen, selected(rules, chosen), strict=True):
+        (first if hit else rest).append(test)
+    return first, rest
+
+
+def _merged_warnings(first: Plan, rest: Plan) -> list[str]:
+    """Each warning once; "lane X matched no test" only when it matched none in either half."""
+    seen: dict[str, None] = {}
+    halves = [half.warnings for half in (first, rest) if half.shards]
+    for note in (*first.warnings, *rest.warnings):
+        if note.endswith("matched no test") and not all(note in notes for notes in halves):
+            continue
+        seen.setdefault(note, None)
+    return list(seen)
+
+
+def staged(first: Plan, rest: Plan, *, tier: str, first_tier: str) -> Plan:
+    """One plan from the first tier's plan and the rest's (see the module docstring)."""
+    prefix = f"{first_tier}."
+    shards = [
+        shard.model_copy(
+            update={"id": prefix + shard.id, "name": f"{first_tier}: {shard.name}", "first": True}
+        )
+        for shard in first.shards
+    ]
+    ids = {shard.id for shard in shards}
+    clash = sorted(ids.intersection(shard.id for shard in rest.shards))
+    if clash:
+        raise InputError(
+            f"shard id {clash[0]!r} would be both a first-tier shard and another one: rename the "
+            f"lane or the tier {first_tier!r}"
+        )
+    overhead = first.shard_overhead
+    return rest.model_copy(
+        update={
+            "shards": [*shards, *rest.shards],
+            "lanes": [lane.model_copy(update={"first": True}) for lane in first.lanes]
+            + list(rest.lanes),
+            "lower_bound": first.lower_bound + rest.lower_bound,
+            "makespan": first.makespan + rest.makespan,
+            "serial_seconds": first.serial_seconds + rest.serial_seconds - overhead,
+            "totals": Totals(
+                tests=first.totals.tests + rest.totals.tests,
+                seconds=first.totals.seconds + rest.totals.seconds,
+                shards=first.totals.shards + rest.totals.shards,
+            ),
+            "timings": rest.timings.model_copy(
+                update={
+                    "measured": first.timings.measured + rest.timings.measured,
+                    "estimated": first.timings.estimated + rest.timings.estimated,
+                }
+            ),
+            "warnings": _merged_warnings(first, rest),
+            "tier": tier,
+            "first_tier": first_tier,
+        }
+    )
+
+
+def marked_first(plan: Plan, *, tier: str, first_tier: str) -> Plan:
+    """A plan whose every test is in the first tier: all its shards run first."""
+    return staged(plan, _nothing(plan), tier=tier, first_tier=first_tier)
+
+
+def _nothing(plan: Plan) -> Plan:
+    """An empty half: adds nothing to a :func:`staged` plan."""
+    return plan.model_copy(
+        update={
+            "shards": [],
+            "lanes": [],
+            "lower_bound": 0.0,
+            "makespan": 0.0,
+            "serial_seconds": plan.shard_overhead,
+            "totals": Totals(tests=0, seconds=0.0, shards=0),
+            "timings": plan.timings.model_copy(update={"measured": 0, "estimated": 0}),
+            "warnings": [],
+        }
+    )
+
+
+def describe(plan: Plan) -> str | None:
+    """One line for the plan's views (terminal, summary); None for a plan of every test."""
+    if plan.tier == FULL_TIER and plan.first_tier is None:
+        return None
+    text = f"tier {plan.tier}"
+    if plan.first_tier is not None:
+        first = [shard for shard in plan.shards if shard.first]
+        others = len(plan.shards) - len(first)
+        tests = sum(len(shard.tests) for shard in first)
+        text += (
+            f"; first tier {plan.first_tier}: {count(len(first), 'shard')} "
+            f"({count(tests, 'test')}) first"
+            + (f", the other {count(others, 'shard')} only when they pass" if others else "")
+        )
+    return text
