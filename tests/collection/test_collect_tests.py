@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from shard_action.adapters.collect import (
+    LARGE_FILE,
+    Collected,
     collect_pytest,
     match_test_files,
     read_test_list,
+    tree_key,
 )
 from shard_action.errors import InputError
 
@@ -104,6 +108,125 @@ def test_cache_hits_on_unchanged_tree_and_misses_on_change(tmp_path: Path) -> No
     third = collect_pytest(tmp_path, cache_dir=cache)
     assert not third.cached
     assert "tests/test_b.py::test_new" in [t.id for t in third.tests]
+
+
+DATA_SUITE = """
+from pathlib import Path
+
+import pytest
+
+CASES = Path(__file__).with_name("cases.txt").read_text().split()
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_case(case):
+    pass
+"""
+
+
+def make_data_suite(root: Path) -> None:
+    """A suite whose ids come from a data file: the cache key must cover more than ``*.py``."""
+    (root / "tests").mkdir()
+    (root / "tests" / "test_data.py").write_text(DATA_SUITE, encoding="utf-8")
+    (root / "tests" / "cases.txt").write_text("one two\n", encoding="utf-8")
+    (root / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+
+
+def ids_of(collected: Collected) -> list[str]:
+    return [t.id for t in collected.tests]
+
+
+@pytest.mark.slow
+def test_cache_misses_when_a_data_file_that_makes_ids_changes(tmp_path: Path) -> None:
+    make_data_suite(tmp_path)
+    cache = tmp_path / ".shard-action" / "cache"
+    assert ids_of(collect_pytest(tmp_path, cache_dir=cache)) == [
+        "tests/test_data.py::test_case[one]",
+        "tests/test_data.py::test_case[two]",
+    ]
+    (tmp_path / "tests" / "cases.txt").write_text("one two three\n", encoding="utf-8")
+    again = collect_pytest(tmp_path, cache_dir=cache)
+    assert not again.cached
+    assert ids_of(again)[-1] == "tests/test_data.py::test_case[three]"
+
+
+@pytest.mark.slow
+def test_cache_ignores_our_own_output_and_coverage_data(tmp_path: Path) -> None:
+    make_data_suite(tmp_path)
+    cache = tmp_path / ".shard-action" / "cache"
+    out = tmp_path / "shard-plan"
+    first = collect_pytest(tmp_path, cache_dir=cache, skip=[out])
+    out.mkdir()
+    (out / "plan.json").write_text("{}", encoding="utf-8")
+    (tmp_path / ".coverage.shard-1").write_bytes(b"data")
+    second = collect_pytest(tmp_path, cache_dir=cache, skip=[out])
+    assert second.cached
+    assert second.tests == first.tests
+
+
+@pytest.mark.slow
+def test_cache_misses_on_other_collect_args_and_pytest_variables(tmp_path: Path) -> None:
+    make_data_suite(tmp_path)
+    cache = tmp_path / ".shard-action" / "cache"
+    env = {**os.environ, "PYTEST_ADDOPTS": ""}
+    assert not collect_pytest(tmp_path, cache_dir=cache, env=env).cached
+    narrowed = collect_pytest(tmp_path, ["-k", "two"], cache_dir=cache, env=env)
+    assert not narrowed.cached
+    assert ids_of(narrowed) == ["tests/test_data.py::test_case[two]"]
+    by_addopts = collect_pytest(tmp_path, cache_dir=cache, env={**env, "PYTEST_ADDOPTS": "-k one"})
+    assert not by_addopts.cached
+    assert ids_of(by_addopts) == ["tests/test_data.py::test_case[one]"]
+    assert collect_pytest(tmp_path, cache_dir=cache, env=env).cached
+
+
+@pytest.mark.slow
+def test_cache_misses_when_a_package_is_installed(tmp_path: Path) -> None:
+    """A new entry in a folder on the import path (a ``*.dist-info``, a ``.pth``) is an install."""
+    root = tmp_path / "project"
+    root.mkdir()
+    make_data_suite(root)
+    site = tmp_path / "site"
+    site.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    cache = root / ".shard-action" / "cache"
+    assert not collect_pytest(root, cache_dir=cache, env=env).cached
+    assert collect_pytest(root, cache_dir=cache, env=env).cached
+    (site / "newplugin-1.0.dist-info").mkdir()
+    assert not collect_pytest(root, cache_dir=cache, env=env).cached
+
+
+@pytest.mark.slow
+def test_a_damaged_cache_entry_is_a_miss(tmp_path: Path) -> None:
+    make_data_suite(tmp_path)
+    cache = tmp_path / ".shard-action" / "cache"
+    first = collect_pytest(tmp_path, cache_dir=cache)
+    (entry,) = cache.glob("collect-*.json")
+    entry.write_text('{"items": [{"id": 1', encoding="utf-8")
+    again = collect_pytest(tmp_path, cache_dir=cache)
+    assert not again.cached
+    assert again.tests == first.tests
+    assert collect_pytest(tmp_path, cache_dir=cache).cached
+
+
+def test_tree_key_reads_large_files_by_size_and_mtime(tmp_path: Path) -> None:
+    big = tmp_path / "big.bin"
+    big.write_bytes(b"x" * (LARGE_FILE + 1))
+    key = tree_key(tmp_path, [])
+    stat = big.stat()
+    with big.open("r+b") as handle:  # same size, other content, same mtime: same key
+        handle.write(b"y")
+    os.utime(big, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert tree_key(tmp_path, []) == key
+    os.utime(big, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    assert tree_key(tmp_path, []) != key
+
+
+@pytest.mark.slow
+def test_plain_asserts_at_collection_can_be_overridden(tmp_path: Path) -> None:
+    make_suite(tmp_path)
+    plain = collect_pytest(tmp_path)
+    rewritten = collect_pytest(tmp_path, ["--assert=rewrite"])
+    assert rewritten.tests == plain.tests
 
 
 def test_tests_from_file_keeps_every_character(tmp_path: Path) -> None:

@@ -119,8 +119,11 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--collect-cache",
-        action="store_true",
-        help=f"reuse the collection of an unchanged tree (kept in {CACHE_DIR})",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help=f"reuse the collection of an unchanged tree, kept in {CACHE_DIR} (default: on; "
+        "the key covers the files under the project folder, the interpreter and its installed "
+        "packages, PYTEST_* and PYTHONPATH, and collect-args)",
     )
 
 
@@ -158,17 +161,32 @@ def config_from(args: argparse.Namespace, root: Path) -> Config:
     return load_config(cwd=root, config_path=config_path, env=os.environ, flags=flags)
 
 
-def todays_tests(config: Config, root: Path, tests_from: Path | None, cache: bool) -> Collected:
+def todays_tests(
+    config: Config,
+    root: Path,
+    tests_from: Path | None,
+    cache: bool,
+    ours: Sequence[Path] = (),
+) -> Collected:
+    """``ours``: folders we write into (the plan's output), left out of the cache key."""
     if tests_from is not None:
         return read_test_list(tests_from)
     if config.test_files:
         return match_test_files(root, config.test_files)
-    return collect_pytest(
+    collected = collect_pytest(
         root,
         config.collect_args,
         python=config.python,
         cache_dir=root / CACHE_DIR if cache else None,
+        skip=ours,
     )
+    if collected.cached:
+        print(
+            f"collection: {count(len(collected.tests), 'test')} from the cache in "
+            f"{CACHE_DIR} (nothing that collection reads changed; --no-collect-cache to collect "
+            "again)"
+        )
+    return collected
 
 
 def units_of(tests: Sequence[TestItem]) -> Granularity:
@@ -200,7 +218,9 @@ def build_plan(args: argparse.Namespace, root: Path) -> Plan:
     config = config_from(args, root)
     if config.test_files and config.granularity != "file":
         config = config.model_copy(update={"granularity": "file"})
-    collected = todays_tests(config, root, args.tests_from, args.collect_cache)
+    out = getattr(args, "out", None)
+    ours = [out.resolve()] if isinstance(out, Path) else []
+    collected = todays_tests(config, root, args.tests_from, args.collect_cache, ours)
     if not collected.tests and not config.allow_no_tests:
         raise NoTestsError(_no_tests(config, root, args.tests_from))
     timing_input = read_timings(args.timings, on_bad_report=config.on_bad_report)
