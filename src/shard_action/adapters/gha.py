@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import secrets
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -38,9 +37,9 @@ def set_outputs(values: Mapping[str, str], env: Mapping[str, str] | None = None)
         return False
     with open(path, "a", encoding="utf-8") as out:
         for name, value in values.items():
-            delimiter = f"shard_action_{secrets.token_hex(8)}"
+            delimiter = f"shard_action_{os.urandom(8).hex()}"
             while delimiter in value:  # pragma: no cover - 64 random bits
-                delimiter = f"shard_action_{secrets.token_hex(8)}"
+                delimiter = f"shard_action_{os.urandom(8).hex()}"
             out.write(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
     return True
 

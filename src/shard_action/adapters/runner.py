@@ -14,6 +14,7 @@ import contextlib
 import json
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -247,6 +248,47 @@ def run_pytest(
         running=running,
         memory_errors=tuple(memory),
     )
+
+
+_CONFIG_FILES = (".coveragerc", "setup.cfg", "tox.ini", "pyproject.toml")
+
+
+def remaps_paths(cwd: Path, env: Mapping[str, str]) -> bool:
+    """Whether the project's coverage configuration may hold ``[paths]`` aliases.
+
+    Only ``coverage combine`` applies them, so a shard with such a section combines even a single
+    data file. A textual look, erring towards "yes": any file that mentions a paths section.
+    """
+    candidates = [cwd / name for name in _CONFIG_FILES]
+    if env.get("COVERAGE_RCFILE"):
+        candidates.append(cwd / env["COVERAGE_RCFILE"])
+    for path in candidates:
+        try:
+            text = path.read_text("utf-8", errors="replace")
+        except OSError:
+            continue
+        if path.name == "pyproject.toml":
+            if "tool.coverage" in text and "paths" in text:
+                return True
+        elif "paths]" in text:
+            return True
+    return False
+
+
+def save_coverage(
+    python: str, parts: Path, out: Path, *, cwd: Path, env: Mapping[str, str]
+) -> str | None:
+    """The shard's data in ``out``: one process's file moved there, several combined.
+
+    Moving saves a ``coverage combine`` process per shard (0.15-0.3 s; the report combines the
+    shards anyway); a ``[paths]`` section still goes through :func:`combine_coverage`.
+    """
+    files = sorted(p for p in parts.glob(".coverage*") if p.is_file())
+    if len(files) == 1 and not remaps_paths(cwd, env):
+        out.unlink(missing_ok=True)
+        shutil.move(str(files[0]), str(out))
+        return None
+    return combine_coverage(python, parts, out, cwd=cwd)
 
 
 def combine_coverage(python: str, parts: Path, out: Path, *, cwd: Path) -> str | None:

@@ -35,14 +35,13 @@ from types import FrameType
 from pydantic import ValidationError
 
 from shard_action.adapters.files import make_folder, write_text_atomic
-from shard_action.adapters.junit import read_junit
 from shard_action.adapters.runner import (
     PytestReport,
-    combine_coverage,
     outcomes_from_junit,
     render_command,
     run_process,
     run_pytest,
+    save_coverage,
 )
 from shard_action.core.manifest import (
     MANIFEST_FILE,
@@ -369,6 +368,8 @@ def _run_command_slice(
     if junit.is_file():
         record.junit.append(junit_name)
         try:
+            from shard_action.adapters.junit import read_junit  # noqa: PLC0415 - pytest's path reads events
+
             found = outcomes_from_junit(read_junit(junit), piece.tests, root=ctx.root)
         except InputError as exc:
             ledger.failures.append(f"{where}: the runner's JUnit report is unreadable: {exc}")
@@ -521,7 +522,7 @@ def run_shard(
             parts = ctx.work / "coverage"
             if plan.runner.coverage and plan.runner.command is None and parts.is_dir():
                 name = f".coverage.{shard.id}"
-                problem = combine_coverage(python, parts, results / name, cwd=root)
+                problem = save_coverage(python, parts, results / name, cwd=root, env=os.environ)
                 if problem is None:
                     coverage_files.append(name)
                 elif any(record.tests for record in ledger.runs):
