@@ -434,7 +434,11 @@ def test_user_templates_and_a_broken_one(site: Path) -> None:
     assert (out / "comment.md").read_text() == (
         "Custom: 1 flaky, <code>tests/test&#95;a.py&#58;&#58;test&#95;flaky</code>\n"
     )
-    assert (out / "summary.md").read_text().startswith("## ❌ shard-action: 1 of 7 tests failed")
+    assert (
+        (out / "summary.md")
+        .read_text()
+        .startswith("## ❌ shard-action: 1 of 7 tests failing: 1 broken\n")
+    )
     (problem,) = files.report.problems
     assert problem.kind == "template" and problem.source == str(folder / "summary.md.j2")
     assert "summary.md.j2:1: TemplateSyntaxError" in problem.message

@@ -65,6 +65,7 @@ from shard_action.core.report import (
 from shard_action.core.results import JUnitReport
 from shard_action.core.testids import normalise_path
 from shard_action.core.units import count
+from shard_action.core.vocabulary import describe, headline
 from shard_action.errors import InputError, first_problem
 
 DEFAULT_OUT = Path("shard-report")
@@ -323,8 +324,10 @@ def annotations_for(report: Report, workdirs: Mapping[str, str]) -> list[Annotat
         wanted.append(
             Annotation(
                 "error",
-                f"{_name(entry)} {entry.status} after {count(entry.attempts, 'attempt')}{detail}",
-                title=f"shard-action: {entry.status} test",
+                f"{_name(entry)} {describe(entry)} after {count(entry.attempts, 'attempt')}"
+                f"{detail}",
+                title=f"shard-action: {entry.status} test"
+                + (" (known flaky)" if entry.known_flaky else ""),
                 file=_relative_file(entry, workdirs),
                 line=_line(entry),
             )
@@ -497,10 +500,13 @@ def _print(files: ReportFiles) -> None:
     report = files.report
     c = report.counts
     lines = [
-        f"shard-action report: {c.tests} tests: {c.passed} passed, {c.failed} failed, "
-        f"{c.broken} broken, {c.flaky} flaky, {c.skipped} skipped; "
+        f"shard-action report: {c.tests} tests: {c.passed} passed, {c.failed} failed"
+        + (f" ({c.known_flaky} known flaky)" if c.known_flaky else "")
+        + f", {c.broken} broken, {c.flaky} flaky, {c.skipped} skipped; "
         f"{c.lost} of {c.planned} planned tests lost",
     ]
+    if c.failing:
+        lines.append(f"  {headline(c)}")
     lines += [f"  LOST shard {s.shard}: {s.reason}" for s in report.lost_shards[:20]]
     lines += [
         f"  LOST {label(t.test, t.lane, t.fanned_out)} (shard {t.shard}): {t.reason}"
@@ -516,7 +522,7 @@ def _print(files: ReportFiles) -> None:
         f"  UNPLANNED {label(t.test, t.lane, t.fanned_out)} (shard {t.shard})"
         for t in report.unplanned[:20]
     ]
-    lines += [f"  {t.status}: {_name(t)}" for t in report.failures[:20]]
+    lines += [f"  {describe(t)}: {_name(t)}" for t in report.failures[:20]]
     lines += [f"  flaky: {_name(t)}" for t in report.flaky[:20]]
     lines += [f"  problem: {p.source}: {p.message}" for p in report.problems]
     coverage = report.coverage

@@ -227,6 +227,20 @@ def flip_rate(outcomes: str) -> float:
     return flips / len(runs)
 
 
+def judged_runs(outcomes: str) -> int:
+    """Runs a flip rate is over: the window's outcomes, skips left out."""
+    return sum(1 for o in outcomes if o in "pfF")
+
+
+def known_flaky(outcomes: str) -> bool:
+    """Flaky (failed, then passed in one run) at least once in the window.
+
+    Only that proves flakiness: a test that failed for three runs and was then fixed flipped,
+    but was never seen failing and passing the same code.
+    """
+    return "F" in outcomes
+
+
 def smoothed(samples: Sequence[float]) -> float:
     """The duration the planner uses: the median of the recent samples."""
     if not samples:

@@ -44,6 +44,7 @@ from markupsafe import Markup
 from shard_action.core.gantt import Bar, gantt_block
 from shard_action.core.report import CoverageEntry, Report
 from shard_action.core.units import MISSING, count, duration
+from shard_action.core.vocabulary import describe, flip_note, headline
 
 SUMMARY: Final = "summary.md.j2"
 COMMENT: Final = "comment.md.j2"
@@ -190,6 +191,9 @@ def _environment(templates: Mapping[str, str]) -> ImmutableSandboxedEnvironment:
         num=number,
         count=count,
         coverage_counts=coverage_counts,
+        verdict=describe,
+        headline=headline,
+        flip_note=flip_note,
     )
     return env
 

@@ -46,6 +46,8 @@ from shard_action.core.history import (
     Observed,
     RunRecord,
     flip_rate,
+    judged_runs,
+    known_flaky,
     letter_of,
     update_tests,
     with_run,
@@ -94,6 +96,9 @@ class Counts(_Model):
     broken: int = Field(description="Failed on every attempt, re-runs included.")
     flaky: int
     skipped: int
+    known_flaky: int = Field(
+        0, description="Of the failed tests, those known flaky from the history (not broken)."
+    )
     errors: int = Field(description="Failing tests whose final outcome was an error.")
     reruns: int = Field(description="Extra attempts (re-runs) over all tests.")
     lost: int
@@ -131,6 +136,12 @@ class TestEntry(_Model):
     kind: Literal["planned", "drift", "unplanned"] = "planned"
     fanned_out: FannedOut = False
     flip_rate: float | None = Field(None, description="Over the history's window, this run in.")
+    flip_window: int | None = Field(None, description="Runs the flip rate is over.")
+    known_flaky: bool = Field(
+        False,
+        description="Failed every attempt, but flaky in the history's window: `failed`, "
+        "not `broken`.",
+    )
     flaky_on_its_own: bool = Field(
         False, description="Flaky in a serial run too: parallelism is not the cause."
     )
@@ -243,6 +254,10 @@ class ModeEntry(_Model):
     changed: bool
     recorded: bool = Field(description="The decision was stored in the history written.")
     flaky_rate: float
+    rate_flaky: int = Field(
+        0, description="Tests the flaky rate counts: flaky ones and failing known-flaky ones."
+    )
+    rate_tests: int = Field(0, description="Tests the flaky rate is over (skips left out).")
     flaky_threshold: float
     recover_after: int
     clean_serial_runs: int
@@ -557,7 +572,13 @@ def _coverage(
 
 
 def _mode_entry(
-    plan: Plan, decision: ModeDecision, previous: History, settings: Settings, *, recorded: bool
+    plan: Plan,
+    decision: ModeDecision,
+    previous: History,
+    settings: Settings,
+    run: RunFacts,
+    *,
+    recorded: bool,
 ) -> ModeEntry:
     """This run's mode and the next one: the decision when it is recorded in the history, else
     the history's mode as it was, saying why it stays."""
@@ -584,6 +605,8 @@ def _mode_entry(
         changed=changed,
         recorded=recorded,
         flaky_rate=decision.flaky_rate,
+        rate_flaky=len(run.flaky),
+        rate_tests=run.tests,
         flaky_threshold=settings.flaky_threshold,
         recover_after=settings.recover_after,
         clean_serial_runs=clean,
@@ -654,22 +677,31 @@ def build(
     entries = [
         _entry(i, verdicts[n], i.test in fanned_out) for n, i in enumerate(completeness.executed)
     ]
-    flaky_names = [label(e.test, e.lane, e.fanned_out) for e in entries if e.status == "flaky"]
-
     previous = history if history is not None else History()
     index = previous.next_index()
     run_entries = [e for e in entries if e.status != "skipped"]
     flaky_entries = [e for e in entries if e.status == "flaky"]
     failing_entries = [e for e in entries if e.status in ("failed", "broken")]
+    for entry in failing_entries:
+        before = previous.record(entry.lane, entry.test)
+        if before is not None and known_flaky(before.outcomes):
+            entry.known_flaky = True
+            entry.status = "failed"
+    # A known-flaky test that failed every attempt flipped in this run too: it counts as flaky
+    # in the rate that decides the mode, so a serial run that hit it is not a clean one.
+    flaky_names = [
+        label(e.test, e.lane, e.fanned_out) for e in entries if e.status == "flaky" or e.known_flaky
+    ]
+    facts = RunFacts(
+        index=index,
+        mode=plan.mode,
+        tests=len(run_entries),
+        flaky=flaky_names,
+        complete=completeness.complete,
+    )
     decision = next_mode(
         ModeState.of(previous),
-        RunFacts(
-            index=index,
-            mode=plan.mode,
-            tests=len(run_entries),
-            flaky=flaky_names,
-            complete=completeness.complete,
-        ),
+        facts,
         flaky_threshold=settings.flaky_threshold,
         recover_after=settings.recover_after,
     )
@@ -689,13 +721,16 @@ def build(
         record = records.get(entry.lane, {}).get(entry.test)
         if record is not None:
             entry.flip_rate = flip_rate(record.outcomes)
+            entry.flip_window = judged_runs(record.outcomes)
             entry.flaky_on_its_own = record.last_serial_flake is not None
         else:
             entry.flip_rate = 1.0
+            entry.flip_window = 1
             entry.flaky_on_its_own = serial
     for entry in failing_entries:
         record = records.get(entry.lane, {}).get(entry.test)
         entry.flip_rate = flip_rate(record.outcomes) if record is not None else None
+        entry.flip_window = judged_runs(record.outcomes) if record is not None else None
 
     timing = _timing(plan, by_shard)
     planned_shards = sum(1 for s in plan.shards if s.tests or s.runs)
@@ -709,6 +744,7 @@ def build(
         broken=sum(e.status == "broken" for e in entries),
         flaky=len(flaky_entries),
         skipped=sum(e.status == "skipped" for e in entries),
+        known_flaky=sum(e.known_flaky for e in failing_entries),
         errors=sum(e.outcome == "error" for e in failing_entries),
         reruns=sum(max(0, e.attempts - 1) for e in entries),
         lost=len(completeness.lost),
@@ -717,7 +753,7 @@ def build(
         unplanned=len(completeness.unplanned),
     )
     writable = history is not None and not settings.fork
-    mode = _mode_entry(plan, decision, previous, settings, recorded=writable)
+    mode = _mode_entry(plan, decision, previous, settings, facts, recorded=writable)
     code = exit_code(
         complete=completeness.complete,
         problems=problems,
@@ -789,7 +825,7 @@ def build(
             index=index,
             mode=plan.mode,
             tests=len(run_entries),
-            flaky=len(flaky_entries),
+            flaky=len(flaky_names),
             flaky_rate=decision.flaky_rate,
             failed=counts.failing,
             lost=counts.lost,

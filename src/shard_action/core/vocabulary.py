@@ -1,0 +1,68 @@
+"""The words a person reads for a test's fate, in one place.
+
+The run table, the headline, the failing-test lists, the annotations and the terminal all say
+what happened to a test with these words and these sentences, so that they agree with each
+other; the README's "What the words mean" table is checked against :data:`WORDS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+from shard_action.core.units import count
+
+WORDS: Final[dict[str, str]] = {
+    "passed": "passed on its first attempt.",
+    "failed": "failed on every attempt it had: either nothing re-ran it (re-runs off), or it is "
+    "**known flaky**: its history shows it flaky (failed, then passed in one run) within the "
+    "last runs, so it is reported with its flip rate and not called broken.",
+    "flaky": "failed, then passed on a re-run in the same run. It does not fail the job "
+    "(unless `fail-on-flaky`).",
+    "broken": "failed on every attempt, re-runs included, and its history shows no flakiness: "
+    "a real failure.",
+    "quarantined": "listed in the quarantine file: it ran and its result is shown, but it does "
+    "not fail the job and does not count toward the flaky rate.",
+    "lost": "planned, but no result came back (its shard died, or the runner never reported it). "
+    "A lost test did not pass: the run is incomplete.",
+    "skipped": "skipped by the test itself (a `skip` marker or condition).",
+}
+"""Status -> definition. ``failing`` means failed or broken: the tests that fail the job."""
+
+
+def flip_note(flip_rate: float | None, window: int | None) -> str:
+    """``flip rate 40% over the last 5 runs``."""
+    if flip_rate is None:
+        return "no history yet"
+    runs = count(window or 1, "run")
+    return f"flip rate {flip_rate:.0%} over the last {runs}"
+
+
+def describe(entry: Mapping[str, Any] | Any) -> str:
+    """One test's fate in words: ``broken``, ``failing, known flaky (flip rate 40% over the
+    last 5 runs)``... Takes a report entry or its JSON form (what templates see)."""
+    data = entry if isinstance(entry, Mapping) else entry.model_dump()
+    status = str(data["status"])
+    if data.get("known_flaky") and status == "failed":
+        return f"failing, known flaky ({flip_note(data.get('flip_rate'), data.get('flip_window'))})"
+    if status == "quarantined":
+        return f"quarantined ({data.get('outcome', 'failed')})"
+    return status
+
+
+def headline(counts: Mapping[str, Any] | Any) -> str:
+    """The failing part of a title: ``3 of 120 tests failing: 1 broken, 2 failed (1 known
+    flaky)``; empty when nothing fails."""
+    data = counts if isinstance(counts, Mapping) else counts.model_dump()
+    failing = int(data["failed"]) + int(data["broken"])
+    if not failing:
+        return ""
+    parts = []
+    if data["broken"]:
+        parts.append(f"{int(data['broken']):,} broken")
+    if data["failed"]:
+        known = int(data.get("known_flaky") or 0)
+        parts.append(
+            f"{int(data['failed']):,} failed" + (f" ({known:,} known flaky)" if known else "")
+        )
+    return f"{failing:,} of {count(data['tests'], 'test')} failing: {', '.join(parts)}"
