@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 from typing import IO, Any
 
@@ -76,6 +77,7 @@ class ShardSelect:
             "missing": list(decision.missing),
             "ignored": list(decision.ignored),
             "errors": self.broken,
+            "coverage_core": _coverage_core(),
         }
         self.collection_path.write_text(json.dumps(payload, ensure_ascii=False), "utf-8")
 
@@ -121,6 +123,23 @@ class ShardSelect:
         if self._events is not None:
             self._events.close()
             self._events = None
+
+
+def _coverage_core() -> str | None:
+    """The core of the coverage.py measuring this process (its ``sys_info``), if one does."""
+    if "coverage" not in sys.modules:
+        return None
+    try:
+        import coverage  # noqa: PLC0415 - only a process under coverage gets here
+
+        current = coverage.Coverage.current()
+        if current is None:
+            return None
+        info = dict(current.sys_info())
+        core = info.get("core") or info.get("tracer")
+    except Exception:  # any coverage.py version: the core is a detail, never a failure
+        return None
+    return str(core) if core else None
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -314,3 +314,29 @@ def test_serial_fan_out_a_lost_instance_is_named_with_its_lane() -> None:
     report = build(serial_plan, [result], history=History()).report
     assert report.exit_code == EXIT_INCOMPLETE
     assert [(x.test, x.lane, x.fanned_out) for x in report.lost] == [(DB[1], "db-b", True)]
+
+
+def test_the_report_names_the_coverage_cores_that_measured_the_shards() -> None:
+    the_plan = plan([shard("s1", A, predicted=20.0), shard("s2", B, predicted=20.0)], overhead=5)
+    runs = {
+        "s1": run("default", A).model_copy(update={"coverage_core": "sysmon"}),
+        "s2": run("default", B).model_copy(update={"coverage_core": "ctrace"}),
+    }
+    results = [ShardResult(manifest(s, runs=[r])) for s, r in runs.items()]
+    fanin = build(
+        the_plan, results, history=History(), coverage=CoverageTotals(80.0, 80, 100, 9, 2)
+    )
+    assert fanin.report.coverage.cores == ["ctrace", "sysmon"]
+    templates = template_set(default_templates())
+    summary = render_summary(templates, fanin.report).text
+    assert "Measured with coverage.py's <code>ctrace</code>, <code>sysmon</code> cores." in summary
+    one = build(
+        the_plan,
+        [ShardResult(manifest("s1", runs=[runs["s1"]]))],
+        history=History(),
+        coverage=CoverageTotals(80.0, 80, 100, 9, 1),
+    )
+    assert (
+        "Measured with coverage.py's <code>sysmon</code> core."
+        in render_summary(templates, one.report).text
+    )

@@ -24,7 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from shard_action.adapters.coverage_facts import coverage_config_texts
 from shard_action.adapters.plugin_path import env_for
+from shard_action.core.coverage_core import core_name
 from shard_action.core.models import Outcome
 from shard_action.core.reruns import worse
 from shard_action.core.results import JUnitReport
@@ -115,6 +117,8 @@ class Collection:
     """Collected in an owned file, planned nowhere, not drift: deliberately not run."""
     errors: tuple[tuple[str, str], ...]
     """(node, message) of every collector that failed (a module that did not import)."""
+    coverage_core: str | None = None
+    """The coverage.py core measuring the process (``sysmon``, ``ctrace``…), when under coverage."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +170,7 @@ def _read_collection(path: Path) -> Collection | None:
     missing: dict[str, None] = {}
     ignored: dict[str, None] = {}
     errors: dict[tuple[str, str], None] = {}
+    core: str | None = None
     for part in parts:  # several only under xdist: one per worker, normally identical
         data: dict[str, Any] = json.loads(part.read_text("utf-8"))
         selected.update(dict.fromkeys(data["selected"]))
@@ -173,8 +178,14 @@ def _read_collection(path: Path) -> Collection | None:
         missing.update(dict.fromkeys(data["missing"]))
         ignored.update(dict.fromkeys(data.get("ignored", ())))
         errors.update(dict.fromkeys((e["node"], e["message"]) for e in data["errors"]))
+        core = core or data.get("coverage_core")
     return Collection(
-        tuple(selected), tuple(unplanned), tuple(missing), tuple(ignored), tuple(errors)
+        tuple(selected),
+        tuple(unplanned),
+        tuple(missing),
+        tuple(ignored),
+        tuple(errors),
+        core_name(core),
     )
 
 
@@ -250,27 +261,14 @@ def run_pytest(
     )
 
 
-_CONFIG_FILES = (".coveragerc", "setup.cfg", "tox.ini", "pyproject.toml")
-
-
 def remaps_paths(cwd: Path, env: Mapping[str, str]) -> bool:
     """Whether the project's coverage configuration may hold ``[paths]`` aliases.
 
     Only ``coverage combine`` applies them, so a shard with such a section combines even a single
-    data file. A textual look, erring towards "yes": any file that mentions a paths section.
+    data file. A textual look, erring towards "yes": any coverage config that mentions paths.
     """
-    candidates = [cwd / name for name in _CONFIG_FILES]
-    if env.get("COVERAGE_RCFILE"):
-        candidates.append(cwd / env["COVERAGE_RCFILE"])
-    for path in candidates:
-        try:
-            text = path.read_text("utf-8", errors="replace")
-        except OSError:
-            continue
-        if path.name == "pyproject.toml":
-            if "tool.coverage" in text and "paths" in text:
-                return True
-        elif "paths]" in text:
+    for name, text in coverage_config_texts(cwd, env):
+        if ("paths" in text) if name == "pyproject.toml" else ("paths]" in text):
             return True
     return False
 

@@ -34,6 +34,7 @@ from types import FrameType
 
 from pydantic import ValidationError
 
+from shard_action.adapters.coverage_facts import coverage_facts
 from shard_action.adapters.files import make_folder, write_text_atomic
 from shard_action.adapters.runner import (
     PytestReport,
@@ -43,6 +44,7 @@ from shard_action.adapters.runner import (
     run_pytest,
     save_coverage,
 )
+from shard_action.core.coverage_core import choose_core
 from shard_action.core.manifest import (
     MANIFEST_FILE,
     Attempt,
@@ -140,6 +142,7 @@ class _RunRecord:
     unplanned: list[str] = field(default_factory=list)
     exit_codes: list[int] = field(default_factory=list)
     junit: list[str] = field(default_factory=list)
+    coverage_core: str | None = None
 
     def first(self, test: str, outcome: Outcome, seconds: float | None) -> None:
         if test in self.attempts:
@@ -174,6 +177,8 @@ class _Context:
     python: str
     extra: tuple[str, ...]
     work: Path
+    coverage_core: str | None = None
+    """``COVERAGE_CORE`` to set (:func:`choose_core`), unless the environment has one."""
 
 
 def _where(ctx: _Context, piece: RunSlice) -> str:
@@ -185,6 +190,8 @@ def _env(ctx: _Context, piece: RunSlice, attempt: int) -> dict[str, str]:
     if len(ctx.shard.runs) == 1:
         env.update(ctx.shard.env)
     env.update(piece.run.env)
+    if ctx.coverage_core is not None and "COVERAGE_CORE" not in env:
+        env["COVERAGE_CORE"] = ctx.coverage_core
     env[SHARD_VAR] = ctx.shard.id
     env[LANE_VAR] = piece.run.lane
     env[ATTEMPT_VAR] = str(attempt)
@@ -286,6 +293,7 @@ def _run_pytest_slice(
         record.first(report.running, "error", None)
     collection = report.collection
     if collection is not None:
+        record.coverage_core = collection.coverage_core
         record.missing.extend(collection.missing)
         record.unplanned.extend(collection.unplanned)
         if collection.ignored:
@@ -479,6 +487,19 @@ def terminate_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def _coverage_core(plan: Plan, python: str, root: Path, ledger: _Ledger) -> str | None:
+    """``COVERAGE_CORE`` for this shard's pytest processes (none: coverage.py chooses)."""
+    runner = plan.runner
+    if not runner.coverage or runner.command is not None or "COVERAGE_CORE" in os.environ:
+        return None
+    facts = None
+    if runner.coverage_core == "auto":
+        facts = coverage_facts(python, root, os.environ)
+    choice = choose_core(runner.coverage_core, facts)
+    ledger.notes.append(f"coverage core asked: {choice.reason}")
+    return choice.core
+
+
 def run_shard(
     plan: Plan,
     shard_id: str,
@@ -507,8 +528,9 @@ def run_shard(
     ledger.runs = [_RunRecord(piece.run.lane, piece.tests) for piece in pieces]
     if shard is not None and shard.tests:
         python = plan.runner.python or sys.executable
+        core = _coverage_core(plan, python, root, ledger)
         with tempfile.TemporaryDirectory(prefix="shard-action-run-") as tmp:
-            ctx = _Context(plan, shard, results, root, python, tuple(extra), Path(tmp))
+            ctx = _Context(plan, shard, results, root, python, tuple(extra), Path(tmp), core)
             owners = file_owners(plan)
             for piece, record in zip(pieces, ledger.runs, strict=True):
                 if not piece.tests:
@@ -567,6 +589,7 @@ def _run_result(record: _RunRecord) -> tuple[RunResult, list[Verdict], list[str]
         drift=drift,
         exit_codes=record.exit_codes,
         junit=record.junit,
+        coverage_core=record.coverage_core,
     )
     lost = not_run(record.planned, record.tests, record.missing)
     return result, verdicts, lost, Counter(outcomes.values())
@@ -665,6 +688,9 @@ def _print_summary(
             f"  drift in {name(record.file, run)}: {count(len(record.planned), 'planned id')} not "
             f"collected, {count(len(record.collected), 'unplanned id')} run here"
         )
+    cores = sorted({run.coverage_core for run in manifest.runs if run.coverage_core})
+    if cores:
+        lines.append(f"  coverage measured with the {', '.join(cores)} core")
     lines += [f"  note: {note}" for note in notes]
     if manifest.failure:
         lines.append(f"  failure: {manifest.failure}")

@@ -220,6 +220,14 @@ class Config(_Strict):
         False, description="Make a shard fail for flaky tests too, not only for broken ones."
     )
     coverage: bool = Field(True, description="Measure coverage with coverage.py in every shard.")
+    coverage_core: Literal["auto", "sysmon", "ctrace", "pytrace"] = Field(
+        "auto",
+        description="coverage.py's measurement core (`COVERAGE_CORE`). `auto`: `sysmon` "
+        "(sys.monitoring, cheaper) where the test interpreter and coverage.py support it for "
+        "the project's settings (CPython 3.12+ and coverage 7.4+; with branch coverage Python "
+        "3.14+ and coverage 7.7+; no plugins or dynamic contexts), else coverage.py's default. "
+        "A `COVERAGE_CORE` in the environment wins.",
+    )
     pytest_args: list[str] = Field(
         default_factory=list, description="Extra arguments for pytest when a shard runs."
     )

@@ -94,6 +94,11 @@ class RunResult(_Model):
         description="JUnit files this run wrote (first, then re-runs), relative to the results "
         "folder.",
     )
+    coverage_core: str | None = Field(
+        None,
+        description="The coverage.py core that measured the first process (`sysmon`, `ctrace`, "
+        "`pytrace`); none without coverage.",
+    )
 
 
 class ShardManifest(_Model):

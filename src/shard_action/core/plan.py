@@ -105,6 +105,7 @@ class RunnerSettings(_Model):
     reruns: int = 2
     fail_on_flaky: bool = False
     coverage: bool = True
+    coverage_core: Literal["auto", "sysmon", "ctrace", "pytrace"] = "auto"
     pytest_args: list[str] = Field(default_factory=list)
     command: str | None = None
     python: str | None = None

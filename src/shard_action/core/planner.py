@@ -385,6 +385,7 @@ def _runner(config: Config) -> RunnerSettings:
         reruns=config.reruns,
         fail_on_flaky=config.fail_on_flaky,
         coverage=config.coverage,
+        coverage_core=config.coverage_core,
         pytest_args=list(config.pytest_args),
         command=config.command,
         python=config.python,

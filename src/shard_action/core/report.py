@@ -244,6 +244,10 @@ class CoverageEntry(_Model):
         "what the others ran, has no `delta` and is not kept in the history.",
     )
     note: str | None = None
+    cores: list[str] = Field(
+        default_factory=list,
+        description="coverage.py cores that measured the shards (`sysmon`, `ctrace`, `pytrace`).",
+    )
 
 
 class ModeEntry(_Model):
@@ -735,6 +739,8 @@ def build(
     timing = _timing(plan, by_shard)
     planned_shards = sum(1 for s in plan.shards if s.tests or s.runs)
     cover = _coverage(coverage, history, planned_shards)
+    cores = {run.coverage_core for r in by_shard.values() for run in r.manifest.runs}
+    cover = cover.model_copy(update={"cores": sorted(c for c in cores if c)})
     counts = Counts(
         planned=completeness.planned + sum(len(s.tests) for s in plan.shards if s.id in not_run),
         not_run=sum(len(s.tests) for s in plan.shards if s.id in not_run),
