@@ -49,6 +49,10 @@ class ShardSelect:
         self.collection_path = Path(str(spec["collection"]) + suffix)
         self.events_path = Path(str(spec["events"]) + suffix)
         self.memory_mb: int | None = spec.get("memory_mb")
+        worker_data = spec.get("worker_coverage")
+        self._coverage = (
+            _start_coverage(str(worker_data)) if worker_data and self.worker is not None else None
+        )
         self.broken: list[dict[str, str]] = []
         self.pending: dict[str, list[Any]] = {}
         self._events: IO[str] | None = None
@@ -66,13 +70,16 @@ class ShardSelect:
         decision = decide(self.selection, [item.nodeid for item in items], broken_files)
         chosen = set(decision.selected)
         kept = [item for item in items if item.nodeid in chosen]
+        if self.selection.ordered:  # workers: longest first, as planned, so xdist's tail is short
+            rank = self.selection.rank()
+            kept.sort(key=lambda item: rank(item.nodeid))
         dropped = [item for item in items if item.nodeid not in chosen]
         if dropped:
             config.hook.pytest_deselected(items=dropped)
         items[:] = kept
         payload = {
             "collected": len(chosen) + len(dropped),
-            "selected": list(decision.selected),
+            "selected": [item.nodeid for item in kept],
             "unplanned": list(decision.unplanned),
             "missing": list(decision.missing),
             "ignored": list(decision.ignored),
@@ -123,6 +130,22 @@ class ShardSelect:
         if self._events is not None:
             self._events.close()
             self._events = None
+        if self._coverage is not None:
+            self._coverage.stop()
+            self._coverage.save()
+            self._coverage = None
+
+
+def _start_coverage(data_file: str) -> Any:
+    """Measure this xdist worker (``coverage run`` measures only the controller), unless
+    something already does (pytest-cov, coverage's own ``patch = subprocess``)."""
+    import coverage  # noqa: PLC0415 - only workers of a shard with coverage get here
+
+    if coverage.Coverage.current() is not None:
+        return None
+    measured = coverage.Coverage(data_file=data_file, data_suffix=True, config_file=True)
+    measured.start()
+    return measured
 
 
 def _coverage_core() -> str | None:

@@ -149,14 +149,24 @@ def pytest_command(
     coverage: bool,
     sequential: bool,
     args: Sequence[str] = (),
+    workers: int | None = None,
+    load_xdist: bool = False,
 ) -> list[str]:
-    """The argv of one pytest process. Files come last, after ``--``, as pytest arguments."""
+    """The argv of one pytest process. Files come last, after ``--``, as pytest arguments.
+
+    ``workers`` (never for a sequential run): pytest-xdist's ``-n``, handing tests out in the
+    order the plugin leaves them (``--dist load``); ``load_xdist`` names the plugin for a run
+    with plugin autoloading off (``PYTEST_DISABLE_PLUGIN_AUTOLOAD``).
+    """
     command = [python, "-m"]
     if coverage:
         command += ["coverage", "run", "--parallel-mode", "-m"]
     command += ["pytest", "-p", PLUGIN, f"--junitxml={junit}", "-o", "junit_family=xunit1"]
     if sequential:  # one process, in collection order
         command += ["-p", "no:xdist", "-p", "no:randomly"]
+    elif workers is not None and workers > 1:
+        command += [*(["-p", "xdist.plugin"] if load_xdist else []), "-n", str(workers)]
+        command += ["--dist", "load"]
     command += [*args, "--", *files]
     return command
 
@@ -224,8 +234,13 @@ def run_pytest(
     args: Sequence[str] = (),
     timeout: float | None = None,
     memory_mb: int | None = None,
+    workers: int | None = None,
 ) -> PytestReport:
-    """One pytest process over ``files`` that keeps only ``selection``; ``workdir`` is ours."""
+    """One pytest process over ``files`` that keeps only ``selection``; ``workdir`` is ours.
+
+    With ``workers`` and coverage, ``coverage run`` measures the controller and the plugin
+    measures each xdist worker into the same parts folder (``worker_coverage``).
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     spec_path = workdir / "select.json"
     collection_path = workdir / "collection.json"
@@ -236,6 +251,9 @@ def run_pytest(
         "events": str(events_path),
         "memory_mb": memory_mb,
     }
+    parallel = workers is not None and workers > 1 and not sequential
+    if coverage_file is not None and parallel:
+        spec["worker_coverage"] = str(coverage_file)
     spec_path.write_text(json.dumps(spec, ensure_ascii=False), "utf-8")
     run_env = env_for(python, env, workdir)
     run_env[SELECT_VAR] = str(spec_path)
@@ -249,6 +267,8 @@ def run_pytest(
         coverage=coverage_file is not None,
         sequential=sequential,
         args=args,
+        workers=workers if parallel else None,
+        load_xdist=bool(run_env.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")),
     )
     process = run_process(command, cwd=cwd, env=run_env, timeout=timeout, memory_mb=memory_mb)
     results, running, memory = _read_events(events_path)

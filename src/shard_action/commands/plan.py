@@ -257,7 +257,15 @@ def build_plan(args: argparse.Namespace, root: Path) -> Plan:
         )
 
     def planned(tests: list[TestItem], notes: list[str]) -> Plan:
-        return make_plan(config, tests, timings, mode=mode, mode_reason=reason, warnings=notes)
+        return make_plan(
+            config,
+            tests,
+            timings,
+            mode=mode,
+            mode_reason=reason,
+            warnings=notes,
+            cpus=os.cpu_count(),
+        )
 
     tiers = {"tier": config.tier, "first_tier": config.first_tier}
     if config.first_tier is None or not first:

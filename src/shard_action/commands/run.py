@@ -76,6 +76,7 @@ from shard_action.core.selection import (
 )
 from shard_action.core.testids import file_of
 from shard_action.core.units import count, duration
+from shard_action.core.workers import resolve as resolve_workers
 from shard_action.errors import InputError
 
 DEFAULT_RESULTS = Path("shard-results")
@@ -265,6 +266,8 @@ def _run_pytest_slice(
     def attempt(
         selection: Selection, files: Sequence[str], junit_name: str, number: int
     ) -> PytestReport:
+        # workers for the first attempt only: a re-run of a few failed tests needs none
+        workers = resolve_workers(run.workers, os.cpu_count()) if number == 1 else None
         report = run_pytest(
             python=ctx.python,
             selection=selection,
@@ -278,6 +281,7 @@ def _run_pytest_slice(
             args=args,
             timeout=run.timeout,
             memory_mb=run.memory_mb,
+            workers=workers,
         )
         record.exit_codes.append(report.process.returncode)
         if (ctx.results / junit_name).is_file():

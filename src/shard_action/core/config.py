@@ -89,6 +89,14 @@ class LaneConfig(_Strict):
     memory_mb: Annotated[int, Field(ge=16)] | None = Field(
         None, description="Address-space cap (MiB) for this lane's runner processes."
     )
+    workers: Annotated[int, Field(ge=1, le=64)] | Literal["auto"] | None = Field(
+        None,
+        description="pytest-xdist workers inside each shard of this parallel lane (`-n`): a "
+        "number, or `auto` for the machine's CPU count (the plan job's when planning, the test "
+        "job's when running). The planner predicts the shard as its tests spread longest first "
+        "over the workers plus a start-up per worker, and the shard hands them to xdist in that "
+        "order. Needs pytest-xdist in the test environment; not for sequential lanes.",
+    )
 
     @field_validator("ids")
     @classmethod
@@ -109,6 +117,15 @@ class LaneConfig(_Strict):
         if len(set(values)) != len(values):
             raise ValueError("fan-out values must be unique")
         return values
+
+    @model_validator(mode="after")
+    def _sequential_has_no_workers(self) -> LaneConfig:
+        if self.mode == "sequential" and self.workers is not None:
+            raise ValueError(
+                f"lane {self.name!r}: workers runs tests side by side, which a sequential lane "
+                "must not; remove workers or make the lane parallel"
+            )
+        return self
 
 
 FULL_TIER = "full"

@@ -46,6 +46,7 @@ class LaneInstance:
     backend: str | None = None
     timeout: float | None = None
     memory_mb: int | None = None
+    workers: int | Literal["auto"] | None = None
 
 
 def _translate(pattern: str) -> str:
@@ -147,6 +148,7 @@ def lane_instances(config: Config) -> list[LaneInstance]:
                     backend=value,
                     timeout=lane.timeout,
                     memory_mb=lane.memory_mb,
+                    workers=lane.workers,
                 )
             )
     return instances

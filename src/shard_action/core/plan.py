@@ -37,6 +37,11 @@ class LaneRun(_Model):
     count: int = Field(ge=0)
     timeout: float | None = Field(None, description="Seconds before the process is killed.")
     memory_mb: int | None = Field(None, description="Address-space cap of the process (MiB).")
+    workers: int | Literal["auto"] | None = Field(
+        None,
+        description="pytest-xdist workers (`-n`) for this run, `auto`: the CPU count of the "
+        "machine that runs it; none: one process. Tests are listed longest first then.",
+    )
 
 
 class PlannedShard(_Model):

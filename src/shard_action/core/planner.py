@@ -73,6 +73,8 @@ from shard_action.core.plan import (
     TimingsInfo,
     Totals,
 )
+from shard_action.core.workers import WORKER_STARTUP, longest_first, shard_seconds
+from shard_action.core.workers import resolve as resolve_workers
 from shard_action.errors import InputError
 
 SERIAL_SHARD_ID = "serial"
@@ -99,14 +101,23 @@ class _Lane:
     shards: int = 1
     capped_by: str | None = None
     groups: list[list[int]] = field(default_factory=list)
+    workers: int = 1
+    """pytest-xdist workers per shard (:mod:`shard_action.core.workers`); 1: one process."""
 
     @property
     def sequential(self) -> bool:
         return self.instance.mode == "sequential"
 
     def bound(self, k: int) -> float:
-        """Lane makespan's lower bound with ``k`` shards, without overhead."""
-        return max(self.total / k, self.longest_unit) if k > 0 else _INF
+        """Lane makespan's lower bound with ``k`` shards, without overhead.
+
+        With workers a shard's tests share ``workers`` processes, each paying its start-up.
+        """
+        if k <= 0:
+            return _INF
+        if self.workers > 1:
+            return WORKER_STARTUP + max(self.total / (k * self.workers), self.longest_unit)
+        return max(self.total / k, self.longest_unit)
 
     def cap(self) -> int:
         if self.sequential:
@@ -534,8 +545,12 @@ def make_plan(
     mode: Literal["parallel", "serial"],
     mode_reason: str,
     warnings: Sequence[str] = (),
+    cpus: int | None = None,
 ) -> Plan:
-    """The plan for ``tests`` under ``config`` (steps in the module docstring)."""
+    """The plan for ``tests`` under ``config`` (steps in the module docstring).
+
+    ``cpus``: the CPU count ``workers = "auto"`` is planned with (the caller's machine).
+    """
     notes = list(warnings)
     suite = _suite(tests)
     if suite.duplicates:
@@ -553,6 +568,9 @@ def make_plan(
             mode_reason=mode_reason,
             warnings=notes,
         )
+    for lane in lanes:
+        if not lane.sequential:
+            lane.workers = resolve_workers(lane.instance.workers, cpus)
     notes.extend(_allocate(config, lanes))
     overhead = config.shard_overhead
     shards: list[PlannedShard] = []
@@ -563,8 +581,14 @@ def make_plan(
         instance = lane.instance
         lane_span = 0.0
         count = len(lane.groups)
-        for number, group in enumerate(lane.groups, start=1):
+        workers = lane.workers
+        for number, members in enumerate(lane.groups, start=1):
+            group = members
             seconds = math.fsum(lane.seconds[j] for j in group)
+            if workers > 1:
+                durations = [lane.seconds[j] for j in members]
+                group = longest_first(members, durations)
+                seconds = shard_seconds(durations, workers)
             lane_span = max(lane_span, seconds)
             shards.append(
                 PlannedShard(
@@ -583,6 +607,7 @@ def make_plan(
                             count=len(group),
                             timeout=instance.timeout,
                             memory_mb=instance.memory_mb,
+                            workers=instance.workers if workers > 1 else None,
                         )
                     ],
                     predicted_seconds=seconds,

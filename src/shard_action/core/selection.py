@@ -22,9 +22,9 @@ annotations.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from shard_action.core.testids import file_of, is_whole_file
 
@@ -123,21 +123,32 @@ class Selection:
     keep: tuple[str, ...]
     known: frozenset[str]
     owned_files: frozenset[str]
+    ordered: bool = False
+    """Run in ``keep``'s order, not pytest's: a run with workers lists its tests longest first."""
 
-    def to_json(self) -> dict[str, list[str]]:
+    def to_json(self) -> dict[str, Any]:
         return {
             "keep": list(self.keep),
             "known": sorted(self.known),
             "owned_files": sorted(self.owned_files),
+            "ordered": self.ordered,
         }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Sequence[str]]) -> Selection:
+    def from_json(cls, data: Mapping[str, Any]) -> Selection:
         return cls(
             keep=tuple(str(t) for t in data["keep"]),
             known=frozenset(str(t) for t in data["known"]),
             owned_files=frozenset(str(f) for f in data["owned_files"]),
+            ordered=bool(data.get("ordered", False)),
         )
+
+    def rank(self) -> Callable[[str], int]:
+        """A sort key putting ids in ``keep``'s order (the rest after them; a whole-file id
+        ranks every test of its file). Sort stably with it, and only when ``ordered``."""
+        rank = {t: i for i, t in enumerate(self.keep)}
+        last = len(rank)
+        return lambda test_id: rank.get(test_id, rank.get(file_of(test_id), last))
 
 
 def selection_for(
@@ -161,7 +172,8 @@ def selection_for(
     owners = file_owners(plan) if owners is None else owners
     me = (shard_id, run_index)
     owned = {f for f in files if me in owners.get(f, frozenset())}
-    return Selection(piece.tests, frozenset(known), frozenset(owned))
+    ordered = piece.run.workers is not None and not piece.run.sequential
+    return Selection(piece.tests, frozenset(known), frozenset(owned), ordered)
 
 
 def function_of(test_id: str) -> str:
