@@ -147,6 +147,7 @@ def expected_seconds(case: Case, instance: str, members: list[TestItem]) -> dict
         elif every:
             result[t.id] = statistics.median(every)
         else:
+            assert case.config.default_duration is not None  # the strategy always sets it
             result[t.id] = case.config.default_duration
     return result
 

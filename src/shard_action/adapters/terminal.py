@@ -54,7 +54,8 @@ def print_plan(plan: Plan, stream: TextIO) -> None:
         f"one job {seconds(plan.serial_seconds)}, {speedup(ratio)}); overhead "
         f"{seconds(plan.shard_overhead)} per shard\n"
         f"timings: {plan.timings.measured} measured, {plan.timings.estimated} estimated, "
-        f"{plan.timings.stale} stale ignored",
+        f"{plan.timings.stale} stale ignored"
+        + (f"\nestimates: {plan.timings.estimate.reliability}" if plan.timings.estimated else ""),
         markup=False,
     )
     for warning in plan.warnings:

@@ -21,6 +21,7 @@ from shard_action.adapters import gha
 from shard_action.adapters.collect import (
     Collected,
     collect_pytest,
+    file_sizes,
     match_test_files,
     read_test_list,
 )
@@ -256,6 +257,8 @@ def build_plan(args: argparse.Namespace, root: Path) -> Plan:
             "runs first"
         )
 
+    sizes = file_sizes(root, collected.tests)
+
     def planned(tests: list[TestItem], notes: list[str]) -> Plan:
         return make_plan(
             config,
@@ -265,6 +268,7 @@ def build_plan(args: argparse.Namespace, root: Path) -> Plan:
             mode_reason=reason,
             warnings=notes,
             cpus=os.cpu_count(),
+            file_bytes=sizes,
         )
 
     tiers = {"tier": config.tier, "first_tier": config.first_tier}

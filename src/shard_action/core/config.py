@@ -194,8 +194,12 @@ class Config(_Strict):
     default_lane: Annotated[str, Field(pattern=NAME_PATTERN)] = Field(
         "default", description="Name of the lane that takes every test no lane matched."
     )
-    default_duration: Annotated[float, Field(gt=0, le=MAX_SECONDS, allow_inf_nan=False)] = Field(
-        1.0, description="Seconds assumed for a test with no timing and no similar test."
+    default_duration: Annotated[float, Field(gt=0, le=MAX_SECONDS, allow_inf_nan=False)] | None = (
+        Field(
+            None,
+            description="Seconds assumed for a test with no timing and no measured test in its "
+            "file or lane; unset: estimated from the file's source size per test.",
+        )
     )
     mode: Literal["auto", "parallel", "serial"] = Field(
         "auto", description="`auto` follows the history's mode; the others force one."

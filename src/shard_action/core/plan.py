@@ -85,6 +85,19 @@ class LanePlan(_Model):
     first: bool = Field(False, description="The lane's tests of the first tier (`first-tier`).")
 
 
+class EstimateInfo(_Model):
+    """How the durations without a timing of their own were found, and how far to trust them."""
+
+    methods: dict[str, int] = Field(
+        default_factory=dict,
+        description="Planned tests per way their duration was found: `measured`, `same-file` / "
+        "`same-lane` (median of measured tests there), `source-size` (no timing near it: from "
+        "the file's bytes per test), `default-duration` (as configured).",
+    )
+    seconds: float = Field(0.0, description="Sum of the estimated (not measured) durations.")
+    reliability: str = Field("", description="For a person: how good the estimate is.")
+
+
 class TimingsInfo(_Model):
     sources: list[str] = Field(default_factory=list)
     measured: int = Field(0, description="Planned tests with a timing of their own.")
@@ -92,6 +105,7 @@ class TimingsInfo(_Model):
     stale: int = Field(0, description="Timed tests that no longer exist (ignored).")
     unresolved: int = Field(0, description="Report entries that matched no test id.")
     skipped_reports: list[str] = Field(default_factory=list)
+    estimate: EstimateInfo = Field(default_factory=EstimateInfo)
 
 
 class Totals(_Model):

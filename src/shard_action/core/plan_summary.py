@@ -56,7 +56,9 @@ def plan_markdown(plan: Plan) -> str:
         f"Timings: {plan.timings.measured} measured, {plan.timings.estimated} estimated, "
         f"{plan.timings.stale} stale ignored"
         + (f", {plan.timings.unresolved} unresolved" if plan.timings.unresolved else "")
-        + ".",
+        + "."
+        + (f" Estimates: {cell(plan.timings.estimate.reliability)}." if plan.timings.estimated
+           else ""),
         "",
     ]  # fmt: skip
     if plan.warnings:

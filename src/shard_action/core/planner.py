@@ -8,7 +8,9 @@ the choices made in each:
 2. **Durations**, per (lane instance, test): the instance's own timing from the history
    (``Timings.by_lane``) wins over the pooled ``Timings.durations``; a timing that is not a finite
    number >= 0 counts as missing. A missing one is estimated: the median of the known tests of the
-   same file in the same lane instance, else of the lane instance, else ``default_duration``.
+   same file in the same lane instance, else of the lane instance, else ``default_duration``
+   when the config sets it, else from the file's size per test (``core.estimate``).
+   ``plan.json``'s ``timings.estimate`` counts each way and says how far to trust it.
 3. **Shard budget.** Every lane instance with tests gets one shard (a sequential lane exactly one);
    then shards are added one at a time to the lane that decides the stage's predicted wall time,
    judged by its lower bound ``max(total / k, longest unit)``, until that lane cannot take more
@@ -52,18 +54,20 @@ the choices made in each:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from statistics import median
 from typing import Literal
 
-from shard_action.core import units
+from shard_action.core import estimate, units
 from shard_action.core.config import GITHUB_MATRIX_LIMIT, Config
 from shard_action.core.lanes import LaneInstance, assign_lanes, lane_instances
 from shard_action.core.models import TestItem, Timings
 from shard_action.core.partition import Algorithm, partition
 from shard_action.core.plan import (
     EMPTY_SHARD_ID,
+    EstimateInfo,
     FanInSettings,
     LanePlan,
     LaneRun,
@@ -94,6 +98,7 @@ class _Lane:
     seconds: list[float]
     estimated: int
     estimated_flags: list[bool]
+    methods: dict[str, int]
     splittable: bool = True
     total: float = 0.0
     longest_unit: float = 0.0
@@ -133,9 +138,10 @@ def _durations(
     positions: list[int],
     suite: _Suite,
     timings: Timings,
-    default: float,
-) -> tuple[list[float], list[bool]]:
-    """Seconds per test of the lane instance, and which of them are estimates."""
+    default: float | None,
+) -> tuple[list[float], list[bool], dict[str, int]]:
+    """Seconds per test of the lane instance, which of them are estimates, and how each was
+    found (counts per ``estimate.Method``)."""
     ids = suite.ids
     inf = _INF
     pooled = timings.durations.get
@@ -153,26 +159,34 @@ def _durations(
         found = [pooled(ids[p]) for p in positions]
     values = [v if v is not None and 0.0 <= v < inf else None for v in found]
     missing = [v is None for v in values]
+    methods: dict[str, int] = {"measured": len(values) - sum(missing)}
     if not any(missing):
-        return [float(v) for v in values if v is not None], missing
+        return [float(v) for v in values if v is not None], missing, methods
     files = suite.files
     by_file: dict[str, list[float]] = {}
     for p, v in zip(positions, values, strict=True):
         if v is not None:
             by_file.setdefault(files[p], []).append(v)
     file_median = {name: median(known) for name, known in by_file.items()}
-    lane_median = default
-    orphans = (
-        files[p] not in file_median for p, v in zip(positions, values, strict=True) if v is None
-    )
-    if any(orphans):  # some file has no known test: the lane median is needed
-        every = [v for v in values if v is not None]
-        lane_median = median(every) if every else default
-    seconds = [
-        file_median.get(files[p], lane_median) if v is None else float(v)
-        for p, v in zip(positions, values, strict=True)
-    ]
-    return seconds, missing
+    every = [v for v in values if v is not None]
+    lane_median = median(every) if every else None
+    seconds: list[float] = []
+    for p, v in zip(positions, values, strict=True):
+        if v is not None:
+            seconds.append(float(v))
+            continue
+        name = files[p]
+        if name in file_median:
+            method, value = "same-file", file_median[name]
+        elif lane_median is not None:
+            method, value = "same-lane", lane_median
+        elif default is not None:
+            method, value = "default-duration", default
+        else:
+            method, value = "source-size", suite.estimates[name]
+        methods[method] = methods.get(method, 0) + 1
+        seconds.append(value)
+    return seconds, missing, methods
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,9 +197,11 @@ class _Suite:
     ids: list[str]
     files: list[str]
     duplicates: int
+    estimates: dict[str, float]
+    """Seconds per test of each file when nothing was measured near it (``core.estimate``)."""
 
 
-def _suite(tests: Sequence[TestItem]) -> _Suite:
+def _suite(tests: Sequence[TestItem], file_bytes: Mapping[str, int]) -> _Suite:
     ids = [t.id for t in tests]
     if len(set(ids)) == len(ids):
         unique = list(tests)
@@ -197,7 +213,9 @@ def _suite(tests: Sequence[TestItem]) -> _Suite:
                 seen.add(test.id)
                 unique.append(test)
         ids = [t.id for t in unique]
-    return _Suite(unique, ids, [t.file for t in unique], len(tests) - len(unique))
+    files = [t.file for t in unique]
+    per_file = estimate.per_file(file_bytes, Counter(files))
+    return _Suite(unique, ids, files, len(tests) - len(unique), per_file)
 
 
 def _prepare_lanes(
@@ -217,13 +235,16 @@ def _prepare_lanes(
             if instance.base != config.default_lane and note not in warnings:
                 warnings.append(note)
             continue
-        seconds, flags = _durations(instance, positions, suite, timings, config.default_duration)
+        seconds, flags, methods = _durations(
+            instance, positions, suite, timings, config.default_duration
+        )
         lane = _Lane(
             instance=instance,
             tests=positions,
             seconds=seconds,
             estimated=sum(flags),
             estimated_flags=flags,
+            methods=methods,
             splittable=splittable,
             total=math.fsum(seconds),
         )
@@ -408,7 +429,19 @@ def _fan_in(config: Config) -> FanInSettings:
     return FanInSettings(flaky_threshold=config.flaky_threshold, recover_after=config.recover_after)
 
 
-def _timings_info(timings: Timings, planned: int, estimated: int) -> TimingsInfo:
+def _timings_info(
+    timings: Timings, planned: int, estimated: int, lanes: Sequence[_Lane] = ()
+) -> TimingsInfo:
+    methods: dict[str, int] = {}
+    for lane in lanes:
+        for method, number in lane.methods.items():
+            methods[method] = methods.get(method, 0) + number
+    guessed = math.fsum(
+        s
+        for lane in lanes
+        for s, flag in zip(lane.seconds, lane.estimated_flags, strict=True)
+        if flag
+    )
     return TimingsInfo(
         sources=list(timings.sources),
         measured=planned - estimated,
@@ -416,6 +449,11 @@ def _timings_info(timings: Timings, planned: int, estimated: int) -> TimingsInfo
         stale=timings.stale,
         unresolved=timings.unresolved,
         skipped_reports=list(timings.skipped_reports),
+        estimate=EstimateInfo(
+            methods={k: v for k, v in methods.items() if v},
+            seconds=guessed,
+            reliability=estimate.reliability(methods),
+        ),
     )
 
 
@@ -532,7 +570,7 @@ def _serial_plan(
         makespan=overhead + total,
         serial_seconds=overhead + total,
         totals=Totals(tests=len(ids), seconds=total, shards=1),
-        timings=_timings_info(timings, len(ids), estimated),
+        timings=_timings_info(timings, len(ids), estimated, lanes),
         warnings=warnings,
     )
 
@@ -546,13 +584,16 @@ def make_plan(
     mode_reason: str,
     warnings: Sequence[str] = (),
     cpus: int | None = None,
+    file_bytes: Mapping[str, int] | None = None,
 ) -> Plan:
     """The plan for ``tests`` under ``config`` (steps in the module docstring).
 
     ``cpus``: the CPU count ``workers = "auto"`` is planned with (the caller's machine).
+    ``file_bytes``: the size of each test file, for durations that nothing measured
+    (``core.estimate``); without it such tests get the estimate's typical figure.
     """
     notes = list(warnings)
-    suite = _suite(tests)
+    suite = _suite(tests, file_bytes or {})
     if suite.duplicates:
         notes.append(f"{units.count(suite.duplicates, 'duplicate test id')} planned once")
     if not suite.ids:
@@ -646,6 +687,6 @@ def make_plan(
         makespan=overhead + stage,
         serial_seconds=overhead + total,
         totals=Totals(tests=planned, seconds=total, shards=len(shards)),
-        timings=_timings_info(timings, planned, estimated),
+        timings=_timings_info(timings, planned, estimated, lanes),
         warnings=notes,
     )
