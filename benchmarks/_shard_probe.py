@@ -100,7 +100,7 @@ class Probe:
 
 def pytest_configure(config: pytest.Config) -> None:
     path = os.environ.get(PROBE_VAR)
-    if path:
+    if path and not hasattr(config, "workerinput"):  # xdist: the controller sees every test
         stop = os.environ.get(STOP_VAR) == "1"
         probe = Probe(path, stop, os.environ.get(MODULE_VAR))
         config.pluginmanager.register(probe, "shard_bench_probe")

@@ -65,6 +65,7 @@ def make_plan(layout: nx.Layout, shards: int, coverage: bool) -> Plan:
         "reruns = 0\n"
         "shard-overhead = 0\n"
         'granularity = "file"\n'
+        "split-files = false\n"
         f'collect-args = ["{nx.SUITE}"]\n',
         "utf-8",
     )

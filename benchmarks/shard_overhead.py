@@ -52,6 +52,12 @@ from shard_action.core.selection import files_in_order
 SUITE = "networkx"
 SUITE_VERSION = "3.4.2"
 SHARDS = 4
+"""k; ``--shards K...`` runs the makespan part once per k (set before each)."""
+TARGET = SUITE
+"""What both tools collect: the package, or a part of it (``--subset``)."""
+EXTRA_CONFIG = ""
+"""More lines for our config (``--workers``, ``--python``, ``--coverage-core``)."""
+OURS_ONLY = False
 ALGORITHM = "least_duration"
 PROBE_MODULE = "_shard_probe"
 PROBE_FILE = Path(__file__).resolve().with_name(PROBE_MODULE + ".py")
@@ -286,7 +292,7 @@ def prepare(layout: Layout, source: Path) -> None:
         f"coverage = {'true' if layout.coverage else 'false'}\n"
         "reruns = 0\n"
         "shard-overhead = 0\n"
-        f'collect-args = ["{SUITE}"]\n',
+        f'collect-args = ["{TARGET}"]\n' + EXTRA_CONFIG,
         "utf-8",
     )
 
@@ -351,7 +357,7 @@ def make_durations(layout: Layout) -> float:
         "--clean-durations",
         "--durations-path",
         str(layout.durations),
-        SUITE,
+        TARGET,
     ]
     started = time.monotonic()
     log = layout.log("durations")
@@ -416,7 +422,7 @@ def tool_command(layout: Layout, tool: Tool, shard: int, shard_id: str) -> list[
         ALGORITHM,
         "--durations-path",
         str(layout.durations),
-        SUITE,
+        TARGET,
     ]
 
 
@@ -443,6 +449,8 @@ def pairs(repeats: int) -> list[tuple[int, int, Tool]]:
     for repeat in range(repeats):
         for shard in range(1, SHARDS + 1):
             tools = TOOLS if (repeat + shard) % 2 == 0 else TOOLS[::-1]
+            if OURS_ONLY:
+                tools = ("ours",)
             order += [(repeat, shard, tool) for tool in tools]
     return order
 
@@ -567,8 +575,8 @@ def makespan_report(
         "tests": "largest shard's test phase (first test start to last end)",
         "tests_mean": "mean shard test phase",
         "makespan": "MAKESPAN: largest shard wall (process start to exit)",
-        "walls": "sum of the 4 shard walls (machine time)",
-        "startups": "sum of the 4 start-ups",
+        "walls": f"sum of the {SHARDS} shard walls (machine time)",
+        "startups": f"sum of the {SHARDS} start-ups",
     }
     rows = [
         [
@@ -609,8 +617,8 @@ def makespan_report(
             ]
         )
     lines = [
-        f"lower bound: sum/4 = {bound.per_shard:.1f} s, longest test = {bound.longest:.2f} s, "
-        f"LB = {bound.value:.1f} s (no overhead)",
+        f"lower bound: sum/{SHARDS} = {bound.per_shard:.1f} s, longest test "
+        f"= {bound.longest:.2f} s, LB = {bound.value:.1f} s (no overhead)",
         table(["median of the repeats (seconds)", "ours", "pytest-split", "ours/split"], rows),
     ]
     return lines
@@ -666,7 +674,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--durations", type=Path, help="reuse this durations file instead of a serial run"
     )
     parser.add_argument("--work", type=Path, help="scratch folder, kept (default: a temp folder)")
+    parser.add_argument(
+        "--shards", type=int, nargs="+", default=[SHARDS], help="k values for the makespan part"
+    )
+    parser.add_argument(
+        "--subset", help=f"collect only this part of the suite (e.g. {SUITE}/algorithms)"
+    )
+    parser.add_argument("--workers", help="ours: `workers` for the default lane (a number or auto)")
+    parser.add_argument("--python", help="ours: the interpreter that runs the tests")
+    parser.add_argument("--coverage-core", help="ours: coverage-core (auto, sysmon, ctrace)")
+    parser.add_argument("--ours-only", action="store_true", help="run only our shards")
     args = parser.parse_args(argv)
+    global TARGET, EXTRA_CONFIG, OURS_ONLY  # noqa: PLW0603 - one benchmark process, set once
+    TARGET = args.subset or SUITE
+    OURS_ONLY = args.ours_only
+    extra = []
+    if args.workers:
+        value = args.workers if args.workers == "auto" else int(args.workers)
+        extra.append(f'[[lanes]]\nname = "default"\nworkers = {json.dumps(value)}\n')
+    if args.python:
+        extra.insert(0, f"python = {json.dumps(args.python)}\n")
+    if args.coverage_core:
+        extra.insert(0, f"coverage-core = {json.dumps(args.coverage_core)}\n")
+    EXTRA_CONFIG = "".join(extra)
     repeats = args.repeats or (1 if args.quick else 3)
     startup_repeats = args.startup_repeats or (2 if args.quick else 5)
 
@@ -714,6 +744,54 @@ def _measure(
         wall = make_durations(layout)
         print(f"durations: one serial run, --store-durations, {wall:.1f} s wall", flush=True)
     durations: dict[str, float] = json.loads(layout.durations.read_text("utf-8"))
+    out: list[str] = []
+    global SHARDS  # noqa: PLW0603 - the k of this part of the run
+    for index, k in enumerate(args.shards):
+        SHARDS = k
+        out += _measure_k(layout, args, durations, repeats, startup_repeats, first=index == 0)
+        print("\n".join(out[-1:]), flush=True)
+    print("\n".join(out))
+    if args.work is not None:
+        print(f"\nlogs, plan and results: {layout.work}")
+    return 0
+
+
+def ours_report(runs: Sequence[ShardRun], repeats: int, plan: Plan, coverage: bool) -> list[str]:
+    """Our shards alone (``--ours-only``): makespan, machine time and the test phases."""
+    ours = _of(runs, "ours")
+    each = [ours[r * SHARDS : (r + 1) * SHARDS] for r in range(repeats)]
+    spans = [max(r.wall for r in chosen) for chosen in each]
+    machine = [sum(r.wall for r in chosen) for chosen in each]
+    tests = [max(r.tests_seconds or 0.0 for r in chosen) for chosen in each]
+    missing, twice, unexpected = exactly_once([r.ids for r in each[0]], planned_ids(plan))
+    predicted_max = max(s.predicted_seconds for s in plan.shards)
+    return [
+        f"ours only, k = {SHARDS}, coverage {'on' if coverage else 'off'}, config extra: "
+        + (EXTRA_CONFIG.strip().replace("\n", "; ") or "none"),
+        f"  makespan median {statistics.median(spans):.1f} s (each: "
+        + " ".join(f"{v:.1f}" for v in spans)
+        + f"), machine time {statistics.median(machine):.1f} s, largest test phase "
+        f"{statistics.median(tests):.1f} s, plan's largest predicted {predicted_max:.1f} s; "
+        f"exactly once: {missing} missing, {twice} twice, {unexpected} unplanned; exit codes "
+        f"{sorted({r.returncode for r in ours})}",
+    ]
+
+
+def planned_ids(plan: Plan) -> set[str]:
+    return {t for s in plan.shards for t in s.tests}
+
+
+def _measure_k(
+    layout: Layout,
+    args: argparse.Namespace,
+    durations: dict[str, float],
+    repeats: int,
+    startup_repeats: int,
+    *,
+    first: bool,
+) -> list[str]:
+    """Plan with k = ``SHARDS`` shards, then start-up (first k only) and makespan."""
+    out: list[str] = []
     plan = make_plan(layout)
     shard_ids = [s.id for s in plan.shards]
     if len(shard_ids) != SHARDS:
@@ -730,8 +808,7 @@ def _measure(
     )
     shard_files = [len(files_in_order(s.tests)) for s in plan.shards]
     shard_tests = [len(s.tests) for s in plan.shards]
-    out: list[str] = []
-    if args.only in (None, "startup"):
+    if first and not OURS_ONLY and args.only in (None, "startup"):
         print(f"start-up: {startup_repeats} run(s) per shard and tool", flush=True)
         runs = run_all(layout, shard_ids, startup_repeats, stop=True, tag="startup")
         out += [
@@ -743,6 +820,8 @@ def _measure(
     if args.only in (None, "makespan"):
         print(f"makespan: {repeats} repeat(s), shards in turn", flush=True)
         runs = run_all(layout, shard_ids, repeats, stop=False, tag="makespan")
+        if OURS_ONLY:
+            return [*out, *ours_report(runs, repeats, plan, layout.coverage)]
         split_groups = [r.ids for r in _of(runs, "pytest-split")[:SHARDS]]
         plans: dict[Tool, list[list[str]]] = {
             "ours": [list(s.tests) for s in plan.shards],
@@ -759,10 +838,7 @@ def _measure(
                 f"{tool} {seconds(median(r.startup for r in _of(runs, tool)))} s" for tool in TOOLS
             ),
         ]
-    print("\n".join(out))
-    if args.work is not None:
-        print(f"\nlogs, plan and results: {layout.work}")
-    return 0
+    return out
 
 
 if __name__ == "__main__":
