@@ -17,7 +17,16 @@ from shard_action import __version__
 from shard_action.adapters import gha
 from shard_action.errors import InputError, NoTestsError
 
-COMMANDS = ("plan", "run", "report", "local", "comment", "fetch_history", "schema")
+COMMANDS = (
+    "plan",
+    "run",
+    "report",
+    "local",
+    "comment",
+    "fetch_history",
+    "history",
+    "schema",
+)
 
 
 class Parser(argparse.ArgumentParser):

@@ -17,12 +17,14 @@ from shard_action.core.config import Config
 from shard_action.core.history import History
 from shard_action.core.manifest import ShardManifest
 from shard_action.core.plan import Plan
+from shard_action.core.report import Report
 
 MODELS: dict[str, type[BaseModel]] = {
     "config": Config,
     "plan": Plan,
     "history": History,
     "manifest": ShardManifest,
+    "report": Report,
 }
 
 
@@ -46,7 +48,8 @@ def _run(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "schema",
-        help="print the JSON schema of the config (or of plan.json, the history, a manifest)",
+        help="print the JSON schema of the config (or of plan.json, the history, a manifest, "
+        "report.json)",
         description="Print a JSON schema generated from the models the program validates with.",
     )
     parser.add_argument(

@@ -20,8 +20,14 @@ Why these rules:
   keeping it would only slow the planner and grow the artifact. On top of that the number of
   records is capped, dropping the least recently seen first.
 
+* **Trends** (``core.trends``): a test is *markedly slower* when its newest sample is at least
+  :data:`SLOWER_RATIO` times the median of its earlier samples and :data:`SLOWER_SECONDS` longer
+  (a ratio alone would flag a 2 ms test that took 5 ms); ``slower_since`` keeps the first run of
+  the current streak, so the report can say since when. Each run record keeps its suite time,
+  shard count, tier, its slowest tests and its bottleneck: small, bounded by ``max_runs``.
+
 Version 1 grew optional fields before any release (``recent``, ``last_serial_flake``, the run
-facts, ``mode_since``/``mode_cause``); a file without them still reads.
+facts, ``mode_since``/``mode_cause``, the trend fields); a file without them still reads.
 """
 
 from __future__ import annotations
@@ -87,6 +93,11 @@ class TestRecord(_Model):
         None,
         description="Last run in serial mode in which the test was flaky: flaky on its own.",
     )
+    slower_since: int | None = Field(
+        None,
+        description="First run of the current streak in which the test was markedly slower "
+        "than the median of its earlier samples (see `core.trends`).",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -100,11 +111,61 @@ class TestRecord(_Model):
         if isinstance(recent, list) and all(map(_numeric, recent)):
             samples = [x for x in map(_sane_seconds, recent) if x is not None]
             data["recent"] = samples
+        since = data.get("slower_since")
+        if since is not None and (not isinstance(since, int) or isinstance(since, bool)):
+            data["slower_since"] = None  # a trend is a hint: an odd value is no reason to fail
         duration = data.get("duration", 0.0)
         if _numeric(duration) and _sane_seconds(duration) is None:
             fallback = _clamped(duration, 0.0, MAX_SECONDS)
             data["duration"] = smoothed(samples) if samples else (fallback or 0.0)
         return data
+
+
+MAX_TEXT: Final = 500
+"""Characters kept of a free-text field read back (a bottleneck's words, a test id)."""
+
+
+class SlowTest(_Model):
+    """One of a run's slowest tests."""
+
+    __test__ = False
+
+    lane: str
+    test: str
+    seconds: float = Field(ge=0, allow_inf_nan=False)
+
+
+class Bottleneck(_Model):
+    """What bounded a run's wall time: the last shard to finish, and why it took that long."""
+
+    kind: Literal["test", "sequential lane", "set-up", "shard"] = Field(
+        description="`test`: one test took most of the shard; `sequential lane`: a lane that "
+        "runs in one process; `set-up`: the shard spent most of its time outside its tests; "
+        "`shard`: the shard's tests as a whole."
+    )
+    shard: str
+    seconds: float = Field(ge=0, allow_inf_nan=False, description="The shard's own time.")
+    part: float = Field(
+        0.0, ge=0, allow_inf_nan=False, description="Seconds of it that the cause took."
+    )
+    detail: str = Field("", description="The test or lane that bounded it, when there is one.")
+
+
+def _slow_test(value: Any) -> Any:
+    """One entry of ``slowest`` as read back: mended, or None to drop it."""
+    if isinstance(value, SlowTest):
+        return value
+    if not isinstance(value, dict):
+        return None
+    seconds = _sane_seconds(value.get("seconds"))
+    if seconds is None or not isinstance(value.get("test"), str):
+        return None
+    try:
+        return SlowTest.model_validate(
+            {**value, "test": value["test"][:MAX_TEXT], "seconds": seconds}
+        )
+    except ValueError:
+        return None
 
 
 class RunRecord(_Model):
@@ -121,6 +182,13 @@ class RunRecord(_Model):
         default_factory=list, description="Flaky test ids (the first few)."
     )
     sha: str | None = Field(None, description="Commit the run tested, when known.")
+    test_seconds: float | None = Field(None, description="Sum of the tests' own durations.")
+    shards: int | None = Field(None, description="Shards planned.")
+    tier: str | None = Field(None, description="The tier the run planned (`full`: every test).")
+    slowest: list[SlowTest] = Field(
+        default_factory=list, description="The run's slowest tests, slowest first."
+    )
+    bottleneck: Bottleneck | None = Field(None, description="What bounded the run's wall time.")
 
     @model_validator(mode="before")
     @classmethod
@@ -138,6 +206,28 @@ class RunRecord(_Model):
             data["coverage"] = _clamped(data.get("coverage"), 0.0, 100.0)
         if _numeric(data.get("seconds")):
             data["seconds"] = _sane_seconds(data.get("seconds"))
+        if _numeric(data.get("test_seconds")):
+            data["test_seconds"] = _sane_seconds(data.get("test_seconds"))
+        if isinstance(data.get("shards"), int) and not isinstance(data["shards"], bool):
+            data["shards"] = max(data["shards"], 0)
+        # Trend facts are hints: whatever cannot be read is dropped, never the history.
+        slowest = data.get("slowest")
+        if isinstance(slowest, list):
+            data["slowest"] = [x for x in map(_slow_test, slowest[:MAX_SLOWEST]) if x is not None]
+        elif slowest is not None:
+            data["slowest"] = []
+        neck = data.get("bottleneck")
+        if isinstance(neck, dict):
+            try:
+                data["bottleneck"] = Bottleneck.model_validate(
+                    {**neck, "detail": str(neck.get("detail", ""))[:MAX_TEXT]}
+                )
+            except ValueError:
+                data["bottleneck"] = None
+        elif neck is not None and not isinstance(neck, Bottleneck):
+            data["bottleneck"] = None
+        if isinstance(data.get("tier"), str):
+            data["tier"] = data["tier"][:MAX_TEXT]
         return data
 
 
@@ -241,6 +331,21 @@ def known_flaky(outcomes: str) -> bool:
     return "F" in outcomes
 
 
+SLOWER_RATIO: Final = 1.5
+SLOWER_SECONDS: Final = 0.5
+MIN_SAMPLES: Final = 3
+MAX_SLOWEST: Final = 10
+"""Slowest tests kept per run record."""
+
+
+def markedly_slower(before: Sequence[float], latest: float) -> bool:
+    """The newest sample against the median of the earlier ones (see the module docstring)."""
+    if len(before) < MIN_SAMPLES:
+        return False
+    baseline = float(statistics.median(before))
+    return latest >= baseline * SLOWER_RATIO and latest - baseline >= SLOWER_SECONDS
+
+
 def smoothed(samples: Sequence[float]) -> float:
     """The duration the planner uses: the median of the recent samples."""
     if not samples:
@@ -258,8 +363,12 @@ def _updated(
     recent = list(record.recent) if record is not None else []
     if record is not None and not recent:  # a record written before `recent` existed
         recent = [record.duration]
+    slower_since = record.slower_since if record is not None else None
     if seen.seconds is not None and usable_seconds(seen.seconds):
-        recent.append(_seconds(seen.seconds))
+        sample = _seconds(seen.seconds)
+        slower = markedly_slower(recent, sample)
+        slower_since = (slower_since or index) if slower else None
+        recent.append(sample)
     recent = recent[-limits.samples :]
     outcomes = ((record.outcomes if record is not None else "") + seen.letter)[-limits.window :]
     duration = smoothed(recent) if recent else 0.0
@@ -274,6 +383,7 @@ def _updated(
         last_seen=index,
         recent=recent,
         last_serial_flake=serial_flake,
+        slower_since=slower_since,
     )
 
 

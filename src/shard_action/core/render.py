@@ -43,6 +43,7 @@ from markupsafe import Markup
 
 from shard_action.core.gantt import Bar, gantt_block
 from shard_action.core.report import CoverageEntry, Report
+from shard_action.core.trends import Trends
 from shard_action.core.units import MISSING, count, duration
 from shard_action.core.vocabulary import describe, flip_note, headline
 
@@ -322,6 +323,21 @@ def render_fitting(
     where = f"the [job summary]({summary_url})" if summary_url else "the job summary"
     pointer = f"> **Truncated**: this is too long for GitHub; the full report is in {where}.\n"
     return Rendered(cut(text, budget, pointer, measure), limits[-1], truncated=True)
+
+
+def render_trends(templates: Mapping[str, str], trends: Trends) -> str:
+    """Only the summary's ``trends`` block: what ``history show`` prints, so a terminal reads
+    the same words as the job summary."""
+    env = _environment(templates)
+    try:
+        template = env.get_template(SUMMARY)
+        block = template.blocks.get("trends")
+        if block is None:
+            return ""
+        values = {"report": {"trends": trends.model_dump(mode="json")}, "limit": None}
+        return tidy("".join(block(template.new_context(values))))
+    except TemplateError as exc:
+        raise _problem(SUMMARY, exc) from exc
 
 
 def render_summary(

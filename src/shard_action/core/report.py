@@ -41,6 +41,7 @@ from shard_action.core.flakiness import (
     merge_worst,
 )
 from shard_action.core.history import (
+    MAX_SLOWEST,
     History,
     Limits,
     Observed,
@@ -58,6 +59,7 @@ from shard_action.core.models import Outcome
 from shard_action.core.plan import Plan
 from shard_action.core.results import CaseResult, JUnitReport
 from shard_action.core.testids import CaseIndex
+from shard_action.core.trends import Trends, bottleneck, slowest, trends_of
 
 REPORT_VERSION: Final = 1
 REPORT_KIND: Final = "shard-action-report"
@@ -294,6 +296,12 @@ class Report(_Model):
     coverage: CoverageEntry
     mode: ModeEntry
     problems: list[Problem]
+    trends: Trends | None = Field(
+        None,
+        description="From the history with this run added: tests markedly slower than their "
+        "rolling median, new slowest tests, the last runs' suite and wall time, and what bounded "
+        "this run's wall time (see `core.trends`).",
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -759,6 +767,9 @@ def build(
         unplanned=len(completeness.unplanned),
     )
     writable = history is not None and not settings.fork
+    shard_entries = _shard_entries(
+        plan, by_shard, entries, unmatched, completeness, not_run=not_run
+    )
     mode = _mode_entry(plan, decision, previous, settings, facts, recorded=writable)
     code = exit_code(
         complete=completeness.complete,
@@ -819,36 +830,48 @@ def build(
         ],
         failures=failing_entries,
         flaky=flaky_entries,
-        shards=_shard_entries(plan, by_shard, entries, unmatched, completeness, not_run=not_run),
+        shards=shard_entries,
         timing=timing,
         coverage=cover,
         mode=mode,
         problems=list(problems),
     )
-    new_history = None
-    if writable:
-        run = RunRecord(
-            index=index,
-            mode=plan.mode,
-            tests=len(run_entries),
-            flaky=len(flaky_names),
-            flaky_rate=decision.flaky_rate,
-            failed=counts.failing,
-            lost=counts.lost,
-            coverage=None if cover.partial else cover.percent,
-            seconds=timing.wall_seconds,
-            flaky_tests=flaky_names,
-            sha=settings.sha,
-        )
-        new_history = with_run(
-            previous,
-            run,
-            records,
-            mode=decision.mode,
-            mode_reason=decision.reason,
-            clean_serial_runs=decision.clean_serial_runs,
-            mode_since=decision.since,
-            mode_cause=decision.cause,
-            limits=settings.limits,
-        )
-    return Fanin(report=report, tests=tuple(entries), history=new_history)
+    sequential = {s.id: s.sequential for s in plan.shards}
+    ran = [
+        (s.shard, s.start_offset or 0.0, s.actual_seconds, sequential.get(s.shard, False), s.lane)
+        for s in shard_entries
+        if s.actual_seconds is not None
+    ]
+    timed = [e for e in entries if e.kind != "drift"]
+    run = RunRecord(
+        index=index,
+        mode=plan.mode,
+        tests=len(run_entries),
+        flaky=len(flaky_names),
+        flaky_rate=decision.flaky_rate,
+        failed=counts.failing,
+        lost=counts.lost,
+        coverage=None if cover.partial else cover.percent,
+        seconds=timing.wall_seconds,
+        flaky_tests=flaky_names,
+        sha=settings.sha,
+        test_seconds=sum(e.seconds or 0.0 for e in timed),
+        shards=len(plan.shards),
+        tier=plan.tier,
+        slowest=slowest([(e.lane, e.test, e.seconds) for e in timed], MAX_SLOWEST),
+        bottleneck=bottleneck(ran, [(e.shard, e.test, e.seconds) for e in timed]),
+    )
+    # Computed for a fork too, so its report shows trends; only a writable one is kept.
+    after = with_run(
+        previous,
+        run,
+        records,
+        mode=decision.mode,
+        mode_reason=decision.reason,
+        clean_serial_runs=decision.clean_serial_runs,
+        mode_since=decision.since,
+        mode_cause=decision.cause,
+        limits=settings.limits,
+    )
+    report = report.model_copy(update={"trends": trends_of(after)})
+    return Fanin(report=report, tests=tuple(entries), history=after if writable else None)
