@@ -35,6 +35,7 @@ from shard_action.core.history import (
     MAX_SLOWEST,
     Bottleneck,
     History,
+    Letter,
     Limits,
     Observed,
     RunRecord,
@@ -73,7 +74,7 @@ def main() -> int:
             observed = []
             for i, name in enumerate(names):
                 seconds = base[i] * rng.lognormvariate(0.0, 0.3)
-                letter = "F" if rng.random() < FLAKY else "p"
+                letter: Letter = "F" if rng.random() < FLAKY else "p"
                 observed.append(Observed(f"lane{i % LANES}", name, letter, seconds))
             started = time.perf_counter()
             tests = update_tests(history, observed, index=index, serial=False, limits=limits)
