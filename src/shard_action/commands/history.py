@@ -69,7 +69,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Read a history file (the one `local` keeps, or the artifact "
         "shard-action-history) and show its trends.",
     )
-    actions = parser.add_subparsers(dest="action", metavar="ACTION")
+    actions = parser.add_subparsers(
+        dest="action", metavar="ACTION", help="`show`: print the trends"
+    )
     show = actions.add_parser(
         "show",
         help="print the trends of the newest run",
