@@ -541,7 +541,21 @@ def _print(files: ReportFiles) -> None:
     print("\n".join(lines), flush=True)
 
 
+def check_results_given(folders: Sequence[Path]) -> None:
+    """A ``--results`` that names nothing is a typo, not a run whose shards all died.
+
+    Without this check a mistyped folder reads as "every shard lost" (exit 3), which sends the
+    user looking for dead shards instead of at the path.
+    """
+    for folder in folders:
+        if folder.is_dir() or (folder.is_file() and folder.name == MANIFEST_FILE):
+            continue
+        what = "not a folder (nor a manifest.json)" if folder.exists() else "no such folder"
+        raise InputError(f"--results: {what}", source=str(folder))
+
+
 def _run(args: argparse.Namespace) -> int:
+    check_results_given(args.results)
     plan = load_plan(args.plan)
     files = make_report(
         plan=plan,
