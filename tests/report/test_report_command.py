@@ -286,7 +286,9 @@ def test_a_missing_shard_names_its_tests_and_fails_loudly(
     statuses = dict(_junit_cases(out / "junit.xml"))
     assert all(statuses[t] == "lost" for t in B_IDS)
     printed = capsys.readouterr().out
-    assert "LOST shard s2" in printed and f"LOST {B_IDS[0]}" in printed
+    assert "LOST 4 tests of shard s2 (lane default): the shard left no results" in printed
+    assert f"lost: {B_IDS[0]} (shard s2)" in printed
+    assert printed.count("the shard left no results") == 1, "the reason once, not per test"
     summary = (out / "summary.md").read_text()
     assert summary.index("[!CAUTION]") < summary.index("| Tests |")
 

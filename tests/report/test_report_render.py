@@ -177,6 +177,19 @@ def _text(token: Token) -> str:
     return "".join(c.content for c in token.children or [] if c.type in ("text", "code_inline"))
 
 
+def _list_items(markdown: str) -> list[str]:
+    """The text of every list item (inline HTML tags dropped, entities decoded)."""
+    items: list[str] = []
+    inside = False
+    for token in _md().parse(markdown):
+        if token.type == "list_item_open":
+            inside = True
+        elif token.type == "inline" and inside:
+            items.append(_text(token))
+            inside = False
+    return items
+
+
 def _table_with(markdown: str, header: str) -> list[list[str]]:
     for table in _tables(markdown):
         if table[0][0] == header:
@@ -219,10 +232,11 @@ def test_lost_tests_come_first_and_name_every_test(templates: dict[str, str]) ->
     assert text.splitlines()[0] == "## ❌ shard-action: the run is incomplete"
     caution = text.index("[!CAUTION]")
     assert caution < text.index("| Tests |") and caution < text.index("### ❌ Failing tests")
-    lost = _table_with(text, "Lost test")
-    assert [row[0] for row in lost[1:]] == PLAIN[2:]
-    assert all(len(row) == 4 for row in lost)
-    assert "db-1" in text[caution : text.index("| Lost test")]
+    groups = _table_with(text, "Lost from shard")
+    assert groups[1][0] == "db-1" and groups[1][1] == "2" and "left no results" in groups[1][2]
+    folded = text[text.index("<details><summary>The 2 lost tests, by shard") :]
+    assert text.index("| Lost from shard") < len(text) - len(folded)
+    assert [item for item in _list_items(folded) if item in PLAIN] == PLAIN[2:]
 
 
 def test_hostile_ids_stay_in_their_cells(templates: dict[str, str]) -> None:
@@ -296,8 +310,9 @@ def test_fanned_out_tests_are_shown_with_their_lane_in_the_comment(
         the_plan, [ShardResult(manifest("serial", runs=runs, mode="serial"))], history=History()
     ).report
     text = render_comment(templates, report).text
-    lost = _table_with(text, "Lost test")
-    assert lost[1][:2] == [f"{db[1]} in db-b", "serial"]
+    groups = _table_with(text, "Lost from shard")
+    assert groups[1][:2] == ["serial", "1"]
+    assert f"{db[1]} in db-b (serial)" in _list_items(text)
     flaky_rows = [row[0] for row in _table_with(text, "Test")[1:]]
     assert flaky_rows == [f"{db[1]} in db-a", solo], "only a fanned-out id carries its lane"
 
@@ -312,7 +327,9 @@ def test_comment_stays_under_the_limit_with_a_pointer(templates: dict[str, str])
     assert f"[job summary]({URL})" in comment.text
     summary = render_summary(templates, report, summary_url=URL)
     assert len(summary.text.encode()) < 1024 * 1024
-    assert len(_table_with(summary.text, "Lost test")) == 2991  # the summary lists them all
+    listed = [item for item in _list_items(summary.text) if item.startswith("tests/test_many")]
+    assert len(listed) == 2990  # the summary lists them all (folded)
+    assert _table_with(summary.text, "Lost from shard")[1][:2] == ["s2", "2,990"]
 
 
 def test_a_template_that_ignores_limits_is_cut_at_a_line_with_the_pointer() -> None:

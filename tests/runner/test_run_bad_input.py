@@ -90,7 +90,7 @@ def test_a_runner_that_cannot_start_fails_the_shard(tmp_path: Path) -> None:
     assert "shard a-1, lane a: the runner process exited with code 4 before it finished" in (
         got.failure
     )
-    assert "1 planned test did not run: tests/test_x.py::test_x" in got.failure
+    assert "did not run: tests/test_x.py::test_x" in proc.stdout
 
 
 def _two_shards(root: Path) -> dict[str, Any]:

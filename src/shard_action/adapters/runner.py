@@ -18,7 +18,9 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,11 +48,22 @@ _LIMIT_TRAMPOLINE = (
 )
 
 
+TAIL_LINES = 5
+"""How many of the last stderr lines a process result keeps: enough for a traceback's verdict."""
+
+
 @dataclass(frozen=True, slots=True)
 class ProcessResult:
     returncode: int
     seconds: float
     timed_out: bool = False
+    stderr_tail: tuple[str, ...] = ()
+    """The last non-blank lines the process wrote to stderr (it is still shown as it comes)."""
+
+    @property
+    def cause(self) -> str | None:
+        """The process's own last word on stderr (``No module named coverage``), if any."""
+        return self.stderr_tail[-1] if self.stderr_tail else None
 
     @property
     def signal(self) -> int | None:
@@ -81,7 +94,12 @@ def run_process(
     if memory_mb is not None:
         command = [sys.executable, "-S", "-c", _LIMIT_TRAMPOLINE, str(memory_mb), *command]
     started = time.monotonic()
-    proc = subprocess.Popen(command, cwd=cwd, env=dict(env), start_new_session=True)
+    proc = subprocess.Popen(
+        command, cwd=cwd, env=dict(env), start_new_session=True, stderr=subprocess.PIPE
+    )
+    tail: deque[str] = deque(maxlen=TAIL_LINES)
+    relay = threading.Thread(target=_relay_stderr, args=(proc, tail), daemon=True)
+    relay.start()
     timed_out = False
     try:
         try:
@@ -100,7 +118,25 @@ def run_process(
         raise
     finally:
         _kill_group(proc.pid, signal.SIGKILL)  # stray children of a finished runner
-    return ProcessResult(proc.returncode, time.monotonic() - started, timed_out)
+        relay.join(timeout=grace)
+    return ProcessResult(proc.returncode, time.monotonic() - started, timed_out, tuple(tail))
+
+
+def _relay_stderr(proc: subprocess.Popen[bytes], tail: deque[str]) -> None:
+    """Pass the child's stderr on to ours unchanged, line by line, keeping the last lines.
+
+    The log still shows everything as it comes; the tail lets a shard that stops before its
+    tests say why in one line (the cause), instead of pointing at "its output above", which a
+    report read elsewhere does not have.
+    """
+    assert proc.stderr is not None
+    with proc.stderr:
+        for line in iter(proc.stderr.readline, b""):
+            with contextlib.suppress(OSError):
+                os.write(2, line)
+            text = line.decode("utf-8", "replace").strip()
+            if text:
+                tail.append(text)
 
 
 # -- pytest ------------------------------------------------------------------------------------

@@ -332,13 +332,16 @@ def annotations_for(report: Report, workdirs: Mapping[str, str]) -> list[Annotat
                 line=_line(entry),
             )
         )
-    for lost in report.lost:
+    for group in report.lost_by_shard:  # one per shard and cause, not one per lost test
+        ids = [t for t in report.lost if t.shard == group.shard and t.reason == group.reason]
+        shown = ", ".join(label(t.test, t.lane, t.fanned_out) for t in ids[:3])
+        more = f" and {len(ids) - 3} more" if len(ids) > 3 else ""
         wanted.append(
             Annotation(
                 "error",
-                f"{label(lost.test, lost.lane, lost.fanned_out)} (shard {lost.shard}): "
-                f"{lost.reason}",
-                title="shard-action: test lost",
+                f"{count(group.tests, 'test')} of shard {group.shard} lost: "
+                f"{group.cause or group.reason} ({shown}{more})",
+                title="shard-action: tests lost",
             )
         )
     for entry in report.flaky:
@@ -357,7 +360,7 @@ def annotations_for(report: Report, workdirs: Mapping[str, str]) -> list[Annotat
         )
 
     def pointer(level: Level, hidden: int) -> Annotation:
-        what = "failing or lost tests" if level == "error" else "flaky tests"
+        what = "failing tests or shards with lost tests" if level == "error" else "flaky tests"
         return Annotation(
             level,
             f"{hidden} more {what} are not annotated here (GitHub shows {PER_STEP} "
@@ -507,13 +510,20 @@ def _print(files: ReportFiles) -> None:
     ]
     if c.failing:
         lines.append(f"  {headline(c)}")
-    lines += [f"  LOST shard {s.shard}: {s.reason}" for s in report.lost_shards[:20]]
+    # The cause once per shard, then the ids alone: never the same paragraph per lost test.
+    for group in report.lost_by_shard[:20]:
+        lines.append(
+            f"  LOST {count(group.tests, 'test')} of shard {group.shard} (lane {group.lane}): "
+            f"{group.cause or group.reason}"
+        )
+    if len(report.lost_by_shard) > 20:
+        lines.append(f"  … and {len(report.lost_by_shard) - 20} more shards with lost tests")
     lines += [
-        f"  LOST {label(t.test, t.lane, t.fanned_out)} (shard {t.shard}): {t.reason}"
+        f"    lost: {label(t.test, t.lane, t.fanned_out)} (shard {t.shard})"
         for t in report.lost[:20]
     ]
     if len(report.lost) > 20:
-        lines.append(f"  … and {len(report.lost) - 20} more lost")
+        lines.append(f"    … and {len(report.lost) - 20} more lost")
     lines += [
         f"  RAN TWICE {label(t.test, t.lane, t.fanned_out)}: {', '.join(t.shards)}"
         for t in report.run_twice[:20]

@@ -37,6 +37,7 @@ from pydantic import ValidationError
 from shard_action.adapters.coverage_facts import coverage_facts
 from shard_action.adapters.files import make_folder, write_text_atomic
 from shard_action.adapters.runner import (
+    ProcessResult,
     PytestReport,
     outcomes_from_junit,
     render_command,
@@ -206,6 +207,20 @@ def _signal_name(number: int) -> str:
         return f"signal {number}"
 
 
+CAUSE_CHARS = 300
+"""A cause quoted from a process's stderr is cut here: one line of a report, not a traceback."""
+
+
+def _said(process: ProcessResult) -> str:
+    """``: <its last stderr line>``, the cause in the process's own words, or nothing."""
+    cause = process.cause
+    if cause is None:
+        return ""
+    if len(cause) > CAUSE_CHARS:
+        cause = cause[: CAUSE_CHARS - 1].rstrip() + "…"
+    return f": {cause}"
+
+
 def _judge_process(
     ctx: _Context, piece: RunSlice, report: PytestReport, ledger: _Ledger, label: str
 ) -> None:
@@ -239,7 +254,7 @@ def _judge_process(
     elif report.collection is None:
         ledger.failures.append(
             f"{where}: {label} exited with code {process.returncode} before it finished "
-            "collecting (see its output above)"
+            f"collecting{_said(process)}"
         )
         ledger.fatal = True
     elif process.returncode in (3, 4):
@@ -388,8 +403,8 @@ def _run_command_slice(
     elif reports_junit and not (process.timed_out or process.signal is not None):
         ledger.failures.append(
             f"{where}: the runner exited with code {process.returncode} and wrote no JUnit "
-            f"report to {junit_name}: its {count(len(piece.tests), 'planned test')} count as "
-            "not run"
+            f"report to {junit_name}{_said(process)}: its "
+            f"{count(len(piece.tests), 'planned test')} count as not run"
         )
     if process.timed_out:
         ledger.failures.append(
@@ -622,11 +637,8 @@ def _finish(
         lost += [f"{t} (lane {record.lane})" if several else t for t in missed]
         counts += counted
     failures = list(ledger.failures)
-    if lost:
-        shown = ", ".join(lost[:5]) + (f" and {len(lost) - 5} more" if len(lost) > 5 else "")
-        failures.append(
-            f"shard {shard_id}: {count(len(lost), 'planned test')} did not run: {shown}"
-        )
+    if lost and not failures:  # with a cause, the count is the report's to give, once
+        failures.append(f"shard {shard_id}: {count(len(lost), 'planned test')} did not run")
     failure = "; ".join(failures) if failures else None
     code = shard_exit_code(
         verdicts, fail_on_flaky=plan.runner.fail_on_flaky, lost=len(lost), failure=failure
@@ -644,12 +656,16 @@ def _finish(
         failure=failure,
     )
     write_text_atomic(results / MANIFEST_FILE, manifest.model_dump_json(indent=2) + "\n")
-    _print_summary(manifest, results, ledger.notes, counts)
+    _print_summary(manifest, results, ledger.notes, counts, lost)
     return manifest
 
 
 def _print_summary(
-    manifest: ShardManifest, results: Path, notes: list[str], counts: Counter[Outcome]
+    manifest: ShardManifest,
+    results: Path,
+    notes: list[str],
+    counts: Counter[Outcome],
+    lost: Sequence[str] = (),
 ) -> None:
     """Counts are per (lane, id): under fan-out in serial mode one id runs once per backend.
 
@@ -698,6 +714,9 @@ def _print_summary(
     lines += [f"  note: {note}" for note in notes]
     if manifest.failure:
         lines.append(f"  failure: {manifest.failure}")
+    if lost:
+        shown = ", ".join(lost[:5]) + (f" and {len(lost) - 5} more" if len(lost) > 5 else "")
+        lines.append(f"  did not run: {shown}")
     files = [MANIFEST_FILE, *manifest.junit, *manifest.coverage]
     lines.append(f"  results: {results} ({', '.join(files)})")
     print("\n".join(lines), flush=True)

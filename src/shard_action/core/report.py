@@ -31,7 +31,7 @@ from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shard_action.core.completeness import Completeness, Executed, Instance, check
+from shard_action.core.completeness import Completeness, Executed, Instance, LostTest, check
 from shard_action.core.flakiness import (
     STATUS_RANK,
     Status,
@@ -164,6 +164,23 @@ class LostShardEntry(_Model):
     reason: str
 
 
+class LostGroup(_Model):
+    """Lost tests of one shard that share one reason: what a reader is shown first.
+
+    A shard that stopped before its tests loses them all for one cause; one line per shard
+    with the count and that cause (the ids are in ``lost``) reads in a glance, where a row per
+    test repeated the same paragraph hundreds of times.
+    """
+
+    shard: str
+    lane: str
+    tests: int = Field(description="How many of the shard's planned tests were lost for this.")
+    reason: str
+    cause: str | None = Field(
+        None, description="Why the shard stopped, in the shard's own words (its `failure`)."
+    )
+
+
 class RunTwiceEntry(_Model):
     test: str
     lane: str
@@ -281,6 +298,9 @@ class Report(_Model):
     counts: Counts
     lost: list[LostEntry]
     lost_shards: list[LostShardEntry]
+    lost_by_shard: list[LostGroup] = Field(
+        default_factory=list, description="`lost` grouped by shard and reason, in plan order."
+    )
     run_twice: list[RunTwiceEntry]
     unplanned: list[UnplannedEntry]
     unknown_shards: list[str]
@@ -662,6 +682,27 @@ def exit_code(
     return EXIT_OK
 
 
+def lost_groups(lost: Sequence[LostTest], results: Mapping[str, ShardResult]) -> list[LostGroup]:
+    """One group per (shard, reason), in the order the lost tests come (plan order)."""
+    groups: dict[tuple[str, str], list[LostTest]] = {}
+    for item in lost:
+        groups.setdefault((item.shard, item.reason), []).append(item)
+    out = []
+    for (shard, reason), items in groups.items():
+        result = results.get(shard)
+        lanes = sorted({i.lane for i in items})
+        out.append(
+            LostGroup(
+                shard=shard,
+                lane=lanes[0] if len(lanes) == 1 else ", ".join(lanes),
+                tests=len(items),
+                reason=reason,
+                cause=result.manifest.failure if result is not None else None,
+            )
+        )
+    return out
+
+
 def build(
     plan: Plan,
     shards: Sequence[ShardResult],
@@ -799,6 +840,7 @@ def build(
             LostShardEntry(shard=x.shard, lane=x.lane, tests=x.tests, reason=x.reason)
             for x in completeness.lost_shards
         ],
+        lost_by_shard=lost_groups(completeness.lost, by_shard),
         run_twice=[
             RunTwiceEntry(
                 test=x.test, lane=x.lane, shards=list(x.shards), fanned_out=x.test in fanned_out
