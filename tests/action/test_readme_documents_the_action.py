@@ -23,7 +23,10 @@ Run the whole pipeline (plan → shards → fan-in) on the bundled example, no G
 
 Run shard-action's own tests (the contributors' command, from a checkout of this repository):
 
-    python3 -m venv .venv && .venv/bin/pip install -e '.[test]' && .venv/bin/python -m pytest -n 2
+    python3 -m venv .venv && .venv/bin/pip install -e '.[test]' && .venv/bin/python -m pytest -n 2 --dist loadgroup
+
+That includes the template workflows run under `act` (`tests/act`, marked `act`: about a quarter
+of an hour, see [docs/act.md](docs/act.md)); add `-m "not act"` to leave them out while you work.
 """  # noqa: E501 - the README's own lines
 
 

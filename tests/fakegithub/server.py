@@ -34,7 +34,14 @@ from tests.fakegithub.faults import (
     FaultRule,
     rule,
 )
-from tests.fakegithub.state import Clock, FakeRepo, TokenInfo, iso
+from tests.fakegithub.results import (
+    PREFIX,
+    UPLOAD_PATH,
+    ResultsService,
+    handle_twirp,
+    handle_upload,
+)
+from tests.fakegithub.state import Clock, FakeArtifact, FakeRepo, TokenInfo, iso
 
 WRITE_TOKEN = "ghs_FakeWriteToken0123456789abcdefABCDEF01"
 READ_TOKEN = "ghs_FakeReadOnlyToken0123456789abcdefABCD02"
@@ -275,6 +282,8 @@ class FakeGitHub:
         self.legacy_artifacts = False
         #: ``/actions/workflows/{id}/runs`` answers 404 (a workflow the API does not know).
         self.no_workflow_runs_endpoint = False
+        #: The Actions artifact service (v4) for the official artifact actions under ``act``.
+        self.results = ResultsService()
         self.released = threading.Event()
         self._ids = itertools.count(1001)
         self._clock = Clock()
@@ -329,8 +338,18 @@ class FakeGitHub:
         return f"{self.root_url}{self.api_prefix}"
 
     @property
+    def blob_root(self) -> str:
+        """The storage host's origin."""
+        return f"http://{self.blob_hostname}:{self.port}"
+
+    @property
     def blob_url(self) -> str:
-        return f"http://{self.blob_hostname}:{self.port}/_blob"
+        return f"{self.blob_root}/_blob"
+
+    def signed_download_url(self, artifact: FakeArtifact) -> str:
+        """Where an artifact's zip is served, signed like an Azure SAS URL."""
+        signed = f"sv=2021-12-02&se=2099-01-01&sig={_signature(artifact.id)}"
+        return f"{self.blob_url}/{artifact.id}?{signed}"
 
     # -- state --------------------------------------------------------------------------------
     def add_repo(self, full_name: str, *, default_branch: str = "main") -> FakeRepo:
@@ -428,7 +447,11 @@ class FakeGitHub:
     def _route(self, record: RequestRecord) -> Reply:
         with self._lock:
             if record.host == "blob":
+                if record.path.startswith(UPLOAD_PATH):
+                    return Reply(*handle_upload(self, record))
                 return self._blob(record)
+            if record.path.startswith(PREFIX):
+                return Reply(*handle_twirp(self, record))  # authenticated by the runtime token
             path = self._api_path(record.path)
             if path is None:
                 return _message(404, "Not Found")
@@ -653,9 +676,7 @@ def _download_artifact(fake: FakeGitHub, record: RequestRecord, match: re.Match[
         return _message(404, "Not Found")
     if artifact.expired:
         return _message(410, "Artifact has expired")
-    signed = f"sv=2021-12-02&se=2099-01-01&sig={_signature(artifact.id)}"
-    location = f"{fake.blob_url}/{artifact.id}?{signed}"
-    return Reply(302, None, {"Location": location})
+    return Reply(302, None, {"Location": fake.signed_download_url(artifact)})
 
 
 @_route("GET", _REPO + r"/issues/(?P<number>\d+)")

@@ -7,6 +7,7 @@ returns them (only the fields PyGithub and our code read, plus the obvious neigh
 
 from __future__ import annotations
 
+import hashlib
 import io
 import itertools
 import zipfile
@@ -90,6 +91,11 @@ class FakeArtifact:
     @property
     def size_in_bytes(self) -> int:
         return len(self.data)
+
+    @property
+    def digest(self) -> str:
+        """As GitHub lists it (download-artifact v5+ checks it against what it downloaded)."""
+        return "sha256:" + hashlib.sha256(self.data).hexdigest()
 
 
 @dataclass
@@ -324,6 +330,7 @@ class FakeRepo:
             "size_in_bytes": artifact.size_in_bytes,
             "url": url,
             "archive_download_url": f"{url}/zip",
+            "digest": artifact.digest,
             "expired": artifact.expired,
             "created_at": iso(artifact.created_at),
             "updated_at": iso(artifact.created_at),

@@ -1,0 +1,177 @@
+"""The story of the act scenarios: a user's repository through a sequence of runs.
+
+The tests (``test_pytest_lanes.py``, ``test_split_by_file.py``) and ``by_hand.py`` share it:
+each step runs once, the first time something asks for it, after the steps it needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.act.world import ROOT, Run, Toolkit, World, git, make_repository
+from tests.fakegithub import READ_TOKEN, FakeGitHub
+
+SETTINGS = """
+flaky-threshold = 0.005
+recover-after = 1
+"""
+FLAKY_TEST = "tests/test_flaky.py::test_price_table_cache_warms_up"
+PLAN = "shard-action-plan"
+HISTORY = "shard-action-history"
+RESULTS = "shard-action-results-"
+SAVED_COMMENT = "shard-action-comment"
+PR, FORK_PR, = 7, 8  # fmt: skip
+
+
+class Story:
+    """The repository and its runs; each step runs once, the first time a test asks for it."""
+
+    def __init__(self, world: World, scratch: Path) -> None:
+        self.world = world
+        self.scratch = scratch
+        self.done: dict[str, Run] = {}
+
+    def step(self, label: str, make: Callable[[], Run]) -> Run:
+        if label not in self.done:
+            self.done[label] = make()
+        return self.done[label]
+
+    # -- the steps --------------------------------------------------------------------------------
+    def first_push(self) -> Run:
+        w = self.world
+        return self.step("push-1", lambda: w.act("push", w.event("push"), label="push-1"))
+
+    def flaky_push(self) -> Run:
+        self.first_push()
+        w = self.world
+        flaky = self.scratch / "flaky"
+        return self.step(
+            "push-2",
+            lambda: w.act(
+                "push", w.event("push"), label="push-2", env={"EXAMPLE_FLAKY_DIR": str(flaky)}
+            ),
+        )
+
+    def pull_request(self) -> Run:
+        self.flaky_push()
+        w = self.world
+        return self.step(
+            "pr-1",
+            lambda: w.act("pull_request", w.pull_request_event(PR), label="pr-1"),
+        )
+
+    def pull_request_again(self) -> Run:
+        self.pull_request()
+
+        def make() -> Run:
+            w = self.world
+            test = w.checkout / "tests" / "test_added_on_the_pr.py"
+            test.write_text("def test_added_on_the_pr() -> None:\n    assert True\n", "utf-8")
+            git(w.checkout, "add", "-A")
+            git(w.checkout, "commit", "-q", "-m", "one more test")
+            w.repo.issues[PR].head_sha = w.head_sha
+            try:
+                return w.act("pull_request", w.pull_request_event(PR), label="pr-2")
+            finally:  # the pull request is not merged: main goes on without it
+                git(w.checkout, "revert", "--no-edit", "HEAD")
+
+        return self.step("pr-2", make)
+
+    def fork_pull_request(self) -> Run:
+        self.pull_request_again()
+        w = self.world
+        return self.step(
+            "fork-pr",
+            lambda: w.act(
+                "pull_request",
+                w.pull_request_event(FORK_PR, fork=True),
+                label="fork-pr",
+                token=READ_TOKEN,
+                fork=True,
+            ),
+        )
+
+    def companion(self) -> Run:
+        fork_run = self.fork_pull_request()
+
+        def make() -> Run:
+            w = self.world
+            pull = w.repo.issues[FORK_PR]
+            event = w.event(
+                "workflow_run",
+                action="completed",
+                workflow_run={
+                    "id": fork_run.run.id,
+                    "name": "tests",
+                    "event": "pull_request",
+                    "conclusion": fork_run.run.conclusion,
+                    "head_sha": pull.head_sha,
+                    "head_branch": pull.head_ref,
+                    "head_repository": {"full_name": f"forker/{w.repo.name}"},
+                    "repository": {"full_name": w.repo.full_name},
+                    "pull_requests": [],
+                },
+            )
+            return w.act("workflow_run", event, workflow="pr-comment.yml", label="companion")
+
+        return self.step("companion", make)
+
+    def serial_by_hand(self) -> Run:
+        self.companion()
+        w = self.world
+        event = w.event("workflow_dispatch", ref="refs/heads/main", inputs={"mode": "serial"})
+        return self.step(
+            "dispatch", lambda: w.act("workflow_dispatch", event, label="dispatch-serial")
+        )
+
+    def broken_install(self) -> Run:
+        self.serial_by_hand()
+        w = self.world
+        gate = self.scratch / "install-gate"
+        return self.step(
+            "push-broken",
+            lambda: w.act(
+                "push", w.event("push"), label="push-broken", env={"ACT_BREAK_INSTALL": str(gate)}
+            ),
+        )
+
+
+def pytest_story(toolkit: Toolkit, fake: FakeGitHub, logs: Path, scratch: Path) -> Story:
+    """``examples/`` as ``acme/shop`` with ``workflows/pytest-lanes.yml`` as its tests.yml and
+    ``workflows/fork-comment.yml`` as its companion, and two pull requests (one from a fork)."""
+    repo = fake.add_repo("acme/shop")
+    checkout = make_repository(
+        scratch / "shop",
+        ROOT / "examples",
+        {
+            "tests.yml": ROOT / "workflows" / "pytest-lanes.yml",
+            "pr-comment.yml": ROOT / "workflows" / "fork-comment.yml",
+        },
+        settings=SETTINGS,
+        files={"setup.py": (Path(__file__).parent / "break_install.py").read_text("utf-8")},
+    )
+    world = World(toolkit, fake, repo, checkout, logs)
+    repo.add_pull(PR, head_ref="feature", head_sha=world.head_sha)
+    repo.add_pull(FORK_PR, head_ref="patch-1", fork=True, head_sha=world.head_sha)
+    return Story(world, scratch)
+
+
+JS_PROJECT = Path(__file__).parent / "jsproject"
+
+
+def jest_push(toolkit: Toolkit, fake: FakeGitHub, logs: Path, scratch: Path) -> tuple[World, Run]:
+    """``tests/act/jsproject`` as ``acme/shop-js`` with ``workflows/split-by-file.yml``, pushed
+    once, with ``SHARD_ACTION_SHARDS=2`` set on the runner as a CI variable would be."""
+    repo = fake.add_repo("acme/shop-js")
+    checkout = make_repository(
+        scratch / "shop-js",
+        JS_PROJECT,
+        {"tests.yml": ROOT / "workflows" / "split-by-file.yml"},
+        full_name=repo.full_name,
+    )
+    world = World(toolkit, fake, repo, checkout, logs)
+    run = world.act(
+        "push", world.event("push"), label="jest-push", env={"SHARD_ACTION_SHARDS": "2"}
+    )
+    return world, run
