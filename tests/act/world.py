@@ -246,9 +246,18 @@ class Job:
     #: Annotations as ``(level, message)``: what the run's page lists under the job.
     annotations: list[tuple[str, str]] = field(default_factory=list)
 
+    #: Steps whose result was ``failure``, by name.
+    failed_steps: list[str] = field(default_factory=list)
+
     @property
     def log(self) -> str:
         return "\n".join(self.lines)
+
+    @property
+    def own_result(self) -> str:
+        """This job's result from its own steps. act gives every job of a matrix the matrix's
+        result (one shard failed: each shard's job "failed"); GitHub shows each job's own."""
+        return "failure" if self.failed_steps else "success"
 
 
 @dataclass
@@ -296,6 +305,8 @@ def parse_log(lines: Iterable[str]) -> list[Job]:
             job.outputs[str(entry.get("name"))] = str(entry.get("arg", ""))
         elif command in {"error", "warning", "notice"}:
             job.annotations.append((str(command), str(entry.get("arg", ""))))
+        if entry.get("stepResult") == "failure":
+            job.failed_steps.append(str(entry.get("step", "")))
         if "jobResult" in entry:
             job.result = str(entry["jobResult"])
     return list(jobs.values())
