@@ -1,6 +1,6 @@
 """The story of the act scenarios: a user's repository through a sequence of runs.
 
-The tests (``test_pytest_lanes.py``, ``test_split_by_file.py``) and ``by_hand.py`` share it:
+The tests (``test_pytest_lanes.py``) and ``by_hand.py`` share it:
 each step runs once, the first time something asks for it, after the steps it needs.
 """
 
