@@ -29,6 +29,7 @@ from shard_action.adapters.config_file import load_config, text_value
 from shard_action.adapters.files import make_folder, write_text_atomic
 from shard_action.adapters.terminal import print_plan
 from shard_action.adapters.timing_files import read_timings
+from shard_action.core import shardcount
 from shard_action.core.config import Config
 from shard_action.core.matrix import Matrix, matrix
 from shard_action.core.mode import plan_mode
@@ -214,8 +215,13 @@ def _no_tests(config: Config, root: Path, tests_from: Path | None) -> str:
     )
 
 
-def build_plan(args: argparse.Namespace, root: Path) -> Plan:
-    """Everything ``plan`` does before writing: shared with ``local``."""
+def build_plan(
+    args: argparse.Namespace, root: Path, explain: list[shardcount.Option] | None = None
+) -> Plan:
+    """Everything ``plan`` does before writing: shared with ``local``.
+
+    ``explain``: filled with the plan of every shard count worth showing (``plan --explain``).
+    """
     config = config_from(args, root)
     if config.test_files and config.granularity != "file":
         config = config.model_copy(update={"granularity": "file"})
@@ -258,6 +264,20 @@ def build_plan(args: argparse.Namespace, root: Path) -> Plan:
         )
 
     sizes = file_sizes(root, collected.tests)
+    if explain is not None:
+
+        def plan_for(k: int) -> Plan:
+            return make_plan(
+                config.model_copy(update={"shards": k}),
+                collected.tests,
+                timings,
+                mode=mode,
+                mode_reason=reason,
+                cpus=os.cpu_count(),
+                file_bytes=sizes,
+            )
+
+        explain.extend(shardcount.options(plan_for, shardcount.counts_up_to(config.max_shards)))
 
     def planned(tests: list[TestItem], notes: list[str]) -> Plan:
         return make_plan(
@@ -319,10 +339,15 @@ def _run(args: argparse.Namespace) -> int:
         args.timings = [*args.timings, str(history)]
     elif args.history is not None and not args.no_history:
         raise InputError("history file not found", source=str(args.history))
-    plan = build_plan(args, root)
+    explain: list[shardcount.Option] | None = [] if args.explain else None
+    plan = build_plan(args, root, explain)
     out = args.out.resolve()
     write_plan(plan, out)
     print_plan(plan, sys.stdout)
+    if explain:
+        print("shard counts (predicted from the same timings; GitHub bills each job per minute):")
+        for row in shardcount.table(explain):
+            print(row)
     print(f"wrote {out / PLAN_FILE}")
     return 0
 
@@ -339,6 +364,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_config_options(parser)
     add_history_options(parser, writes=False)
     parser.add_argument("--root", default=".", help="project folder (default: current folder)")
+    parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="also print, for shard counts up to max-shards, the predicted wall time, the "
+        "billed minutes and the speed-up",
+    )
     parser.add_argument(
         "--out", type=Path, default=Path("shard-plan"), metavar="DIR", help="output folder"
     )
