@@ -86,13 +86,23 @@ def test_contract_plan_json_and_github_outputs(
 
 def test_the_plan_carries_the_fan_in_thresholds_of_its_config(workspace: Path) -> None:
     ids = write_ids(workspace / "i.txt", ["t/test_a.py::a"])
-    (workspace / "ci.toml").write_text("flaky-threshold = 0.2\nrecover-after = 5\n")
+    (workspace / "ci.toml").write_text(
+        "flaky-threshold = 0.2\nrecover-after = 5\noutage-threshold = 0.5\n"
+    )
     code, document = plan(workspace, "--tests-from", str(ids), "--config", "ci.toml")
     assert code == 0 and document is not None
-    assert document["fan_in"] == {"flaky_threshold": 0.2, "recover_after": 5}
+    assert document["fan_in"] == {
+        "flaky_threshold": 0.2,
+        "recover_after": 5,
+        "outage_threshold": 0.5,
+    }
     code, document = plan(workspace, "--tests-from", str(ids), "--recover-after", "7")
     assert code == 0 and document is not None
-    assert document["fan_in"] == {"flaky_threshold": 0.05, "recover_after": 7}
+    assert document["fan_in"] == {
+        "flaky_threshold": 0.05,
+        "recover_after": 7,
+        "outage_threshold": 0.8,
+    }
 
 
 def test_an_empty_suite_fails_unless_allowed(workspace: Path, capsys: Any) -> None:

@@ -56,7 +56,8 @@ def flaky(test: str) -> Rerun:
 
 
 def sample_report(lost: bool = True) -> Report:
-    """Lost shard, broken and flaky tests, drift, a bad file, a serial fallback: everything."""
+    """Lost shard (an outage), broken and flaky tests, drift, a bad file: everything; without
+    the lost shard, a serial fallback."""
     drifted = "tests/test_t.py::test_clock[12:00]"
     the_plan = plan(
         [
@@ -263,8 +264,11 @@ def test_flaky_table_flip_rates_and_mode_notice(templates: dict[str, str]) -> No
     # "pppfp" + F: 3 of 6 runs flipped; a test new to the history has 1 run
     assert rates == {HOSTILE[4]: "100% of 1 run", PLAIN[1]: "50% of 6 runs"}
     assert flaky_rows
-    assert "The next run will be serial" in text
-    assert "`mode: parallel`" in text and "workflow_dispatch" in text
+    # a shard died: an outage, so the flaky rate over the threshold does not send it serial
+    assert "This run looks like an outage" in text and "The next run will be serial" not in text
+    whole = render_summary(templates, sample_report(lost=False), summary_url=URL).text
+    assert "The next run will be serial" in whole
+    assert "`mode: parallel`" in whole and "workflow_dispatch" in whole
 
 
 def test_times_coverage_and_gantt(templates: dict[str, str]) -> None:

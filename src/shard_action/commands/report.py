@@ -391,7 +391,11 @@ def outputs(report: Report) -> dict[str, str]:
 
 
 #: The only settings the fan-in reads; other ``SHARD_ACTION_*`` variables are the plan's business.
-FAN_IN_VARIABLES: Final = ("SHARD_ACTION_FLAKY_THRESHOLD", "SHARD_ACTION_RECOVER_AFTER")
+FAN_IN_VARIABLES: Final = (
+    "SHARD_ACTION_FLAKY_THRESHOLD",
+    "SHARD_ACTION_RECOVER_AFTER",
+    "SHARD_ACTION_OUTAGE_THRESHOLD",
+)
 
 
 def settings_from(
@@ -409,6 +413,7 @@ def settings_from(
     recorded = {
         "flaky-threshold": plan.fan_in.flaky_threshold,
         "recover-after": plan.fan_in.recover_after,
+        "outage-threshold": plan.fan_in.outage_threshold,
     }
     variables = {name: env[name] for name in FAN_IN_VARIABLES if name in env}
     try:
@@ -478,6 +483,7 @@ def make_report(
         settings=Settings(
             flaky_threshold=config.flaky_threshold,
             recover_after=config.recover_after,
+            outage_threshold=config.outage_threshold,
             fork=fork,
             sha=env.get("GITHUB_SHA"),
         ),
@@ -546,6 +552,10 @@ def _print(files: ReportFiles) -> None:
         if coverage.percent is not None
         else f"  no coverage: {coverage.note}"
     )
+    if report.mode.outage:
+        lines.append(
+            f"  outage, not counted toward the flaky rate or the mode: {report.mode.outage}"
+        )
     lines.append(f"  next mode: {report.mode.next_mode} ({report.mode.next_reason})")
     lines.append(f"  wrote {files.out} (exit status {report.exit_code})")
     print("\n".join(lines), flush=True)

@@ -210,6 +210,12 @@ class Config(_Strict):
     recover_after: Annotated[int, Field(ge=1)] = Field(
         3, description="Clean serial runs after which the mode returns to parallel."
     )
+    outage_threshold: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] = Field(
+        0.8,
+        description="A run where over this share of tests failed (or of one shard's tests, or "
+        "of the failures ended in one error) is an outage: not counted toward the flaky rate or "
+        "the mode. 1 turns these rules off; a dead shard is always an outage.",
+    )
     split_files: bool = Field(
         True,
         description="At file granularity, split a file longer than the target by test id "

@@ -189,6 +189,9 @@ class RunRecord(_Model):
         default_factory=list, description="The run's slowest tests, slowest first."
     )
     bottleneck: Bottleneck | None = Field(None, description="What bounded the run's wall time.")
+    outage: str | None = Field(
+        None, description="Why the run looked like an outage (not counted), if it did."
+    )
 
     @model_validator(mode="before")
     @classmethod

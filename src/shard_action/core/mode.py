@@ -16,6 +16,8 @@ The rules, as a state machine over runs (``state`` is the history's mode before 
 * A run that proves nothing about serial stability does not count and does not reset the count:
   an incomplete run (lost tests or shards) and a parallel run forced by hand while the history is
   serial.
+* An **outage** (``core.outage``: most tests failing, failures clustered in one shard or one
+  error, a dead shard) is not counted at all: the state stays as it was, whatever its flaky rate.
 
 This module is pure: the report step feeds it facts and stores the decision in the history.
 """
@@ -96,6 +98,8 @@ class RunFacts:
     tests: int
     flaky: Sequence[str]
     complete: bool = True
+    outage: str | None = None
+    """Why the run looks like an outage (``core.outage``): then it does not count."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +156,27 @@ def next_mode(
     rate = flaky_rate(len(run.flaky), run.tests)
     over = rate > flaky_threshold
     facts = f"flaky rate {_percent(rate)} ({len(run.flaky)} of {run.tests} tests)"
+    if run.outage is not None:
+        note = f"run #{run.index} looked like an outage ({run.outage}) and does not count"
+        if state.mode == "serial":
+            reason = (
+                f"{state.cause or state.reason}; {note}: {state.clean_serial_runs} of "
+                f"{recover_after} clean serial runs so far"
+            )
+        else:
+            reason = f"{note}; the mode stays parallel"
+        return ModeDecision(
+            mode=state.mode,
+            reason=reason,
+            clean_serial_runs=state.clean_serial_runs,
+            cause=state.cause,
+            since=state.since,
+            flaky_rate=rate,
+            over_threshold=False,
+            counted=False,
+            changed=False,
+            flaky_on_their_own=False,
+        )
     if over:
         on_their_own = run.mode == "serial"
         cause = (

@@ -142,6 +142,9 @@ class FanInSettings(_Model):
         Config.model_fields["flaky_threshold"].default, ge=0, le=1, allow_inf_nan=False
     )
     recover_after: int = Field(Config.model_fields["recover_after"].default, ge=1)
+    outage_threshold: float = Field(
+        Config.model_fields["outage_threshold"].default, ge=0, le=1, allow_inf_nan=False
+    )
 
 
 class Plan(_Model):

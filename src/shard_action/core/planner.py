@@ -426,7 +426,11 @@ def _runner(config: Config) -> RunnerSettings:
 
 def _fan_in(config: Config) -> FanInSettings:
     """The thresholds the report decides the next mode with, as this config set them."""
-    return FanInSettings(flaky_threshold=config.flaky_threshold, recover_after=config.recover_after)
+    return FanInSettings(
+        flaky_threshold=config.flaky_threshold,
+        recover_after=config.recover_after,
+        outage_threshold=config.outage_threshold,
+    )
 
 
 def _timings_info(

@@ -56,10 +56,15 @@ from shard_action.core.history import (
 from shard_action.core.manifest import Rerun, ShardManifest
 from shard_action.core.mode import ModeDecision, ModeState, RunFacts, next_mode
 from shard_action.core.models import Outcome
+from shard_action.core.outage import Ran
+from shard_action.core.outage import detect as detect_outage
 from shard_action.core.plan import Plan
 from shard_action.core.results import CaseResult, JUnitReport
 from shard_action.core.testids import CaseIndex
 from shard_action.core.trends import Trends, bottleneck, slowest, trends_of
+
+FAILED_FIRST: Final[frozenset[str]] = frozenset({"failed", "broken", "flaky"})
+"""Statuses of a test whose first attempt failed."""
 
 REPORT_VERSION: Final = 1
 REPORT_KIND: Final = "shard-action-report"
@@ -281,6 +286,12 @@ class ModeEntry(_Model):
         0, description="Tests the flaky rate counts: flaky ones and failing known-flaky ones."
     )
     rate_tests: int = Field(0, description="Tests the flaky rate is over (skips left out).")
+    outage: str | None = Field(
+        None,
+        description="Why the run looked like an outage: then it did not count toward the flaky "
+        "rate or the mode, and its failures are not in the tests' history.",
+    )
+    outage_threshold: float = 0.8
     flaky_threshold: float
     recover_after: int
     clean_serial_runs: int
@@ -362,6 +373,7 @@ class CoverageTotals:
 class Settings:
     flaky_threshold: float = 0.05
     recover_after: int = 3
+    outage_threshold: float = 0.8
     fork: bool = False
     """A run from an untrusted fork: the history is neither changed nor written."""
     limits: Limits = field(default_factory=Limits)
@@ -639,6 +651,8 @@ def _mode_entry(
         flaky_rate=decision.flaky_rate,
         rate_flaky=len(run.flaky),
         rate_tests=run.tests,
+        outage=run.outage,
+        outage_threshold=settings.outage_threshold,
         flaky_threshold=settings.flaky_threshold,
         recover_after=settings.recover_after,
         clean_serial_runs=clean,
@@ -745,12 +759,30 @@ def build(
     flaky_names = [
         label(e.test, e.lane, e.fanned_out) for e in entries if e.status == "flaky" or e.known_flaky
     ]
+    stopped = [
+        r.manifest.shard for r in by_shard.values() if r.manifest.failure and r.manifest.shard
+    ]
+    outage = detect_outage(
+        [
+            Ran(
+                shard=e.shard,
+                failed_first=e.status in FAILED_FIRST,
+                error=e.outcome == "error",
+                message=e.message,
+            )
+            for e in run_entries
+        ],
+        threshold=settings.outage_threshold,
+        shards=sum(1 for s in checked.shards if s.tests),
+        dead_shards=[x.shard for x in completeness.lost_shards] + stopped,
+    )
     facts = RunFacts(
         index=index,
         mode=plan.mode,
         tests=len(run_entries),
         flaky=flaky_names,
         complete=completeness.complete,
+        outage=outage,
     )
     decision = next_mode(
         ModeState.of(previous),
@@ -764,7 +796,8 @@ def build(
         [
             Observed(e.lane, e.test, letter_of(e.status), e.seconds)
             for e in entries
-            if e.kind != "drift"
+            # an outage's failures say nothing about the tests: no flips, no durations
+            if e.kind != "drift" and not (outage is not None and e.status in ("failed", "broken"))
         ],
         index=index,
         serial=serial,
@@ -897,6 +930,7 @@ def build(
         seconds=timing.wall_seconds,
         flaky_tests=flaky_names,
         sha=settings.sha,
+        outage=outage,
         test_seconds=sum(e.seconds or 0.0 for e in timed),
         shards=len(plan.shards),
         tier=plan.tier,
