@@ -7,7 +7,7 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shard_action.core.gantt import Bar, gantt, gantt_block, safe_text
+from shard_action.core.gantt import MAX_TICKS, Bar, gantt, gantt_block, safe_text
 
 # The lexer rules of mermaid's gantt.jison (packages/mermaid/src/diagrams/gantt/parser), in
 # order; jison's default lexer takes the first rule that matches. Only what a chart of ours can
@@ -83,7 +83,8 @@ def test_a_small_chart_exactly() -> None:
         "gantt\n"
         "    title Shards\n"
         "    dateFormat x\n"
-        "    axisFormat %M:%S\n"
+        "    axisFormat %s s\n"
+        "    tickInterval 10000millisecond\n"
         "    section default\n"
         "    default-1 :0, 12500\n"
         "    default-2 :250, 3250\n"
@@ -96,6 +97,7 @@ def test_a_small_chart_exactly() -> None:
         ["title"],
         ["dateFormat"],
         ["axisFormat"],
+        ["tickInterval"],
         ["section"],
         ["taskTxt", "taskData"],
         ["taskTxt", "taskData"],
@@ -104,9 +106,9 @@ def test_a_small_chart_exactly() -> None:
     ]
 
 
-def test_long_runs_switch_the_axis_to_hours_and_zero_bars_get_a_millisecond() -> None:
+def test_long_runs_get_ten_minute_ticks_and_zero_bars_get_a_millisecond() -> None:
     text = gantt([("l", "a", 0, 4000), ("l", "b", 10, 0)])
-    assert "axisFormat %H:%M" in text
+    assert "    axisFormat %s s\n    tickInterval 600000millisecond\n" in text
     assert "    b :10000, 10001\n" in text
 
 
@@ -135,8 +137,39 @@ def test_any_text_stays_one_section_and_one_task(section: str, label: str) -> No
         ["title"],
         ["dateFormat"],
         ["axisFormat"],
+        ["tickInterval"],
         ["section"],
         ["taskTxt", "taskData"],
     ]
     assert parsed[-1][1][1] == ":1500, 3500"
     assert "```" not in text
+
+
+# d3-time-format directives whose output does not depend on the viewer's time zone: %s is
+# seconds since the epoch, %L the milliseconds of the second, %% a percent sign. Every other
+# directive (%H, %M, %S for zones like UTC+5:45, %d, …) is formatted in local time.
+_ZONE_FREE = {"%s", "%L", "%%"}
+
+
+def _d3_label(fmt: str, millis: int) -> str:
+    """How d3's timeFormat prints ``millis`` with ``fmt`` (only the zone-free directives)."""
+    return fmt.replace("%s", str(millis // 1000)).replace("%L", f"{millis % 1000:03d}")
+
+
+@given(st.floats(min_value=0.001, max_value=3 * 86_400, allow_nan=False))
+def test_axis_ticks_never_repeat_and_read_the_same_in_every_time_zone(span: float) -> None:
+    text = gantt([("lane", "shard", 0.0, span)])
+    axis = re.search(r"^    axisFormat (.+)$", text, re.MULTILINE)
+    interval = re.search(r"^    tickInterval ([1-9][0-9]*)millisecond$", text, re.MULTILINE)
+    assert axis and interval, text
+    fmt, step = axis.group(1), int(interval.group(1))
+    assert set(re.findall(r"%.", fmt)) <= _ZONE_FREE, fmt
+    # d3's millisecond interval with a step counts from the epoch (floor(t / step) * step), so
+    # the ticks are 0, step, 2·step … whatever the viewer's zone.
+    end = round(span * 1000)
+    ticks = list(range(0, end + 1, step))
+    labels = [_d3_label(fmt, t) for t in ticks]
+    assert len(set(labels)) == len(labels), labels
+    assert 1 <= len(ticks) <= MAX_TICKS + 1
+    if span >= 1:
+        assert len(ticks) >= 2  # an axis with one tick says nothing about the length

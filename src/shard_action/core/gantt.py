@@ -11,9 +11,12 @@ look-alikes, and a keyword-like start gets a zero-width space after its first ch
 whitespace to Mermaid's lexer, invisible to a reader). Backticks are replaced too, so a label can
 never close the Markdown fence around the chart.
 
-Times are milliseconds since the Unix epoch (``dateFormat x``), starting at 0: the axis then
-reads minutes and seconds since the stage started. Mermaid formats the axis in the viewer's time
-zone, so in a zone whose offset is not a whole number of hours the minutes are shifted.
+Times are milliseconds since the Unix epoch (``dateFormat x``), starting at 0. Mermaid formats
+the axis with d3 in the *viewer's* time zone, so ``%H:%M`` read 02:00 at the start in UTC+2 and
+``%M:%S`` read 30:00 in UTC+5:30. The axis therefore uses only what no zone shifts: ``%s`` (seconds
+since the epoch, i.e. since the stage started) and ``%L`` (milliseconds), with an explicit
+``tickInterval`` in milliseconds (d3 counts those from the epoch, not from a local hour), a round
+step chosen so that no two ticks read the same.
 """
 
 from __future__ import annotations
@@ -82,8 +85,28 @@ def _millis(seconds: float) -> int:
     return round(seconds * 1000)
 
 
+#: Round tick steps in milliseconds, smallest first; one is picked so a chart has at most
+#: ``MAX_TICKS`` ticks.
+_STEPS_MS: Final = (
+    100, 200, 500, 1_000, 2_000, 5_000, 10_000, 15_000, 30_000, 60_000, 120_000, 300_000,
+    600_000, 900_000, 1_800_000, 3_600_000, 7_200_000, 10_800_000, 21_600_000, 43_200_000,
+    86_400_000,
+)  # fmt: skip
+MAX_TICKS: Final = 8
+
+
+def tick_step_ms(span_seconds: float) -> int:
+    """The tick step for a chart ``span_seconds`` wide: at most ``MAX_TICKS`` steps."""
+    span_ms = _millis(span_seconds)
+    for step in _STEPS_MS:
+        if span_ms <= step * MAX_TICKS:
+            return step
+    return math.ceil(span_ms / MAX_TICKS / _STEPS_MS[-1]) * _STEPS_MS[-1]
+
+
 def axis_format(span_seconds: float) -> str:
-    return "%M:%S" if span_seconds < 3600 else "%H:%M"
+    """Seconds since the start (``%s``), with milliseconds when a step is under a second."""
+    return "%s.%L s" if tick_step_ms(span_seconds) < 1000 else "%s s"
 
 
 def gantt(bars: Iterable[Bar | tuple[str, str, float, float]], *, title: str | None = None) -> str:
@@ -100,6 +123,7 @@ def gantt(bars: Iterable[Bar | tuple[str, str, float, float]], *, title: str | N
         lines.append(f"    title {safe_text(title, 200)}")
     lines.append("    dateFormat x")
     lines.append(f"    axisFormat {axis_format(span)}")
+    lines.append(f"    tickInterval {tick_step_ms(span)}millisecond")
     for section, items in by_section.items():
         lines.append(f"    section {section}")
         for bar in items:
