@@ -210,9 +210,18 @@ def template_set(
 
 
 def shard_bars(report: Report) -> list[Bar]:
-    """The shards as they ran: one bar per shard that left a manifest, red when it failed."""
+    """The shards as they ran: one bar per shard that left a manifest, red when it failed.
+
+    A shard that left no results still gets a red bar, from the start and as long as predicted,
+    labelled so: a chart without it would look like a complete run.
+    """
     bars: list[Bar] = []
     for shard in report.shards:
+        if shard.status == "missing":
+            predicted = shard.predicted_seconds or 0.0
+            label = f"{shard.shard} (no results, {duration(predicted)} predicted)"
+            bars.append(Bar(shard.lane, label, 0.0, predicted, "crit"))
+            continue
         if shard.start_offset is None or shard.actual_seconds is None:
             continue
         tag = "crit" if shard.status in ("failed", "stopped") else ""
