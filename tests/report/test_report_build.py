@@ -140,6 +140,8 @@ def test_flaky_in_a_serial_run_is_flaky_on_its_own_and_flip_rates_use_the_window
     assert flaky.flaky_on_its_own
     assert flaky.flip_rate == pytest.approx(1 / 4)  # "pppF"
     assert report.mode.flaky_on_their_own
+    # 1 flaky of 3 is over the 5% threshold, but serial cannot fix it: a clean serial run
+    assert (report.mode.next_mode, report.mode.clean_serial_runs) == ("serial", 1)
 
 
 def test_broken_tests_fail_the_run_and_fail_on_flaky_is_honoured() -> None:

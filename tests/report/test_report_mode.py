@@ -85,14 +85,41 @@ def test_recovery_after_exactly_recover_after_clean_serial_runs() -> None:
     assert "back to parallel after 2 clean serial runs" in second.reason
 
 
-def test_flaky_in_serial_mode_is_flaky_on_its_own() -> None:
-    state = ModeState("serial", "why", 2, "cause", 4)
+def test_flaky_in_serial_mode_is_flaky_on_its_own_and_does_not_keep_the_suite_serial() -> None:
+    # Serial cannot fix a test flaky on its own, so such a run counts as a clean serial run.
+    state = ModeState("serial", "why", 1, "cause", 4)
     decision = next_mode(
         state, RunFacts(7, "serial", 10, ["t"]), flaky_threshold=0.05, recover_after=3
     )
-    assert decision.mode == "serial" and decision.flaky_on_their_own
-    assert decision.clean_serial_runs == 0 and decision.since == 4
-    assert "flaky on their own" in decision.reason
+    assert decision.mode == "serial" and decision.flaky_on_their_own and decision.over_threshold
+    assert (decision.clean_serial_runs, decision.counted, decision.since) == (2, True, 4)
+    assert "t are flaky on their own" in decision.reason
+    assert "2 of 3 clean serial runs so far" in decision.reason
+    state = ModeState("serial", "why", 2, "cause", 4)
+    last = next_mode(state, RunFacts(8, "serial", 10, ["t"]), flaky_threshold=0.05, recover_after=3)
+    assert (last.mode, last.changed, last.flaky_on_their_own) == ("parallel", True, True)
+    assert "back to parallel after 3 clean serial runs" in last.reason
+
+
+def test_serial_by_hand_with_flaky_tests_does_not_send_a_parallel_history_to_serial() -> None:
+    state = ModeState("parallel", "why", 0, None, None)
+    decision = next_mode(
+        state, RunFacts(3, "serial", 4, ["a", "b"]), flaky_threshold=0.05, recover_after=2
+    )
+    assert (decision.mode, decision.changed, decision.flaky_on_their_own) == (
+        "parallel",
+        False,
+        True,
+    )
+    assert "a, b are flaky on their own" in decision.reason
+
+
+def test_a_parallel_run_over_the_threshold_still_goes_serial() -> None:
+    state = ModeState("parallel", "why", 0, None, None)
+    decision = next_mode(
+        state, RunFacts(3, "parallel", 4, ["a"]), flaky_threshold=0.05, recover_after=2
+    )
+    assert (decision.mode, decision.changed, decision.flaky_on_their_own) == ("serial", True, False)
 
 
 def test_forced_parallel_and_incomplete_runs_do_not_count() -> None:
@@ -133,17 +160,20 @@ def test_state_machine_over_random_runs(
         decision = next_mode(state, facts, flaky_threshold=threshold, recover_after=recover_after)
         over = tests > 0 and flaky / tests > threshold
         assert 0.0 <= decision.flaky_rate <= 1.0
+        # a serial run over the threshold is flaky on its own: it never forces serial
+        forcing = over and run_mode != "serial"
         assert decision.over_threshold == over
-        if over:
+        assert decision.flaky_on_their_own == (over and run_mode == "serial")
+        if forcing:
             clean_since_over = []
         elif state.mode == "serial" and run_mode == "serial" and complete:
             clean_since_over.append(index)
-        # serial only after a run over the threshold
+        # serial only after a parallel run over the threshold
         if state.mode == "parallel" and decision.mode == "serial":
-            assert over
+            assert forcing
         # parallel again only after exactly `recover_after` clean serial runs
         if state.mode == "serial" and decision.mode == "parallel":
-            assert not over and run_mode == "serial" and complete
+            assert not forcing and run_mode == "serial" and complete
             assert len(clean_since_over) == recover_after
             clean_since_over = []
         if decision.mode == "serial":

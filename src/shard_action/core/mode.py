@@ -8,11 +8,13 @@ clean serial runs in a row it returns to **parallel**.
 
 The rules, as a state machine over runs (``state`` is the history's mode before the run):
 
-* A run over the threshold sends the history to serial and restarts the count of clean serial
-  runs, whatever mode the run itself used. If the run was already serial, its flaky tests are
-  flaky on their own: parallelism did not cause them, and the reason says so.
-* A clean serial run (complete, flaky rate at or under the threshold) counts one; the count
-  reaching ``recover-after`` returns the history to parallel.
+* A parallel run over the threshold sends the history to serial and restarts the count of clean
+  serial runs.
+* A serial run over the threshold does not: its flaky tests are flaky on their own, parallelism
+  did not cause them and serial cannot fix them (quarantine them instead). The run is judged as
+  if it were under the threshold, and the reason names those tests.
+* A clean serial run (complete, and over the threshold only through tests flaky on their own)
+  counts one; the count reaching ``recover-after`` returns the history to parallel.
 * A run that proves nothing about serial stability does not count and does not reset the count:
   an incomplete run (lost tests or shards) and a parallel run forced by hand while the history is
   serial.
@@ -115,7 +117,8 @@ class ModeDecision:
     """The run counted as a clean serial run."""
     changed: bool
     flaky_on_their_own: bool
-    """The run was serial and still over the threshold: parallelism is not the cause."""
+    """The run was serial and still over the threshold: parallelism is not the cause, and the
+    run does not force (or keep) serial mode."""
 
 
 def _percent(value: float) -> str:
@@ -128,7 +131,9 @@ def _names(tests: Sequence[str]) -> str:
     return f"{shown} (+{more} more)" if more > 0 else shown
 
 
-def _parallel(reason: str, rate: float, *, counted: bool, changed: bool) -> ModeDecision:
+def _parallel(
+    reason: str, rate: float, *, counted: bool, changed: bool, own: bool = False
+) -> ModeDecision:
     """A parallel decision under the threshold: staying parallel, or recovering from serial.
 
     Either way nothing of a serial spell is carried on (no cause, no start, no count).
@@ -140,10 +145,10 @@ def _parallel(reason: str, rate: float, *, counted: bool, changed: bool) -> Mode
         cause=None,
         since=None,
         flaky_rate=rate,
-        over_threshold=False,
+        over_threshold=own,
         counted=counted,
         changed=changed,
-        flaky_on_their_own=False,
+        flaky_on_their_own=own,
     )
 
 
@@ -177,17 +182,12 @@ def next_mode(
             changed=False,
             flaky_on_their_own=False,
         )
-    if over:
-        on_their_own = run.mode == "serial"
+    own = over and run.mode == "serial"
+    if over and not own:
         cause = (
             f"{facts} over the {_percent(flaky_threshold)} threshold in run #{run.index}: "
             f"{_names(run.flaky)}"
         )
-        if on_their_own:
-            cause += (
-                " — the run was already serial, so these tests are flaky on their own, "
-                "not because of parallelism"
-            )
         reason = f"{cause}; back to parallel after {recover_after} clean serial runs"
         return ModeDecision(
             mode="serial",
@@ -199,28 +199,38 @@ def next_mode(
             over_threshold=True,
             counted=False,
             changed=state.mode != "serial",
-            flaky_on_their_own=on_their_own,
+            flaky_on_their_own=False,
         )
+    own_note = (
+        f" ({facts} over the {_percent(flaky_threshold)} threshold, but the run was serial: "
+        f"{_names(run.flaky)} are flaky on their own, which serial cannot fix, so they do not "
+        "keep the suite serial; quarantine them)"
+        if own
+        else ""
+    )
     if state.mode == "parallel":
-        reason = (
-            f"{facts} at or under the {_percent(flaky_threshold)} threshold in run #{run.index}"
-        )
-        return _parallel(reason, rate, counted=False, changed=False)
+        if own:
+            reason = f"run #{run.index} ran serial (set by hand){own_note}; the mode stays parallel"
+        else:
+            reason = (
+                f"{facts} at or under the {_percent(flaky_threshold)} threshold in run #{run.index}"
+            )
+        return _parallel(reason, rate, counted=False, changed=False, own=own)
     cause = state.cause or state.reason
     counted = run.mode == "serial" and run.complete
     clean = state.clean_serial_runs + (1 if counted else 0)
     if counted and clean >= recover_after:
         reason = (
             f"back to parallel after {clean} clean serial runs (last: run #{run.index}, "
-            f"{facts}); it was serial because {cause}"
+            f"{facts}){own_note}; it was serial because {cause}"
         )
-        return _parallel(reason, rate, counted=True, changed=True)
+        return _parallel(reason, rate, counted=True, changed=True, own=own)
     if counted:
-        note = f"run #{run.index} was a clean serial run"
+        note = f"run #{run.index} was a clean serial run{own_note}"
     elif run.mode != "serial":
         note = f"run #{run.index} ran in parallel (set by hand) and does not count"
     else:
-        note = f"run #{run.index} was incomplete (lost tests) and does not count"
+        note = f"run #{run.index} was incomplete (lost tests) and does not count{own_note}"
     reason = f"{cause}; {note}: {clean} of {recover_after} clean serial runs so far"
     return ModeDecision(
         mode="serial",
@@ -229,8 +239,8 @@ def next_mode(
         cause=cause,
         since=state.since,
         flaky_rate=rate,
-        over_threshold=False,
+        over_threshold=own,
         counted=counted,
         changed=False,
-        flaky_on_their_own=False,
+        flaky_on_their_own=own,
     )
