@@ -12,6 +12,14 @@ into the run's artifact store (skipping hidden files unless ``include-hidden-fil
 root the way the real action does), download-artifact copies back (one by name, or by
 ``pattern`` with ``merge-multiple``, or from another run with ``run-id``), and actions/cache is a
 miss. An unknown action is an error, so a new ``uses:`` cannot slip past the harness.
+
+Attempts ("Re-run failed jobs") are modelled as download-artifact v8 and GitHub behave: without
+``github-token`` a download sees only the artifacts of the job's own attempt (the runtime
+service is attempt-scoped); with it (the REST API) it sees every attempt's, and of two artifacts
+with one name it gets one of them, not necessarily the newer (artifact ids are not ordered by
+attempt): the harness hands out the older, the worst case. A pattern that matches nothing
+downloads nothing and succeeds; a single match without ``merge-multiple`` lands in ``path``
+itself, several each in a folder named after the artifact.
 """
 
 from __future__ import annotations
@@ -53,17 +61,36 @@ def load_action(path: Path = ACTION_FILE) -> dict[str, Any]:
     return data
 
 
+@dataclass(frozen=True)
+class Upload:
+    """One artifact as GitHub keeps it: a name within one attempt of the run."""
+
+    name: str
+    attempt: int
+    path: Path
+
+
 @dataclass
 class WorkflowRun:
-    """One workflow run: its id and the artifacts its jobs uploaded (name -> folder)."""
+    """One workflow run: its id, its current attempt and the artifacts its jobs uploaded.
+
+    ``artifacts`` maps a name to the folder of its newest upload (what a test inspects);
+    ``uploads`` keeps every attempt's, which is what downloads choose from.
+    """
 
     id: int
     store: Path
     artifacts: dict[str, Path] = field(default_factory=dict)
+    uploads: list[Upload] = field(default_factory=list)
+    attempt: int = 1
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def artifact(self, name: str) -> Path:
         return self.artifacts[name]
+
+    def rerun(self) -> None:
+        """ "Re-run failed jobs": jobs started from now on belong to the next attempt."""
+        self.attempt += 1
 
 
 @dataclass
@@ -102,6 +129,12 @@ class Job:
     api_url: str = "http://127.0.0.1:9/api"
     env: dict[str, str] = field(default_factory=dict)
     """The job's ``env:`` (and whatever the workflow's earlier steps exported)."""
+    attempt: int = 0
+    """The run attempt this job belongs to (``github.run_attempt``); 0: the run's current one."""
+
+    def __post_init__(self) -> None:
+        if self.attempt == 0:
+            self.attempt = self.run.attempt
 
 
 @dataclass
@@ -209,6 +242,7 @@ class ActionRunner:
             "workflow": job.workflow,
             "workflow_ref": self._workflow_ref(job),
             "run_id": str(job.run.id),
+            "run_attempt": str(job.attempt),
             "token": job.token,
             "workspace": str(job.workspace),
             "action_path": str(self.action_dir),
@@ -235,6 +269,7 @@ class ActionRunner:
                 "GITHUB_REF": job.ref,
                 "GITHUB_SHA": job.sha,
                 "GITHUB_RUN_ID": str(job.run.id),
+                "GITHUB_RUN_ATTEMPT": str(job.attempt),
                 "GITHUB_WORKFLOW": job.workflow,
                 "GITHUB_WORKFLOW_REF": self._workflow_ref(job),
                 "GITHUB_API_URL": job.api_url,
@@ -446,40 +481,51 @@ class ActionRunner:
                 raise HarnessError(f"upload-artifact {name!r}: no files found at {paths}")
             return f"upload-artifact {name!r}: no files ({mode})", {}
         with job.run.lock:
-            if name in job.run.artifacts and with_.get("overwrite", "false") != "true":
+            run = job.run
+            # The runtime service sees (and so conflicts with, or overwrites) this attempt only.
+            same = [u for u in run.uploads if u.name == name and u.attempt == job.attempt]
+            if same and with_.get("overwrite", "false") != "true":
                 raise HarnessError(f"an artifact named {name!r} already exists in this run")
-            target = job.run.store / name
+            run.uploads = [u for u in run.uploads if u not in same]
+            target = run.store / f"{name}@{job.attempt}"
             if target.exists():
                 shutil.rmtree(target)
             for source, relative in files:
                 (target / relative).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(source, target / relative)
-            job.run.artifacts[name] = target
+            run.uploads.append(Upload(name, job.attempt, target))
+            run.artifacts[name] = target
         return f"uploaded {len(files)} file(s) as {name!r}", {"artifact-id": str(len(files))}
 
     def _download(self, with_: dict[str, str], job: Job) -> tuple[str, dict[str, str]]:
         run = job.run
-        if with_.get("run-id"):
-            if not with_.get("github-token"):
-                raise HarnessError("download-artifact: run-id needs github-token")
+        if with_.get("run-id") and not with_.get("github-token"):
+            raise HarnessError("download-artifact: run-id needs github-token")
+        if with_.get("github-token") and with_.get("run-id"):
             run_id = int(with_["run-id"])
             if run_id not in job.runs.runs:
                 raise HarnessError(f"download-artifact: no run {run_id}")
             run = job.runs.runs[run_id]
+        with run.lock:
+            uploads = list(run.uploads)
+        if not with_.get("github-token"):  # the runtime service: this job's attempt only
+            uploads = [u for u in uploads if u.attempt == job.attempt]
+        visible: dict[str, Upload] = {}
+        for upload in sorted(uploads, key=lambda u: u.attempt, reverse=True):
+            visible[upload.name] = upload  # one per name: the oldest attempt's (the worst case)
         dest = self._path(with_.get("path") or ".", job)
         name, pattern = with_.get("name", ""), with_.get("pattern", "")
         if name:
-            if name not in run.artifacts:
+            if name not in visible:
                 raise HarnessError(f"Unable to download artifact(s): Artifact not found: {name}")
-            count = _copy_tree(run.artifacts[name], dest)
+            count = _copy_tree(visible[name].path, dest)
             return f"downloaded {name!r} ({count} files)", {"download-path": str(dest)}
         merge = with_.get("merge-multiple", "false") == "true"
-        chosen = sorted(n for n in run.artifacts if not pattern or fnmatch.fnmatch(n, pattern))
-        if pattern and not chosen:
-            raise HarnessError(f"No artifacts found matching pattern '{pattern}'")
+        chosen = sorted(n for n in visible if not pattern or fnmatch.fnmatch(n, pattern))
         count = 0
         for artifact in chosen:
-            count += _copy_tree(run.artifacts[artifact], dest if merge else dest / artifact)
+            inside = merge or len(chosen) == 1
+            count += _copy_tree(visible[artifact].path, dest if inside else dest / artifact)
         return f"downloaded {len(chosen)} artifacts ({count} files)", {"download-path": str(dest)}
 
     def _cache(self, with_: dict[str, str], job: Job) -> tuple[str, dict[str, str]]:

@@ -55,6 +55,8 @@ SUBSET = json.dumps(
     ]
 )
 
+PLAN = "shard-action-plan.attempt-1"  # the plan artifact of a run's first attempt
+
 
 def ok(result: ActionResult) -> ActionResult:
     assert not result.failed, result.log
@@ -86,8 +88,8 @@ def test_plan_run_report_history_fork_comment_and_manual_mode(tmp_path: Path) ->
         lanes = {entry["lane"]: entry["env"] for entry in include}
         assert lanes["storage-sqlite"] == {"INVENTORY_BACKEND": "sqlite"}
         assert lanes["storage-memory"] == {"INVENTORY_BACKEND": "memory"}
-        assert "shard-action-plan" in first.run.artifacts
-        planned = json.loads((first.run.artifact("shard-action-plan") / "plan.json").read_text())
+        assert "shard-action-plan.attempt-1" in first.run.artifacts
+        planned = json.loads((first.run.artifact(PLAN) / "plan.json").read_text())
         assert planned["timings"]["measured"] == 0
         assert planned["runner"]["python"] == sys.executable, "the python input reaches run"
         assert "plan" in plan.summary.lower()
@@ -96,7 +98,7 @@ def test_plan_run_report_history_fork_comment_and_manual_mode(tmp_path: Path) ->
         for shard, job in jobs.items():
             ok(job)
             assert job.outputs["exit-code"] == "0", job.log
-            uploaded = first.run.artifact(f"shard-action-results-{shard}") / shard
+            uploaded = first.run.artifact(f"shard-action-results-{shard}.attempt-1") / shard
             assert (uploaded / "manifest.json").is_file()
             assert list(uploaded.glob(".coverage.*")), "hidden coverage data must be uploaded"
 
@@ -129,7 +131,7 @@ def test_plan_run_report_history_fork_comment_and_manual_mode(tmp_path: Path) ->
         assert plan.outputs["history-status"] == "found"
         assert plan.outputs["mode"] == "serial"
         assert plan.outputs["shard-count"] == "1"
-        planned = json.loads((second.run.artifact("shard-action-plan") / "plan.json").read_text())
+        planned = json.loads((second.run.artifact(PLAN) / "plan.json").read_text())
         assert planned["timings"]["measured"] > 0
         jobs = matrix_jobs(second, plan.outputs["matrix"])
         assert all(job.outputs["exit-code"] == "0" for job in jobs.values())

@@ -64,7 +64,7 @@ def ok(result: ActionResult) -> ActionResult:
 
 
 def planned(scenario: Scenario) -> dict[str, Any]:
-    path = scenario.run.artifact("shard-action-plan") / "plan.json"
+    path = scenario.run.artifact("shard-action-plan.attempt-1") / "plan.json"
     data: dict[str, Any] = json.loads(path.read_text("utf-8"))
     return data
 

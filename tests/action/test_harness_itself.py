@@ -101,5 +101,6 @@ def test_upload_leaves_hidden_files_out_unless_asked(tmp_path: Path) -> None:
     assert (run.artifact("hidden") / "shard-1" / ".coverage.shard-1").is_file()
     with pytest.raises(HarnessError, match="already exists"):
         runner._upload({"name": "plain", "path": str(tmp_path / "results")}, job)
-    with pytest.raises(HarnessError, match="No artifacts found"):
-        runner._download({"pattern": "nothing-*", "merge-multiple": "true"}, job)
+    # download-artifact v8: a pattern that matches nothing downloads nothing and succeeds
+    message, _ = runner._download({"pattern": "nothing-*", "merge-multiple": "true"}, job)
+    assert message.startswith("downloaded 0 artifacts")

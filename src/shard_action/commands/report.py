@@ -23,7 +23,7 @@ import argparse
 import json
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Final
@@ -42,7 +42,7 @@ from shard_action.core.annotations import PER_STEP, Annotation, Level, within_li
 from shard_action.core.config import Config
 from shard_action.core.history import History
 from shard_action.core.manifest import MANIFEST_FILE, ShardManifest, check_version
-from shard_action.core.plan import Plan
+from shard_action.core.plan import Plan, plan_digest
 from shard_action.core.render import (
     TEMPLATE_NAMES,
     Rendered,
@@ -82,6 +82,8 @@ class ReportFiles:
     history_written: bool
     workdirs: dict[str, str]
     """Shard id -> the folder it ran in (to make JUnit file paths relative)."""
+    notes: tuple[str, ...] = ()
+    """Which shard results were left out or replaced (re-run attempts, another plan)."""
 
 
 def _message(exc: InputError) -> str:
@@ -165,20 +167,53 @@ class _Collected:
     shards: list[ShardResult]
     coverage: list[CoverageSource]
     problems: list[Problem]
+    notes: list[str] = field(default_factory=list)
 
 
-def collect_results(folders: Sequence[Path]) -> _Collected:
+def _newest_attempts(
+    found: list[tuple[Path, ShardManifest]], digest: str | None, notes: list[str]
+) -> list[tuple[Path, ShardManifest]]:
+    """Each shard's results of the newest attempt of this plan (after "Re-run failed jobs").
+
+    Results of another plan (an earlier attempt planned differently, another suite) are left
+    out; of one shard's results from several attempts the newest counts. Two of one attempt
+    stay, for the caller to name as a problem.
+    """
+    mine = [(p, m) for p, m in found if digest is None or m.plan_digest in (None, digest)]
+    if len(mine) < len(found):
+        notes.append(
+            f"{count(len(found) - len(mine), 'shard result')} of another plan left out "
+            "(an earlier attempt's or another suite's)"
+        )
+    newest: dict[str, int] = {}
+    for _, manifest in mine:
+        newest[manifest.shard] = max(newest.get(manifest.shard, 0), manifest.attempt or 0)
+    kept = []
+    for path, manifest in mine:
+        if (manifest.attempt or 0) < newest[manifest.shard]:
+            notes.append(
+                f"shard {manifest.shard}: the results of attempt {manifest.attempt or 1} were "
+                f"replaced by attempt {newest[manifest.shard]}'s"
+            )
+            continue
+        kept.append((path, manifest))
+    return kept
+
+
+def collect_results(folders: Sequence[Path], plan: Plan | None = None) -> _Collected:
     """Read every shard's manifest and JUnit files; a bad file is a problem, not a stop."""
     collected = _Collected([], [], [])
     seen: dict[str, Path] = {}
+    found: list[tuple[Path, ShardManifest]] = []
     for path in find_manifests(folders):
         try:
-            manifest = _read_manifest(path)
+            found.append((path, _read_manifest(path)))
         except InputError as exc:
             collected.problems.append(
                 Problem(kind="results", source=str(path), message=_message(exc))
             )
-            continue
+    digest = plan_digest(plan) if plan is not None else None
+    for path, manifest in _newest_attempts(found, digest, collected.notes):
         if manifest.shard in seen:
             collected.problems.append(
                 Problem(
@@ -453,7 +488,7 @@ def make_report(
     out = out.resolve()
     make_folder(out)
     config, problems = settings_from(plan, env, flaky_threshold, recover_after)
-    collected = collect_results(results)
+    collected = collect_results(results, plan)
     problems += collected.problems
     merged = merge_coverage(collected.coverage, out, root=root)
     problems += [
@@ -502,7 +537,15 @@ def make_report(
         history_file.unlink(missing_ok=True)
     write_text_atomic(out / "report.json", report.model_dump_json(indent=1) + "\n")
     workdirs = {s.manifest.shard: s.manifest.workdir for s in collected.shards}
-    return ReportFiles(report, out, summary.text, comment.text, fanin.history is not None, workdirs)
+    return ReportFiles(
+        report,
+        out,
+        summary.text,
+        comment.text,
+        fanin.history is not None,
+        workdirs,
+        tuple(collected.notes),
+    )
 
 
 def _print(files: ReportFiles) -> None:
@@ -556,6 +599,7 @@ def _print(files: ReportFiles) -> None:
         lines.append(
             f"  outage, not counted toward the flaky rate or the mode: {report.mode.outage}"
         )
+    lines += [f"  note: {note}" for note in files.notes]
     lines.append(f"  next mode: {report.mode.next_mode} ({report.mode.next_reason})")
     lines.append(f"  wrote {files.out} (exit status {report.exit_code})")
     print("\n".join(lines), flush=True)

@@ -26,7 +26,7 @@ import signal
 import sys
 import tempfile
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -55,7 +55,7 @@ from shard_action.core.manifest import (
     ShardManifest,
 )
 from shard_action.core.models import Outcome
-from shard_action.core.plan import EMPTY_SHARD_ID, PLAN_VERSION, Plan, PlannedShard
+from shard_action.core.plan import EMPTY_SHARD_ID, PLAN_VERSION, Plan, PlannedShard, plan_digest
 from shard_action.core.reruns import (
     Verdict,
     failed,
@@ -85,6 +85,12 @@ SHARD_VAR = "SHARD_ACTION_RUN_SHARD"
 LANE_VAR = "SHARD_ACTION_RUN_LANE"
 ATTEMPT_VAR = "SHARD_ACTION_RUN_ATTEMPT"
 FIRST = "the runner process"
+
+
+def run_attempt(env: Mapping[str, str]) -> int | None:
+    """``GITHUB_RUN_ATTEMPT`` as a number; ``None`` outside GitHub Actions (or when unusable)."""
+    text = env.get("GITHUB_RUN_ATTEMPT", "").strip()
+    return int(text) if text.isdigit() and int(text) >= 1 else None
 
 
 def load_plan(path: Path) -> Plan:
@@ -527,8 +533,12 @@ def run_shard(
     root: Path,
     extra: Sequence[str] = (),
     plan_source: str = "plan.json",
+    attempt: int | None = None,
 ) -> ShardManifest:
-    """Run one shard and write its manifest; the manifest's ``exit_code`` is the verdict."""
+    """Run one shard and write its manifest; the manifest's ``exit_code`` is the verdict.
+
+    ``attempt`` is the workflow run's attempt (``GITHUB_RUN_ATTEMPT``), kept in the manifest.
+    """
     started = _now()
     root = root.resolve()
     results = results.resolve()
@@ -577,6 +587,7 @@ def run_shard(
         results=results,
         root=root,
         coverage_files=coverage_files,
+        attempt=attempt,
     )
 
 
@@ -624,6 +635,7 @@ def _finish(
     results: Path,
     root: Path,
     coverage_files: list[str],
+    attempt: int | None = None,
 ) -> ShardManifest:
     runs: list[RunResult] = []
     verdicts: list[Verdict] = []
@@ -654,6 +666,8 @@ def _finish(
         coverage=coverage_files,
         workdir=str(root),
         failure=failure,
+        plan_digest=plan_digest(plan),
+        attempt=attempt,
     )
     write_text_atomic(results / MANIFEST_FILE, manifest.model_dump_json(indent=2) + "\n")
     _print_summary(manifest, results, ledger.notes, counts, lost)
@@ -736,7 +750,13 @@ def _run(args: argparse.Namespace) -> int:
         raise InputError("not a folder", source=str(root))
     with terminate_as_interrupt():
         manifest = run_shard(
-            plan, args.shard, results=results, root=root, extra=extra, plan_source=str(args.plan)
+            plan,
+            args.shard,
+            results=results,
+            root=root,
+            extra=extra,
+            plan_source=str(args.plan),
+            attempt=run_attempt(os.environ),
         )
     return manifest.exit_code
 

@@ -124,6 +124,17 @@ class ShardManifest(_Model):
     failure: str | None = Field(
         None, description="Why the shard stopped early (timeout, memory cap, runner crash)."
     )
+    plan_digest: str | None = Field(
+        None,
+        description="`plan_digest` of the plan the shard ran: the fan-in ignores results of "
+        "another plan (an earlier attempt's, another suite's).",
+    )
+    attempt: int | None = Field(
+        None,
+        ge=1,
+        description="The workflow run attempt (GITHUB_RUN_ATTEMPT) that ran the shard: after "
+        "'Re-run failed jobs' the fan-in keeps each shard's newest attempt.",
+    )
 
     @property
     def planned(self) -> int:

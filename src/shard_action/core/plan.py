@@ -6,6 +6,7 @@ here and not in the job matrix, because job outputs are capped at 1 MB and the m
 
 from __future__ import annotations
 
+import hashlib
 from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -177,3 +178,13 @@ class Plan(_Model):
                 return shard
         known = ", ".join(s.id for s in self.shards) or "none"
         raise KeyError(f"no shard {shard_id!r} in the plan (shards: {known})")
+
+
+def plan_digest(plan: Plan) -> str:
+    """A short fingerprint of a plan's content, which shard results carry.
+
+    Two attempts of one workflow run (or two suites in it) can leave results under the same
+    shard id; only results made from the plan the fan-in reads belong to its run. The plan is
+    deterministic, so the same inputs give the same digest.
+    """
+    return hashlib.sha256(plan.model_dump_json().encode("utf-8")).hexdigest()[:16]
