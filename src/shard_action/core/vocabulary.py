@@ -21,8 +21,8 @@ WORDS: Final[dict[str, str]] = {
     "(unless `fail-on-flaky`).",
     "broken": "failed on every attempt, re-runs included, and its history shows no flakiness: "
     "a real failure.",
-    "quarantined": "listed in the quarantine file: it ran and its result is shown, but it does "
-    "not fail the job and does not count toward the flaky rate.",
+    "quarantined": "reserved for the quarantine file (issue 10, not built yet): no test has "
+    "this status today.",
     "lost": "planned, but no result came back (its shard died, or the runner never reported it). "
     "A lost test did not pass: the run is incomplete.",
     "skipped": "skipped by the test itself (a `skip` marker or condition).",
