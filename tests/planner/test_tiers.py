@@ -111,6 +111,17 @@ def test_a_staged_plan_adds_the_stages_up_and_keeps_ids_unique() -> None:
     assert len(matrix(plan, first=False)["include"]) == 2
 
 
+def test_a_staged_plan_counts_the_estimates_of_both_stages() -> None:
+    config = Config(tiers=TIERS, first_tier="smoke", shards=2, default_duration=3.0)
+    plan = _staged(config, TESTS, Timings(durations={"tests/test_api.py::test_logout": 1.0}))
+    # first stage (login, health_check): nothing measured in it, default-duration 3 s each;
+    # the rest: logout measured, add and checkout take its lane's median, 1 s each
+    assert plan.timings.estimate.methods == {"default-duration": 2, "measured": 1, "same-lane": 2}
+    assert plan.timings.estimate.seconds == pytest.approx(3 + 3 + 1 + 1)
+    assert "2 at default-duration" in plan.timings.estimate.reliability
+    assert plan.timings.measured == 1 and plan.timings.estimated == 4
+
+
 NAMES = st.sampled_from(["a", "b", "c", "d"])
 
 

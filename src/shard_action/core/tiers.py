@@ -18,12 +18,14 @@ the serial figure counts one job's overhead once.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 
+from shard_action.core import estimate
 from shard_action.core.config import FULL_TIER, Config, TierConfig
 from shard_action.core.lanes import selected
 from shard_action.core.models import TestItem
-from shard_action.core.plan import Plan, Totals
+from shard_action.core.plan import EstimateInfo, Plan, Totals
 from shard_action.core.units import count
 from shard_action.errors import InputError
 
@@ -73,6 +75,17 @@ def _merged_warnings(first: Plan, rest: Plan) -> list[str]:
     return list(seen)
 
 
+def _merged_estimate(first: Plan, rest: Plan) -> EstimateInfo:
+    """Both halves' estimate counts, and the sentence for the whole plan."""
+    methods = Counter(first.timings.estimate.methods)
+    methods.update(rest.timings.estimate.methods)
+    return EstimateInfo(
+        methods=dict(sorted(methods.items())),
+        seconds=first.timings.estimate.seconds + rest.timings.estimate.seconds,
+        reliability=estimate.reliability(methods),
+    )
+
+
 def staged(first: Plan, rest: Plan, *, tier: str, first_tier: str) -> Plan:
     """One plan from the first tier's plan and the rest's (see the module docstring)."""
     prefix = f"{first_tier}."
@@ -107,6 +120,7 @@ def staged(first: Plan, rest: Plan, *, tier: str, first_tier: str) -> Plan:
                 update={
                     "measured": first.timings.measured + rest.timings.measured,
                     "estimated": first.timings.estimated + rest.timings.estimated,
+                    "estimate": _merged_estimate(first, rest),
                 }
             ),
             "warnings": _merged_warnings(first, rest),
@@ -131,7 +145,9 @@ def _nothing(plan: Plan) -> Plan:
             "makespan": 0.0,
             "serial_seconds": plan.shard_overhead,
             "totals": Totals(tests=0, seconds=0.0, shards=0),
-            "timings": plan.timings.model_copy(update={"measured": 0, "estimated": 0}),
+            "timings": plan.timings.model_copy(
+                update={"measured": 0, "estimated": 0, "estimate": EstimateInfo()}
+            ),
             "warnings": [],
         }
     )
