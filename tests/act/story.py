@@ -17,7 +17,9 @@ flaky-threshold = 0.005
 recover-after = 1
 """
 FLAKY_TEST = "tests/test_flaky.py::test_price_table_cache_warms_up"
-PLAN = "shard-action-plan"
+#: First-attempt names: the action adds `.attempt-N` so a re-run never mixes attempts.
+ATTEMPT = ".attempt-1"
+PLAN = "shard-action-plan" + ATTEMPT
 HISTORY = "shard-action-history"
 RESULTS = "shard-action-results-"
 SAVED_COMMENT = "shard-action-comment"

@@ -35,6 +35,7 @@ from pathlib import Path
 import pytest
 
 from tests.act.story import (
+    ATTEMPT,
     FORK_PR,
     HISTORY,
     PLAN,
@@ -103,7 +104,7 @@ def test_a_first_push_plans_from_estimates_and_leaves_the_first_history(story: S
         str(total), "0", "0")  # fmt: skip
     assert report.summary.startswith(f"## ✅ shard-action: {total} tests passed")
     kept = story.world.artifacts_of(run)
-    assert set(kept) == {PLAN, HISTORY} | {RESULTS + s for s in shards}
+    assert set(kept) == {PLAN, HISTORY} | {RESULTS + s + ATTEMPT for s in shards}
     assert "history.json" in zipped(kept[HISTORY])
 
 
@@ -233,4 +234,4 @@ def test_a_shard_that_fails_to_install_loses_its_tests_loudly_and_the_run_is_red
     assert report.outputs["exit-code"] == "3"  # incomplete
     summary = html.unescape(report.summary)
     assert broken in summary and "never ran" in summary
-    assert RESULTS + broken not in story.world.artifacts_of(run)
+    assert RESULTS + broken + ATTEMPT not in story.world.artifacts_of(run)
