@@ -95,21 +95,7 @@ def run_one(layout: nx.Layout, tool: str, shard_id: str, files: Sequence[str], t
     probe.unlink(missing_ok=True)
     env = nx.child_env(layout, probe, stop=False)
     if tool == "ours":
-        command = [
-            *nx.shard_action_command(),
-            "run",
-            "--plan",
-            str(layout.plan),
-            "--shard",
-            shard_id,
-            "--root",
-            str(layout.suite),
-            "--results",
-            str(results),
-            "--",
-            "-p",
-            nx.PROBE_MODULE,
-        ]
+        command = nx.ours_command(layout, shard_id, results)
     else:
         if layout.coverage:
             env["COVERAGE_FILE"] = str(results / ".coverage")

@@ -389,25 +389,30 @@ def make_plan(layout: Layout) -> Plan:
     return Plan.model_validate_json(layout.plan.read_text("utf-8"))
 
 
+def ours_command(layout: Layout, shard_id: str, results: Path) -> list[str]:
+    """`shard-action run` of one shard with the probe, as both overhead benchmarks run it."""
+    return [
+        *shard_action_command(),
+        "run",
+        "--plan",
+        str(layout.plan),
+        "--shard",
+        shard_id,
+        "--root",
+        str(layout.suite),
+        "--results",
+        str(results),
+        "--",
+        "-p",
+        PROBE_MODULE,
+    ]
+
+
 def tool_command(layout: Layout, tool: Tool, shard: int, shard_id: str) -> list[str]:
     results = layout.results(tool, shard)
     results.mkdir(parents=True, exist_ok=True)
     if tool == "ours":
-        return [
-            *shard_action_command(),
-            "run",
-            "--plan",
-            str(layout.plan),
-            "--shard",
-            shard_id,
-            "--root",
-            str(layout.suite),
-            "--results",
-            str(results),
-            "--",
-            "-p",
-            PROBE_MODULE,
-        ]
+        return ours_command(layout, shard_id, results)
     return [
         *pytest_command(layout.coverage),
         "-p",
