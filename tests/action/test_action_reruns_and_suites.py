@@ -15,9 +15,15 @@ from typing import Any
 
 import pytest
 
+from shard_action.adapters.comments import comment_marker
 from tests.action.harness import ActionResult, Runs
 from tests.action.workflow import (
+    BRANCH,
+    PR,
+    REPO,
+    WORKFLOW,
     Scenario,
+    fork_pr_event,
     matrix_jobs,
     plan_job,
     push_event,
@@ -174,3 +180,45 @@ def test_two_suites_without_a_suite_name_fail_loudly_instead_of_overwriting(
     second = plan_job(scenario, **{"max-shards": "2", **quiet})
     assert second.failed
     assert "already exists" in second.step("Upload the plan").stderr
+
+
+def test_two_suites_on_a_pull_request_keep_one_comment_each_edited_in_place(
+    tmp_path: Path,
+) -> None:
+    """Each suite's report finds its own comment by its marker: two runs of two suites leave
+    two comments, each edited by the second run (which has one more test file)."""
+    files = json.loads(SUBSET)
+    comments: list[dict[str, tuple[int, str]]] = []
+    counts: list[dict[str, str]] = []
+    with FakeGitHub() as fake:
+        repo = fake.add_repo(REPO)
+        repo.add_pull(PR, head_ref=BRANCH)
+        for run, subset in enumerate([files[:2], files], start=1):
+            scenario = Scenario(
+                tmp_path / f"run{run}", Runs(tmp_path / f"runs{run}"), fake.api_url,
+                WRITE_TOKEN, fork_pr_event(head_repo=REPO),
+                env={"SHARD_ACTION_COLLECT_ARGS": json.dumps(subset)},
+            )  # fmt: skip
+            reports = {}
+            for name, extra in {"unit": {"mode": "serial"}, "api": {"max-shards": "2"}}.items():
+                plan = ok(plan_job(scenario, suite=name, **{"history-artifact": "", **extra}))
+                for job in matrix_jobs(scenario, plan.outputs["matrix"], suite=name).values():
+                    ok(job)
+                reports[name] = ok(report_job(scenario, suite=name, **{"history-artifact": ""}))
+            assert {n: r.outputs["comment"] for n, r in reports.items()} == (
+                {"unit": "created", "api": "created"} if run == 1
+                else {"unit": "updated", "api": "updated"}
+            )  # fmt: skip
+            counts.append({n: r.outputs["tests"] for n, r in reports.items()})
+            comments.append({
+                name: next((c.id, c.body) for c in repo.comments_on(PR)
+                           if comment_marker(WORKFLOW, name) in c.body)
+                for name in reports
+            })  # fmt: skip
+            assert len(repo.comments_on(PR)) == 2
+    assert counts[1]["unit"] == counts[1]["api"] != counts[0]["unit"] == counts[0]["api"]
+    for name in ("unit", "api"):
+        (first_id, first_body), (second_id, second_body) = comments[0][name], comments[1][name]
+        assert first_id == second_id, f"suite {name}: a new comment instead of an edit"
+        assert f"{counts[0][name]} tests passed" in first_body
+        assert f"{counts[1][name]} tests passed" in second_body

@@ -247,3 +247,11 @@ def test_api_patience_from_variables_is_checked_and_named(
     result = step("comment", "--body", body_file(tmp_path))
     assert result.code == 2
     assert "environment variable SHARD_ACTION_API_RETRIES: not a number: 'many'" in result.text
+
+
+def test_a_suite_name_is_checked_like_the_actions_input(step: StepRunner, tmp_path: Path) -> None:
+    step.env(GITHUB_TOKEN=WRITE_TOKEN)
+    step.event("pull_request", fork_pull_event(9, head_repo=REPO, ref="same-repo"))
+    with pytest.raises(SystemExit) as exited:
+        step("comment", "--body", body_file(tmp_path), "--suite", "../unit", *FAST)
+    assert exited.value.code == 2

@@ -293,3 +293,39 @@ def test_token_never_reaches_logs_or_output(
     for text in (caplog.text, out, err, *(r.message for r in results)):
         assert WRITE_TOKEN not in text
         assert READ_TOKEN not in text
+
+
+def test_the_default_suite_keeps_the_marker_of_releases_before_suites() -> None:
+    """Comments made before suites existed carry this exact line: the run's only suite must
+    still find them, or every open pull request would get a second comment."""
+    assert comment_marker("tests") == "<!-- shard-action:comment workflow=tests -->"
+    assert comment_marker("tests", "") == comment_marker("tests")
+
+
+SUITES = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_-]{0,8}|", fullmatch=True)
+
+
+@given(st.tuples(st.text(max_size=30), SUITES), st.tuples(st.text(max_size=30), SUITES))
+def test_no_workflow_and_suite_finds_another_ones_comment(
+    one: tuple[str, str], other: tuple[str, str]
+) -> None:
+    """Comments are found by ``marker in body``: a marker inside another would let one suite
+    (or workflow) edit the other's comment."""
+    a, b = comment_marker(*one), comment_marker(*other)
+    if (one[0].strip(), one[1]) != (other[0].strip(), other[1]):
+        assert a not in b and b not in a
+    assert a.count("-->") == 1 and "\n" not in a
+
+
+def test_two_suites_of_one_workflow_keep_a_comment_each(
+    fake_github: FakeGitHub, repo: FakeRepo
+) -> None:
+    gh = client(fake_github)
+    old = repo.add_comment(PR, f"{comment_marker('CI')}\nfrom a release before suites")
+    for run in (1, 2):
+        for suite in ("", "unit", "api"):
+            marker = comment_marker("CI", suite)
+            upsert_comment(gh, REPO, PR, f"{suite or 'only'} {run}", marker=marker)
+    bodies = {c.id: c.body.splitlines()[-1] for c in repo.comments_on(PR)}
+    assert bodies[old.id] == "only 2"
+    assert sorted(bodies.values()) == ["api 2", "only 2", "unit 2"]

@@ -1,4 +1,4 @@
-"""The pull-request comment: one per PR *and workflow*, edited in place, never duplicated.
+"""The pull-request comment: one per PR, workflow and suite, edited in place, never duplicated.
 
 Users of reporting actions complain most about duplicated comments and about "Resource not
 accessible by integration" on forks and Dependabot. Both have the same root: the network.
@@ -138,13 +138,20 @@ def github_client(
     )
 
 
-def comment_marker(workflow: str) -> str:
-    """The hidden line that identifies our comment for one workflow.
+def comment_marker(workflow: str, suite: str = "") -> str:
+    """The hidden line that identifies our comment for one workflow and suite.
 
-    The name is percent-encoded where it could end the HTML comment or the line.
+    A run's only suite (``suite`` empty) keeps the marker of the releases before suites, so
+    an existing pull request's comment is still found and edited. A named suite comes first,
+    so no workflow name can make one suite's marker another's. Values are percent-encoded
+    where they could end the HTML comment or the line.
     """
-    name = quote(workflow.strip(), safe=" !#$&'()*+,./:;=?@[]^_`{|}~").replace("--", "-%2D")
-    return f"<!-- shard-action:comment workflow={name} -->"
+    named = f"suite={_encoded(suite)} " if suite.strip() else ""
+    return f"<!-- shard-action:comment {named}workflow={_encoded(workflow)} -->"
+
+
+def _encoded(value: str) -> str:
+    return quote(value.strip(), safe=" !#$&'()*+,./:;=?@[]^_`{|}~").replace("--", "-%2D")
 
 
 def fit_body(

@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -59,6 +60,8 @@ MAX_EVENT_BYTES = 64 * 1024 * 1024
 Level = Literal["notice", "warning", "error"]
 REPO_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$"
 """GitHub's OWNER/NAME: an owner of letters, digits and hyphens, a name of those and ``._``."""
+SUITE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+"""The action's ``suite`` input, checked the same way by its first step."""
 
 
 class SavedComment(BaseModel):
@@ -86,6 +89,7 @@ class Target:
     repo: str
     pr: int
     workflow: str
+    suite: str = ""
     head_sha: str | None = None
     head_repo: str | None = None
     head_ref: str | None = None
@@ -117,6 +121,16 @@ def read_event(env: Mapping[str, str]) -> dict[str, Any]:
     except ValueError as exc:
         raise InputError(f"the event payload is not JSON: {exc}", source=path) from exc
     return data if isinstance(data, dict) else {}
+
+
+def suite_name(text: str) -> str:
+    """``--suite``: empty (the run's only suite) or letters, digits, ``-`` and ``_``."""
+    if text and not SUITE_PATTERN.fullmatch(text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: a suite is letters, digits, '-' and '_' (at most 64, starting with a "
+            "letter or digit)"
+        )
+    return text
 
 
 def _dig(data: Any, *keys: str) -> Any:
@@ -180,6 +194,7 @@ def find_target(
         repo=repo,
         pr=pr,
         workflow=workflow,
+        suite=args.suite,
         head_sha=_str(_dig(pull, "head", "sha")),
         head_repo=_str(_dig(pull, "head", "repo", "full_name")),
         head_ref=_str(_dig(pull, "head", "ref")),
@@ -194,6 +209,7 @@ def _companion_target(args: argparse.Namespace, repo: str, run: Mapping[str, Any
         repo=repo,
         pr=0,
         workflow=workflow,
+        suite=args.suite,
         head_sha=_str(run.get("head_sha")),
         head_repo=head_repo,
         head_ref=head_ref,
@@ -298,7 +314,7 @@ def post(args: argparse.Namespace, target: Target, body: str, token: str | None)
         target.repo,
         target.pr,
         body,
-        marker=comment_marker(target.workflow),
+        marker=comment_marker(target.workflow, target.suite),
         author=args.author or None,
         # A POST is never re-sent blindly (it may have landed); this loop, which looks before
         # posting again, is its retry.
@@ -382,13 +398,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "comment",
         help="post (or edit) the report comment on the pull request, or save it for later",
-        description="Create or edit this workflow's one comment on the pull request (found by a "
-        "hidden marker, never duplicated). Repository, pull request and workflow come from the "
-        "GitHub event unless given; in a workflow_run workflow the pull request comes from the "
-        f"{META_FILE} saved beside the body, checked against the triggering run's head, and "
-        "the comment is posted only while that run's commit is the pull request's head. "
-        "A read-only token (forks, Dependabot) saves the body and its metadata for the "
-        "workflow_run companion and exits 0. Token: SHARD_ACTION_TOKEN or GITHUB_TOKEN.",
+        description="Create or edit the one comment of this workflow (and suite) on the pull "
+        "request (found by a hidden marker, never duplicated). Repository, pull request and "
+        "workflow come from the GitHub event unless given; in a workflow_run workflow the pull "
+        f"request comes from the {META_FILE} saved beside the body, checked against the "
+        "triggering run's head, and the comment is posted only while that run's commit is the "
+        "pull request's head. A read-only token (forks, Dependabot) saves the body and its "
+        "metadata for the workflow_run companion and exits 0. "
+        "Token: SHARD_ACTION_TOKEN or GITHUB_TOKEN.",
     )
     parser.add_argument(
         "--body", type=Path, required=True, metavar="FILE", help="the comment (Markdown)"
@@ -404,6 +421,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="NAME",
         help="workflow whose comment this is, part of the hidden marker (default: "
         "$GITHUB_WORKFLOW, or the triggering workflow's name in a workflow_run)",
+    )
+    parser.add_argument(
+        "--suite",
+        type=suite_name,
+        default="",
+        metavar="NAME",
+        help="the suite whose comment this is (the action's `suite` input), part of the hidden "
+        "marker, so two suites of one workflow keep a comment each (default: the run's only suite)",
     )
     parser.add_argument(
         "--on-no-permission",
