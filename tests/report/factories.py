@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 
 from shard_action.core.manifest import Drift, Rerun, RunResult, ShardManifest
-from shard_action.core.models import Outcome
+from shard_action.core.outcomes import Outcome
 from shard_action.core.plan import (
     LanePlan,
     LaneRun,

@@ -13,7 +13,7 @@ from shard_action.commands import report as command
 from shard_action.core.annotations import Annotation, Level, within_limits
 from shard_action.core.history import History
 from shard_action.core.manifest import Attempt, Rerun
-from shard_action.core.models import Outcome
+from shard_action.core.outcomes import Outcome
 from shard_action.core.report import ShardResult, build
 
 from .factories import manifest, plan, shard

@@ -316,9 +316,9 @@ def test_fanned_out_tests_are_shown_with_their_lane_in_the_comment(
     text = render_comment(templates, report).text
     groups = _table_with(text, "Lost from shard")
     assert groups[1][:2] == ["serial", "1"]
-    assert f"{db[1]} in db-b (serial)" in _list_items(text)
+    assert f"{db[1]} (lane db-b) (serial)" in _list_items(text)
     flaky_rows = [row[0] for row in _table_with(text, "Test")[1:]]
-    assert flaky_rows == [f"{db[1]} in db-a", solo], "only a fanned-out id carries its lane"
+    assert flaky_rows == [f"{db[1]} (lane db-a)", solo], "only a fanned-out id carries its lane"
 
 
 def test_comment_stays_under_the_limit_with_a_pointer(templates: dict[str, str]) -> None:

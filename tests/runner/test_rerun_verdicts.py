@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shard_action.core.models import Outcome
+from shard_action.core.outcomes import Outcome
 from shard_action.core.reruns import final_outcome, shard_exit_code, verdict, wants_rerun
 
 

@@ -33,6 +33,7 @@ from coverage.exceptions import CoverageException, CoverageWarning, NoDataError
 
 import shard_action
 from shard_action.core.report import CoverageTotals
+from shard_action.core.testids import slashes
 
 DATA_FILE = ".coverage"
 JSON_FILE = "coverage.json"
@@ -74,19 +75,15 @@ def _in_folder(folder: Path) -> Iterator[None]:
         os.chdir(before)
 
 
-def _slashes(path: str) -> str:
-    return path.replace("\\", "/")
-
-
 def remapper(workdir: str | None, root: Path) -> Callable[[str], str]:
     """Paths under ``workdir`` (either slash style) rewritten onto ``root``; others unchanged."""
     if not workdir:
         return lambda path: path
-    prefix = _slashes(workdir).rstrip("/")
+    prefix = slashes(workdir).rstrip("/")
     target = str(root)
 
     def map_path(path: str) -> str:
-        forward = _slashes(path)
+        forward = slashes(path)
         if forward == prefix:
             return target
         if prefix and forward.startswith(prefix + "/"):
@@ -114,9 +111,9 @@ def own_package(root: Path) -> Path | None:
 
 def _without(data: CoverageData, excluded: Path) -> CoverageData:
     """A copy of ``data`` without the files under ``excluded`` (None of them: ``data`` itself)."""
-    prefix = _slashes(str(excluded)).rstrip("/") + "/"
+    prefix = slashes(str(excluded)).rstrip("/") + "/"
     files = data.measured_files()
-    keep = [f for f in files if not _slashes(f).startswith(prefix)]
+    keep = [f for f in files if not slashes(f).startswith(prefix)]
     if len(keep) == len(files):
         return data
     copy = CoverageData(no_disk=True)

@@ -50,7 +50,7 @@ from xml.etree.ElementTree import ParseError
 from defusedxml import DefusedXmlException, DTDForbidden, EntitiesForbidden
 from defusedxml.ElementTree import DefusedXMLParser
 
-from shard_action.core.models import Outcome
+from shard_action.core.outcomes import Outcome
 from shard_action.core.results import CaseResult, JUnitReport
 from shard_action.errors import InputError
 

@@ -32,6 +32,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from shard_action.adapters.files import write_text_atomic
+from shard_action.core.outcomes import is_failing_status
 from shard_action.core.report import LostEntry, TestEntry
 from shard_action.core.testids import junit_pair, xml_escape
 
@@ -85,7 +86,7 @@ def _case(suite: ET.Element, entry: TestEntry) -> None:
     earlier = list(entry.failures)
     if entry.status == "skipped":
         ET.SubElement(case, "skipped")
-    elif entry.status in ("failed", "broken"):
+    elif is_failing_status(entry.status):
         tag = "error" if entry.outcome == "error" else "failure"
         _attempt(case, tag, entry.message)
         for message in earlier[1 : entry.attempts]:

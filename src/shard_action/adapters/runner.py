@@ -29,8 +29,7 @@ from typing import Any
 from shard_action.adapters.coverage_facts import coverage_config_texts
 from shard_action.adapters.plugin_path import env_for
 from shard_action.core.coverage_core import core_name
-from shard_action.core.models import Outcome
-from shard_action.core.reruns import worse
+from shard_action.core.outcomes import Outcome, worse
 from shard_action.core.results import JUnitReport
 from shard_action.core.selection import SELECT_VAR, Selection
 from shard_action.core.testids import CaseIndex

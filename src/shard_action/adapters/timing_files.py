@@ -32,7 +32,8 @@ from typing import Any, Final, Literal
 from shard_action.adapters.history_file import history_from_document
 from shard_action.adapters.junit import DEFAULT_MAX_BYTES, open_capped, parse_junit, read_capped
 from shard_action.core.history import History
-from shard_action.core.models import Observation, Outcome, usable_seconds
+from shard_action.core.models import Observation, usable_seconds
+from shard_action.core.outcomes import Outcome
 from shard_action.core.units import count
 from shard_action.errors import InputError
 

@@ -39,7 +39,7 @@ from shard_action.adapters.junit import read_junit
 from shard_action.adapters.junit_write import write_junit
 from shard_action.commands.run import load_plan
 from shard_action.core.annotations import PER_STEP, Annotation, Level, within_limits
-from shard_action.core.config import Config
+from shard_action.core.config import FLAKY_THRESHOLD, RECOVER_AFTER, Config
 from shard_action.core.history import History
 from shard_action.core.manifest import MANIFEST_FILE, ShardManifest, check_version
 from shard_action.core.plan import Plan, plan_digest
@@ -60,10 +60,9 @@ from shard_action.core.report import (
     ShardResult,
     TestEntry,
     build,
-    label,
 )
 from shard_action.core.results import JUnitReport
-from shard_action.core.testids import normalise_path
+from shard_action.core.testids import label, normalise_path
 from shard_action.core.units import count
 from shard_action.core.vocabulary import describe, headline
 from shard_action.errors import InputError, first_problem
@@ -677,13 +676,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--flaky-threshold",
         type=float,
         metavar="RATE",
-        help="flaky rate (0-1) above which the next run is serial (default: config, 0.05)",
+        help="flaky rate (0-1) above which the next run is serial "
+        f"(default: config, {FLAKY_THRESHOLD})",
     )
     parser.add_argument(
         "--recover-after",
         type=int,
         metavar="N",
-        help="clean serial runs before parallel again (default: config, 3)",
+        help=f"clean serial runs before parallel again (default: config, {RECOVER_AFTER})",
     )
     parser.add_argument(
         "--out", type=Path, default=DEFAULT_OUT, metavar="DIR", help="output folder"

@@ -45,6 +45,7 @@ from shard_action.adapters.runner import (
     run_pytest,
     save_coverage,
 )
+from shard_action.core.completeness import fanned_out
 from shard_action.core.coverage_core import choose_core
 from shard_action.core.manifest import (
     MANIFEST_FILE,
@@ -54,11 +55,10 @@ from shard_action.core.manifest import (
     RunResult,
     ShardManifest,
 )
-from shard_action.core.models import Outcome
+from shard_action.core.outcomes import Outcome, is_failing
 from shard_action.core.plan import EMPTY_SHARD_ID, PLAN_VERSION, Plan, PlannedShard, plan_digest
 from shard_action.core.reruns import (
     Verdict,
-    failed,
     final_outcome,
     shard_exit_code,
     verdict,
@@ -75,7 +75,7 @@ from shard_action.core.selection import (
     selection_for,
     slice_runs,
 )
-from shard_action.core.testids import file_of
+from shard_action.core.testids import file_of, label
 from shard_action.core.units import count, duration
 from shard_action.core.workers import resolve as resolve_workers
 from shard_action.errors import InputError
@@ -472,7 +472,7 @@ def _record_command_outcomes(
         returncode != 0
         and not ledger.fatal
         and complete
-        and not any(failed(o) for o in recorded.values())
+        and not any(is_failing(o) for o in recorded.values())
     ):
         ledger.failures.append(
             f"{where}: the runner exited with code {returncode} but reported no failure"
@@ -641,12 +641,12 @@ def _finish(
     verdicts: list[Verdict] = []
     lost: list[str] = []
     counts: Counter[Outcome] = Counter()
-    several = len(ledger.runs) > 1
+    fanned = fanned_out(plan.shards)
     for record in ledger.runs:
         result, judged, missed, counted = _run_result(record)
         runs.append(result)
         verdicts += judged
-        lost += [f"{t} (lane {record.lane})" if several else t for t in missed]
+        lost += [label(t, record.lane, t in fanned) for t in missed]
         counts += counted
     failures = list(ledger.failures)
     if lost and not failures:  # with a cause, the count is the report's to give, once
@@ -670,7 +670,7 @@ def _finish(
         attempt=attempt,
     )
     write_text_atomic(results / MANIFEST_FILE, manifest.model_dump_json(indent=2) + "\n")
-    _print_summary(manifest, results, ledger.notes, counts, lost)
+    _print_summary(manifest, results, ledger.notes, counts, lost, fanned=fanned)
     return manifest
 
 
@@ -680,19 +680,23 @@ def _print_summary(
     notes: list[str],
     counts: Counter[Outcome],
     lost: Sequence[str] = (),
+    *,
+    fanned: frozenset[str] = frozenset(),
 ) -> None:
     """Counts are per (lane, id): under fan-out in serial mode one id runs once per backend.
 
-    A test is named with its lane when the shard has several runs, so that the sqlite and the
-    memory run of the same id can be told apart.
+    A test is named with its lane when it is ``fanned`` out (planned in several lanes), so
+    that the sqlite and the memory run of the same id can be told apart.
     """
     several = len(manifest.runs) > 1
 
     def name(test: str, run: RunResult) -> str:
-        return f"{test} (lane {run.lane})" if several else test
+        return label(test, run.lane, test in fanned)
 
     flaky = [(r, run) for run in manifest.runs for r in run.reruns if r.verdict == "flaky"]
-    broken = [(t, o, run) for run in manifest.runs for t, o in run.outcomes.items() if failed(o)]
+    broken = [
+        (t, o, run) for run in manifest.runs for t, o in run.outcomes.items() if is_failing(o)
+    ]
     drifted = sum(len(d.planned) + len(d.collected) for run in manifest.runs for d in run.drift)
     seconds = (manifest.finished - manifest.started).total_seconds()
     status = "ok" if manifest.exit_code == 0 else "FAILED"

@@ -170,6 +170,17 @@ def planned_pairs(shard: PlannedShard) -> list[Key]:
     return list(zip(planned_lanes(shard), shard.tests, strict=True))
 
 
+def fanned_out(shards: Iterable[PlannedShard]) -> frozenset[str]:
+    """Ids planned in more than one lane instance: a person needs the lane to tell them apart."""
+    first_lane: dict[str, str] = {}
+    found: set[str] = set()
+    for shard in shards:
+        for lane, test in planned_pairs(shard):
+            if first_lane.setdefault(test, lane) != lane:
+                found.add(test)
+    return frozenset(found)
+
+
 @dataclass
 class _FileRun:
     """Node ids that ran in one planned whole-file test (file granularity)."""
@@ -237,15 +248,11 @@ def check(plan: Plan, executed: Iterable[Executed]) -> Completeness:
     for item in executed:
         results.setdefault(item.shard, item)
     where_planned: dict[str, list[str]] = {}
-    first_lane: dict[str, str] = {}
-    fanned_out: set[str] = set()
     for shard in plan.shards:
-        for lane, test in planned_pairs(shard):
+        for _lane, test in planned_pairs(shard):
             shards = where_planned.setdefault(test, [])
             if not shards or shards[-1] != shard.id:
                 shards.append(shard.id)
-            if first_lane.setdefault(test, lane) != lane:
-                fanned_out.add(test)
 
     tally = _Tally()
     lost_shards: list[LostShard] = []
@@ -341,7 +348,7 @@ def check(plan: Plan, executed: Iterable[Executed]) -> Completeness:
         unplanned=tuple(unplanned),
         drift=tuple(drift_notes),
         unknown_shards=tuple(unknown),
-        fanned_out=frozenset(fanned_out),
+        fanned_out=fanned_out(plan.shards),
     )
 
 

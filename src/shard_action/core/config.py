@@ -10,11 +10,18 @@ change the shard count without editing files. Loading the layers is the adapter'
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shard_action.core.models import MAX_SECONDS
+
+FLAKY_THRESHOLD: Final = 0.05
+"""The flaky rate above which the next run is serial, unless a config or flag says otherwise."""
+RECOVER_AFTER: Final = 3
+"""Clean serial runs after which the mode returns to parallel, unless told otherwise."""
+OUTAGE_THRESHOLD: Final = 0.8
+"""The share of failing tests over which a run is an outage, unless told otherwise."""
 
 GITHUB_MATRIX_LIMIT = 256
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
@@ -205,13 +212,14 @@ class Config(_Strict):
         "auto", description="`auto` follows the history's mode; the others force one."
     )
     flaky_threshold: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] = Field(
-        0.05, description="Flaky rate (flaky tests / tests run) above which we fall back to serial."
+        FLAKY_THRESHOLD,
+        description="Flaky rate (flaky tests / tests run) above which we fall back to serial.",
     )
     recover_after: Annotated[int, Field(ge=1)] = Field(
-        3, description="Clean serial runs after which the mode returns to parallel."
+        RECOVER_AFTER, description="Clean serial runs after which the mode returns to parallel."
     )
     outage_threshold: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] = Field(
-        0.8,
+        OUTAGE_THRESHOLD,
         description="A run where over this share of tests failed (or of one shard's tests, or "
         "of the failures ended in one error) is an outage: not counted toward the flaky rate or "
         "the mode. 1 turns these rules off; a dead shard is always an outage.",

@@ -35,30 +35,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final
 
 from shard_action.core.manifest import Rerun
-from shard_action.core.models import Outcome
+from shard_action.core.outcomes import (
+    OUTCOME_RANK,
+    STATUS_RANK,
+    Outcome,
+    Status,
+    is_failing,
+    is_failing_status,
+)
 from shard_action.core.results import CaseResult, JUnitReport
 from shard_action.core.testids import CaseIndex
-
-Status = Literal["passed", "failed", "broken", "flaky", "skipped"]
-FAILING: Final[frozenset[Outcome]] = frozenset({"failed", "error"})
 
 OUR_RERUN: Final = "re-run in a fresh process"
 REPEATED: Final = "repeated testcase"
 FLAKY_ELEMENT: Final = "flakyFailure"
 RERUN_ELEMENT: Final = "rerunFailure"
-
-STATUS_RANK: Final[dict[Status, int]] = {
-    "skipped": 0,
-    "passed": 1,
-    "flaky": 2,
-    "failed": 3,
-    "broken": 4,
-}
-"""How bad a status is: when verdicts are merged, the worst one decides."""
-_OUTCOME_RANK: Final[dict[Outcome, int]] = {"skipped": 0, "passed": 1, "failed": 2, "error": 3}
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,11 +78,7 @@ class Verdict:
 
     @property
     def failing(self) -> bool:
-        return self.status in ("failed", "broken")
-
-
-def is_failing(outcome: Outcome) -> bool:
-    return outcome in FAILING
+        return is_failing_status(self.status)
 
 
 def _status_from(final: Outcome, failed_before: bool, attempts: int) -> Status:
@@ -181,7 +171,7 @@ def _combine_cases(verdicts: Sequence[Verdict]) -> Verdict:
     """A whole file's verdict from its cases: the worst status decides, durations add up."""
     if len(verdicts) == 1:
         return verdicts[0]
-    worst = max(verdicts, key=lambda v: (STATUS_RANK[v.status], _OUTCOME_RANK[v.outcome]))
+    worst = max(verdicts, key=lambda v: (STATUS_RANK[v.status], OUTCOME_RANK[v.outcome]))
     if all(v.status == "skipped" for v in verdicts):
         outcome: Outcome = "skipped"
     elif worst.failing:

@@ -31,6 +31,7 @@ from typing import Literal
 
 from shard_action.core.config import Config, LaneConfig, TierConfig
 from shard_action.core.models import TestItem
+from shard_action.core.testids import normalise_path
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,10 +94,8 @@ def _translate(pattern: str) -> str:
 
 
 def _normalise(path: str) -> str:
-    path = path.replace("\\", "/")
-    while path.startswith("./"):
-        path = path[2:]
-    return path.lstrip("/")
+    """A path or pattern as lanes match it: an id's file, never absolute."""
+    return normalise_path(path).lstrip("/")
 
 
 def compile_glob(pattern: str) -> Callable[[str], bool]:

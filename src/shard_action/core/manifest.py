@@ -23,7 +23,7 @@ from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shard_action.core.models import Outcome
+from shard_action.core.outcomes import Outcome
 
 MANIFEST_VERSION: Final = 2
 MANIFEST_KIND: Final = "shard-action-result"

@@ -8,9 +8,9 @@ boundary instead (``core.config``, ``core.plan``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar, Final, Literal
+from typing import ClassVar, Final
 
-Outcome = Literal["passed", "failed", "error", "skipped"]
+from shard_action.core.outcomes import Outcome
 
 MAX_SECONDS: Final = 7 * 24 * 3600.0
 """The longest time we believe: a week, longer than any CI job may run (GitHub's limit is 6 h on

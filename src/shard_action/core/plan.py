@@ -11,7 +11,7 @@ from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shard_action.core.config import Config
+from shard_action.core.config import FLAKY_THRESHOLD, OUTAGE_THRESHOLD, RECOVER_AFTER
 
 PLAN_VERSION: Final = 1
 EMPTY_SHARD_ID = "none"
@@ -139,13 +139,9 @@ class FanInSettings(_Model):
     """
 
     # The config's own defaults, for plans written without this section (tests build them).
-    flaky_threshold: float = Field(
-        Config.model_fields["flaky_threshold"].default, ge=0, le=1, allow_inf_nan=False
-    )
-    recover_after: int = Field(Config.model_fields["recover_after"].default, ge=1)
-    outage_threshold: float = Field(
-        Config.model_fields["outage_threshold"].default, ge=0, le=1, allow_inf_nan=False
-    )
+    flaky_threshold: float = Field(FLAKY_THRESHOLD, ge=0, le=1, allow_inf_nan=False)
+    recover_after: int = Field(RECOVER_AFTER, ge=1)
+    outage_threshold: float = Field(OUTAGE_THRESHOLD, ge=0, le=1, allow_inf_nan=False)
 
 
 class Plan(_Model):

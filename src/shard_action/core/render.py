@@ -43,6 +43,7 @@ from markupsafe import Markup
 
 from shard_action.core.gantt import Bar, gantt_block
 from shard_action.core.report import CoverageEntry, Report
+from shard_action.core.testids import label
 from shard_action.core.trends import Trends
 from shard_action.core.units import MISSING, count, duration
 from shard_action.core.vocabulary import describe, flip_note, headline
@@ -120,6 +121,12 @@ def md_code(value: object, limit: int | None = None) -> Markup:
     return Markup(f"<code>{encoded}</code>")
 
 
+def test_label(entry: Mapping[str, Any], limit: int | None = None) -> Markup:
+    """A report entry's test as inline code, with its lane when fanned out (:func:`label`)."""
+    test, lane = md_code(entry["test"], limit), md_code(entry["lane"])
+    return Markup(label(test, lane, bool(entry.get("fanned_out"))))
+
+
 def coverage_counts(entry: CoverageEntry | Mapping[str, Any]) -> str:
     """What a coverage percent is of: ``3,334 statements``, or ``3,334 statements and 812
     branches`` when branch coverage is on (coverage.py's total then counts both)."""
@@ -186,6 +193,7 @@ def _environment(templates: Mapping[str, str]) -> ImmutableSandboxedEnvironment:
         replace=_replace,
         md=md_escape,
         code=md_code,
+        label=test_label,
         duration=duration,
         percent=percent,
         points=points,

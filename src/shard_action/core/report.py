@@ -32,9 +32,8 @@ from typing import Annotated, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from shard_action.core.completeness import Completeness, Executed, Instance, LostTest, check
+from shard_action.core.config import FLAKY_THRESHOLD, OUTAGE_THRESHOLD, RECOVER_AFTER
 from shard_action.core.flakiness import (
-    STATUS_RANK,
-    Status,
     Verdict,
     classify,
     group_cases,
@@ -55,16 +54,19 @@ from shard_action.core.history import (
 )
 from shard_action.core.manifest import Rerun, ShardManifest
 from shard_action.core.mode import ModeDecision, ModeState, RunFacts, next_mode
-from shard_action.core.models import Outcome
 from shard_action.core.outage import Ran
 from shard_action.core.outage import detect as detect_outage
+from shard_action.core.outcomes import (
+    FAILED_FIRST,
+    STATUS_RANK,
+    Outcome,
+    Status,
+    is_failing_status,
+)
 from shard_action.core.plan import Plan
 from shard_action.core.results import CaseResult, JUnitReport
-from shard_action.core.testids import CaseIndex
+from shard_action.core.testids import CaseIndex, label
 from shard_action.core.trends import Trends, bottleneck, slowest, trends_of
-
-FAILED_FIRST: Final[frozenset[str]] = frozenset({"failed", "broken", "flaky"})
-"""Statuses of a test whose first attempt failed."""
 
 REPORT_VERSION: Final = 1
 REPORT_KIND: Final = "shard-action-report"
@@ -291,7 +293,7 @@ class ModeEntry(_Model):
         description="Why the run looked like an outage: then it did not count toward the flaky "
         "rate or the mode, and its failures are not in the tests' history.",
     )
-    outage_threshold: float = 0.8
+    outage_threshold: float = OUTAGE_THRESHOLD
     flaky_threshold: float
     recover_after: int
     clean_serial_runs: int
@@ -348,11 +350,6 @@ class ShardResult:
     reports: Mapping[str, JUnitReport] = field(default_factory=dict)
 
 
-def label(test: str, lane: str, fanned_out: bool) -> str:
-    """A test as a person reads it: with its lane when the id alone does not say which one."""
-    return f"{test} (lane {lane})" if fanned_out else test
-
-
 @dataclass(frozen=True, slots=True)
 class CoverageTotals:
     """What the coverage adapter measured (``percent`` is None when nothing was measured)."""
@@ -371,9 +368,9 @@ class CoverageTotals:
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    flaky_threshold: float = 0.05
-    recover_after: int = 3
-    outage_threshold: float = 0.8
+    flaky_threshold: float = FLAKY_THRESHOLD
+    recover_after: int = RECOVER_AFTER
+    outage_threshold: float = OUTAGE_THRESHOLD
     fork: bool = False
     """A run from an untrusted fork: the history is neither changed nor written."""
     limits: Limits = field(default_factory=Limits)
@@ -533,7 +530,7 @@ def _shard_entries(
     flaky: dict[str, int] = {}
     for test in tests:
         executed[test.shard] = executed.get(test.shard, 0) + 1
-        if test.status in ("failed", "broken"):
+        if is_failing_status(test.status):
             failing[test.shard] = failing.get(test.shard, 0) + 1
         elif test.status == "flaky":
             flaky[test.shard] = flaky.get(test.shard, 0) + 1
@@ -748,7 +745,7 @@ def build(
     index = previous.next_index()
     run_entries = [e for e in entries if e.status != "skipped"]
     flaky_entries = [e for e in entries if e.status == "flaky"]
-    failing_entries = [e for e in entries if e.status in ("failed", "broken")]
+    failing_entries = [e for e in entries if is_failing_status(e.status)]
     for entry in failing_entries:
         before = previous.record(entry.lane, entry.test)
         if before is not None and known_flaky(before.outcomes):
@@ -797,7 +794,7 @@ def build(
             Observed(e.lane, e.test, letter_of(e.status), e.seconds)
             for e in entries
             # an outage's failures say nothing about the tests: no flips, no durations
-            if e.kind != "drift" and not (outage is not None and e.status in ("failed", "broken"))
+            if e.kind != "drift" and not (outage is not None and is_failing_status(e.status))
         ],
         index=index,
         serial=serial,

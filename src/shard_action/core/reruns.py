@@ -11,24 +11,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
-from shard_action.core.models import Outcome
+from shard_action.core.outcomes import Outcome, is_failing
 
 Verdict = Literal["flaky", "broken"]
-FAILING: frozenset[Outcome] = frozenset({"failed", "error"})
-
-
-def failed(outcome: Outcome) -> bool:
-    return outcome in FAILING
 
 
 def wants_rerun(outcomes: Sequence[Outcome], reruns: int) -> bool:
     """Run again while the test has only failed and re-runs are left."""
-    return bool(outcomes) and len(outcomes) <= reruns and all(failed(o) for o in outcomes)
+    return bool(outcomes) and len(outcomes) <= reruns and all(is_failing(o) for o in outcomes)
 
 
 def verdict(outcomes: Sequence[Outcome]) -> Verdict | None:
     """``None`` for a test whose first attempt did not fail (nothing to judge)."""
-    if not outcomes or not failed(outcomes[0]):
+    if not outcomes or not is_failing(outcomes[0]):
         return None
     return "flaky" if "passed" in outcomes[1:] else "broken"
 
@@ -38,14 +33,6 @@ def final_outcome(outcomes: Sequence[Outcome]) -> Outcome:
     if not outcomes:
         raise ValueError("a test without attempts has no outcome")
     return "passed" if verdict(outcomes) == "flaky" else outcomes[0]
-
-
-_SEVERITY: dict[Outcome, int] = {"skipped": 0, "passed": 1, "failed": 2, "error": 3}
-
-
-def worse(a: Outcome, b: Outcome) -> Outcome:
-    """The outcome that says more is wrong; a pass outranks a skip (something did run)."""
-    return a if _SEVERITY[a] >= _SEVERITY[b] else b
 
 
 def shard_exit_code(

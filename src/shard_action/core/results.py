@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shard_action.core.models import Outcome
+from shard_action.core.outcomes import Outcome
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,11 +32,16 @@ def is_whole_file(test_id: str) -> bool:
     return SEPARATOR not in test_id
 
 
+def slashes(path: str) -> str:
+    """A path as any OS writes it, ``/``-separated (Windows runners write ``\\``)."""
+    return path.replace("\\", "/")
+
+
 def normalise_path(path: str, root: str | None = None) -> str:
     """A report's path as an id's file: ``/``-separated, relative to ``root``, no ``./``."""
-    path = path.replace("\\", "/")
+    path = slashes(path)
     if root:
-        prefix = root.replace("\\", "/").rstrip("/") + "/"
+        prefix = slashes(root).rstrip("/") + "/"
         if path.startswith(prefix):
             path = path[len(prefix) :]
     while path.startswith("./"):
@@ -54,6 +59,16 @@ def xml_escape(text: str) -> str:
         return f"#x{code:02X}" if code <= 0xFF else f"#x{code:04X}"
 
     return _ILLEGAL_XML.sub(repl, text)
+
+
+def label(test: str, lane: str, fanned_out: bool) -> str:
+    """A test as a person reads it: with its lane when the id alone does not say which one.
+
+    ``fanned_out``: the id is planned in more than one lane instance
+    (``completeness.fanned_out``), so the same id ran once per backend. The history keeps
+    this text in its flaky lists: changing it changes stored documents.
+    """
+    return f"{test} (lane {lane})" if fanned_out else test
 
 
 def module_name(path: str) -> str:
