@@ -39,6 +39,8 @@ def first_problem(exc: ValidationError) -> str:
     """
     first = exc.errors()[0]
     key = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    value = first.get("input")
+    got = f" (got {value[:80]!r})" if isinstance(value, str) else ""
     count = exc.error_count()
     more = f" (and {count - 1} more problems)" if count > 1 else ""
-    return f"key {key!r}: {first['msg']}{more}"
+    return f"key {key!r}: {first['msg']}{got}{more}"

@@ -47,6 +47,7 @@ from tests.act.story import (
 )
 from tests.act.world import Run, Toolkit, World
 from tests.fakegithub import BOT_LOGIN, FakeGitHub
+from tests.plan_json import shard_tests
 
 pytestmark = [pytest.mark.act, pytest.mark.xdist_group("act")]
 
@@ -72,7 +73,7 @@ def planned(world: World, run: Run) -> dict[str, list[str]]:
     data = world.artifacts_of(run)[PLAN]
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         plan = json.loads(archive.read("plan.json"))
-    return {s["id"]: [t if isinstance(t, str) else t["id"] for t in s["tests"]]
+    return {s["id"]: [t if isinstance(t, str) else t["id"] for t in shard_tests(s)]
             for s in plan["shards"]}  # fmt: skip
 
 

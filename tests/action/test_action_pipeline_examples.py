@@ -38,6 +38,7 @@ from tests.action.workflow import (
     workflow_run_event,
 )
 from tests.fakegithub import BOT_LOGIN, READ_TOKEN, WRITE_TOKEN, FakeGitHub
+from tests.plan_json import plan_tests
 
 pytestmark = pytest.mark.slow
 
@@ -103,7 +104,7 @@ def test_plan_run_report_history_fork_comment_and_manual_mode(tmp_path: Path) ->
             assert list(uploaded.glob(".coverage.*")), "hidden coverage data must be uploaded"
 
         report = ok(report_job(first, **{"flaky-threshold": "0.001"}))
-        total = sum(len(shard["tests"]) for shard in planned["shards"])
+        total = len(plan_tests(planned))
         assert int(report.outputs["tests"]) == total
         assert report.outputs["lost"] == "0"
         assert report.outputs["failed"] == "0"

@@ -27,6 +27,7 @@ from tests.action.workflow import (
     tag_push_event,
 )
 from tests.fakegithub import WRITE_TOKEN, FakeGitHub, Fault
+from tests.plan_json import plan_tests
 
 pytestmark = pytest.mark.slow
 
@@ -99,7 +100,7 @@ def test_fail_on_decides_whether_an_incomplete_run_fails_the_job(
     assert report.outputs["exit-code"] == "3"
     planned = json.loads((scenario.run.artifact(PLAN) / "plan.json").read_text())
     # One storage test is planned once per backend (the example's fan-out lane).
-    assert report.outputs["lost"] == str(sum(len(s["tests"]) for s in planned["shards"])) == "5"
+    assert report.outputs["lost"] == str(len(plan_tests(planned))) == "5"
     assert report.step("Verdict").outcome == ("failure" if fails else "success")
     assert report.step("report").outcome == "success", "the report itself always finishes"
     # Nothing to download: download-artifact v8 succeeds with nothing, and the report names
@@ -188,7 +189,7 @@ def test_install_builds_a_venv_under_runner_temp_keyed_by_version_python_and_pla
     key = setup.outputs["cache-key"]
     assert key.startswith("shard-action-venv-") and f"-py{version}-" in key
     plan = json.loads((scenario.run.artifact(PLAN) / "plan.json").read_text())
-    assert sorted(t for shard in plan["shards"] for t in shard["tests"]) == sorted(
+    assert sorted(plan_tests(plan)) == sorted(
         [*IDS, "tests/storage/test_store_crud.py::test_four"]  # planned once per backend
     )
 

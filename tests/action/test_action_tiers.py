@@ -32,6 +32,7 @@ from tests.action.workflow import (
     run_action,
 )
 from tests.fakegithub import WRITE_TOKEN, FakeGitHub
+from tests.plan_json import shard_tests
 
 pytestmark = pytest.mark.slow
 
@@ -104,8 +105,8 @@ def test_smoke_first_then_the_rest_one_report_one_comment(tmp_path: Path) -> Non
         rest = json.loads(plan.outputs["matrix-rest"])["include"]
         assert plan.outputs["first-count"] == str(len(first)) == "1"
         assert plan.outputs["rest-count"] == str(len(rest)) != "0"
-        smoke_tests = [t for s in the_plan["shards"] if s["first"] for t in s["tests"]]
-        other_tests = [t for s in the_plan["shards"] if not s["first"] for t in s["tests"]]
+        smoke_tests = [t for s in the_plan["shards"] if s["first"] for t in shard_tests(s)]
+        other_tests = [t for s in the_plan["shards"] if not s["first"] for t in shard_tests(s)]
         assert smoke_tests == ["tests/test_flaky.py::test_price_table_cache_warms_up"]
         assert not set(smoke_tests) & set(other_tests)
         assert runs_job("smoke", needs)

@@ -16,7 +16,7 @@ import pytest
 
 from tests.report.factories import manifest, plan, shard
 from tests.runner.helpers import save_plan, write_suite
-from tests.runner.plans import Run
+from tests.runner.plans import LaneSlice
 from tests.runner.plans import plan as runner_plan
 from tests.runner.plans import shard as runner_shard
 
@@ -72,7 +72,7 @@ def test_hostile_ids_in_a_plan_reach_the_run_log_neutralised(tmp_path: Path) -> 
     root = write_suite(tmp_path / "repo", {})
     # a runner that reports nothing: every planned id is lost, and named in the log
     command = "env OUT={{ junit_path }} {{ python }} -c pass"
-    built = runner_plan(runner_shard("a-1", Run("a", HOSTILE_IDS)), command=command)
+    built = runner_plan(runner_shard("a-1", LaneSlice("a", HOSTILE_IDS)), command=command)
     proc = _cli(
         ["run", "--plan", str(save_plan(root, built)), "--shard", "a-1", "--results", "r"],
         root,

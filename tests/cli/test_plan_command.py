@@ -17,6 +17,7 @@ import pytest
 
 from shard_action.cli import main
 from tests.actions_runtime.test_gha_files import parse_output_file
+from tests.plan_json import plan_tests, shard_tests
 
 WEIRD_IDS = [
     "tests/test_a.py::test_x[with space]",
@@ -49,7 +50,7 @@ def write_ids(path: Path, ids: list[str]) -> Path:
 
 
 def planned_ids(document: dict[str, Any]) -> list[str]:
-    return [test for shard in document["shards"] for test in shard["tests"]]
+    return plan_tests(document)
 
 
 def test_contract_plan_json_and_github_outputs(
@@ -68,6 +69,7 @@ def test_contract_plan_json_and_github_outputs(
         "--timings", "durations.json", "--shards", "4", "--shard-overhead", "0",
     )  # fmt: skip
     assert code == 0 and document is not None
+    assert (document["kind"], document["version"]) == ("shard-action-plan", 2)
     assert sorted(planned_ids(document)) == sorted(ids)
     assert len(document["shards"]) == 4
     assert all(s["lane"] == "default" for s in document["shards"])
@@ -131,7 +133,7 @@ def test_an_allowed_empty_suite_still_gives_a_valid_matrix(
     code, document = plan(workspace, "--tests-from", ids)
     assert code == 0 and document is not None
     assert [s["id"] for s in document["shards"]] == ["none"]
-    assert document["shards"][0]["tests"] == []
+    assert document["shards"][0]["slices"] == []
     matrix = json.loads((workspace / "out" / "matrix.json").read_text())
     assert len(matrix["include"]) == 1  # GitHub rejects an empty matrix
     assert "no tests" in capsys.readouterr().out.lower()
@@ -228,7 +230,9 @@ def test_file_granularity_keeps_the_timings_of_pytest_ids(workspace: Path, timin
     assert code == 0 and document is not None
     assert document["timings"]["measured"] == len(ids)
     assert document["timings"]["estimated"] == 0
-    by_shard = sorted(sorted({t.split("::")[0] for t in s["tests"]}) for s in document["shards"])
+    by_shard = sorted(
+        sorted({t.split("::")[0] for t in shard_tests(s)}) for s in document["shards"]
+    )
     # 12 s of test_a against 6 + 6 s: test_a alone, the two short files together (estimated
     # alike, the three files would be 4 s each and could not be paired this way).
     assert by_shard == [["tests/test_a.py"], ["tests/test_b.py", "tests/test_c.py"]]
@@ -241,7 +245,7 @@ def test_more_shards_than_tests_gives_no_empty_shard(workspace: Path) -> None:
     )  # fmt: skip
     assert code == 0 and document is not None
     assert 1 <= len(document["shards"]) <= 3
-    assert all(s["tests"] for s in document["shards"])
+    assert all(shard_tests(s) for s in document["shards"])
 
 
 def test_missing_timing_file_is_named(workspace: Path, capsys: Any) -> None:

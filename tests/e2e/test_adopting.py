@@ -15,6 +15,7 @@ import pytest
 
 from tests.e2e.conftest import clean_env, shard_action
 from tests.e2e.test_local_command import TESTS, tiny_project
+from tests.plan_json import plan_tests, shard_tests
 
 pytestmark = pytest.mark.slow
 
@@ -37,7 +38,7 @@ def test_migrating_from_pytest_split_plans_from_its_durations(tmp_path: Path) ->
     assert proc.returncode == 0, proc.stdout + proc.stderr
     plan = json.loads((project / "plan" / "plan.json").read_text())
     assert plan["timings"]["measured"] == 12 and plan["timings"]["estimated"] == 0
-    assert sorted(t for s in plan["shards"] for t in s["tests"]) == expected
+    assert sorted(plan_tests(plan)) == expected
     assert len(plan["shards"]) == 2
 
 
@@ -90,7 +91,7 @@ def test_a_fresh_project_local_plan_tiers_and_trends(tmp_path: Path) -> None:
 
     staged = local("--first-tier", "smoke")  # 3: the smoke test first, then the rest
     plan = json.loads((project / "shard-action-out" / "plan.json").read_text())
-    first = [t for s in plan["shards"] if s["first"] for t in s["tests"]]
+    first = [t for s in plan["shards"] if s["first"] for t in shard_tests(s)]
     assert first == ["tests/test_smoke.py::test_imports"]
     assert staged["counts"]["tests"] == every and staged["counts"]["not_run"] == 0  # type: ignore[index]
 

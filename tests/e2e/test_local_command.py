@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import clean_env, shard_action
+from tests.plan_json import plan_tests, shard_tests
 
 pytestmark = pytest.mark.slow
 
@@ -58,7 +59,7 @@ def test_no_path_means_the_project_in_the_current_folder(tmp_path: Path) -> None
     out = project / "shard-action-out"
     plan = json.loads((out / "plan.json").read_text())
     assert len(plan["shards"]) == 2
-    assert sorted(t for s in plan["shards"] for t in s["tests"]) == sorted(
+    assert sorted(plan_tests(plan)) == sorted(
         f"{path}::test_{path[11:-3]}_{i}" for path in TESTS for i in range(4)
     )
     # Not a terminal: one plain line per event, then the rendered summary.
@@ -87,7 +88,9 @@ def test_plan_by_hand_reads_the_history_that_local_keeps(tmp_path: Path) -> None
     assert local_plan["timings"]["measured"] == 12
     assert plan["timings"]["measured"] == 12 and plan["timings"]["estimated"] == 0
     assert "timings: 12 measured, 0 estimated" in by_hand.stdout
-    assert [s["tests"] for s in plan["shards"]] == [s["tests"] for s in local_plan["shards"]]
+    assert [shard_tests(s) for s in plan["shards"]] == [
+        shard_tests(s) for s in local_plan["shards"]
+    ]
 
     # --no-history plans from estimates again; a --history that does not exist is named.
     blind = shard_action(["plan", "--no-history", "--out", "blind"], cwd=project)

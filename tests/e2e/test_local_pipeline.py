@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import clean_env, copy_examples, shard_action
+from tests.plan_json import plan_tests
 
 pytestmark = pytest.mark.slow
 
@@ -98,7 +99,7 @@ def test_flaky_run_reports_exactly_the_planted_flaky_test(flaky_run: LocalRun) -
 
 def test_every_planned_test_is_in_the_merged_junit_exactly_once(flaky_run: LocalRun) -> None:
     plan = flaky_run.json("plan.json")
-    planned = Counter(test for shard in plan["shards"] for test in shard["tests"])
+    planned = Counter(plan_tests(plan))
     root = ET.parse(flaky_run.out / "report" / "junit.xml").getroot()
 
     def prop(case: ET.Element, name: str) -> str | None:
@@ -111,7 +112,9 @@ def test_every_planned_test_is_in_the_merged_junit_exactly_once(flaky_run: Local
         for case in root.iter("testcase")
         if prop(case, "status") != "lost"
     )
-    expected = Counter((s["lane"], t) for s in plan["shards"] for t in s["tests"])
+    expected = Counter(
+        (p["lane"], t) for s in plan["shards"] for p in s["slices"] for t in p["tests"]
+    )
     assert merged == expected
     assert set(merged.values()) == {1}
     # the fan-out lane plans the storage tests once per backend: twice in all, never more

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import clean_env, copy_examples, shard_action
+from tests.plan_json import shard_tests
 
 pytestmark = pytest.mark.slow
 
@@ -68,15 +69,15 @@ def test_killed_shard_and_corrupt_junit_are_named_and_the_rest_kept(tmp_path: Pa
 
     assert [s["shard"] for s in data["lost_shards"]] == [victim]
     lost = sorted(t["test"] for t in data["lost"])
-    assert lost == sorted(shards[victim]["tests"])
+    assert lost == sorted(shard_tests(shards[victim]))
     assert all(t["shard"] == victim for t in data["lost"])
-    for test in shards[victim]["tests"]:
+    for test in shard_tests(shards[victim]):
         assert test in report.stdout  # named on the terminal, not only in the file
 
     problems = [p for p in data["problems"] if p["source"].endswith(junit.name)]
     assert problems, data["problems"]
     assert str(junit.name) in report.stdout
 
-    survivors = sum(len(s["tests"]) for sid, s in shards.items() if sid != victim)
+    survivors = sum(len(shard_tests(s)) for sid, s in shards.items() if sid != victim)
     assert data["counts"]["tests"] == survivors
-    assert data["counts"]["lost"] == len(shards[victim]["tests"])
+    assert data["counts"]["lost"] == len(shard_tests(shards[victim]))

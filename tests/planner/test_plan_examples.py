@@ -80,7 +80,7 @@ def test_a_lane_instance_timing_wins_over_the_pooled_one() -> None:
     by_lane = {s.lane: s for s in plan.shards}
     assert by_lane["db-sqlite"].predicted_seconds == 2.0
     assert by_lane["db-pg"].predicted_seconds == 8.0
-    assert by_lane["db-pg"].env == {"BACKEND": "pg"}
+    assert plan.lane("db-pg").env == {"BACKEND": "pg"}
     assert by_lane["db-sqlite"].tests == by_lane["db-pg"].tests == [t.id for t in tests]
     assert plan.totals.tests == 4
 
@@ -177,7 +177,7 @@ def test_a_sequential_lane_on_the_critical_path_is_flagged() -> None:
     assert any("sequential lane 'e2e' is the critical path" in w for w in plan.warnings)
     assert not next(lp for lp in plan.lanes if lp.name == "default").critical
     shard = next(s for s in plan.shards if s.lane == "e2e")
-    assert shard.sequential and shard.tests == [t.id for t in tests[:10]]
+    assert plan.sequential(shard) and shard.tests == [t.id for t in tests[:10]]
 
 
 def test_lane_budget_follows_the_work() -> None:
@@ -211,7 +211,11 @@ def test_serial_mode_runs_lanes_in_config_order_with_the_default_lane_last() -> 
     plan = _plan(config, tests, {t.id: 1.0 for t in tests}, mode="serial")
     shard = plan.shards[0]
     assert shard.id == "serial"
-    assert [(r.lane, r.count, r.sequential, r.isolated) for r in shard.runs] == [
+    rules = [plan.lane(p.lane) for p in shard.slices]
+    assert [
+        (p.lane, len(p.tests), r.sequential, r.isolated)
+        for p, r in zip(shard.slices, rules, strict=True)
+    ] == [
         ("slow", 1, True, False),
         ("db-a", 1, False, True),
         ("db-b", 1, False, True),
@@ -224,7 +228,7 @@ def test_serial_mode_runs_lanes_in_config_order_with_the_default_lane_last() -> 
         "tests/u.py::t0",
         "tests/u.py::t1",
     ]
-    assert shard.runs[1].env == {"BACKEND": "a"}
+    assert rules[1].env == {"BACKEND": "a"}
     assert plan.makespan == plan.serial_seconds == 30.0 + 5.0
 
 
@@ -260,7 +264,9 @@ def test_matrix_holds_ids_lanes_names_and_env_only() -> None:
     result = matrix(plan)
     assert json.loads(json.dumps(result)) == result
     assert result["include"] == [
-        {"shard": s.id, "lane": s.lane, "name": s.name, "env": s.env} for s in plan.shards
+        {"shard": s.id, "lane": s.lane, "name": s.name, "env": env}
+        for s in plan.shards
+        for env in [{"TZ": "UTC", "BACKEND": "pg"} if s.lane == "db-pg" else {}]
     ]
     assert "tests/db.py::t0" not in json.dumps(result)
     db = [e for e in result["include"] if e["lane"] == "db-pg"]
@@ -298,6 +304,6 @@ def test_runner_settings_and_lane_limits_travel_in_the_plan() -> None:
             "command": None,
             "python": "/opt/py/bin/python",
         }
-        runs = {r.lane: r for s in plan.shards for r in s.runs}
+        runs = {lane.name: lane for lane in plan.lanes}
         assert (runs["db"].timeout, runs["db"].memory_mb) == (90.0, 512)
         assert (runs["default"].timeout, runs["default"].memory_mb) == (None, None)

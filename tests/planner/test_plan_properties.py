@@ -182,7 +182,7 @@ def test_parallel_plan_keeps_every_rule(case: Case) -> None:
         assert [s.id for s in shards] == [f"{name}-{n}" for n in range(1, len(shards) + 1)]
         assert all(SAFE_ID.match(s.id) for s in shards)
         if lane is not None and lane.mode == "sequential":
-            assert len(shards) == 1 and shards[0].sequential
+            assert len(shards) == 1 and plan.sequential(shards[0])
         if lane is not None and lane.max_shards is not None:
             assert len(shards) <= lane.max_shards
         env = dict(lane.env) if lane is not None else {}
@@ -190,9 +190,11 @@ def test_parallel_plan_keeps_every_rule(case: Case) -> None:
             env[lane.backend_var] = name.removeprefix(f"{lane.name}-")
         seconds = expected_seconds(case, name, members)
         position = {t.id: i for i, t in enumerate(members)}
+        rules = plan.lane(name)
+        assert rules.env == env
+        assert rules.isolated == (lane.isolated if lane is not None else True)
         for shard in shards:
-            assert shard.env == env
-            assert [(r.lane, r.count, r.env) for r in shard.runs] == [(name, len(shard.tests), env)]
+            assert [piece.lane for piece in shard.slices] == [name]
             # collection order inside a shard
             assert shard.tests == sorted(shard.tests, key=position.__getitem__)
             assert math.isclose(
@@ -258,14 +260,13 @@ def test_serial_plan_runs_every_lane_one_after_another(case: Case) -> None:
     assert [s.id for s in plan.shards] == ["serial"]
     shard = plan.shards[0]
     assert plan.mode == "serial"
-    assert shard.lane == "*" and all(r.lane != "*" for r in shard.runs)  # never a lane's name
-    assert [r.lane for r in shard.runs] == [n for n in _order(case) if n in expected]
-    start = 0
-    for run in shard.runs:
-        members, lane = expected[run.lane]
-        assert shard.tests[start : start + run.count] == [t.id for t in members]
-        assert run.isolated == (lane.isolated if lane is not None else True)
-        assert run.sequential == (lane is not None and lane.mode == "sequential")
-        start += run.count
-    assert start == len(shard.tests)
+    assert shard.lane == "*" and all(p.lane != "*" for p in shard.slices)  # never a lane's name
+    assert [p.lane for p in shard.slices] == [n for n in _order(case) if n in expected]
+    for piece in shard.slices:
+        members, lane = expected[piece.lane]
+        rules = plan.lane(piece.lane)
+        assert piece.tests == [t.id for t in members]
+        assert rules.isolated == (lane.isolated if lane is not None else True)
+        assert rules.sequential == (lane is not None and lane.mode == "sequential")
+        assert rules.workers is None  # the serial shard never uses workers
     assert plan.makespan == plan.serial_seconds == plan.shard_overhead + shard.predicted_seconds

@@ -24,6 +24,7 @@ from shard_action.core.planner import make_plan
 from shard_action.core.selection import check_plan
 from shard_action.core.tiers import in_tier, split_first, staged
 from shard_action.errors import InputError
+from tests.plan_json import shard_tests
 
 TESTS = [
     TestItem("tests/test_api.py::test_login", "tests/test_api.py", frozenset({"smoke"})),
@@ -179,8 +180,8 @@ def test_plan_tier_on_the_command_line(tmp_path: Path, monkeypatch: pytest.Monke
     assert main([*common, "--tier", "core", "--first-tier", "smoke"]) == 0
     plan = json.loads((out / "plan.json").read_text("utf-8"))
     assert plan["tier"] == "core" and plan["first_tier"] == "smoke"
-    first = sorted(t for s in plan["shards"] if s["first"] for t in s["tests"])
-    rest = sorted(t for s in plan["shards"] if not s["first"] for t in s["tests"])
+    first = sorted(t for s in plan["shards"] if s["first"] for t in shard_tests(s))
+    rest = sorted(t for s in plan["shards"] if not s["first"] for t in shard_tests(s))
     # a test list carries no markers: only the id pattern of smoke selects here
     assert first == ["tests/unit/test_math.py::test_health_check"]
     assert rest == [

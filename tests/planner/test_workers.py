@@ -94,7 +94,7 @@ def test_a_lane_with_workers_is_planned_longest_first_with_the_worker_model() ->
     )
     (shard,) = plan.shards
     assert shard.tests == ["tests/a.py::t1", "tests/a.py::t0", "tests/b.py::t1", "tests/b.py::t0"]
-    assert shard.runs[0].workers == 2
+    assert plan.lane(shard.lane).workers == 2
     assert shard.predicted_seconds == pytest.approx(WORKER_STARTUP + 6.0)  # 4+2 | 3+3
     bound = config.shard_overhead + WORKER_STARTUP + 6.0  # max(sum 12 / (1 shard * 2), 4)
     assert plan.lanes[0].lower_bound == pytest.approx(bound)
@@ -108,7 +108,7 @@ def test_auto_workers_follow_the_cpus_given_and_one_worker_means_none() -> None:
         lane = LaneConfig.model_validate({"name": "default", "workers": workers})
         config = Config(shards=1, lanes=[lane])
         plan = make_plan(config, tests, timings, mode="parallel", mode_reason="t", cpus=cpus)
-        return plan.shards[0].runs[0].workers, plan.shards[0].predicted_seconds
+        return plan.lanes[0].workers, plan.shards[0].predicted_seconds
 
     assert runs("auto", 4) == ("auto", pytest.approx(WORKER_STARTUP + 1.0))
     assert runs("auto", 1) == (None, 4.0)
@@ -119,7 +119,7 @@ def test_serial_mode_never_uses_workers() -> None:
     tests = _items({"tests/a.py": 3})
     config = Config(lanes=[LaneConfig(name="default", workers=4)])
     plan = make_plan(config, tests, Timings(durations={}), mode="serial", mode_reason="t", cpus=4)
-    assert all(run.workers is None for s in plan.shards for run in s.runs)
+    assert [lane.workers for lane in plan.lanes] == [None]
 
 
 def test_a_sequential_lane_with_workers_is_a_config_error() -> None:

@@ -9,10 +9,10 @@ from shard_action.core.manifest import Drift, Rerun, RunResult, ShardManifest
 from shard_action.core.outcomes import Outcome
 from shard_action.core.plan import (
     LanePlan,
-    LaneRun,
     Plan,
     PlannedShard,
     RunnerSettings,
+    Slice,
     TimingsInfo,
     Totals,
 )
@@ -20,27 +20,26 @@ from shard_action.core.plan import (
 T0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
 
 
-def lane_run(lane: str, count: int) -> LaneRun:
-    return LaneRun(lane=lane, env={}, sequential=False, isolated=True, count=count)
-
-
 def shard(
     shard_id: str,
     tests: Sequence[str],
     lane: str = "default",
     *,
-    runs: Sequence[tuple[str, int]] | None = None,
+    slices: Sequence[tuple[str, int]] | None = None,
     predicted: float = 10.0,
 ) -> PlannedShard:
-    lane_runs = [lane_run(n, c) for n, c in runs] if runs else [lane_run(lane, len(tests))]
+    """``slices``: (lane, how many of ``tests``) in turn; by default one slice of ``lane``."""
+    cuts: list[Slice] = []
+    start = 0
+    for name, count in slices or [(lane, len(tests))]:
+        cuts.append(Slice(lane=name, tests=list(tests[start : start + count])))
+        start += count
+    assert start == len(tests), "the slices must add up to the tests"
     return PlannedShard(
         id=shard_id,
         lane=lane,
         name=f"{lane} {shard_id}",
-        env={},
-        sequential=False,
-        tests=list(tests),
-        runs=lane_runs,
+        slices=cuts,
         predicted_seconds=predicted,
         estimated_tests=0,
     )
@@ -53,7 +52,7 @@ def plan(
     overhead: float = 0.0,
     fail_on_flaky: bool = False,
 ) -> Plan:
-    lanes = sorted({run.lane for s in shards for run in s.runs})
+    lanes = sorted({piece.lane for s in shards for piece in s.slices})
     total = sum(s.predicted_seconds for s in shards)
     makespan = max((s.predicted_seconds for s in shards), default=0.0) + overhead
     return Plan(

@@ -128,7 +128,7 @@ def test_under_the_threshold_stays_parallel() -> None:
 
 
 def test_flaky_in_a_serial_run_is_flaky_on_its_own_and_flip_rates_use_the_window() -> None:
-    serial_plan = plan([shard("serial", A, "serial", runs=[("default", 10)])], mode="serial")
+    serial_plan = plan([shard("serial", A, "serial", slices=[("default", 10)])], mode="serial")
     history = History(
         mode="serial",
         mode_reason="r",
@@ -267,7 +267,7 @@ def _cases(*cases: tuple[str, str, float]) -> JUnitReport:
 def test_serial_fan_out_judges_and_times_each_lane_instance_from_its_own_run() -> None:
     """The same ids in two runs of the serial shard: two tests each, never one test seen twice."""
     serial_plan = plan(
-        [shard("serial", [*DB, *DB], "serial", runs=[("db-a", 2), ("db-b", 2)])], mode="serial"
+        [shard("serial", [*DB, *DB], "serial", slices=[("db-a", 2), ("db-b", 2)])], mode="serial"
     )
     runs = [
         run("db-a", DB, junit=["junit-1.xml"]),
@@ -309,7 +309,7 @@ def test_serial_fan_out_judges_and_times_each_lane_instance_from_its_own_run() -
 
 def test_serial_fan_out_a_lost_instance_is_named_with_its_lane() -> None:
     serial_plan = plan(
-        [shard("serial", [*DB, *DB], "serial", runs=[("db-a", 2), ("db-b", 2)])], mode="serial"
+        [shard("serial", [*DB, *DB], "serial", slices=[("db-a", 2), ("db-b", 2)])], mode="serial"
     )
     runs = [run("db-a", DB), run("db-b", DB[:1], planned=2)]
     result = ShardResult(manifest("serial", runs=runs, mode="serial", failure="killed"))

@@ -332,14 +332,14 @@ def _missing_key(data: dict[str, Any]) -> dict[str, Any]:
         (
             "s2",
             _old_version,
-            "manifest version 1 is not supported (this shard-action reads version 2); run the "
-            "shards and the report with the same release",
+            "shard result manifest version 1 is not supported (this shard-action reads version "
+            "2): run the shards and the report with the same release",
             B_IDS,
         ),
         (
             "s1",
             _missing_key,
-            "not a shard result manifest: key 'shard': Field required (and 1 more problems)",
+            "not a valid shard result manifest: key 'shard': Field required (and 1 more problems)",
             A_IDS,
         ),
     ],
@@ -497,7 +497,7 @@ def test_serial_fallback_and_recovery_through_the_history(
         modes.append(mode)
         if mode == "serial":
             the_plan = plan(
-                [shard("serial", tests, "serial", runs=[("default", 10)])], mode="serial"
+                [shard("serial", tests, "serial", slices=[("default", 10)])], mode="serial"
             )
             shards = {"serial": tests}
         else:

@@ -141,7 +141,7 @@ DB = ["tests/test_db.py::test_q", "tests/test_db.py::test_r"]
 
 def serial_fan_out() -> Plan:
     runs = [("db-a", 2), ("db-b", 2), ("default", 3)]
-    return plan([shard("serial", [*DB, *DB, *A], "serial", runs=runs)], mode="serial")
+    return plan([shard("serial", [*DB, *DB, *A], "serial", slices=runs)], mode="serial")
 
 
 def test_serial_shard_runs_a_fan_out_lane_once_per_instance_and_that_is_complete() -> None:
@@ -213,7 +213,7 @@ def test_drift_is_replaced_per_lane_instance_under_fan_out() -> None:
     p1 = "tests/test_t.py::test_time[1]"
     new = "tests/test_t.py::test_time[7]"
     the_plan = plan(
-        [shard("serial", [p1, p1], "serial", runs=[("t-a", 1), ("t-b", 1)])], mode="serial"
+        [shard("serial", [p1, p1], "serial", slices=[("t-a", 1), ("t-b", 1)])], mode="serial"
     )
     bases = [lane.model_copy(update={"base": "t"}) for lane in the_plan.lanes]
     the_plan = the_plan.model_copy(update={"lanes": bases})
@@ -319,7 +319,7 @@ def test_fan_out_pairs_are_executed_lost_or_run_twice_never_confused(
     pairs, not the ids, are what is counted."""
     if serial:
         the_plan = plan(
-            [shard("serial", FAN_IDS * 2, "serial", runs=[(lane, 6) for lane in FAN_LANES])],
+            [shard("serial", FAN_IDS * 2, "serial", slices=[(lane, 6) for lane in FAN_LANES])],
             mode="serial",
         )
         executed = [] if died == set(FAN_LANES) else [

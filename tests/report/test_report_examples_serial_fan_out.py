@@ -86,11 +86,7 @@ def test_serial_mode_runs_every_lane_instance_of_every_test_once(tmp_path: Path)
     plan = Plan.model_validate_json(plan_file.read_text("utf-8"))
     (shard,) = plan.shards
     assert plan.mode == "serial" and shard.id == "serial"
-    pairs: list[tuple[str, str]] = []
-    start = 0
-    for lane_run in shard.runs:
-        pairs += [(lane_run.lane, t) for t in shard.tests[start : start + lane_run.count]]
-        start += lane_run.count
+    pairs = [(piece.lane, t) for piece in shard.slices for t in piece.tests]
     assert Counter(t for _, t in pairs) == Counter(
         {**dict.fromkeys(ids, 1), **dict.fromkeys(storage, 2)}
     )

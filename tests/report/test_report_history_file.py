@@ -46,11 +46,11 @@ def test_round_trip(tmp_path: Path) -> None:
         (json.dumps({"kind": "shard-action-plan"}).encode(), "not a shard-action history"),
         (
             json.dumps({"kind": "shard-action-history", "version": 2}).encode(),
-            "history version 2 is not one this shard-action reads",
+            "shard-action history version 2 is not supported",
         ),
         (
             json.dumps({"kind": "shard-action-history", "version": 1, "mode": "fast"}).encode(),
-            "bad history at key 'mode'",
+            "not a valid shard-action history: key 'mode'",
         ),
     ],
 )

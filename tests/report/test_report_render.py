@@ -300,7 +300,7 @@ def test_fanned_out_tests_are_shown_with_their_lane_in_the_comment(
                 "serial",
                 [*db, *db, solo],
                 "serial",
-                runs=[("db-a", 2), ("db-b", 2), ("default", 1)],
+                slices=[("db-a", 2), ("db-b", 2), ("default", 1)],
             )
         ],
         mode="serial",

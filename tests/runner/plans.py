@@ -8,18 +8,18 @@ from typing import Literal
 
 from shard_action.core.plan import (
     LanePlan,
-    LaneRun,
     Plan,
     PlannedShard,
     RunnerSettings,
+    Slice,
     TimingsInfo,
     Totals,
 )
 
 
 @dataclass
-class Run:
-    """One lane run inside a shard (a shard of a parallel plan has exactly one)."""
+class LaneSlice:
+    """One slice of a shard with its lane's rules (a shard of a parallel plan has one)."""
 
     lane: str
     tests: Sequence[str]
@@ -28,74 +28,73 @@ class Run:
     isolated: bool = True
     timeout: float | None = None
     memory_mb: int | None = None
-    base: str | None = None
+    workers: int | Literal["auto"] | None = None
+
+    def rules(self, base: str) -> LanePlan:
+        return LanePlan(
+            name=self.lane,
+            base=base,
+            mode="sequential" if self.sequential else "parallel",
+            env=self.env,
+            isolated=self.isolated,
+            timeout=self.timeout,
+            memory_mb=self.memory_mb,
+            workers=self.workers,
+            tests=0,
+            seconds=0.0,
+            longest=0.0,
+            shards=1,
+            lower_bound=0.0,
+            makespan=0.0,
+            critical=False,
+        )
 
 
-def shard(shard_id: str, *runs: Run, lane: str | None = None) -> PlannedShard:
-    tests = [t for run in runs for t in run.tests]
-    return PlannedShard(
+@dataclass(frozen=True)
+class HandShard:
+    """A planned shard and the rules of its slices' lanes, which the plan's lanes carry."""
+
+    planned: PlannedShard
+    slices: tuple[LaneSlice, ...]
+
+
+def shard(shard_id: str, *slices: LaneSlice, lane: str | None = None) -> HandShard:
+    tests = [t for piece in slices for t in piece.tests]
+    planned = PlannedShard(
         id=shard_id,
-        lane=lane or (runs[0].lane if len(runs) == 1 else "serial"),
+        lane=lane or (slices[0].lane if len(slices) == 1 else "serial"),
         name=shard_id,
-        env=dict(runs[0].env) if len(runs) == 1 else {},
-        sequential=all(r.sequential for r in runs),
-        tests=tests,
-        runs=[
-            LaneRun(
-                lane=r.lane,
-                env=r.env,
-                sequential=r.sequential,
-                isolated=r.isolated,
-                count=len(r.tests),
-                timeout=r.timeout,
-                memory_mb=r.memory_mb,
-            )
-            for r in runs
-        ],
+        slices=[Slice(lane=piece.lane, tests=list(piece.tests)) for piece in slices],
         predicted_seconds=float(len(tests)),
         estimated_tests=len(tests),
     )
+    return HandShard(planned, slices)
 
 
 def plan(
-    *shards: PlannedShard,
+    *shards: HandShard,
     bases: dict[str, str] | None = None,
     mode: Literal["parallel", "serial"] = "parallel",
     **runner: object,
 ) -> Plan:
     """A plan over the given shards; ``bases`` maps fan-out lane instances to their lane.
 
-    Coverage is off unless a test asks for it: it costs every runner process start-up time.
+    The first slice of a lane sets its rules. Coverage is off unless a test asks for it: it
+    costs every runner process start-up time.
     """
     runner.setdefault("coverage", False)
     lanes: dict[str, LanePlan] = {}
     for s in shards:
-        for r in s.runs:
-            base = (bases or {}).get(r.lane, r.lane)
-            lanes.setdefault(
-                r.lane,
-                LanePlan(
-                    name=r.lane,
-                    base=base,
-                    mode="sequential" if r.sequential else "parallel",
-                    env=r.env,
-                    isolated=r.isolated,
-                    tests=0,
-                    seconds=0.0,
-                    longest=0.0,
-                    shards=1,
-                    lower_bound=0.0,
-                    makespan=0.0,
-                    critical=False,
-                ),
-            )
-    total = sum(len(s.tests) for s in shards)
+        for piece in s.slices:
+            if piece.lane not in lanes:
+                lanes[piece.lane] = piece.rules((bases or {}).get(piece.lane, piece.lane))
+    total = sum(len(s.planned.tests) for s in shards)
     return Plan(
         mode=mode,
         mode_reason="built by hand for a test",
         granularity="test",
         shard_overhead=0.0,
-        shards=list(shards),
+        shards=[s.planned for s in shards],
         lanes=list(lanes.values()),
         lower_bound=0.0,
         makespan=0.0,

@@ -11,7 +11,7 @@ import pytest
 from shard_action.adapters.coverage_facts import coverage_facts
 from shard_action.core.coverage_core import CoverageFacts, choose_core, core_name
 from tests.runner.helpers import collect_ids, manifest, only_run, run_shard, save_plan, write_suite
-from tests.runner.plans import Run, plan, shard
+from tests.runner.plans import LaneSlice, plan, shard
 
 
 def facts(
@@ -117,7 +117,7 @@ def test_the_manifest_says_which_core_measured_the_shard(
 ) -> None:
     root = write_suite(tmp_path / "suite", {"tests/test_a.py": "def test_a():\n    assert 1\n"})
     ids = collect_ids(root)
-    built = plan(shard("c-1", Run("c", ids)), coverage=True, coverage_core=setting)
+    built = plan(shard("c-1", LaneSlice("c", ids)), coverage=True, coverage_core=setting)
     proc, results = run_shard(root, save_plan(root, built), "c-1", env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert only_run(manifest(results)).coverage_core == measured

@@ -10,13 +10,15 @@ from typing import Any
 import pytest
 
 from tests.runner.helpers import CLI, manifest, only_run, run_shard, save_plan, write_suite
-from tests.runner.plans import Run, plan, shard
+from tests.runner.plans import LaneSlice, plan, shard
 
 pytestmark = pytest.mark.slow
 
 
 def _plan_file(root: Path) -> Path:
-    built = plan(shard("a-1", Run("a", ["tests/test_x.py::t"])), shard("b-1", Run("b", [])))
+    built = plan(
+        shard("a-1", LaneSlice("a", ["tests/test_x.py::t"])), shard("b-1", LaneSlice("b", []))
+    )
     return save_plan(root, built)
 
 
@@ -32,11 +34,21 @@ def test_unknown_shard_lists_the_known_ones(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "content, message",
     [
-        ("{not json", "not valid JSON"),
-        ("[1, 2]", "not a plan"),
-        ('{"version": 99}', "plan version 99 is not supported"),
-        ('{"version": 1, "mode": "parallel"}', "not a valid plan: mode_reason: Field required"),
-        (b"\xff\xfe\x00garbage", "cannot read the plan"),
+        ("{not json", ":1: not valid JSON at column 2"),
+        ("[1, 2]", ": not a plan (expected a JSON object, got list)"),
+        ('{"kind": "shard-action-history", "version": 1}', ": not a plan (kind 'shard-action-h"),
+        ('{"kind": "shard-action-plan", "version": 99}', ": plan version 99 is not supported"),
+        # a plan of an older release (version 1 had no kind, shards a flat `tests` list)
+        (
+            '{"version": 1, "mode": "parallel", "shards": [{"tests": [], "runs": []}]}',
+            ": plan version 1 is not supported (this shard-action reads version 2): re-run "
+            "`shard-action plan`",
+        ),
+        (
+            '{"kind": "shard-action-plan", "version": 2, "mode": "parallel"}',
+            ": not a valid plan: key 'mode_reason': Field required (and ",
+        ),
+        (b"\xff\xfe\x00garbage", ": not UTF-8"),
     ],
 )
 def test_corrupt_plan_names_the_file(tmp_path: Path, content: str | bytes, message: str) -> None:
@@ -48,24 +60,26 @@ def test_corrupt_plan_names_the_file(tmp_path: Path, content: str | bytes, messa
         path.write_text(content)
     proc, _ = run_shard(root, path, "a-1")
     assert proc.returncode == 2
-    assert f"broken-plan.json: {message}" in proc.stderr, proc.stderr
+    assert f"broken-plan.json{message}" in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr
 
 
-def test_inconsistent_run_counts_are_refused(tmp_path: Path) -> None:
+def test_a_slice_of_a_lane_the_plan_does_not_list_is_refused(tmp_path: Path) -> None:
     root = write_suite(tmp_path, {})
     data = json.loads(_plan_file(root).read_text())
-    data["shards"][0]["runs"][0]["count"] = 5
+    data["shards"][0]["slices"][0]["lane"] = "elsewhere"
     path = root / "plan.json"
     path.write_text(json.dumps(data))
     proc, _ = run_shard(root, path, "a-1")
     assert proc.returncode == 2
-    assert "runs count 5 tests but it lists 1" in proc.stderr
+    assert "plan.json: not a valid plan: shard 'a-1': no lane 'elsewhere' in the plan" in (
+        proc.stderr
+    )
 
 
 def test_missing_plan_file(tmp_path: Path) -> None:
     proc, _ = run_shard(tmp_path, tmp_path / "nope.json", "a-1")
-    assert proc.returncode == 2 and "nope.json: cannot read the plan" in proc.stderr
+    assert proc.returncode == 2 and "nope.json: plan file not found" in proc.stderr
 
 
 @pytest.mark.parametrize("shard_id", ["none", "b-1"])
@@ -81,7 +95,7 @@ def test_empty_shard_writes_a_manifest_and_passes(tmp_path: Path, shard_id: str)
 
 def test_a_runner_that_cannot_start_fails_the_shard(tmp_path: Path) -> None:
     root = write_suite(tmp_path, {"tests/test_x.py": "def t(): pass\ndef test_x(): pass\n"})
-    built = plan(shard("a-1", Run("a", ["tests/test_x.py::test_x"])))
+    built = plan(shard("a-1", LaneSlice("a", ["tests/test_x.py::test_x"])))
     proc, results = run_shard(root, save_plan(root, built), "a-1", "--no-such-option")
     assert proc.returncode == 1, proc.stdout + proc.stderr
     got = manifest(results)
@@ -94,7 +108,9 @@ def test_a_runner_that_cannot_start_fails_the_shard(tmp_path: Path) -> None:
 
 
 def _two_shards(root: Path) -> dict[str, Any]:
-    built = plan(shard("a-1", Run("a", ["tests/test_x.py::t"])), shard("a-2", Run("a", ["u.py"])))
+    built = plan(
+        shard("a-1", LaneSlice("a", ["tests/test_x.py::t"])), shard("a-2", LaneSlice("a", ["u.py"]))
+    )
     data: dict[str, Any] = json.loads(save_plan(root, built).read_text())
     return data
 
@@ -111,21 +127,21 @@ def _set(data: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
 @pytest.mark.parametrize(
     "path, value, shard_id, message",
     [
-        ("shards.0.id", "../../escaped", "../../escaped", "shards.0.id: String should match"),
+        ("shards.0.id", "../../escaped", "../../escaped", "'shards.0.id': String should match"),
         ("shards.0.id", "a/b", "a/b", "(got 'a/b')"),
         ("shards.0.id", "..", "..", "(got '..')"),
-        ("shards.0.lane", "../x", "a-1", "shards.0.lane: String should match"),
-        ("shards.0.runs.0.lane", "a/../../x", "a-1", "(got 'a/../../x')"),
-        ("lanes.0.name", "/tmp", "a-1", "lanes.0.name: String should match"),
+        ("shards.0.lane", "../x", "a-1", "'shards.0.lane': String should match"),
+        ("shards.0.slices.0.lane", "a/../../x", "a-1", "(got 'a/../../x')"),
+        ("lanes.0.name", "/tmp", "a-1", "'lanes.0.name': String should match"),
         ("shards.1.id", "a-1", "a-1", "shard id 'a-1' is used by two shards"),
         (
-            "shards.1.tests",
+            "shards.1.slices.0.tests",
             ["tests/test_x.py::t"],
             "a-2",
             "test 'tests/test_x.py::t' (lane a) is planned in shards 'a-1' and 'a-2'",
         ),
         (
-            "shards.0.tests",
+            "shards.0.slices.0.tests",
             ["u.py", "u.py"],
             "a-1",
             "test 'u.py' (lane a) is planned in shard 'a-1' twice",
@@ -137,8 +153,6 @@ def test_a_plan_with_unsafe_names_or_a_test_in_two_places_is_refused_when_loaded
 ) -> None:
     root = write_suite(tmp_path / "repo", {})
     data = _set(_two_shards(root), path, value)
-    if path == "shards.0.tests":
-        data["shards"][0]["runs"][0]["count"] = 2
     bad = root / "bad-plan.json"
     bad.write_text(json.dumps(data))
     results = tmp_path / "deep" / "er" / "results"

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from .helpers import QUIET_ENV, manifest, run_shard, save_plan, write_suite
-from .plans import Run, plan, shard
+from .plans import LaneSlice, plan, shard
 
 pytestmark = pytest.mark.slow
 
@@ -71,8 +71,8 @@ def test_a_shard_without_coverage_says_why_once_with_its_count(tmp_path: Path) -
     few = ["tests/test_few.py::test_a", "tests/test_few.py::test_b"]
     python = python_without_coverage(tmp_path / "nocov")
     built = plan(
-        shard("big-1", Run("big", many)),
-        shard("small-1", Run("small", few)),
+        shard("big-1", LaneSlice("big", many)),
+        shard("small-1", LaneSlice("small", few)),
         coverage=True,
         python=python,
     )

@@ -11,7 +11,7 @@ import pytest
 
 from shard_action.adapters.runner import render_command
 from tests.runner.helpers import manifest, only_run, run_shard, save_plan, write_suite
-from tests.runner.plans import Run, plan, shard
+from tests.runner.plans import LaneSlice, plan, shard
 
 # A tiny test runner: each argument is a "test file" that passes unless it contains FAIL;
 # it writes a JUnit report with one case per file when --junit is given.
@@ -90,7 +90,7 @@ def test_command_runner_runs_the_shards_files_and_reads_its_junit(tmp_path: Path
     root = write_suite(tmp_path / "repo", FILES, pyproject="")
     template = "{{ python }} runner.py --junit {{ junit_path }} {{ files }}"
     built = plan(
-        shard("spec-1", Run("spec", SPECS, env={"LANE_VALUE": "spec"})),
+        shard("spec-1", LaneSlice("spec", SPECS, env={"LANE_VALUE": "spec"})),
         command=template,
         coverage=True,  # ignored: coverage is pytest-only
         reruns=2,  # ignored: no re-runs by test for other runners
@@ -115,8 +115,8 @@ def test_command_runner_without_junit_falls_back_to_the_exit_code(tmp_path: Path
     ok = [s for s in SPECS if "broken" not in s]
     python = shlex.quote(sys.executable)
     built = plan(
-        shard("a-1", Run("a", ok)),
-        shard("b-1", Run("b", ["specs/broken.spec"])),
+        shard("a-1", LaneSlice("a", ok)),
+        shard("b-1", LaneSlice("b", ["specs/broken.spec"])),
         command=f"{python} runner.py {{{{ files }}}}",
     )
     plan_path = save_plan(root, built)
@@ -133,7 +133,9 @@ def test_command_runner_without_junit_falls_back_to_the_exit_code(tmp_path: Path
 @pytest.mark.slow
 def test_extra_arguments_after_double_dash_reach_the_runner(tmp_path: Path) -> None:
     root = write_suite(tmp_path / "repo", FILES, pyproject="")
-    built = plan(shard("a-1", Run("a", ["specs/plain.spec"])), command="{{ python }} runner.py")
+    built = plan(
+        shard("a-1", LaneSlice("a", ["specs/plain.spec"])), command="{{ python }} runner.py"
+    )
     log = tmp_path / "argv.json"
     proc, _ = run_shard(
         root, save_plan(root, built), "a-1", "specs/café.spec", env={"ARGV_LOG": str(log)}
@@ -168,7 +170,7 @@ def test_a_planned_file_the_junit_does_not_mention_is_lost_not_passed(tmp_path: 
         pyproject=PYPROJECT_DESELECTING,
     )
     files = ["tests/test_kept.py", "tests/test_gone.py"]
-    built = plan(shard("a-1", Run("a", files)), command=PYTEST_BY_FILE)
+    built = plan(shard("a-1", LaneSlice("a", files)), command=PYTEST_BY_FILE)
     proc, results = run_shard(root, save_plan(root, built), "a-1")
     got = manifest(results)
     assert only_run(got).outcomes == {"tests/test_kept.py": "passed"}
@@ -190,7 +192,7 @@ def test_pytests_default_junit_without_file_matches_each_file(tmp_path: Path) ->
         },
     )
     files = ["tests/test_ok.py", "tests/test_bad.py"]
-    built = plan(shard("a-1", Run("a", files)), command=PYTEST_BY_FILE)
+    built = plan(shard("a-1", LaneSlice("a", files)), command=PYTEST_BY_FILE)
     proc, results = run_shard(root, save_plan(root, built), "a-1")
     assert proc.returncode == 1, proc.stdout + proc.stderr
     ran = only_run(manifest(results))
@@ -202,7 +204,7 @@ def test_pytests_default_junit_without_file_matches_each_file(tmp_path: Path) ->
 def test_a_runner_that_writes_no_junit_it_was_asked_for_loses_its_tests(tmp_path: Path) -> None:
     root = write_suite(tmp_path / "repo", FILES, pyproject="")
     built = plan(
-        shard("a-1", Run("a", ["specs/plain.spec"])),
+        shard("a-1", LaneSlice("a", ["specs/plain.spec"])),
         command="env UNUSED={{ junit_path }} {{ python }} runner.py {{ files }}",
     )
     proc, results = run_shard(

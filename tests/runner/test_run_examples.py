@@ -23,7 +23,7 @@ from tests.runner.helpers import (
     run_shard,
     save_plan,
 )
-from tests.runner.plans import Run, plan, shard
+from tests.runner.plans import LaneSlice, plan, shard
 
 pytestmark = pytest.mark.slow
 
@@ -39,17 +39,17 @@ def test_examples_sharded_run_every_test_once_per_backend(tmp_path: Path) -> Non
     rest = [i for i in ids if i not in {*storage, *serial, *slow}]
     assert len(storage) >= 10 and len(serial) >= 5 and len(slow) >= 3 and FLAKY in rest
     built = plan(
-        shard("storage-sqlite-1", Run("storage-sqlite", storage,
+        shard("storage-sqlite-1", LaneSlice("storage-sqlite", storage,
                                       env={"INVENTORY_BACKEND": "sqlite"}, timeout=120,
                                       memory_mb=4096)),
-        shard("storage-memory-1", Run("storage-memory", storage,
+        shard("storage-memory-1", LaneSlice("storage-memory", storage,
                                       env={"INVENTORY_BACKEND": "memory"}, timeout=120,
                                       memory_mb=4096)),
-        shard("serial-1", Run("serial", serial, sequential=True,
+        shard("serial-1", LaneSlice("serial", serial, sequential=True,
                               env={"INVENTORY_JOURNAL": "var/journal.log"}, timeout=60)),
-        shard("slow-1", Run("slow", slow, isolated=False, timeout=120)),
-        shard("default-1", Run("default", rest[::2])),
-        shard("default-2", Run("default", rest[1::2])),
+        shard("slow-1", LaneSlice("slow", slow, isolated=False, timeout=120)),
+        shard("default-1", LaneSlice("default", rest[::2])),
+        shard("default-2", LaneSlice("default", rest[1::2])),
         bases={"storage-sqlite": "storage", "storage-memory": "storage"},
         reruns=2,
         coverage=True,

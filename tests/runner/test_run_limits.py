@@ -15,7 +15,7 @@ from tests.runner.helpers import (
     save_plan,
     write_suite,
 )
-from tests.runner.plans import Run, plan, shard
+from tests.runner.plans import LaneSlice, plan, shard
 
 pytestmark = pytest.mark.slow
 
@@ -59,7 +59,9 @@ def _alive(pid: int) -> bool:
 def test_timeout_kills_the_process_group_and_fails_fast(tmp_path: Path) -> None:
     root = write_suite(tmp_path / "suite", {"tests/test_hangs.py": HANGS})
     quick, hangs, after = collect_ids(root, "tests")
-    built = plan(shard("slow-1", Run("slow", [quick, hangs, after], timeout=3)), coverage=False)
+    built = plan(
+        shard("slow-1", LaneSlice("slow", [quick, hangs, after], timeout=3)), coverage=False
+    )
     child_pid = tmp_path / "child.pid"
     started = time.monotonic()
     proc, results = run_shard(
@@ -88,7 +90,9 @@ def test_memory_cap_stops_the_shard_with_a_clear_message(tmp_path: Path) -> None
     root = write_suite(tmp_path / "suite", {"tests/test_hog.py": HOG})
     small, hog, after = collect_ids(root, "tests")
     built = plan(
-        shard("mem-1", Run("mem", [small, hog, after], memory_mb=300)), coverage=True, reruns=2
+        shard("mem-1", LaneSlice("mem", [small, hog, after], memory_mb=300)),
+        coverage=True,
+        reruns=2,
     )
     proc, results = run_shard(root, save_plan(root, built), "mem-1")
     assert proc.returncode == 1, proc.stdout + proc.stderr
@@ -104,7 +108,7 @@ def test_memory_cap_stops_the_shard_with_a_clear_message(tmp_path: Path) -> None
 def test_memory_cap_leaves_a_normal_suite_alone(tmp_path: Path) -> None:
     root = write_suite(tmp_path / "suite", {"tests/test_hog.py": HOG})
     small, _, after = collect_ids(root, "tests")
-    built = plan(shard("mem-1", Run("mem", [small, after], memory_mb=300, timeout=120)))
+    built = plan(shard("mem-1", LaneSlice("mem", [small, after], memory_mb=300, timeout=120)))
     proc, results = run_shard(root, save_plan(root, built), "mem-1")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert only_run(manifest(results)).outcomes == {small: "passed", after: "passed"}

@@ -23,7 +23,7 @@ from tests.runner.helpers import (
     save_plan,
     write_suite,
 )
-from tests.runner.plans import Run, plan, shard
+from tests.runner.plans import LaneSlice, plan, shard
 
 pytestmark = pytest.mark.slow
 
@@ -80,8 +80,8 @@ def test_only_the_shards_files_are_collected_and_each_id_runs_once(tmp_path: Pat
     ids = collect_ids(root, "tests/unit/test_alpha.py", "tests/unit/test_beta.py")
     assert len(ids) == 5
     built = plan(
-        shard("default-1", Run("default", [ids[0], ids[2], ids[3]])),
-        shard("default-2", Run("default", [ids[1], ids[4]])),
+        shard("default-1", LaneSlice("default", [ids[0], ids[2], ids[3]])),
+        shard("default-2", LaneSlice("default", [ids[1], ids[4]])),
         coverage=True,
     )
     plan_path = save_plan(root, built)
@@ -125,8 +125,8 @@ def test_lane_env_processes_and_sequential_order(tmp_path: Path) -> None:
     built = plan(
         shard(
             "serial",
-            Run("fast", [a[1]], env={"LANE_VALUE": "fast"}),
-            Run("ordered", sequential, env={"LANE_VALUE": "ordered"}, sequential=True),
+            LaneSlice("fast", [a[1]], env={"LANE_VALUE": "fast"}),
+            LaneSlice("ordered", sequential, env={"LANE_VALUE": "ordered"}, sequential=True),
         ),
         mode="serial",
         coverage=False,
@@ -181,8 +181,8 @@ def test_fan_out_in_serial_mode_runs_and_reruns_the_same_ids_once_per_backend(
     built = plan(
         shard(
             "serial",
-            Run("db-sqlite", ids, env={"LANE_VALUE": "sqlite"}),
-            Run("db-memory", ids, env={"LANE_VALUE": "memory"}),
+            LaneSlice("db-sqlite", ids, env={"LANE_VALUE": "sqlite"}),
+            LaneSlice("db-memory", ids, env={"LANE_VALUE": "memory"}),
         ),
         bases={"db-sqlite": "db", "db-memory": "db"},
         mode="serial",
@@ -248,7 +248,9 @@ def test_weird_ids_run_exactly_once(tmp_path: Path) -> None:
     ids = collect_ids(root, "tests")
     assert len(ids) == 10 and any("☕" in i for i in ids) and any("a::b::c" in i for i in ids)
     built = plan(
-        shard("w-1", Run("w", ids[::2])), shard("w-2", Run("w", ids[1::2])), coverage=False
+        shard("w-1", LaneSlice("w", ids[::2])),
+        shard("w-2", LaneSlice("w", ids[1::2])),
+        coverage=False,
     )
     plan_path = save_plan(root, built)
     log = tmp_path / "run.log"
@@ -285,8 +287,8 @@ def test_drifted_ids_run_once_in_the_owner_shard_and_are_recorded(tmp_path: Path
     clock, rand, one, two = ids
     assert "test_clock[" in clock and "test_random[" in rand
     built = plan(
-        shard("d-1", Run("d", [one, clock])),  # the first shard holding the file owns it
-        shard("d-2", Run("d", [two, rand])),
+        shard("d-1", LaneSlice("d", [one, clock])),  # the first shard holding the file owns it
+        shard("d-2", LaneSlice("d", [two, rand])),
         coverage=False,
     )
     plan_path = save_plan(root, built)
@@ -331,7 +333,7 @@ def test_a_collection_error_fails_the_shard_and_names_the_file(tmp_path: Path) -
     )
     ids = collect_ids(root, "tests")
     (root / "tests/test_broken.py").write_text("import no_such_module_here\n")
-    built = plan(shard("c-1", Run("c", ids)), reruns=1, coverage=False)
+    built = plan(shard("c-1", LaneSlice("c", ids)), reruns=1, coverage=False)
     proc, results = run_shard(root, save_plan(root, built), "c-1")
     assert proc.returncode == 1
     got = manifest(results)
@@ -359,7 +361,7 @@ def test_another_interpreter_without_shard_action_and_a_root_option(tmp_path: Pa
     assert "No module named 'shard_action'" in check.stderr
     root = _suite(tmp_path / "suite")
     ids = collect_ids(root, "tests/unit/test_alpha.py")
-    built = plan(shard("o-1", Run("o", ids)), python=str(python), coverage=True)
+    built = plan(shard("o-1", LaneSlice("o", ids)), python=str(python), coverage=True)
     plan_path = save_plan(root, built)
     log = tmp_path / "run.log"
     elsewhere = tmp_path / "elsewhere"
@@ -385,8 +387,8 @@ def test_xdist_inside_a_parallel_shard(tmp_path: Path) -> None:
     root = _suite(tmp_path / "suite")
     ids = collect_ids(root, "tests/unit/test_alpha.py", "tests/unit/test_beta.py")
     built = plan(
-        shard("x-1", Run("x", ids[:4])),
-        shard("x-2", Run("x", ids[4:])),
+        shard("x-1", LaneSlice("x", ids[:4])),
+        shard("x-2", LaneSlice("x", ids[4:])),
         pytest_args=["-p", "xdist", "-n", "2"],
         coverage=False,
     )

@@ -15,7 +15,7 @@ from tests.runner.helpers import (
     save_plan,
     write_suite,
 )
-from tests.runner.plans import Run, plan, shard
+from tests.runner.plans import LaneSlice, plan, shard
 from tests.runner.test_run_pytest_shards import LOGGING_CONFTEST
 
 pytestmark = pytest.mark.slow
@@ -58,7 +58,7 @@ def test_flaky_and_broken_are_told_apart(tmp_path: Path) -> None:
         {"tests/conftest.py": LOGGING_CONFTEST, "tests/test_mixed.py": SUITE},
     )
     ids = _ids(root)
-    built = plan(shard("m-1", Run("m", list(ids.values()))), reruns=2, coverage=False)
+    built = plan(shard("m-1", LaneSlice("m", list(ids.values()))), reruns=2, coverage=False)
     log = tmp_path / "run.log"
     flaky_dir = tmp_path / "flaky"
     flaky_dir.mkdir()
@@ -105,7 +105,7 @@ def test_fail_on_flaky(tmp_path: Path, fail_on_flaky: bool, code: int) -> None:
     root = write_suite(tmp_path / "suite", {"tests/test_mixed.py": SUITE})
     ids = _ids(root)
     built = plan(
-        shard("f-1", Run("f", [ids["test_fine"], ids["test_flaky"]])),
+        shard("f-1", LaneSlice("f", [ids["test_fine"], ids["test_flaky"]])),
         reruns=1,
         fail_on_flaky=fail_on_flaky,
         coverage=False,
@@ -119,7 +119,7 @@ def test_fail_on_flaky(tmp_path: Path, fail_on_flaky: bool, code: int) -> None:
 def test_without_reruns_a_failure_is_broken(tmp_path: Path) -> None:
     root = write_suite(tmp_path / "suite", {"tests/test_mixed.py": SUITE})
     ids = _ids(root)
-    built = plan(shard("f-1", Run("f", [ids["test_flaky"]])), reruns=0, coverage=False)
+    built = plan(shard("f-1", LaneSlice("f", [ids["test_flaky"]])), reruns=0, coverage=False)
     proc, results = run_shard(root, save_plan(root, built), "f-1", env={"FLAKY_DIR": str(tmp_path)})
     assert proc.returncode == 1
     ran = only_run(manifest(results))

@@ -10,7 +10,7 @@ import pytest
 from coverage import CoverageData
 
 from tests.runner.helpers import collect_ids, manifest, only_run, run_shard, save_plan, write_suite
-from tests.runner.plans import Run, plan, shard
+from tests.runner.plans import LaneSlice, plan, shard
 
 LOGGING_CONFTEST = """\
 import json, os
@@ -53,15 +53,7 @@ def test_workers_run_each_test_once_in_the_planned_order_and_are_measured(tmp_pa
     )
     ids = collect_ids(root)
     order = [ids[1], ids[0], ids[3], ids[2], ids[4]]  # as a planner would list them
-    built = plan(shard("w-1", Run("w", order)), coverage=True)
-    built = built.model_copy(
-        update={
-            "shards": [
-                s.model_copy(update={"runs": [s.runs[0].model_copy(update={"workers": 2})]})
-                for s in built.shards
-            ]
-        }
-    )
+    built = plan(shard("w-1", LaneSlice("w", order, workers=2)), coverage=True)
     log = tmp_path / "run.log"
     proc, results = run_shard(
         root, save_plan(root, built), "w-1", env={"RUN_LOG": str(log), "PYTEST_ADDOPTS": ""}

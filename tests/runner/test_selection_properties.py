@@ -12,16 +12,17 @@ from hypothesis import strategies as st
 from shard_action.core.plan import Plan
 from shard_action.core.selection import (
     Selection,
+    check_plan,
     decide,
     file_owners,
     files_in_order,
     function_of,
     not_run,
     selection_for,
-    slice_runs,
+    slices_of,
 )
 from shard_action.core.testids import file_of
-from tests.runner.plans import Run, plan, shard
+from tests.runner.plans import LaneSlice, plan, shard
 
 LANES = {"a": ["a"], "b": ["b"], "db": ["db-x", "db-y"]}  # base -> instances
 
@@ -51,11 +52,11 @@ def plans_and_collections(draw: st.DrawFn) -> tuple[Plan, dict[str, list[str]]]:
     bases = {i: b for b, instances in LANES.items() for i in instances}
     if serial:
         built = plan(
-            shard("serial", *[Run(lane, ts) for lane, ts in runs]), bases=bases, mode="serial"
+            shard("serial", *[LaneSlice(lane, ts) for lane, ts in runs]), bases=bases, mode="serial"
         )
     else:
         built = plan(
-            *[shard(f"{lane}-{n}", Run(lane, ts)) for n, (lane, ts) in enumerate(runs)],
+            *[shard(f"{lane}-{n}", LaneSlice(lane, ts)) for n, (lane, ts) in enumerate(runs)],
             bases=bases,
         )
     collections: dict[str, list[str]] = {}
@@ -84,11 +85,11 @@ def test_every_collected_id_runs_exactly_once_per_fan_out_value(
     runs_of: dict[str, list[str]] = defaultdict(list)  # id -> lane instances that ran it
     holders: dict[str, set[str]] = defaultdict(set)  # file -> lane instances holding it
     for s in built.shards:
-        for piece in slice_runs(s):
+        for piece in slices_of(built, s):
             planned_in.update(piece.tests)
             files = files_in_order(piece.tests)
             for f in files:
-                holders[f].add(piece.run.lane)
+                holders[f].add(piece.lane.name)
             sel = selection_for(built, s.id, piece.index, owners=owners)
             collected = [t for f in files for t in collections[f]]
             decision = decide(sel, collected)
@@ -100,7 +101,7 @@ def test_every_collected_id_runs_exactly_once_per_fan_out_value(
                 assert (t in decision.selected) != (t in decision.missing)
             assert not_run(piece.tests, decision.selected, decision.missing) == []
             for t in decision.selected:
-                runs_of[t].append(piece.run.lane)
+                runs_of[t].append(piece.lane.name)
     for f, seen in collections.items():
         for t in seen:
             if t in planned_in:
@@ -120,9 +121,9 @@ def test_every_collected_id_runs_exactly_once_per_fan_out_value(
 
 def test_owner_is_the_first_shard_holding_the_file() -> None:
     built = plan(
-        shard("slow-1", Run("slow", ["t/a.py::x"])),
-        shard("default-1", Run("default", ["t/a.py::y", "t/b.py::z"])),
-        shard("default-2", Run("default", ["t/b.py::w"])),
+        shard("slow-1", LaneSlice("slow", ["t/a.py::x"])),
+        shard("default-1", LaneSlice("default", ["t/a.py::y", "t/b.py::z"])),
+        shard("default-2", LaneSlice("default", ["t/b.py::w"])),
     )
     assert file_owners(built) == {
         "t/a.py": frozenset({("slow-1", 0)}),
@@ -132,9 +133,9 @@ def test_owner_is_the_first_shard_holding_the_file() -> None:
 
 def test_fan_out_gives_one_owner_per_backend() -> None:
     built = plan(
-        shard("db-x-1", Run("db-x", ["t/a.py::x"])),
-        shard("db-x-2", Run("db-x", ["t/a.py::y"])),
-        shard("db-y-1", Run("db-y", ["t/a.py::x", "t/a.py::y"])),
+        shard("db-x-1", LaneSlice("db-x", ["t/a.py::x"])),
+        shard("db-x-2", LaneSlice("db-x", ["t/a.py::y"])),
+        shard("db-y-1", LaneSlice("db-y", ["t/a.py::x", "t/a.py::y"])),
         bases={"db-x": "db", "db-y": "db"},
     )
     assert file_owners(built) == {"t/a.py": frozenset({("db-x-1", 0), ("db-y-1", 0)})}
@@ -171,8 +172,9 @@ def test_files_that_failed_to_collect_are_not_drift() -> None:
     assert decide(sel, ["t/a.py::x"], broken_files=["t/b.py"]).missing == ()
 
 
-def test_run_counts_must_add_up() -> None:
-    good = shard("s", Run("a", ["t/a.py::x"]))
-    bad = good.model_copy(update={"tests": ["t/a.py::x", "t/a.py::y"]})
-    with pytest.raises(ValueError, match="runs count 1 tests but it lists 2"):
-        slice_runs(bad)
+def test_a_slice_of_a_lane_the_plan_lacks_is_refused() -> None:
+    built = plan(shard("s", LaneSlice("a", ["t/a.py::x"])))
+    orphan = built.model_copy(update={"lanes": []})
+    with pytest.raises(ValueError, match="shard 's': no lane 'a' in the plan"):
+        check_plan(orphan)
+    check_plan(built)

@@ -9,43 +9,21 @@ history for the next plan to choke on.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
+from shard_action.adapters.documents import document_from, read_json
 from shard_action.adapters.files import write_text_atomic
-from shard_action.core.history import HISTORY_KIND, HISTORY_VERSION, History
-from shard_action.errors import InputError, first_problem
-
-MAX_BYTES = 512 * 1024 * 1024
+from shard_action.core.history import History
 
 
 def read_history(path: Path) -> History:
     """The history in ``path``; an empty one when the file does not exist."""
-    source = str(path)
     try:
-        if path.stat().st_size > MAX_BYTES:
-            raise InputError(f"larger than {MAX_BYTES >> 20} MiB: not a history", source=source)
-        raw = path.read_bytes()
+        raw = read_json(path, History.title)
     except FileNotFoundError:
         return History()
-    except IsADirectoryError:
-        raise InputError("is a folder, not a history file", source=source) from None
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror or exc}", source=source) from exc
-    try:
-        document = json.loads(raw.decode("utf-8-sig"))
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8: {exc.reason}", source=source) from None
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"not valid JSON at column {exc.colno}: {exc.msg}", source=source, line=exc.lineno
-        ) from None
-    except RecursionError:
-        raise InputError("JSON nested too deeply", source=source) from None
-    return history_from_document(document, source)
+    return history_from_document(raw, str(path))
 
 
 def history_from_document(document: Any, source: str) -> History:
@@ -54,22 +32,7 @@ def history_from_document(document: Any, source: str) -> History:
     Shared by the report (which reads the previous history) and the plan's timing sources
     (which detect a history by content), so both refuse the same files with the same words.
     """
-    if not isinstance(document, dict) or document.get("kind") != HISTORY_KIND:
-        found = document.get("kind") if isinstance(document, dict) else type(document).__name__
-        raise InputError(
-            f"not a shard-action history (kind {found!r}, expected {HISTORY_KIND!r})",
-            source=source,
-        )
-    if document.get("version") != HISTORY_VERSION:
-        raise InputError(
-            f"history version {document.get('version')!r} is not one this shard-action reads "
-            f"({HISTORY_VERSION}); upgrade shard-action, or start a new history",
-            source=source,
-        )
-    try:
-        return History.model_validate(document)
-    except ValidationError as exc:
-        raise InputError(f"bad history at {first_problem(exc)}", source=source) from None
+    return document_from(document, History, source)
 
 
 def write_history(path: Path, history: History) -> None:

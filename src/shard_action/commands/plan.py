@@ -2,9 +2,9 @@
 
 Wiring only: the config and the inputs are read by adapters, the plan is made by
 ``core.planner.make_plan`` (pure), and the results go to files, ``$GITHUB_OUTPUT`` and the job
-summary. Contract relied on by scripts and benchmarks: ``DIR/plan.json`` with ``shards[*].tests``
-and ``shards[*].lane``; ``--timings`` takes JUnit XML, pytest-split durations or a history file,
-told apart by content.
+summary. Contract relied on by scripts and benchmarks: ``DIR/plan.json`` with
+``shards[*].slices[*].tests`` and ``shards[*].lane``; ``--timings`` takes JUnit XML,
+pytest-split durations or a history file, told apart by content.
 """
 
 from __future__ import annotations

@@ -20,7 +20,6 @@ or shards lost, tests run twice or unplanned, a shard's results unreadable). See
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from pydantic import ValidationError
 from shard_action.adapters import gha
 from shard_action.adapters.config_file import load_config
 from shard_action.adapters.coverage_merge import CoverageSource, merge_coverage
+from shard_action.adapters.documents import read_document
 from shard_action.adapters.files import make_folder, write_text_atomic
 from shard_action.adapters.history_file import read_history, write_history
 from shard_action.adapters.junit import read_junit
@@ -41,7 +41,7 @@ from shard_action.commands.run import load_plan
 from shard_action.core.annotations import PER_STEP, Annotation, Level, within_limits
 from shard_action.core.config import FLAKY_THRESHOLD, RECOVER_AFTER, Config
 from shard_action.core.history import History
-from shard_action.core.manifest import MANIFEST_FILE, ShardManifest, check_version
+from shard_action.core.manifest import MANIFEST_FILE, ShardManifest
 from shard_action.core.plan import Plan, plan_digest
 from shard_action.core.render import (
     TEMPLATE_NAMES,
@@ -65,7 +65,7 @@ from shard_action.core.results import JUnitReport
 from shard_action.core.testids import label, normalise_path
 from shard_action.core.units import count
 from shard_action.core.vocabulary import describe, headline
-from shard_action.errors import InputError, first_problem
+from shard_action.errors import InputError
 
 DEFAULT_OUT = Path("shard-report")
 
@@ -128,26 +128,6 @@ def find_manifests(folders: Sequence[Path]) -> list[Path]:
     return list(found)
 
 
-def _read_manifest(path: Path) -> ShardManifest:
-    try:
-        raw = json.loads(path.read_bytes())
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror or exc}", source=str(path)) from exc
-    except ValueError as exc:
-        raise InputError(f"not valid JSON: {exc}", source=str(path)) from None
-    if not isinstance(raw, dict):
-        raise InputError("not a shard result manifest (expected a JSON object)", source=str(path))
-    problem = check_version(raw)
-    if problem is not None:
-        raise InputError(problem, source=str(path))
-    try:
-        return ShardManifest.model_validate(raw)
-    except ValidationError as exc:
-        raise InputError(
-            f"not a shard result manifest: {first_problem(exc)}", source=str(path)
-        ) from None
-
-
 def _junit_files(folder: Path, manifest: ShardManifest) -> list[str]:
     """The files the manifest's runs list; a manifest that lists none gets what is there."""
     if manifest.junit:
@@ -206,7 +186,7 @@ def collect_results(folders: Sequence[Path], plan: Plan | None = None) -> _Colle
     found: list[tuple[Path, ShardManifest]] = []
     for path in find_manifests(folders):
         try:
-            found.append((path, _read_manifest(path)))
+            found.append((path, read_document(path, ShardManifest)))
         except InputError as exc:
             collected.problems.append(
                 Problem(kind="results", source=str(path), message=_message(exc))

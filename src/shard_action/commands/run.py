@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import signal
 import sys
@@ -32,9 +31,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from types import FrameType
 
-from pydantic import ValidationError
-
 from shard_action.adapters.coverage_facts import coverage_facts
+from shard_action.adapters.documents import read_document
 from shard_action.adapters.files import make_folder, write_text_atomic
 from shard_action.adapters.runner import (
     ProcessResult,
@@ -56,7 +54,7 @@ from shard_action.core.manifest import (
     ShardManifest,
 )
 from shard_action.core.outcomes import Outcome, is_failing
-from shard_action.core.plan import EMPTY_SHARD_ID, PLAN_VERSION, Plan, PlannedShard, plan_digest
+from shard_action.core.plan import EMPTY_SHARD_ID, Plan, PlannedShard, plan_digest
 from shard_action.core.reruns import (
     Verdict,
     final_outcome,
@@ -65,7 +63,7 @@ from shard_action.core.reruns import (
     wants_rerun,
 )
 from shard_action.core.selection import (
-    RunSlice,
+    PlacedSlice,
     Selection,
     check_plan,
     file_owners,
@@ -73,7 +71,7 @@ from shard_action.core.selection import (
     group_by_file,
     not_run,
     selection_for,
-    slice_runs,
+    slices_of,
 )
 from shard_action.core.testids import file_of, label
 from shard_action.core.units import count, duration
@@ -95,36 +93,11 @@ def run_attempt(env: Mapping[str, str]) -> int | None:
 
 def load_plan(path: Path) -> Plan:
     """Read and validate ``plan.json``; every problem is an :class:`InputError` naming it."""
-    source = str(path)
-    try:
-        text = path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read the plan: {exc}", source=source) from exc
-    try:
-        raw = json.loads(text)
-    except ValueError as exc:
-        raise InputError(f"not valid JSON: {exc}", source=source) from exc
-    if not isinstance(raw, dict):
-        raise InputError("not a plan (expected a JSON object)", source=source)
-    if raw.get("version") != PLAN_VERSION:
-        raise InputError(
-            f"plan version {raw.get('version')!r} is not supported (this shard-action reads "
-            f"version {PLAN_VERSION}); make the plan and run the shards with the same release",
-            source=source,
-        )
-    try:
-        plan = Plan.model_validate(raw)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}"
-            + (f" (got {err['input'][:80]!r})" if isinstance(err.get("input"), str) else "")
-            for err in exc.errors()[:5]
-        )
-        raise InputError(f"not a valid plan: {problems}", source=source) from exc
+    plan = read_document(path, Plan)
     try:
         check_plan(plan)
     except ValueError as exc:
-        raise InputError(f"not a valid plan: {exc}", source=source) from exc
+        raise InputError(f"not a valid plan: {exc}", source=str(path)) from exc
     return plan
 
 
@@ -189,19 +162,17 @@ class _Context:
     """``COVERAGE_CORE`` to set (:func:`choose_core`), unless the environment has one."""
 
 
-def _where(ctx: _Context, piece: RunSlice) -> str:
-    return f"shard {ctx.shard.id}, lane {piece.run.lane}"
+def _where(ctx: _Context, piece: PlacedSlice) -> str:
+    return f"shard {ctx.shard.id}, lane {piece.lane.name}"
 
 
-def _env(ctx: _Context, piece: RunSlice, attempt: int) -> dict[str, str]:
+def _env(ctx: _Context, piece: PlacedSlice, attempt: int) -> dict[str, str]:
     env = dict(os.environ)
-    if len(ctx.shard.runs) == 1:
-        env.update(ctx.shard.env)
-    env.update(piece.run.env)
+    env.update(piece.lane.env)
     if ctx.coverage_core is not None and "COVERAGE_CORE" not in env:
         env["COVERAGE_CORE"] = ctx.coverage_core
     env[SHARD_VAR] = ctx.shard.id
-    env[LANE_VAR] = piece.run.lane
+    env[LANE_VAR] = piece.lane.name
     env[ATTEMPT_VAR] = str(attempt)
     return env
 
@@ -228,29 +199,29 @@ def _said(process: ProcessResult) -> str:
 
 
 def _judge_process(
-    ctx: _Context, piece: RunSlice, report: PytestReport, ledger: _Ledger, label: str
+    ctx: _Context, piece: PlacedSlice, report: PytestReport, ledger: _Ledger, label: str
 ) -> None:
     """Turn what went wrong with one process (not with its tests) into failures."""
     where = _where(ctx, piece)
     process = report.process
-    run = piece.run
+    lane = piece.lane
     inside = f" while running {report.running}" if report.running else ""
     if process.timed_out:
         ledger.failures.append(
-            f"{where}: {label} exceeded the lane timeout of {run.timeout:g} s and was "
+            f"{where}: {label} exceeded the lane timeout of {lane.timeout:g} s and was "
             f"killed{inside}"
         )
         ledger.fatal = True
     elif report.memory_errors:
         ledger.failures.append(
-            f"{where}: {report.memory_errors[0]} exceeded the memory cap of {run.memory_mb} MiB "
+            f"{where}: {report.memory_errors[0]} exceeded the memory cap of {lane.memory_mb} MiB "
             "(MemoryError); the process was stopped"
         )
         ledger.fatal = True
     elif process.signal is not None:
         cap = (
-            f" (probably the memory cap of {run.memory_mb} MiB)"
-            if run.memory_mb is not None
+            f" (probably the memory cap of {lane.memory_mb} MiB)"
+            if lane.memory_mb is not None
             else ""
         )
         ledger.failures.append(
@@ -274,12 +245,12 @@ def _judge_process(
 
 def _run_pytest_slice(
     ctx: _Context,
-    piece: RunSlice,
+    piece: PlacedSlice,
     owners: dict[str, frozenset[tuple[str, int]]],
     ledger: _Ledger,
     record: _RunRecord,
 ) -> None:
-    run = piece.run
+    lane = piece.lane
     tag = str(piece.index + 1)
     coverage_parts = ctx.work / "coverage" / ".coverage" if ctx.plan.runner.coverage else None
     args = (*ctx.plan.runner.pytest_args, *ctx.extra)
@@ -288,7 +259,7 @@ def _run_pytest_slice(
         selection: Selection, files: Sequence[str], junit_name: str, number: int
     ) -> PytestReport:
         # workers for the first attempt only: a re-run of a few failed tests needs none
-        workers = resolve_workers(run.workers, os.cpu_count()) if number == 1 else None
+        workers = resolve_workers(lane.workers, os.cpu_count()) if number == 1 else None
         report = run_pytest(
             python=ctx.python,
             selection=selection,
@@ -298,10 +269,10 @@ def _run_pytest_slice(
             junit=ctx.results / junit_name,
             workdir=ctx.work / junit_name.removesuffix(".xml"),
             coverage_file=coverage_parts,
-            sequential=run.sequential,
+            sequential=lane.sequential,
             args=args,
-            timeout=run.timeout,
-            memory_mb=run.memory_mb,
+            timeout=lane.timeout,
+            memory_mb=lane.memory_mb,
             workers=workers,
         )
         record.exit_codes.append(report.process.returncode)
@@ -331,7 +302,7 @@ def _run_pytest_slice(
         for test in piece.tests:
             if file_of(test) in broken:
                 record.first(test, "error", None)
-        if run.sequential:
+        if lane.sequential:
             mine_planned = set(piece.tests)
             ran = [r.id for r in report.results if r.id in mine_planned]
             ran_set = set(ran)
@@ -369,10 +340,10 @@ def _run_pytest_slice(
 
 
 def _run_command_slice(
-    ctx: _Context, piece: RunSlice, template: str, ledger: _Ledger, record: _RunRecord
+    ctx: _Context, piece: PlacedSlice, template: str, ledger: _Ledger, record: _RunRecord
 ) -> None:
     """Any runner: one process per run, outcomes from its JUnit report, else its exit code."""
-    run = piece.run
+    lane = piece.lane
     junit_name = f"junit-{piece.index + 1}.xml"
     junit = ctx.results / junit_name
     try:
@@ -382,7 +353,7 @@ def _run_command_slice(
             tests=piece.tests,
             junit_path=junit.resolve(),
             shard=ctx.shard.id,
-            lane=run.lane,
+            lane=lane.name,
             python=ctx.python,
         )
     except ValueError as exc:
@@ -391,8 +362,8 @@ def _run_command_slice(
         [*argv, *ctx.extra],
         cwd=ctx.root,
         env=_env(ctx, piece, 1),
-        timeout=run.timeout,
-        memory_mb=run.memory_mb,
+        timeout=lane.timeout,
+        memory_mb=lane.memory_mb,
     )
     record.exit_codes.append(process.returncode)
     where = _where(ctx, piece)
@@ -414,11 +385,11 @@ def _run_command_slice(
         )
     if process.timed_out:
         ledger.failures.append(
-            f"{where}: the runner exceeded the lane timeout of {run.timeout:g} s and was killed"
+            f"{where}: the runner exceeded the lane timeout of {lane.timeout:g} s and was killed"
         )
         ledger.fatal = True
     elif process.signal is not None:
-        cap = f" (probably the memory cap of {run.memory_mb} MiB)" if run.memory_mb else ""
+        cap = f" (probably the memory cap of {lane.memory_mb} MiB)" if lane.memory_mb else ""
         ledger.failures.append(
             f"{where}: the runner was killed by {_signal_name(process.signal)}{cap}"
         )
@@ -436,7 +407,7 @@ def _run_command_slice(
 
 def _record_command_outcomes(
     ctx: _Context,
-    piece: RunSlice,
+    piece: PlacedSlice,
     *,
     returncode: int,
     found: dict[str, Outcome] | None,
@@ -553,8 +524,8 @@ def run_shard(
     shard = plan.shard(shard_id) if shard_id in known_ids else None
     ledger = _Ledger()
     coverage_files: list[str] = []
-    pieces = slice_runs(shard) if shard is not None else []
-    ledger.runs = [_RunRecord(piece.run.lane, piece.tests) for piece in pieces]
+    pieces = slices_of(plan, shard) if shard is not None else []
+    ledger.runs = [_RunRecord(piece.lane.name, piece.tests) for piece in pieces]
     if shard is not None and shard.tests:
         python = plan.runner.python or sys.executable
         core = _coverage_core(plan, python, root, ledger)

@@ -17,8 +17,8 @@ the only place that sees the plan and every shard at once, so it checks:
 
 A planned test is a **(lane instance, test id)** pair: under fan-out (``backends``) the same id is
 planned once per backend, and each is its own test, lost, run twice or unplanned on its own. The
-planned pairs come from the plan (``PlannedShard.runs`` slice ``PlannedShard.tests``: one run in
-parallel mode, lane after lane in the serial shard); the executed pairs from the manifests' runs,
+planned pairs come from the plan (``PlannedShard.slices``: one in parallel mode, lane after
+lane in the serial shard); the executed pairs from the manifests' runs,
 each of which names its lane. At file granularity the plan holds files and the runner may report
 the node ids it ran in them: a file counts as executed when any of its tests ran in that lane.
 """
@@ -151,23 +151,9 @@ class Completeness:
         return not (self.lost or emptied or self.run_twice or self.unplanned or self.unknown_shards)
 
 
-def planned_lanes(shard: PlannedShard) -> list[str]:
-    """The lane instance of each of the shard's tests, position by position.
-
-    A plan whose run counts do not add up (hand-edited) falls back to the shard's lane rather
-    than failing the fan-in: the point of the report is to say what happened.
-    """
-    if sum(run.count for run in shard.runs) != len(shard.tests) or not shard.runs:
-        return [shard.lane] * len(shard.tests)
-    lanes: list[str] = []
-    for run in shard.runs:
-        lanes.extend([run.lane] * run.count)
-    return lanes
-
-
 def planned_pairs(shard: PlannedShard) -> list[Key]:
-    """The shard's planned tests as (lane instance, test id), in plan order."""
-    return list(zip(planned_lanes(shard), shard.tests, strict=True))
+    """The shard's planned tests as (lane instance, test id), slice after slice."""
+    return [(piece.lane, test) for piece in shard.slices for test in piece.tests]
 
 
 def fanned_out(shards: Iterable[PlannedShard]) -> frozenset[str]:

@@ -36,10 +36,11 @@ import math
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import Any, ClassVar, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from shard_action.core.documents import Document
 from shard_action.core.models import MAX_SECONDS, usable_seconds
 
 HISTORY_VERSION: Final = 1
@@ -234,9 +235,11 @@ class RunRecord(_Model):
         return data
 
 
-class History(_Model):
+class History(Document):
     kind: Literal["shard-action-history"] = HISTORY_KIND
     version: Literal[1] = HISTORY_VERSION
+    title: ClassVar[str] = "shard-action history"
+    remedy: ClassVar[str] = "upgrade shard-action, or start a new history"
     mode: Literal["parallel", "serial"] = "parallel"
     mode_reason: str = "no history yet"
     clean_serial_runs: int = 0

@@ -11,18 +11,18 @@ instances one after the other. So everything a shard learns about its tests live
 shard-wide maps keyed by id, where the second backend's result would overwrite the first.
 
 Version 2 (per-run results) replaced version 1 (flat ``tests``/``outcomes`` per shard) before
-any release; a reader refuses any other version instead of guessing (see
-:func:`check_version`).
+any release; a reader refuses any other version instead of guessing
+(``core.documents.check_document``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
-from typing import Final, Literal
+from typing import ClassVar, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shard_action.core.documents import Document
 from shard_action.core.outcomes import Outcome
 
 MANIFEST_VERSION: Final = 2
@@ -101,9 +101,12 @@ class RunResult(_Model):
     )
 
 
-class ShardManifest(_Model):
+class ShardManifest(Document):
+    model_config = ConfigDict(frozen=True)
     kind: Literal["shard-action-result"] = MANIFEST_KIND
     version: Literal[2] = MANIFEST_VERSION
+    title: ClassVar[str] = "shard result manifest"
+    remedy: ClassVar[str] = "run the shards and the report with the same release"
     shard: str
     lane: str = Field(description="The shard's lane (`*` for the serial shard: every lane).")
     mode: Literal["parallel", "serial"]
@@ -149,21 +152,3 @@ class ShardManifest(_Model):
     def junit(self) -> list[str]:
         """Every JUnit file of the shard, run after run."""
         return [name for run in self.runs for name in run.junit]
-
-
-def check_version(raw: Mapping[str, object]) -> str | None:
-    """Why a parsed manifest cannot be read by this release, or None when its version fits.
-
-    Checked before validation so that a manifest of another release gets one clear sentence
-    rather than a list of missing and unexpected fields.
-    """
-    kind = raw.get("kind", MANIFEST_KIND)
-    if kind != MANIFEST_KIND:
-        return f"not a shard result manifest (kind {kind!r})"
-    version = raw.get("version")
-    if version == MANIFEST_VERSION:
-        return None
-    return (
-        f"manifest version {version!r} is not supported (this shard-action reads version "
-        f"{MANIFEST_VERSION}); run the shards and the report with the same release"
-    )

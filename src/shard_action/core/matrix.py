@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TypedDict
 
-from shard_action.core.plan import Plan
+from shard_action.core.plan import Plan, PlannedShard
 
 
 class MatrixEntry(TypedDict):
@@ -32,8 +32,15 @@ def matrix(plan: Plan, first: bool | None = None) -> Matrix:
     """
     return {
         "include": [
-            {"shard": s.id, "lane": s.lane, "name": s.name, "env": dict(s.env)}
+            {"shard": s.id, "lane": s.lane, "name": s.name, "env": _env(plan, s)}
             for s in plan.shards
             if first is None or s.first == first
         ]
     }
+
+
+def _env(plan: Plan, shard: PlannedShard) -> dict[str, str]:
+    """A parallel shard's job gets its lane's env; the serial shard sets each slice's itself."""
+    if plan.mode == "serial" or not shard.slices:
+        return {}
+    return dict(plan.lane(shard.lane).env)

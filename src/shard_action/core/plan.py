@@ -7,55 +7,40 @@ here and not in the job matrix, because job outputs are capped at 1 MB and the m
 from __future__ import annotations
 
 import hashlib
-from typing import Final, Literal
+from typing import ClassVar, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from shard_action.core.config import FLAKY_THRESHOLD, OUTAGE_THRESHOLD, RECOVER_AFTER
+from shard_action.core.documents import Document, Frozen
 
-PLAN_VERSION: Final = 1
+PLAN_VERSION: Final = 2
+PLAN_KIND: Final = "shard-action-plan"
 EMPTY_SHARD_ID = "none"
 ID_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$"
 """Shard ids and lane names: a plain file name (they name result folders and files), no path
 separator, never ``.`` or ``..``. Longer than the config's lane names: ids add suffixes."""
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class Slice(Frozen):
+    """A lane's part of a shard: one runner process (and its re-runs), tests in plan order.
 
-
-class LaneRun(_Model):
-    """A run of consecutive tests in a shard that share one lane's rules.
-
-    In parallel mode a shard has exactly one; in serial mode the single shard runs lane after
-    lane. Isolated lanes get a process of their own; ``count`` slices ``PlannedShard.tests``.
+    In parallel mode a shard has exactly one; the serial shard has one per lane, in turn. Its
+    rules (env, timeout, workers…) are the plan's ``lanes`` entry of the same name.
     """
 
-    lane: str = Field(pattern=ID_PATTERN)
-    env: dict[str, str]
-    sequential: bool
-    isolated: bool
-    count: int = Field(ge=0)
-    timeout: float | None = Field(None, description="Seconds before the process is killed.")
-    memory_mb: int | None = Field(None, description="Address-space cap of the process (MiB).")
-    workers: int | Literal["auto"] | None = Field(
-        None,
-        description="pytest-xdist workers (`-n`) for this run, `auto`: the CPU count of the "
-        "machine that runs it; none: one process. Tests are listed longest first then.",
-    )
+    lane: str = Field(pattern=ID_PATTERN, description="The lane instance (a `lanes[*].name`).")
+    tests: list[str]
 
 
-class PlannedShard(_Model):
+class PlannedShard(Frozen):
     id: str = Field(pattern=ID_PATTERN)
     lane: str = Field(
         pattern=ID_PATTERN.replace("^", r"^\*$|^", 1),
         description="The lane this shard belongs to (`*` in serial mode: every lane, in turn).",
     )
     name: str = Field(description="Display name for the matrix job.")
-    env: dict[str, str]
-    sequential: bool
-    tests: list[str]
-    runs: list[LaneRun]
+    slices: list[Slice]
     predicted_seconds: float = Field(description="Predicted test time, without the overhead.")
     estimated_tests: int = Field(description="How many of the tests had no timing of their own.")
     first: bool = Field(
@@ -64,8 +49,15 @@ class PlannedShard(_Model):
         "run only when every first shard passed.",
     )
 
+    @property
+    def tests(self) -> list[str]:
+        """Every test of the shard, slice after slice (an id twice under serial fan-out)."""
+        return [test for piece in self.slices for test in piece.tests]
 
-class LanePlan(_Model):
+
+class LanePlan(Frozen):
+    """One lane instance: its rules (the only place a shard's slices find them) and figures."""
+
     name: str = Field(pattern=ID_PATTERN)
     base: str = Field(
         pattern=ID_PATTERN, description="The configured lane (differs from `name` under fan-out)."
@@ -73,6 +65,13 @@ class LanePlan(_Model):
     mode: Literal["parallel", "sequential"]
     env: dict[str, str]
     isolated: bool
+    timeout: float | None = Field(None, description="Seconds before a process is killed.")
+    memory_mb: int | None = Field(None, description="Address-space cap of a process (MiB).")
+    workers: int | Literal["auto"] | None = Field(
+        None,
+        description="pytest-xdist workers (`-n`) per shard, `auto`: the CPU count of the "
+        "machine that runs it; none: one process. Tests are listed longest first then.",
+    )
     tests: int
     seconds: float
     longest: float
@@ -85,8 +84,16 @@ class LanePlan(_Model):
     )
     first: bool = Field(False, description="The lane's tests of the first tier (`first-tier`).")
 
+    @property
+    def sequential(self) -> bool:
+        return self.mode == "sequential"
 
-class EstimateInfo(_Model):
+    def rules(self) -> tuple[object, ...]:
+        """What a slice of this lane runs with (the rest are figures)."""
+        return (self.mode, self.env, self.isolated, self.timeout, self.memory_mb, self.workers)
+
+
+class EstimateInfo(Frozen):
     """How the durations without a timing of their own were found, and how far to trust them."""
 
     methods: dict[str, int] = Field(
@@ -99,7 +106,7 @@ class EstimateInfo(_Model):
     reliability: str = Field("", description="For a person: how good the estimate is.")
 
 
-class TimingsInfo(_Model):
+class TimingsInfo(Frozen):
     sources: list[str] = Field(default_factory=list)
     measured: int = Field(0, description="Planned tests with a timing of their own.")
     estimated: int = Field(0, description="Planned tests whose duration was estimated.")
@@ -109,13 +116,13 @@ class TimingsInfo(_Model):
     estimate: EstimateInfo = Field(default_factory=EstimateInfo)
 
 
-class Totals(_Model):
+class Totals(Frozen):
     tests: int
     seconds: float
     shards: int
 
 
-class RunnerSettings(_Model):
+class RunnerSettings(Frozen):
     """What ``shard-action run`` needs from the config, carried in the plan.
 
     Test jobs read only ``plan.json``: copying these here means a shard runs exactly as planned
@@ -131,7 +138,7 @@ class RunnerSettings(_Model):
     python: str | None = None
 
 
-class FanInSettings(_Model):
+class FanInSettings(Frozen):
     """What ``shard-action report`` decides the next mode with, as the plan job's config said.
 
     The fan-in job may not see the same config (another ``--config``, other variables), so the
@@ -144,8 +151,14 @@ class FanInSettings(_Model):
     outage_threshold: float = Field(OUTAGE_THRESHOLD, ge=0, le=1, allow_inf_nan=False)
 
 
-class Plan(_Model):
-    version: Literal[1] = PLAN_VERSION
+class Plan(Document):
+    model_config = ConfigDict(frozen=True)
+    kind: Literal["shard-action-plan"] = PLAN_KIND
+    version: Literal[2] = PLAN_VERSION
+    title: ClassVar[str] = "plan"
+    remedy: ClassVar[str] = (
+        "re-run `shard-action plan` with the release that runs the shards and the report"
+    )
     mode: Literal["parallel", "serial"]
     mode_reason: str
     granularity: Literal["test", "file"]
@@ -174,6 +187,20 @@ class Plan(_Model):
                 return shard
         known = ", ".join(s.id for s in self.shards) or "none"
         raise KeyError(f"no shard {shard_id!r} in the plan (shards: {known})")
+
+    def lane(self, name: str) -> LanePlan:
+        """The lane a slice names, with its rules. A staged plan lists a lane twice (first
+        tier, rest), with the same rules: ``selection.check_plan`` refuses a plan where not."""
+        for lane in self.lanes:
+            if lane.name == name:
+                return lane
+        raise KeyError(f"no lane {name!r} in the plan")
+
+    def sequential(self, shard: PlannedShard) -> bool:
+        """The shard runs its tests in order: the serial shard, or a sequential lane's."""
+        if self.mode == "serial":
+            return True
+        return all(self.lane(s.lane).sequential for s in shard.slices)
 
 
 def plan_digest(plan: Plan) -> str:

@@ -47,7 +47,7 @@ the choices made in each:
    ``[A-Za-z0-9_.-]``, so ids are safe as artifact names and never collide), a lane whose
    predicted makespan equals the stage's is ``critical``, and a critical sequential lane adds a
    warning. Serial mode is one shard ``serial`` that runs every lane instance one after another
-   (``runs``, in lane order: config order, an unconfigured default lane last). An empty suite
+   (one slice each, in lane order: config order, an unconfigured default lane last). An empty suite
    gives the single shard ``EMPTY_SHARD_ID`` without tests, so the job matrix stays valid.
 """
 
@@ -70,10 +70,10 @@ from shard_action.core.plan import (
     EstimateInfo,
     FanInSettings,
     LanePlan,
-    LaneRun,
     Plan,
     PlannedShard,
     RunnerSettings,
+    Slice,
     TimingsInfo,
     Totals,
 )
@@ -461,6 +461,41 @@ def _timings_info(
     )
 
 
+def _assemble(
+    config: Config,
+    lanes: Sequence[_Lane],
+    timings: Timings,
+    *,
+    mode: Literal["parallel", "serial"],
+    mode_reason: str,
+    shards: list[PlannedShard],
+    lane_plans: list[LanePlan],
+    bounds: tuple[float, float],
+    warnings: list[str],
+) -> Plan:
+    """The one place a :class:`Plan` is made: ``bounds`` is (lower bound, makespan) of the
+    stage without the overhead; the totals and the serial time follow from the lanes."""
+    overhead = config.shard_overhead
+    total = math.fsum(lane.total for lane in lanes)
+    planned = sum(len(lane.tests) for lane in lanes)
+    return Plan(
+        runner=_runner(config),
+        fan_in=_fan_in(config),
+        mode=mode,
+        mode_reason=mode_reason,
+        granularity=config.granularity,
+        shard_overhead=overhead,
+        shards=shards,
+        lanes=lane_plans,
+        lower_bound=overhead + bounds[0],
+        makespan=overhead + bounds[1],
+        serial_seconds=overhead + total,
+        totals=Totals(tests=planned, seconds=total, shards=len(shards)),
+        timings=_timings_info(timings, planned, sum(lane.estimated for lane in lanes), lanes),
+        warnings=warnings,
+    )
+
+
 def _empty_plan(
     config: Config,
     timings: Timings,
@@ -475,32 +510,25 @@ def _empty_plan(
         id=EMPTY_SHARD_ID,
         lane=config.default_lane,
         name="no tests",
-        env={},
-        sequential=False,
-        tests=[],
-        runs=[],
+        slices=[],
         predicted_seconds=0.0,
         estimated_tests=0,
     )
-    return Plan(
-        runner=_runner(config),
-        fan_in=_fan_in(config),
+    return _assemble(
+        config,
+        [],
+        timings,
         mode=mode,
         mode_reason=mode_reason,
-        granularity=config.granularity,
-        shard_overhead=config.shard_overhead,
         shards=[shard],
-        lanes=[],
-        lower_bound=config.shard_overhead,
-        makespan=config.shard_overhead,
-        serial_seconds=config.shard_overhead,
-        totals=Totals(tests=0, seconds=0.0, shards=1),
-        timings=_timings_info(timings, 0, 0),
+        lane_plans=[],
+        bounds=(0.0, 0.0),
         warnings=warnings,
     )
 
 
 def _lane_plan(lane: _Lane, overhead: float, span: float, bound: float) -> LanePlan:
+    """The lane's rules (every slice of it finds them here) and its predicted figures."""
     instance = lane.instance
     return LanePlan(
         name=instance.name,
@@ -508,6 +536,9 @@ def _lane_plan(lane: _Lane, overhead: float, span: float, bound: float) -> LaneP
         mode=instance.mode,
         env=dict(instance.env),
         isolated=instance.isolated,
+        timeout=instance.timeout,
+        memory_mb=instance.memory_mb,
+        workers=instance.workers if lane.workers > 1 else None,
         tests=len(lane.tests),
         seconds=lane.total,
         longest=max(lane.seconds),
@@ -529,54 +560,77 @@ def _serial_plan(
     warnings: list[str],
 ) -> Plan:
     overhead = config.shard_overhead
-    ids: list[str] = []
-    runs: list[LaneRun] = []
+    slices: list[Slice] = []
     lane_plans: list[LanePlan] = []
     for lane in lanes:
-        ids.extend(suite.ids[p] for p in lane.tests)
-        instance = lane.instance
-        runs.append(
-            LaneRun(
-                lane=instance.name,
-                env=dict(instance.env),
-                sequential=lane.sequential,
-                isolated=instance.isolated,
-                count=len(lane.tests),
-                timeout=instance.timeout,
-                memory_mb=instance.memory_mb,
-            )
-        )
+        slices.append(Slice(lane=lane.instance.name, tests=[suite.ids[p] for p in lane.tests]))
         lane.groups = [list(range(len(lane.tests)))]
         lane_plans.append(_lane_plan(lane, overhead, lane.total, lane.total))
     total = math.fsum(lane.total for lane in lanes)
-    estimated = sum(lane.estimated for lane in lanes)
     shard = PlannedShard(
         id=SERIAL_SHARD_ID,
         lane=ALL_LANES,
         name="serial (all lanes)",
-        env={},
-        sequential=True,
-        tests=ids,
-        runs=runs,
+        slices=slices,
         predicted_seconds=total,
-        estimated_tests=estimated,
+        estimated_tests=sum(lane.estimated for lane in lanes),
     )
-    return Plan(
-        runner=_runner(config),
-        fan_in=_fan_in(config),
+    return _assemble(
+        config,
+        lanes,
+        timings,
         mode="serial",
         mode_reason=mode_reason,
-        granularity=config.granularity,
-        shard_overhead=overhead,
         shards=[shard],
-        lanes=lane_plans,
-        lower_bound=overhead + total,
-        makespan=overhead + total,
-        serial_seconds=overhead + total,
-        totals=Totals(tests=len(ids), seconds=total, shards=1),
-        timings=_timings_info(timings, len(ids), estimated, lanes),
+        lane_plans=lane_plans,
+        bounds=(total, total),
         warnings=warnings,
     )
+
+
+def _lane_shards(lane: _Lane, suite: _Suite) -> tuple[list[PlannedShard], float]:
+    """The lane's shards (one slice each) and the longest one's predicted seconds."""
+    name = lane.instance.name
+    count = len(lane.groups)
+    shards: list[PlannedShard] = []
+    span = 0.0
+    for number, members in enumerate(lane.groups, start=1):
+        group = members
+        seconds = math.fsum(lane.seconds[j] for j in group)
+        if lane.workers > 1:
+            durations = [lane.seconds[j] for j in members]
+            group = longest_first(members, durations)
+            seconds = shard_seconds(durations, lane.workers)
+        span = max(span, seconds)
+        shards.append(
+            PlannedShard(
+                id=f"{name}-{number}",
+                lane=name,
+                name=name if count == 1 else f"{name} {number}/{count}",
+                slices=[Slice(lane=name, tests=[suite.ids[lane.tests[j]] for j in group])],
+                predicted_seconds=seconds,
+                estimated_tests=sum(1 for j in group if lane.estimated_flags[j]),
+            )
+        )
+    return shards, span
+
+
+def _parallel_lane_plan(
+    lane: _Lane, span: float, stage: float, overhead: float, notes: list[str]
+) -> LanePlan:
+    """The lane's entry once partitioned: ``critical`` when it decides the stage (a note when
+    that lane is sequential); ``capped_by`` only matters then."""
+    critical = span >= stage
+    plan = _lane_plan(lane, overhead, span, lane.bound(len(lane.groups)))
+    capped_by = plan.capped_by if critical else None
+    plan = plan.model_copy(update={"critical": critical, "capped_by": capped_by})
+    if critical and lane.sequential and lane.total > 0:
+        notes.append(
+            f"sequential lane {lane.instance.name!r} is the critical path: the stage cannot "
+            f"finish before its {lane.total:.1f} s in one shard; make it parallel or move "
+            "tests out of it to go faster"
+        )
+    return plan
 
 
 def make_plan(
@@ -623,74 +677,22 @@ def make_plan(
     orders: dict[str, tuple[list[int], list[int]]] = {}
     for lane in lanes:
         _partition_lane(lane, suite, config, orders)
-        instance = lane.instance
-        lane_span = 0.0
-        count = len(lane.groups)
-        workers = lane.workers
-        for number, members in enumerate(lane.groups, start=1):
-            group = members
-            seconds = math.fsum(lane.seconds[j] for j in group)
-            if workers > 1:
-                durations = [lane.seconds[j] for j in members]
-                group = longest_first(members, durations)
-                seconds = shard_seconds(durations, workers)
-            lane_span = max(lane_span, seconds)
-            shards.append(
-                PlannedShard(
-                    id=f"{instance.name}-{number}",
-                    lane=instance.name,
-                    name=instance.name if count == 1 else f"{instance.name} {number}/{count}",
-                    env=dict(instance.env),
-                    sequential=lane.sequential,
-                    tests=[suite.ids[lane.tests[j]] for j in group],
-                    runs=[
-                        LaneRun(
-                            lane=instance.name,
-                            env=dict(instance.env),
-                            sequential=lane.sequential,
-                            isolated=instance.isolated,
-                            count=len(group),
-                            timeout=instance.timeout,
-                            memory_mb=instance.memory_mb,
-                            workers=instance.workers if workers > 1 else None,
-                        )
-                    ],
-                    predicted_seconds=seconds,
-                    estimated_tests=sum(1 for j in group if lane.estimated_flags[j]),
-                )
-            )
-        spans.append(lane_span)
+        lane_shards, span = _lane_shards(lane, suite)
+        shards.extend(lane_shards)
+        spans.append(span)
     stage = max(spans)
-    lane_plans: list[LanePlan] = []
-    for lane, span in zip(lanes, spans, strict=True):
-        bound = lane.bound(len(lane.groups))
-        critical = span >= stage
-        plan = _lane_plan(lane, overhead, span, bound).model_copy(update={"critical": critical})
-        if not critical:
-            plan = plan.model_copy(update={"capped_by": None})
-        lane_plans.append(plan)
-        if critical and lane.sequential and lane.total > 0:
-            notes.append(
-                f"sequential lane {lane.instance.name!r} is the critical path: the stage cannot "
-                f"finish before its {lane.total:.1f} s in one shard; make it parallel or move "
-                "tests out of it to go faster"
-            )
-    total = math.fsum(lane.total for lane in lanes)
-    planned = sum(len(lane.tests) for lane in lanes)
-    estimated = sum(lane.estimated for lane in lanes)
-    return Plan(
-        runner=_runner(config),
-        fan_in=_fan_in(config),
+    lane_plans = [
+        _parallel_lane_plan(lane, span, stage, overhead, notes)
+        for lane, span in zip(lanes, spans, strict=True)
+    ]
+    return _assemble(
+        config,
+        lanes,
+        timings,
         mode="parallel",
         mode_reason=mode_reason,
-        granularity=config.granularity,
-        shard_overhead=overhead,
         shards=shards,
-        lanes=lane_plans,
-        lower_bound=overhead + max(lane.bound(len(lane.groups)) for lane in lanes),
-        makespan=overhead + stage,
-        serial_seconds=overhead + total,
-        totals=Totals(tests=planned, seconds=total, shards=len(shards)),
-        timings=_timings_info(timings, planned, estimated, lanes),
+        lane_plans=lane_plans,
+        bounds=(max(lane.bound(len(lane.groups)) for lane in lanes), stage),
         warnings=notes,
     )

@@ -27,12 +27,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Annotated, Final, Literal
+from typing import Annotated, ClassVar, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from shard_action.core.completeness import Completeness, Executed, Instance, LostTest, check
 from shard_action.core.config import FLAKY_THRESHOLD, OUTAGE_THRESHOLD, RECOVER_AFTER
+from shard_action.core.documents import Document
 from shard_action.core.flakiness import (
     Verdict,
     classify,
@@ -300,9 +301,10 @@ class ModeEntry(_Model):
     flaky_on_their_own: bool
 
 
-class Report(_Model):
+class Report(Document):
     kind: Literal["shard-action-report"] = REPORT_KIND
     version: Literal[1] = REPORT_VERSION
+    title: ClassVar[str] = "report"
     run: int | None = Field(None, description="Index of this run in the history.")
     complete: bool
     ok: bool = Field(description="Complete, readable, and no failing test: exit code 0.")
@@ -816,7 +818,7 @@ def build(
         entry.flip_window = judged_runs(record.outcomes) if record is not None else None
 
     timing = _timing(plan, by_shard)
-    planned_shards = sum(1 for s in plan.shards if s.tests or s.runs)
+    planned_shards = sum(1 for s in plan.shards if s.slices)
     cover = _coverage(coverage, history, planned_shards)
     cores = {run.coverage_core for r in by_shard.values() for run in r.manifest.runs}
     cover = cover.model_copy(update={"cores": sorted(c for c in cores if c)})
@@ -908,7 +910,7 @@ def build(
         mode=mode,
         problems=list(problems),
     )
-    sequential = {s.id: s.sequential for s in plan.shards}
+    sequential = {s.id: plan.sequential(s) for s in plan.shards}
     ran = [
         (s.shard, s.start_offset or 0.0, s.actual_seconds, sequential.get(s.shard, False), s.lane)
         for s in shard_entries

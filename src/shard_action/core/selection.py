@@ -1,23 +1,8 @@
-"""What one runner process of a shard must run, and who runs the test ids that drifted.
+"""What one runner process (one slice of a shard) keeps of what it collects, and who runs drift.
 
-A shard runs one process per :class:`~shard_action.core.plan.LaneRun`. Each process is handed
-only the files of its tests (so pytest's start-up grows with the shard, not with the suite) and
-keeps, out of what those files collect, exactly:
-
-* the ids planned for this run (or every test of a file planned whole, at file granularity);
-* ids planned nowhere in the plan (they *drifted*: a clock time or a random value in a
-  parametrize id changes on every collection), but only if this run *owns* their file.
-
-Ownership makes "exactly once" hold across all shards without any coordination between jobs:
-the owner of a file is the first run, in plan order, of the first lane that holds a test of the
-file. Under fan-out (``backends``) every instance of that lane has its own owner, because the
-same tests are meant to run once per backend. A drifted id therefore runs in one process per
-fan-out value, and in no other process, even though every process that collects the file sees
-it (each with a different clock value).
-
-This module is imported by the pytest plugin (``shard_action.pytest_select``) inside the test
-process, so at run time it needs nothing but the standard library: plan types are only used in
-annotations.
+Invariant: every planned (lane instance, id) runs exactly once over all shards, and a drifted id
+(planned nowhere, collected in its stead) runs once per fan-out value, in the slice that owns its
+file (docs/selection.md). Imported by the pytest plugin: the standard library only at run time.
 """
 
 from __future__ import annotations
@@ -29,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from shard_action.core.testids import file_of, is_whole_file
 
 if TYPE_CHECKING:
-    from shard_action.core.plan import LaneRun, Plan, PlannedShard
+    from shard_action.core.plan import LanePlan, Plan, PlannedShard
 
 SELECT_VAR = "SHARD_ACTION_SELECT"
 """Names the JSON spec (a :class:`Selection` plus output paths) that the plugin reads."""
@@ -44,70 +29,70 @@ def files_in_order(test_ids: Iterable[str]) -> list[str]:
 
 
 @dataclass(frozen=True, slots=True)
-class RunSlice:
-    """One process of a shard: its position, its lane rules and its tests in plan order."""
+class PlacedSlice:
+    """One process of a shard: its position in the shard, its lane's rules, its tests."""
 
     index: int
-    run: LaneRun
+    lane: LanePlan
     tests: tuple[str, ...]
 
 
-def slice_runs(shard: PlannedShard) -> list[RunSlice]:
-    """Cut ``shard.tests`` into its runs; the counts must add up, or the plan is corrupt."""
-    total = sum(run.count for run in shard.runs)
-    if total != len(shard.tests):
-        raise ValueError(
-            f"shard {shard.id!r}: its runs count {total} tests but it lists {len(shard.tests)}"
-        )
-    slices: list[RunSlice] = []
-    start = 0
-    for index, run in enumerate(shard.runs):
-        slices.append(RunSlice(index, run, tuple(shard.tests[start : start + run.count])))
-        start += run.count
-    return slices
+def slices_of(plan: Plan, shard: PlannedShard) -> list[PlacedSlice]:
+    """The shard's slices with their lanes' rules (``KeyError`` for a lane the plan lacks)."""
+    return [
+        PlacedSlice(index, plan.lane(piece.lane), tuple(piece.tests))
+        for index, piece in enumerate(shard.slices)
+    ]
 
 
 def check_plan(plan: Plan) -> None:
     """Raise ``ValueError`` for a plan no shard can run as planned.
 
-    Each shard id once; each planned test, a (lane instance, id) pair, in one place only.
+    Each shard id once; each slice's lane in the plan's lanes (with one set of rules); each
+    planned test, a (lane instance, id) pair, in one place only.
     """
+    rules: dict[str, tuple[object, ...]] = {}
+    for lane in plan.lanes:
+        if rules.setdefault(lane.name, lane.rules()) != lane.rules():
+            raise ValueError(f"lane {lane.name!r} is listed twice with different rules")
     shard_ids: set[str] = set()
     placed: dict[tuple[str, str], str] = {}
     for shard in plan.shards:
         if shard.id in shard_ids:
             raise ValueError(f"shard id {shard.id!r} is used by two shards")
         shard_ids.add(shard.id)
-        for piece in slice_runs(shard):
+        for piece in shard.slices:
+            if piece.lane not in rules:
+                raise ValueError(f"shard {shard.id!r}: no lane {piece.lane!r} in the plan")
             for test in piece.tests:
-                other = placed.get((piece.run.lane, test))
+                other = placed.get((piece.lane, test))
                 if other is not None:
                     where = (
                         f"shard {other!r} twice"
                         if other == shard.id
                         else f"shards {other!r} and {shard.id!r}"
                     )
-                    raise ValueError(f"test {test!r} (lane {piece.run.lane}) is planned in {where}")
-                placed[piece.run.lane, test] = shard.id
+                    raise ValueError(f"test {test!r} (lane {piece.lane}) is planned in {where}")
+                placed[piece.lane, test] = shard.id
 
 
 def file_owners(plan: Plan) -> dict[str, frozenset[tuple[str, int]]]:
-    """File -> the (shard id, run index) processes that run its unplanned (drifted) ids.
+    """File -> the (shard id, slice index) processes that run its unplanned (drifted) ids.
 
-    The owning lane is the lane of the first run in plan order that holds the file; every
-    fan-out instance of that lane (same ``LanePlan.base``) owns the file in its own first run
-    that holds it. Files held only by other lanes' runs are not theirs to run.
+    The owning lane is the lane of the first slice in plan order that holds the file; every
+    fan-out instance of that lane (same ``LanePlan.base``) owns the file in its own first slice
+    that holds it. Files held only by other lanes' slices are not theirs to run.
     """
     base_of = {lane.name: lane.base for lane in plan.lanes}
     owning_base: dict[str, str] = {}
     owners: dict[str, dict[str, tuple[str, int]]] = {}
     for shard in plan.shards:
-        for piece in slice_runs(shard):
-            base = base_of.get(piece.run.lane, piece.run.lane)
+        for index, piece in enumerate(shard.slices):
+            base = base_of.get(piece.lane, piece.lane)
             for file in files_in_order(piece.tests):
                 if owning_base.setdefault(file, base) != base:
                     continue
-                owners.setdefault(file, {}).setdefault(piece.run.lane, (shard.id, piece.index))
+                owners.setdefault(file, {}).setdefault(piece.lane, (shard.id, index))
     return {file: frozenset(by_lane.values()) for file, by_lane in owners.items()}
 
 
@@ -124,7 +109,7 @@ class Selection:
     known: frozenset[str]
     owned_files: frozenset[str]
     ordered: bool = False
-    """Run in ``keep``'s order, not pytest's: a run with workers lists its tests longest first."""
+    """Run in ``keep``'s order, not pytest's: a slice with workers lists its tests longest first."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -154,25 +139,25 @@ class Selection:
 def selection_for(
     plan: Plan,
     shard_id: str,
-    run_index: int,
+    slice_index: int,
     keep: Sequence[str] | None = None,
     owners: Mapping[str, frozenset[tuple[str, int]]] | None = None,
 ) -> Selection:
-    """The selection of one run of one shard; ``keep`` narrows it (re-runs of failed ids).
+    """The selection of one slice of one shard; ``keep`` narrows it (re-runs of failed ids).
 
     A re-run owns no file: the ids it re-runs are named exactly, and a drifted id that failed
     cannot be named again (its id changes on every collection).
     """
     shard = plan.shard(shard_id)
-    piece = slice_runs(shard)[run_index]
+    piece = slices_of(plan, shard)[slice_index]
     files = set(files_in_order(piece.tests))
     known = {t for s in plan.shards for t in s.tests if file_of(t) in files}
     if keep is not None:
         return Selection(tuple(keep), frozenset(known), frozenset())
     owners = file_owners(plan) if owners is None else owners
-    me = (shard_id, run_index)
+    me = (shard_id, slice_index)
     owned = {f for f in files if me in owners.get(f, frozenset())}
-    ordered = piece.run.workers is not None and not piece.run.sequential
+    ordered = piece.lane.workers is not None and not piece.lane.sequential
     return Selection(piece.tests, frozenset(known), frozenset(owned), ordered)
 
 
