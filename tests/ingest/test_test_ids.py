@@ -7,8 +7,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from shard_action.core.resolver import Resolver
 from shard_action.core.results import CaseResult
-from shard_action.core.testids import CaseIndex, label, normalise_path, slashes
+from shard_action.core.testids import label, normalise_path, slashes
 
 FILES = ["tests/test_a.py", "tests/sub/test_a.py", "src/app.test.js"]
 
@@ -30,7 +31,7 @@ def case(name: str, classname: str | None = None, file: str | None = None) -> Ca
     ],
 )
 def test_a_case_names_its_file_or_nothing(given: CaseResult, expected: str | None) -> None:
-    assert CaseIndex(FILES, "/ci/repo").lookup(given) == expected
+    assert Resolver(FILES, "/ci/repo").lookup(given) == expected
 
 
 def test_paths_are_made_relative_to_the_root() -> None:

@@ -20,8 +20,9 @@ from shard_action.core.flakiness import (
     group_cases,
 )
 from shard_action.core.manifest import Attempt, Rerun
+from shard_action.core.resolver import Resolver
 from shard_action.core.results import CaseResult
-from shard_action.core.testids import CaseIndex, junit_pair
+from shard_action.core.testids import junit_pair
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "junit"
 RERUNFAILURES = Path(__file__).resolve().parent / "data" / "rerunfailures"
@@ -274,7 +275,7 @@ def test_junit_pair_follows_pytest_naming(node_id: str, pair: tuple[str, str]) -
 
 def test_case_index_settles_ambiguous_pairs_by_file_and_maps_absolute_paths() -> None:
     ids = ["a.b/test_x.py::test_a", "a/b/test_x.py::test_a", "pkg/test_f.py"]
-    index = CaseIndex(ids, workdir="/home/runner/work/repo")
+    index = Resolver(ids, workdir="/home/runner/work/repo")
     ambiguous = case(name="test_a", classname="a.b.test_x", file=None)
     assert index.lookup(ambiguous) is None
     assert index.lookup(case(name="test_a", classname="a.b.test_x", file="a/b/test_x.py")) == (

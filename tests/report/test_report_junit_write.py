@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from shard_action.adapters.junit import read_junit
 from shard_action.adapters.junit_write import write_junit
 from shard_action.core.report import LostEntry, TestEntry
-from shard_action.core.testids import CaseIndex
+from shard_action.core.resolver import Resolver
 
 
 def entry(test: str, status: str = "passed", **kw: object) -> TestEntry:
@@ -102,7 +102,7 @@ def test_any_id_is_written_as_valid_xml_that_maps_back(
     path = tmp_path_factory.mktemp("junit") / "junit.xml"
     write_junit(path, [entry(test_id, "broken", attempts=2, message=param)])
     (case,) = read_junit(path).cases  # parses: no character broke the document
-    assert CaseIndex([test_id]).lookup(case) == test_id
+    assert Resolver([test_id]).lookup(case) == test_id
     props = {p.get("name"): p.get("value") for p in ET.parse(path).getroot().iter("property")}
     assert props["shard-action.id"] is not None
 
@@ -140,7 +140,7 @@ def test_fanned_out_ids_are_one_case_per_lane_instance_told_apart_by_suite_and_l
         ("storage-sqlite-1", [(*pair, "storage-sqlite")]),
     ]
     cases = read_junit(path).cases
-    assert [CaseIndex([test_id]).lookup(c) for c in cases[1:]] == [test_id] * 3
+    assert [Resolver([test_id]).lookup(c) for c in cases[1:]] == [test_id] * 3
     assert root.get("tests") == "4"
 
 

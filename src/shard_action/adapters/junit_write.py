@@ -10,7 +10,7 @@ simply never hearing of them.
 
 One ``<testcase>`` per planned test, that is per (lane instance, test id): under fan-out the same
 id runs once per backend. Its ``classname`` and ``name`` stay exactly what pytest writes for the
-id, so the merged file still maps back to node ids (``plan --timings``, ``CaseIndex``); what tells
+id, so the merged file still maps back to node ids (``plan --timings``, ``Resolver``); what tells
 the instances apart is the suite and a property:
 
 * one ``<testsuite>`` per shard and lane instance: named after the shard (``storage-sqlite-1``),

@@ -30,9 +30,9 @@ from shard_action.adapters.coverage_facts import coverage_config_texts
 from shard_action.adapters.plugin_path import env_for
 from shard_action.core.coverage_core import core_name
 from shard_action.core.outcomes import Outcome, worse
+from shard_action.core.resolver import Resolver
 from shard_action.core.results import JUnitReport
 from shard_action.core.selection import SELECT_VAR, Selection
-from shard_action.core.testids import CaseIndex
 
 PLUGIN = "shard_action.pytest_select"
 GRACE_SECONDS = 5.0
@@ -414,12 +414,12 @@ def render_command(
 def outcomes_from_junit(
     report: JUnitReport, ids: Sequence[str], *, root: Path
 ) -> dict[str, Outcome]:
-    """Outcome per planned id that the report's cases name (:class:`CaseIndex`).
+    """Outcome per planned id that the report's cases name (:class:`Resolver`).
 
     An id's outcome is the worst of its cases (skipped only when all were); an id no case names
     is absent: the caller counts it as not run, never as passed.
     """
-    index = CaseIndex(ids, str(root.resolve()))
+    index = Resolver(ids, str(root.resolve()))
     found: dict[str, Outcome] = {}
     for test_id, cases in index.matched(report.cases).items():
         outcome = cases[0].outcome

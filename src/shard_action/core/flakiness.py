@@ -46,8 +46,8 @@ from shard_action.core.outcomes import (
     is_failing,
     is_failing_status,
 )
+from shard_action.core.resolver import Resolver
 from shard_action.core.results import CaseResult, JUnitReport
-from shard_action.core.testids import CaseIndex
 
 OUR_RERUN: Final = "re-run in a fresh process"
 REPEATED: Final = "repeated testcase"
@@ -286,7 +286,7 @@ def group_cases(
     reports is two groups: separate reports are separate processes (our re-runs, which the
     manifest's ``Rerun`` explains), never retries inside one process.
     """
-    index = CaseIndex(ids, workdir)
+    index = Resolver(ids, workdir)
     by_test: dict[str, dict[tuple[int, str | None, str], list[CaseResult]]] = {}
     unmatched = 0
     for position, report in enumerate(reports):

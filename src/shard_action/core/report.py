@@ -65,8 +65,9 @@ from shard_action.core.outcomes import (
     is_failing_status,
 )
 from shard_action.core.plan import Plan
+from shard_action.core.resolver import Resolver
 from shard_action.core.results import CaseResult, JUnitReport
-from shard_action.core.testids import CaseIndex, label
+from shard_action.core.testids import label
 from shard_action.core.trends import Trends, bottleneck, slowest, trends_of
 
 REPORT_VERSION: Final = 1
@@ -432,7 +433,7 @@ def _verdicts(
             reruns[(shard_id, index)] = {r.test: r for r in run.reruns}
             missed += found.unmatched
         if unnamed:  # given to every run: a case is unmatched when no run of the shard has it
-            every = CaseIndex([t for run in manifest.runs for t in run.tests], manifest.workdir)
+            every = Resolver([t for run in manifest.runs for t in run.tests], manifest.workdir)
             missed = sum(
                 every.lookup(case) is None
                 for report in result.reports.values()

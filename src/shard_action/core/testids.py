@@ -1,19 +1,14 @@
-"""Test ids and how JUnit reports name them: the one place for that mapping.
+"""Test ids: their file, the JUnit (classname, name) pytest writes for them, their paths, labels.
 
-An id is a pytest node id (``file::Class::name[params]``) or a whole file (no ``::``). A JUnit
-case names a test by ``classname`` + ``name`` (+ ``file`` in some dialects); :class:`CaseIndex`
-finds the planned id a case stands for, or ``None``: a case never matches a guess.
+An id is a pytest node id (``file::Class::name[params]``) or a whole file (no ``::``); the file
+part of an id is ``/``-separated and relative to the project root. Which id a JUnit case stands
+for is :mod:`shard_action.core.resolver`'s question. Standard library only (the plugins import it).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final
-
-if TYPE_CHECKING:  # the pytest plugins import this module: standard library only at run time
-    from shard_action.core.results import CaseResult
+from typing import Final
 
 SEPARATOR: Final = "::"
 
@@ -88,80 +83,3 @@ def junit_pair(node_id: str) -> tuple[str, str]:
     names = head.split(SEPARATOR)
     name = names[-1] + bracket + params
     return ".".join([module_name(path), *names[:-1]]), xml_escape(name)
-
-
-@dataclass
-class CaseIndex:
-    """Test ids, looked up the way a JUnit report names them.
-
-    Node ids are found by pytest's own naming run forward (:func:`junit_pair`), settled by
-    ``file`` when two ids give the same pair. Whole-file ids (file granularity, or runners that
-    are not pytest) are found by the case's ``file`` (relative to ``workdir``, or the one known
-    file it ends with), else by the dotted module that starts its classname (pytest's xunit2,
-    which writes no ``file``). A ``name`` equal to an id (runners that write ids) is taken as is.
-    """
-
-    ids: Sequence[str]
-    workdir: str | None = None
-    _pairs: dict[tuple[str, str], list[str]] = field(init=False, default_factory=dict)
-    _files: dict[str, str] = field(init=False, default_factory=dict)
-    _modules: dict[str, str] = field(init=False, default_factory=dict)
-    _known: frozenset[str] = field(init=False, default=frozenset())
-
-    def __post_init__(self) -> None:
-        self._known = frozenset(self.ids)
-        for test_id in self.ids:
-            if SEPARATOR in test_id:
-                found = self._pairs.setdefault(junit_pair(test_id), [])
-                if test_id not in found:
-                    found.append(test_id)
-            else:
-                path = normalise_path(test_id)
-                self._files.setdefault(path, test_id)
-                self._modules.setdefault(module_name(path), test_id)
-
-    def lookup(self, case: CaseResult) -> str | None:
-        if case.name in self._known:
-            return case.name
-        file = normalise_path(case.file, self.workdir) if case.file else None
-        if case.classname:
-            found = self._pairs.get((case.classname, case.name))
-            if found:
-                if len(found) == 1:
-                    return found[0]
-                if file is not None:
-                    settled = [t for t in found if file_of(t) == file]
-                    if len(settled) == 1:
-                        return settled[0]
-                return None
-        if file is not None:
-            whole = self._files.get(file) or self._by_suffix(file)
-            if whole is not None:
-                return whole
-        if case.classname:
-            parts = case.classname.split(".")
-            for end in range(len(parts), 0, -1):
-                found_file = self._modules.get(".".join(parts[:end]))
-                if found_file is not None:
-                    return found_file
-        return None
-
-    def _by_suffix(self, path: str) -> str | None:
-        """An absolute path from another checkout of the same tree: the known file it ends with."""
-        if not path.startswith("/"):
-            return None
-        parts = path.split("/")
-        for start in range(1, len(parts)):  # longest suffix first: the most specific file
-            found = self._files.get("/".join(parts[start:]))
-            if found is not None:
-                return found
-        return None
-
-    def matched(self, cases: Iterable[CaseResult]) -> dict[str, list[CaseResult]]:
-        """The cases of each id that at least one case names, in document order."""
-        found: dict[str, list[CaseResult]] = {}
-        for case in cases:
-            test_id = self.lookup(case)
-            if test_id is not None:
-                found.setdefault(test_id, []).append(case)
-        return found
