@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shard_action.core.models import TestItem
+from shard_action.core.testids import file_of
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMINGS_DIR = ROOT / "tests" / "data" / "timings"
@@ -32,10 +33,6 @@ class Suite:
     @property
     def ids(self) -> list[str]:
         return [t.id for t in self.tests]
-
-
-def file_of(node_id: str) -> str:
-    return node_id.split("::", 1)[0]
 
 
 def _read_json(path: Path) -> dict[str, float]:

@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from shard_action.core.testids import file_of
+
 OUT_VAR = "SHARD_ACTION_COLLECT_OUT"
 
 _errors: list[dict[str, str]] = []
@@ -32,7 +34,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     items: list[dict[str, Any]] = [
         {
             "id": item.nodeid,
-            "file": item.nodeid.split("::", 1)[0],
+            "file": file_of(item.nodeid),
             "markers": sorted({mark.name for mark in item.iter_markers()}),
         }
         for item in session.items

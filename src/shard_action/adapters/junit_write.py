@@ -34,7 +34,7 @@ from pathlib import Path
 from shard_action.adapters.files import write_text_atomic
 from shard_action.core.outcomes import is_failing_status
 from shard_action.core.report import LostEntry, TestEntry
-from shard_action.core.testids import junit_pair, xml_escape
+from shard_action.core.testids import is_whole_file, junit_pair, xml_escape
 
 MESSAGE_LIMIT = 2000
 
@@ -46,7 +46,7 @@ def _text(value: object) -> str:
 def _names(entry: TestEntry) -> tuple[str, str]:
     if entry.name is not None and entry.classname is not None:
         return entry.classname, entry.name
-    if "::" in entry.test:
+    if not is_whole_file(entry.test):
         return junit_pair(entry.test)
     return "", entry.test
 
@@ -138,7 +138,7 @@ def junit_tree(
     if lost:
         suite = ET.SubElement(root, "testsuite", name="shard-action: lost tests")
         for item in lost:
-            if "::" in item.test:
+            if not is_whole_file(item.test):
                 classname, case_name = junit_pair(item.test)
             else:
                 classname, case_name = "", item.test

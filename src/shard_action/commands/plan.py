@@ -37,6 +37,7 @@ from shard_action.core.models import TestItem
 from shard_action.core.plan import Plan
 from shard_action.core.plan_summary import plan_markdown
 from shard_action.core.planner import make_plan
+from shard_action.core.testids import is_whole_file
 from shard_action.core.tiers import marked_first, split_first, staged
 from shard_action.core.timings import Granularity, resolve
 from shard_action.core.units import count
@@ -198,7 +199,7 @@ def units_of(tests: Sequence[TestItem]) -> Granularity:
     planner sums them per file, and can still split a file longer than a shard); only a runner
     whose ids are files (``test-files``, or a list of paths) gets per-file timings.
     """
-    return "test" if any("::" in t.id for t in tests) else "file"
+    return "file" if all(is_whole_file(t.id) for t in tests) else "test"
 
 
 def _no_tests(config: Config, root: Path, tests_from: Path | None) -> str:

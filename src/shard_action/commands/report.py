@@ -62,7 +62,7 @@ from shard_action.core.report import (
     build,
 )
 from shard_action.core.results import JUnitReport
-from shard_action.core.testids import label, normalise_path
+from shard_action.core.testids import is_whole_file, label, normalise_path
 from shard_action.core.units import count
 from shard_action.core.vocabulary import describe, headline
 from shard_action.errors import InputError
@@ -318,7 +318,7 @@ def _line(entry: TestEntry) -> int | None:
     """The 1-based line GitHub wants: pytest's JUnit ``line`` is 0-based (its item location)."""
     if entry.line is None:
         return None
-    return entry.line + 1 if "::" in entry.test else entry.line
+    return entry.line if is_whole_file(entry.test) else entry.line + 1
 
 
 def _name(entry: TestEntry) -> str:

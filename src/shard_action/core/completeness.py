@@ -32,7 +32,7 @@ from typing import Literal
 
 from shard_action.core.manifest import Drift, ShardManifest
 from shard_action.core.plan import Plan, PlannedShard
-from shard_action.core.testids import file_of
+from shard_action.core.testids import file_of, is_whole_file
 
 Kind = Literal["planned", "drift", "unplanned"]
 Key = tuple[str, str]
@@ -194,7 +194,7 @@ def _match_shard(shard: PlannedShard, result: Executed, tally: _Tally) -> None:
     slots: Counter[Key] = Counter()
     files: Counter[Key] = Counter()
     for lane, test in planned_pairs(shard):
-        (slots if "::" in test else files)[(lane, test)] += 1
+        (files if is_whole_file(test) else slots)[(lane, test)] += 1
     file_runs: dict[tuple[int, str], list[_FileRun]] = {}
     for index, run in enumerate(result.runs):
         for test in run.tests:

@@ -67,7 +67,7 @@ from shard_action.core.outcomes import (
 from shard_action.core.plan import Plan
 from shard_action.core.resolver import Resolver
 from shard_action.core.results import CaseResult, JUnitReport
-from shard_action.core.testids import label
+from shard_action.core.testids import is_whole_file, label
 from shard_action.core.trends import Trends, bottleneck, slowest, trends_of
 
 REPORT_VERSION: Final = 1
@@ -453,7 +453,7 @@ def _verdicts(
                     outcome=ran.outcomes.get(member) if ran is not None else None,
                     rerun=reruns.get(key, {}).get(member),
                     cases=grouped.get(key, {}).get(member, ()),
-                    retries="::" in member,
+                    retries=not is_whole_file(member),
                 )
             )
         verdicts[position] = _merge_members(parts)

@@ -1,10 +1,9 @@
 """Which test id a JUnit case stands for: the one resolver of timings, flakiness and the runner.
 
 The classname is split where a known file's dotted module ends and the id rebuilt; it counts only
-if it exists (never a guess). ``file`` settles ties and names whole-file ids, but never overrides
-the classname (xunit1 writes an inherited test's defining file). ``guesses`` (timings from another
-checkout) adds a ``junit_prefix``, a rootdir one level off and unique path suffixes. See
-``docs/resolving.md`` for the rules one by one.
+if it exists. ``file`` settles ties and names whole files, never against the classname (xunit1
+writes an inherited test's defining file). ``guesses`` (timings from another checkout) adds
+prefix and suffix fallbacks; results never guess. Every rule: ``docs/resolving.md``.
 """
 
 from __future__ import annotations
