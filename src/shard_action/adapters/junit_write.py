@@ -84,16 +84,17 @@ def _case(suite: ET.Element, entry: TestEntry) -> None:
         ],
     )
     earlier = list(entry.failures)
-    if entry.status == "skipped":
+    status = entry.verdict or entry.status  # a quarantined test keeps its failures on record
+    if status == "skipped":
         ET.SubElement(case, "skipped")
-    elif is_failing_status(entry.status):
+    elif is_failing_status(status):
         tag = "error" if entry.outcome == "error" else "failure"
         _attempt(case, tag, entry.message)
         for message in earlier[1 : entry.attempts]:
             _attempt(case, "rerunError" if tag == "error" else "rerunFailure", message)
         for _ in range(max(0, entry.attempts - max(1, len(earlier)))):
             _attempt(case, "rerunError" if tag == "error" else "rerunFailure", None)
-    elif entry.status == "flaky":
+    elif status == "flaky":
         failed = max(1, entry.attempts - 1)
         messages = (earlier + [None] * failed)[:failed]
         for message in messages:

@@ -27,6 +27,7 @@ from shard_action.adapters.collect import (
 )
 from shard_action.adapters.config_file import load_config, text_value
 from shard_action.adapters.files import make_folder, write_text_atomic
+from shard_action.adapters.quarantine_file import read_quarantine
 from shard_action.adapters.terminal import print_plan
 from shard_action.adapters.timing_files import read_timings
 from shard_action.core import shardcount
@@ -226,6 +227,7 @@ def build_plan(
     config = config_from(args, root)
     if config.test_files and config.granularity != "file":
         config = config.model_copy(update={"granularity": "file"})
+    quarantine = read_quarantine(root, config.quarantine_file)
     out = getattr(args, "out", None)
     ours = [out.resolve()] if isinstance(out, Path) else []
     collected = todays_tests(config, root, args.tests_from, args.collect_cache, ours)
@@ -294,14 +296,19 @@ def build_plan(
 
     tiers = {"tier": config.tier, "first_tier": config.first_tier}
     if config.first_tier is None or not first:
-        return planned(rest, warnings).model_copy(update=tiers)
-    if not rest:
-        return marked_first(
+        plan = planned(rest, warnings).model_copy(update=tiers)
+    elif not rest:
+        plan = marked_first(
             planned(first, warnings), tier=config.tier, first_tier=config.first_tier
         )
-    return staged(
-        planned(first, warnings), planned(rest, []), tier=config.tier, first_tier=config.first_tier
-    )
+    else:
+        plan = staged(
+            planned(first, warnings),
+            planned(rest, []),
+            tier=config.tier,
+            first_tier=config.first_tier,
+        )
+    return plan.model_copy(update={"quarantine": quarantine})
 
 
 def write_plan(plan: Plan, out: Path) -> Matrix:

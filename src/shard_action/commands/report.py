@@ -37,12 +37,14 @@ from shard_action.adapters.files import make_folder, write_text_atomic
 from shard_action.adapters.history_file import read_history, write_history
 from shard_action.adapters.junit import read_junit
 from shard_action.adapters.junit_write import write_junit
+from shard_action.adapters.quarantine_file import today_utc
 from shard_action.commands.run import load_plan
 from shard_action.core.annotations import PER_STEP, Annotation, Level, within_limits
 from shard_action.core.config import FLAKY_THRESHOLD, RECOVER_AFTER, Config
 from shard_action.core.history import History
 from shard_action.core.manifest import MANIFEST_FILE, ShardManifest
 from shard_action.core.plan import Plan, plan_digest
+from shard_action.core.quarantine import DEFAULT_FILE as DEFAULT_QUARANTINE
 from shard_action.core.render import (
     TEMPLATE_NAMES,
     Rendered,
@@ -500,6 +502,7 @@ def make_report(
             outage_threshold=config.outage_threshold,
             fork=fork,
             sha=env.get("GITHUB_SHA"),
+            today=today_utc(),
         ),
         problems=problems,
     )
@@ -562,6 +565,18 @@ def _print(files: ReportFiles) -> None:
     ]
     lines += [f"  {describe(t)}: {_name(t)}" for t in report.failures[:20]]
     lines += [f"  flaky: {_name(t)}" for t in report.flaky[:20]]
+    lines += [
+        f"  quarantined ({q.status}, owner {q.owner}, until {q.expires}): "
+        f"{label(q.test, q.lane, q.fanned_out)}"
+        for q in report.quarantined[:20]
+        if q.status != "passed"
+    ]
+    if report.suggested:
+        lines.append(
+            f"  {count(len(report.suggested), 'test')} flaky on their own, worth quarantining "
+            f"(paste into {report.quarantine_file or DEFAULT_QUARANTINE}, set the owner):"
+        )
+        lines += [f"    {line}" for line in report.suggested_toml.splitlines()[:60]]
     lines += [f"  problem: {p.source}: {p.message}" for p in report.problems]
     coverage = report.coverage
     lines.append(

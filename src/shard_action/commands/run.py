@@ -55,6 +55,7 @@ from shard_action.core.manifest import (
 )
 from shard_action.core.outcomes import Outcome, is_failing
 from shard_action.core.plan import EMPTY_SHARD_ID, Plan, PlannedShard, plan_digest
+from shard_action.core.quarantine import Quarantine
 from shard_action.core.reruns import (
     Verdict,
     final_outcome,
@@ -562,8 +563,14 @@ def run_shard(
     )
 
 
-def _run_result(record: _RunRecord) -> tuple[RunResult, list[Verdict], list[str], Counter[Outcome]]:
-    """The manifest's view of one run, its verdicts, its lost ids and its outcome counts."""
+def _run_result(
+    record: _RunRecord, quarantine: Quarantine, base: str | None
+) -> tuple[RunResult, list[Verdict], list[str], Counter[Outcome]]:
+    """The manifest's view of one run, its verdicts, its lost ids and its outcome counts.
+
+    A quarantined test's verdict is left out of the verdicts that decide the exit code: it ran
+    and the manifest records it, but it does not fail the shard.
+    """
     outcomes: dict[str, Outcome] = {}
     verdicts: list[Verdict] = []
     reruns: list[Rerun] = []
@@ -572,7 +579,8 @@ def _run_result(record: _RunRecord) -> tuple[RunResult, list[Verdict], list[str]
         outcomes[test] = final_outcome([a.outcome for a in attempts])
         judged = verdict([a.outcome for a in attempts])
         if judged is not None:
-            verdicts.append(judged)
+            if quarantine.covers(test, record.lane, base) is None:
+                verdicts.append(judged)
             if len(attempts) > 1:
                 reruns.append(Rerun(test=test, attempts=attempts, verdict=judged))
     missing = group_by_file(record.missing)
@@ -613,8 +621,11 @@ def _finish(
     lost: list[str] = []
     counts: Counter[Outcome] = Counter()
     fanned = fanned_out(plan.shards)
+    bases = {lane.name: lane.base for lane in plan.lanes}
     for record in ledger.runs:
-        result, judged, missed, counted = _run_result(record)
+        result, judged, missed, counted = _run_result(
+            record, plan.quarantine, bases.get(record.lane)
+        )
         runs.append(result)
         verdicts += judged
         lost += [label(t, record.lane, t in fanned) for t in missed]

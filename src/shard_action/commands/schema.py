@@ -17,6 +17,7 @@ from shard_action.core.config import Config
 from shard_action.core.history import History
 from shard_action.core.manifest import ShardManifest
 from shard_action.core.plan import Plan
+from shard_action.core.quarantine import QuarantineFile
 from shard_action.core.report import Report
 
 MODELS: dict[str, type[BaseModel]] = {
@@ -25,6 +26,7 @@ MODELS: dict[str, type[BaseModel]] = {
     "history": History,
     "manifest": ShardManifest,
     "report": Report,
+    "quarantine": QuarantineFile,
 }
 
 
@@ -49,7 +51,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "schema",
         help="print the JSON schema of the config (or of plan.json, the history, a manifest, "
-        "report.json)",
+        "report.json, the quarantine file)",
         description="Print a JSON schema generated from the models the program validates with.",
     )
     parser.add_argument(

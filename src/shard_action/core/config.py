@@ -224,6 +224,14 @@ class Config(_Strict):
         "of the failures ended in one error) is an outage: not counted toward the flaky rate or "
         "the mode. 1 turns these rules off; a dead shard is always an outage.",
     )
+    quarantine_file: str | None = Field(
+        None,
+        description="The quarantine file (TOML, `[[quarantine]]` tables with `test`, `owner`, "
+        "`reason`, `expires`, optional `lane`), relative to the project folder. Quarantined "
+        "tests still run and are reported but do not fail the job or count toward the flaky "
+        "rate; an expired entry fails the plan. Unset: `.shard-action/quarantine.toml` if it "
+        "exists.",
+    )
     split_files: bool = Field(
         True,
         description="At file granularity, split a file longer than the target by test id "

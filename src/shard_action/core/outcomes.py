@@ -11,6 +11,9 @@ from typing import Final, Literal
 
 Outcome = Literal["passed", "failed", "error", "skipped"]
 Status = Literal["passed", "failed", "broken", "flaky", "skipped"]
+EntryStatus = Literal[Status, "quarantined"]
+"""A report entry's status: a quarantined test that failed or flaked is ``quarantined`` (its
+status is kept as its verdict, ``core.quarantine``)."""
 
 FAILING: Final[frozenset[Outcome]] = frozenset({"failed", "error"})
 """Outcomes of an attempt that did not pass."""
@@ -35,8 +38,9 @@ def is_failing(outcome: Outcome) -> bool:
     return outcome in FAILING
 
 
-def is_failing_status(status: Status) -> bool:
-    """A test that failed on its last attempt (``failed`` or ``broken``, not ``flaky``)."""
+def is_failing_status(status: EntryStatus) -> bool:
+    """A test that failed on its last attempt and fails the job (``failed`` or ``broken``; not
+    ``flaky``, nor ``quarantined``)."""
     return status in FAILING_STATUSES
 
 

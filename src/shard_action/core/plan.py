@@ -13,6 +13,7 @@ from pydantic import ConfigDict, Field
 
 from shard_action.core.config import FLAKY_THRESHOLD, OUTAGE_THRESHOLD, RECOVER_AFTER
 from shard_action.core.documents import Document, Frozen
+from shard_action.core.quarantine import Quarantine
 
 PLAN_VERSION: Final = 2
 PLAN_KIND: Final = "shard-action-plan"
@@ -180,6 +181,11 @@ class Plan(Document):
     )
     runner: RunnerSettings = Field(default_factory=RunnerSettings)
     fan_in: FanInSettings = Field(default_factory=FanInSettings)
+    quarantine: Quarantine = Field(
+        default_factory=Quarantine,
+        description="The quarantine file's entries as the plan job read them: the shards and "
+        "the fan-in judge by these.",
+    )
 
     def shard(self, shard_id: str) -> PlannedShard:
         for shard in self.shards:

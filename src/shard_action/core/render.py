@@ -127,6 +127,15 @@ def test_label(entry: Mapping[str, Any], limit: int | None = None) -> Markup:
     return Markup(label(test, lane, bool(entry.get("fanned_out"))))
 
 
+def md_fenced(value: object, language: str = "") -> Markup:
+    """A value as a fenced code block that no line of it can close: the fence is longer than
+    any run of backticks inside (CommonMark closes a fence only with one at least as long)."""
+    text = _visible_controls(("" if value is None else str(value)).replace("\r\n", "\n"))
+    longest = max((len(run) for run in re.findall("`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return Markup(f"{fence}{language}\n{text.rstrip(chr(10))}\n{fence}")
+
+
 def coverage_counts(entry: CoverageEntry | Mapping[str, Any]) -> str:
     """What a coverage percent is of: ``3,334 statements``, or ``3,334 statements and 812
     branches`` when branch coverage is on (coverage.py's total then counts both)."""
@@ -194,6 +203,7 @@ def _environment(templates: Mapping[str, str]) -> ImmutableSandboxedEnvironment:
         md=md_escape,
         code=md_code,
         label=test_label,
+        fenced=md_fenced,
         duration=duration,
         percent=percent,
         points=points,

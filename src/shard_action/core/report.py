@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Annotated, ClassVar, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -46,6 +46,7 @@ from shard_action.core.history import (
     Limits,
     Observed,
     RunRecord,
+    TestRecord,
     flip_rate,
     judged_runs,
     known_flaky,
@@ -60,15 +61,18 @@ from shard_action.core.outage import detect as detect_outage
 from shard_action.core.outcomes import (
     FAILED_FIRST,
     STATUS_RANK,
+    EntryStatus,
     Outcome,
     Status,
     is_failing_status,
 )
 from shard_action.core.plan import Plan
+from shard_action.core.quarantine import QuarantineEntry, Suggestion, suggestion_block
 from shard_action.core.resolver import Resolver
 from shard_action.core.results import CaseResult, JUnitReport
 from shard_action.core.testids import is_whole_file, label
 from shard_action.core.trends import Trends, bottleneck, slowest, trends_of
+from shard_action.core.vocabulary import flip_note
 
 REPORT_VERSION: Final = 1
 REPORT_KIND: Final = "shard-action-report"
@@ -110,6 +114,11 @@ class Counts(_Model):
     known_flaky: int = Field(
         0, description="Of the failed tests, those known flaky from the history (not broken)."
     )
+    quarantined: int = Field(
+        0,
+        description="Tests in the quarantine file that failed or were flaky: reported, not "
+        "failing the job.",
+    )
     errors: int = Field(description="Failing tests whose final outcome was an error.")
     reruns: int = Field(description="Extra attempts (re-runs) over all tests.")
     lost: int
@@ -133,7 +142,7 @@ class TestEntry(_Model):
     test: str
     lane: str
     shard: str
-    status: Status
+    status: EntryStatus
     outcome: Outcome
     attempts: int
     seconds: float | None = None
@@ -156,6 +165,36 @@ class TestEntry(_Model):
     flaky_on_its_own: bool = Field(
         False, description="Flaky in a serial run too: parallelism is not the cause."
     )
+    verdict: Status | None = Field(
+        None,
+        description="A quarantined test's status had it not been quarantined (`failed`, "
+        "`broken`, `flaky`).",
+    )
+
+
+class QuarantinedEntry(_Model):
+    """A test of the quarantine file that ran in this run, with what became of it."""
+
+    test: str
+    lane: str
+    shard: str
+    status: Status = Field(description="What happened to it (`passed`: maybe it is fixed).")
+    owner: str
+    reason: str
+    expires: date
+    flip_rate: float | None = None
+    flip_window: int | None = None
+    fanned_out: FannedOut = False
+
+
+class SuggestedEntry(_Model):
+    """A test worth quarantining: flaky on its own (serial cannot fix it) and not quarantined."""
+
+    test: str
+    lane: str
+    flip_rate: float | None
+    flip_window: int | None
+    reason: str
 
 
 class LostEntry(_Model):
@@ -327,6 +366,16 @@ class Report(Document):
     drift: list[DriftEntry]
     failures: list[TestEntry] = Field(description="Failed and broken tests.")
     flaky: list[TestEntry]
+    quarantined: list[QuarantinedEntry] = Field(
+        default_factory=list, description="Tests of the quarantine file that ran, in plan order."
+    )
+    quarantine_file: str | None = Field(None, description="The quarantine file the plan read.")
+    suggested: list[SuggestedEntry] = Field(
+        default_factory=list, description="Tests flaky on their own, worth quarantining."
+    )
+    suggested_toml: str = Field(
+        "", description="`suggested` as `[[quarantine]]` tables to paste into the file."
+    )
     shards: list[ShardEntry]
     timing: TimingEntry
     coverage: CoverageEntry
@@ -378,6 +427,8 @@ class Settings:
     """A run from an untrusted fork: the history is neither changed nor written."""
     limits: Limits = field(default_factory=Limits)
     sha: str | None = None
+    today: date | None = None
+    """The date suggested quarantine entries count their expiry from (None: no suggestions)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -660,6 +711,77 @@ def _mode_entry(
     )
 
 
+def _covered(plan: Plan, entries: Sequence[TestEntry]) -> dict[int, QuarantineEntry]:
+    """Position of each executed test the quarantine file lists -> its entry."""
+    if not plan.quarantine.entries:
+        return {}
+    bases = {lane.name: lane.base for lane in plan.lanes}
+    found = {}
+    for n, e in enumerate(entries):
+        entry = plan.quarantine.covers(e.test, e.lane, bases.get(e.lane))
+        if entry is not None:
+            found[n] = entry
+    return found
+
+
+def _quarantined(
+    entries: Sequence[TestEntry], covered: Mapping[int, QuarantineEntry]
+) -> list[QuarantinedEntry]:
+    """The quarantine table; a quarantined test that failed or flaked becomes ``quarantined``
+    (keeping its verdict), so it no longer fails the job."""
+    rows = []
+    for n, entry in sorted(covered.items()):
+        test = entries[n]
+        status = test.status
+        if status != "quarantined" and status in FAILED_FIRST:
+            test.verdict = status
+            test.status = "quarantined"
+        rows.append(
+            QuarantinedEntry(
+                test=test.test,
+                lane=test.lane,
+                shard=test.shard,
+                status=test.verdict or ("passed" if status == "quarantined" else status),
+                owner=entry.owner,
+                reason=entry.reason,
+                expires=entry.expires,
+                flip_rate=test.flip_rate,
+                flip_window=test.flip_window,
+                fanned_out=test.fanned_out,
+            )
+        )
+    return rows
+
+
+def _suggested(
+    entries: Sequence[TestEntry],
+    covered: Mapping[int, QuarantineEntry],
+    records: Mapping[str, Mapping[str, TestRecord]],
+) -> list[SuggestedEntry]:
+    """Tests flaky on their own that no entry covers: flaky in a serial run (now, or failing
+    now and flaky in an earlier serial run)."""
+    rows = []
+    for n, test in enumerate(entries):
+        if n in covered:
+            continue
+        record = records.get(test.lane, {}).get(test.test)
+        own = test.flaky_on_its_own or (
+            test.known_flaky and record is not None and record.last_serial_flake is not None
+        )
+        if not own:
+            continue
+        rows.append(
+            SuggestedEntry(
+                test=test.test,
+                lane=test.lane,
+                flip_rate=test.flip_rate,
+                flip_window=test.flip_window,
+                reason=f"flaky on its own: {flip_note(test.flip_rate, test.flip_window)}",
+            )
+        )
+    return rows
+
+
 def held_back(plan: Plan, shards: Mapping[str, ShardResult]) -> frozenset[str]:
     """Shards that did not run because the first tier did not pass: the workflow held them back
     on purpose, so they are "not run", not lost (a shard that ran anyway is counted as usual).
@@ -754,10 +876,14 @@ def build(
         if before is not None and known_flaky(before.outcomes):
             entry.known_flaky = True
             entry.status = "failed"
+    covered = _covered(plan, entries)
     # A known-flaky test that failed every attempt flipped in this run too: it counts as flaky
-    # in the rate that decides the mode, so a serial run that hit it is not a clean one.
+    # in the rate that decides the mode, so a serial run that hit it is not a clean one. A
+    # quarantined test does not count: its flakiness is known and owned.
     flaky_names = [
-        label(e.test, e.lane, e.fanned_out) for e in entries if e.status == "flaky" or e.known_flaky
+        label(e.test, e.lane, e.fanned_out)
+        for n, e in enumerate(entries)
+        if (e.status == "flaky" or e.known_flaky) and n not in covered
     ]
     stopped = [
         r.manifest.shard for r in by_shard.values() if r.manifest.failure and r.manifest.shard
@@ -817,6 +943,10 @@ def build(
         record = records.get(entry.lane, {}).get(entry.test)
         entry.flip_rate = flip_rate(record.outcomes) if record is not None else None
         entry.flip_window = judged_runs(record.outcomes) if record is not None else None
+    suggested = _suggested(entries, covered, records)
+    quarantined = _quarantined(entries, covered)
+    flaky_entries = [e for e in flaky_entries if e.status == "flaky"]
+    failing_entries = [e for e in failing_entries if e.status != "quarantined"]
 
     timing = _timing(plan, by_shard)
     planned_shards = sum(1 for s in plan.shards if s.slices)
@@ -833,6 +963,7 @@ def build(
         flaky=len(flaky_entries),
         skipped=sum(e.status == "skipped" for e in entries),
         known_flaky=sum(e.known_flaky for e in failing_entries),
+        quarantined=sum(e.status == "quarantined" for e in entries),
         errors=sum(e.outcome == "error" for e in failing_entries),
         reruns=sum(max(0, e.attempts - 1) for e in entries),
         lost=len(completeness.lost),
@@ -905,6 +1036,16 @@ def build(
         ],
         failures=failing_entries,
         flaky=flaky_entries,
+        quarantined=quarantined,
+        quarantine_file=plan.quarantine.source,
+        suggested=suggested,
+        suggested_toml=suggestion_block(
+            [Suggestion(x.test, x.lane, x.reason) for x in suggested],
+            settings.today,
+            lanes=len(plan.lanes) > 1,
+        )
+        if settings.today is not None
+        else "",
         shards=shard_entries,
         timing=timing,
         coverage=cover,

@@ -21,8 +21,9 @@ WORDS: Final[dict[str, str]] = {
     "(unless `fail-on-flaky`).",
     "broken": "failed on every attempt, re-runs included, and its history shows no flakiness: "
     "a real failure.",
-    "quarantined": "reserved for the quarantine file (issue 10, not built yet): no test has "
-    "this status today.",
+    "quarantined": "listed in the quarantine file (`.shard-action/quarantine.toml`) and failed "
+    "or was flaky: it ran and is reported with what happened, but it does not fail the job and "
+    "does not count toward the flaky rate.",
     "lost": "planned, but no result came back (its shard died, or the runner never reported it). "
     "A lost test did not pass: the run is incomplete.",
     "skipped": "skipped by the test itself (a `skip` marker or condition).",
@@ -46,7 +47,7 @@ def describe(entry: Mapping[str, Any] | Any) -> str:
     if data.get("known_flaky") and status == "failed":
         return f"failing, known flaky ({flip_note(data.get('flip_rate'), data.get('flip_window'))})"
     if status == "quarantined":
-        return f"quarantined ({data.get('outcome', 'failed')})"
+        return f"quarantined ({data.get('verdict') or 'failed'})"
     return status
 
 
