@@ -33,7 +33,13 @@ from typing import IO, Any
 
 import pytest
 
-from shard_action.core.selection import SELECT_VAR, Selection, decide
+from shard_action.core.selection import (
+    COLLECTION_KIND,
+    PLUGIN_VERSION,
+    SELECT_VAR,
+    Selection,
+    decide,
+)
 from shard_action.core.testids import file_of
 
 PLUGIN_NAME = "shard_action_select"
@@ -78,6 +84,8 @@ class ShardSelect:
             config.hook.pytest_deselected(items=dropped)
         items[:] = kept
         payload = {
+            "kind": COLLECTION_KIND,
+            "version": PLUGIN_VERSION,
             "collected": len(chosen) + len(dropped),
             "selected": [item.nodeid for item in kept],
             "unplanned": list(decision.unplanned),

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from shard_action.adapters.documents import read_document
+from shard_action.core.fetched import FetchedHistory
 from shard_action.core.history import History
 from tests.action.commands import StepRunner
 from tests.fakegithub import DEFAULT_WORKFLOW, READ_TOKEN, FakeGitHub, FakeRepo, Fault
@@ -39,8 +41,7 @@ def history_json(note: str) -> str:
 
 
 def status(out: Path) -> dict[str, object]:
-    data: dict[str, object] = json.loads((out / "fetch-history.json").read_text("utf-8"))
-    return data
+    return read_document(out / "fetch-history.json", FetchedHistory).model_dump()
 
 
 def test_first_run_has_no_history_and_says_so(

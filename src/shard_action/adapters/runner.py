@@ -11,7 +11,6 @@ Nothing here goes through a shell: argv lists only, test ids travel in a JSON fi
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shlex
 import shutil
@@ -24,12 +23,19 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from shard_action.adapters.coverage_facts import coverage_config_texts
+from shard_action.adapters.documents import read_document
 from shard_action.adapters.plugin_path import env_for
 from shard_action.core.coverage_core import core_name
 from shard_action.core.outcomes import Outcome, worse
+from shard_action.core.plugin_files import (
+    EVENT,
+    CollectionFile,
+    ResultEvent,
+    SelectFile,
+    StartEvent,
+)
 from shard_action.core.resolver import Resolver
 from shard_action.core.results import JUnitReport
 from shard_action.core.selection import SELECT_VAR, Selection
@@ -217,13 +223,13 @@ def _read_collection(path: Path) -> Collection | None:
     errors: dict[tuple[str, str], None] = {}
     core: str | None = None
     for part in parts:  # several only under xdist: one per worker, normally identical
-        data: dict[str, Any] = json.loads(part.read_text("utf-8"))
-        selected.update(dict.fromkeys(data["selected"]))
-        unplanned.update(dict.fromkeys(data["unplanned"]))
-        missing.update(dict.fromkeys(data["missing"]))
-        ignored.update(dict.fromkeys(data.get("ignored", ())))
-        errors.update(dict.fromkeys((e["node"], e["message"]) for e in data["errors"]))
-        core = core or data.get("coverage_core")
+        data = read_document(part, CollectionFile)
+        selected.update(dict.fromkeys(data.selected))
+        unplanned.update(dict.fromkeys(data.unplanned))
+        missing.update(dict.fromkeys(data.missing))
+        ignored.update(dict.fromkeys(data.ignored))
+        errors.update(dict.fromkeys((e.node, e.message) for e in data.errors))
+        core = core or data.coverage_core
     return Collection(
         tuple(selected),
         tuple(unplanned),
@@ -241,16 +247,16 @@ def _read_events(path: Path) -> tuple[list[TestResult], str | None, list[str]]:
     for part in sorted(path.parent.glob(path.name + "*")):
         for line in part.read_text("utf-8").splitlines():
             try:
-                event = json.loads(line)
+                event = EVENT.validate_json(line)
             except ValueError:
                 continue  # the last line of a killed process may be cut short
-            if event["event"] == "start":
-                started[event["id"]] = None
-            elif event["event"] == "result":
-                started.pop(event["id"], None)
-                results.append(TestResult(event["id"], event["outcome"], float(event["seconds"])))
-            elif event["event"] == "memory_error":
-                memory.append(event["id"])
+            if isinstance(event, StartEvent):
+                started[event.id] = None
+            elif isinstance(event, ResultEvent):
+                started.pop(event.id, None)
+                results.append(TestResult(event.id, event.outcome, event.seconds))
+            else:
+                memory.append(event.id)
     running = next(iter(started), None)
     return results, running, memory
 
@@ -280,16 +286,15 @@ def run_pytest(
     spec_path = workdir / "select.json"
     collection_path = workdir / "collection.json"
     events_path = workdir / "events.jsonl"
-    spec = {
-        **selection.to_json(),
-        "collection": str(collection_path),
-        "events": str(events_path),
-        "memory_mb": memory_mb,
-    }
     parallel = workers is not None and workers > 1 and not sequential
-    if coverage_file is not None and parallel:
-        spec["worker_coverage"] = str(coverage_file)
-    spec_path.write_text(json.dumps(spec, ensure_ascii=False), "utf-8")
+    spec = SelectFile.of(
+        selection,
+        collection=str(collection_path),
+        events=str(events_path),
+        memory_mb=memory_mb,
+        worker_coverage=str(coverage_file) if coverage_file is not None and parallel else None,
+    )
+    spec_path.write_text(spec.model_dump_json(), "utf-8")
     run_env = env_for(python, env, workdir)
     run_env[SELECT_VAR] = str(spec_path)
     if coverage_file is not None:

@@ -21,7 +21,6 @@ workflows of one repository may both upload ``shard-action-history``, each timin
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import sys
@@ -33,6 +32,7 @@ from typing import TYPE_CHECKING, Final, Literal
 from shard_action.adapters import gha
 from shard_action.adapters.files import make_folder, write_text_atomic
 from shard_action.adapters.history_file import read_history
+from shard_action.core.fetched import FetchedHistory, FetchStatus
 from shard_action.errors import InputError
 
 if TYPE_CHECKING:
@@ -41,8 +41,6 @@ if TYPE_CHECKING:
 STATUS_FILE = "fetch-history.json"
 TOKEN_VARS = ("SHARD_ACTION_TOKEN", "GITHUB_TOKEN", "GH_TOKEN")
 """Where the token is read from, first found wins. It is never a flag: flags end up in logs."""
-
-FetchStatus = Literal["found", "none", "unusable", "error"]
 
 
 def token_from_env(env: Mapping[str, str] | None = None) -> str | None:
@@ -251,14 +249,14 @@ def _run(args: argparse.Namespace) -> int:
         retry=retry_policy(args),
         workflow_ref=env.get(WORKFLOW_REF_VARIABLE),
     )
-    record = {
-        "status": result.status,
-        "reason": result.reason,
-        "history": str(result.path) if result.path else None,
-        "run_id": result.run_id,
-        "artifact_id": result.artifact_id,
-    }
-    write_text_atomic(out / STATUS_FILE, json.dumps(record, indent=1) + "\n")
+    record = FetchedHistory(
+        status=result.status,
+        reason=result.reason,
+        history=str(result.path) if result.path else None,
+        run_id=result.run_id,
+        artifact_id=result.artifact_id,
+    )
+    write_text_atomic(out / STATUS_FILE, record.model_dump_json(indent=1) + "\n")
     gha.set_outputs({"history": str(result.path or ""), "history-status": result.status}, env=env)
     if result.status == "found":
         print(f"shard-action fetch-history: {result.reason} -> {result.path}")

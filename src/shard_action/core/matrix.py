@@ -8,7 +8,7 @@ never empty, which GitHub would reject.
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing_extensions import TypedDict  # pydantic reads it (the schema) only from there on 3.11
 
 from shard_action.core.plan import Plan, PlannedShard
 

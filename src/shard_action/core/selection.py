@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from shard_action.core.testids import file_of, is_whole_file
 
@@ -18,6 +18,9 @@ if TYPE_CHECKING:
 
 SELECT_VAR = "SHARD_ACTION_SELECT"
 """Names the JSON spec (a :class:`Selection` plus output paths) that the plugin reads."""
+COLLECTION_KIND: Final = "shard-action-collection"
+PLUGIN_VERSION: Final = 1
+"""The plugin's files (``core.plugin_files``): here, because the plugin cannot import pydantic."""
 
 
 def files_in_order(test_ids: Iterable[str]) -> list[str]:
