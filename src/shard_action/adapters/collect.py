@@ -29,6 +29,7 @@ from typing import Any
 
 from shard_action import __version__
 from shard_action.adapters.plugin_path import env_for
+from shard_action.core.config import Config
 from shard_action.core.models import TestItem
 from shard_action.core.testids import file_of
 from shard_action.core.units import count
@@ -318,3 +319,18 @@ def file_sizes(root: Path, tests: Sequence[TestItem]) -> dict[str, int]:
         except (OSError, ValueError):
             continue
     return sizes
+
+
+def no_tests_message(config: Config, root: Path, tests_from: Path | None) -> str:
+    """Why today's tests are none, naming where we looked, and how to accept that."""
+    if tests_from is not None:
+        where = f"the test list {tests_from} holds no test id"
+    elif config.test_files:
+        where = f"no file in {root} matches test-files {config.test_files}"
+    else:
+        args = f" with collect-args {config.collect_args}" if config.collect_args else ""
+        where = f"pytest collected no test in {root}{args}"
+    return (
+        f"{where}. Check the working directory and the filters; to accept an empty run, set "
+        "allow-no-tests = true (or SHARD_ACTION_ALLOW_NO_TESTS=true, --allow-no-tests true)"
+    )

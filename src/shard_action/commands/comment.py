@@ -37,7 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from shard_action.adapters import gha
 from shard_action.adapters.files import write_text_atomic
 from shard_action.commands import positive_int
-from shard_action.commands.fetch_history import (
+from shard_action.commands.api_options import (
     add_api_options,
     api_patience,
     quiet_libraries,

@@ -17,7 +17,7 @@ from rich.markdown import Markdown
 from shard_action.adapters.history_file import read_history
 from shard_action.adapters.terminal import console
 from shard_action.commands import positive_int
-from shard_action.commands.plan import DEFAULT_HISTORY
+from shard_action.commands.options import DEFAULT_HISTORY
 from shard_action.commands.report import default_templates
 from shard_action.core.render import for_terminal, render_trends, template_set
 from shard_action.core.trends import RUNS_SHOWN, trends_of

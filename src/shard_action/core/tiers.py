@@ -19,7 +19,7 @@ the serial figure counts one job's overhead once.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from shard_action.core import estimate
 from shard_action.core.config import FULL_TIER, Config, TierConfig
@@ -27,7 +27,7 @@ from shard_action.core.lanes import selected
 from shard_action.core.models import TestItem
 from shard_action.core.plan import EstimateInfo, Plan, Totals
 from shard_action.core.units import count
-from shard_action.errors import InputError
+from shard_action.errors import InputError, NoTestsError
 
 
 def tier_rules(config: Config, name: str) -> TierConfig | None:
@@ -150,6 +150,39 @@ def _nothing(plan: Plan) -> Plan:
             ),
             "warnings": [],
         }
+    )
+
+
+def plan_in_tiers(
+    config: Config,
+    tests: Sequence[TestItem],
+    make: Callable[[Sequence[TestItem], Sequence[str]], Plan],
+    warnings: list[str],
+) -> Plan:
+    """The plan of ``config.tier``'s tests, ``config.first_tier``'s in shards that run first.
+
+    ``make(tests, warnings)`` plans one half; a tier that selects nothing of a suite that is
+    not empty is no test to run (unless ``allow-no-tests``).
+    """
+    first, rest = split_first(config, tests)
+    if tests and not (first or rest) and not config.allow_no_tests:
+        raise NoTestsError(
+            f"tier {config.tier!r} selects none of the {count(len(tests), 'test')} "
+            "collected; check its markers, paths and ids (or set allow-no-tests = true)"
+        )
+    if config.first_tier is None or not first:
+        if config.first_tier is not None:
+            warnings.append(
+                f"first-tier {config.first_tier!r} selects none of the planned tests: no shard "
+                "runs first"
+            )
+        return make(rest, warnings).model_copy(
+            update={"tier": config.tier, "first_tier": config.first_tier}
+        )
+    if not rest:
+        return marked_first(make(first, warnings), tier=config.tier, first_tier=config.first_tier)
+    return staged(
+        make(first, warnings), make(rest, []), tier=config.tier, first_tier=config.first_tier
     )
 
 

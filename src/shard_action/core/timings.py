@@ -15,7 +15,7 @@ from typing import Literal
 
 from shard_action.core.models import MAX_SECONDS, Observation, TestItem, Timings
 from shard_action.core.resolver import Resolver
-from shard_action.core.testids import file_of
+from shard_action.core.testids import file_of, is_whole_file
 
 Granularity = Literal["test", "file"]
 
@@ -197,3 +197,30 @@ def _sum_per_file(units: dict[str, float], tests: Sequence[TestItem]) -> dict[st
         elif t.id in summed:
             result[t.id] = summed[t.id]
     return result
+
+
+def units_of(tests: Sequence[TestItem]) -> Granularity:
+    """What today's ids name, which is what timings must be resolved onto.
+
+    Not ``config.granularity``: at file granularity pytest's node ids keep a timing each (the
+    planner sums them per file, and can still split a file longer than a shard); only a runner
+    whose ids are files (``test-files``, or a list of paths) gets per-file timings.
+    """
+    return "file" if all(is_whole_file(t.id) for t in tests) else "test"
+
+
+def timing_warnings(timings: Timings, given: bool) -> list[str]:
+    """What the plan should say about its timings: entries that matched nothing, or none given."""
+    warnings: list[str] = []
+    if timings.unresolved:
+        warnings.append(
+            f"report entries that matched no test of today were not used: "
+            f"{timings.unresolved} (e.g. {', '.join(timings.unresolved_examples)}); what cannot "
+            "be matched, and why: docs/timings.md"
+        )
+    if not given:
+        warnings.append(
+            "no timings given: every duration is estimated; pass --timings (JUnit XML, "
+            "pytest-split durations or our history) for balanced shards"
+        )
+    return warnings
