@@ -8,6 +8,7 @@ own timing, else the pooled one, else the estimate (file median, lane median, de
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import re
@@ -18,11 +19,13 @@ from typing import Literal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from shard_action.adapters.documents import document_from
 from shard_action.core.config import Config, LaneConfig
 from shard_action.core.matrix import matrix
 from shard_action.core.models import TestItem, Timings
 from shard_action.core.plan import EMPTY_SHARD_ID, Plan
 from shard_action.core.planner import make_plan
+from shard_action.core.selection import check_plan
 
 MARKERS = ("db", "slow", "net")
 SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -270,3 +273,22 @@ def test_serial_plan_runs_every_lane_one_after_another(case: Case) -> None:
         assert rules.sequential == (lane is not None and lane.mode == "sequential")
         assert rules.workers is None  # the serial shard never uses workers
     assert plan.makespan == plan.serial_seconds == plan.shard_overhead + shard.predicted_seconds
+
+
+@settings(max_examples=100, deadline=None)
+@given(cases(), st.sampled_from(["parallel", "serial"]))
+def test_every_plan_reads_back_as_written_and_each_slice_finds_its_lane(
+    case: Case, mode: Literal["parallel", "serial"]
+) -> None:
+    plan = _plan(case, mode=mode)
+    check_plan(plan)  # what `run` and `report` check when they read it
+    raw = json.loads(plan.model_dump_json())
+    assert document_from(raw, Plan, "plan.json") == plan
+    assert (raw["kind"], raw["version"]) == ("shard-action-plan", 2)
+    names = [lane.name for lane in plan.lanes]
+    assert len(names) == len(set(names)), "a lane's rules are listed once"
+    for shard in plan.shards:
+        assert all(piece.lane in names for piece in shard.slices)
+        assert "tests" not in raw["shards"][plan.shards.index(shard)], "no flat list in v2"
+        if mode == "parallel":
+            assert [piece.lane for piece in shard.slices] in ([shard.lane], [])

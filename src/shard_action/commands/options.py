@@ -66,6 +66,12 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
         choices=("error", "warn"),
         help=Config.model_fields["on_bad_report"].description,
     )
+    _add_other_config_keys(parser)
+    _add_test_sources(parser)
+
+
+def _add_other_config_keys(parser: argparse.ArgumentParser) -> None:
+    """A ``--key VALUE`` for every config key without an option of its own above."""
     config_group = parser.add_argument_group(
         "other config keys",
         "Every key of [tool.shard-action] is also an option; lists and tables are given as "
@@ -81,6 +87,9 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
                 metavar="VALUE",
                 help=field.description,
             )
+
+
+def _add_test_sources(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--tests-from",
         type=Path,
