@@ -240,3 +240,38 @@ def test_local_in_a_folder_without_tests_fails_as_pytest_does(tmp_path: Path) ->
     assert not (tmp_path / "shard-action-out" / "report").exists()
     allowed = shard_action(["local", "--no-history", "--allow-no-tests", "true"], cwd=tmp_path)
     assert allowed.returncode == 0, allowed.stdout[-2000:] + allowed.stderr
+
+
+def test_split_by_file_counts_files_and_says_how_many_test_cases_they_ran(tmp_path: Path) -> None:
+    """With a ``command`` runner the plan's unit is the file: the report counts files, calls
+    them test files, and gives the JUnit test cases beside them (two true numbers)."""
+    project = tmp_path / "specs"
+    (project / "specs").mkdir(parents=True)
+    files = {  # 3 + 2 + 1 test cases; one case fails, so its file fails
+        "specs/test_one.py": "".join(f"def test_{i}():\n    pass\n\n" for i in range(3)),
+        "specs/test_two.py": "def test_a():\n    pass\n\ndef test_b():\n    assert False\n",
+        "specs/test_three.py": "def test_c():\n    pass\n",
+    }
+    for path, text in files.items():
+        (project / path).write_text(text)
+    (project / "shard-action.toml").write_text(
+        'test-files = ["specs/test_*.py"]\ncoverage = false\nreruns = 0\n'
+        'command = "{{ python }} -m pytest -p no:cacheprovider -q '
+        '--junitxml={{ junit_path }} {{ files }}"\n'
+    )
+    proc = shard_action(
+        ["local", "--config", "shard-action.toml", "--shards", "2", "--no-history"], cwd=project
+    )
+    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr  # one failing file
+    out = project / "shard-action-out" / "report"
+    report = json.loads((out / "report.json").read_text())
+    assert report["unit"] == "file"
+    counts = report["counts"]
+    assert (counts["tests"], counts["cases"], counts["failed"], counts["lost"]) == (3, 6, 1, 0)
+    assert [(e["test"], e["cases"]) for e in report["failures"]] == [("specs/test_two.py", 2)]
+    summary = (out / "summary.md").read_text()
+    assert summary.startswith("## ❌ shard-action: 1 of 3 test files failing: 1 failed\n")
+    assert "| Test files |" in summary
+    assert "their JUnit reports hold 6 test cases" in summary
+    comment = (out / "comment.md").read_text()
+    assert "1 of 3 test files failing" in comment and "6 test cases" in comment

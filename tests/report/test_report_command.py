@@ -470,6 +470,7 @@ def test_github_runtime_outputs_summary_and_annotations(
         "mode": "serial",
         "coverage": f"{report['coverage']['percent']:.2f}",
         "tests": "7",
+        "test-cases": "7",  # split by test: one JUnit case per test
         "failed": "1",
         "lost": "0",
     }

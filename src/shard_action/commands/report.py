@@ -66,7 +66,7 @@ from shard_action.core.report import (
 from shard_action.core.results import JUnitReport
 from shard_action.core.testids import is_whole_file, label, normalise_path
 from shard_action.core.units import count
-from shard_action.core.vocabulary import describe, headline
+from shard_action.core.vocabulary import describe, headline, tests
 from shard_action.errors import InputError
 
 DEFAULT_OUT = Path("shard-report")
@@ -401,6 +401,7 @@ def outputs(report: Report) -> dict[str, str]:
         "mode": report.mode.next_mode,
         "coverage": f"{coverage:.2f}" if coverage is not None else "",
         "tests": str(report.counts.tests),
+        "test-cases": str(report.counts.cases),
         "failed": str(report.counts.failing),
         "lost": str(report.counts.lost),
     }
@@ -534,7 +535,9 @@ def _print(files: ReportFiles) -> None:
     report = files.report
     c = report.counts
     lines = [
-        f"shard-action report: {c.tests} tests: {c.passed} passed, {c.failed} failed"
+        f"shard-action report: {tests(c.tests, report.unit)}"
+        + (f" ({count(c.cases, 'test case')})" if report.unit == "file" else "")
+        + f": {c.passed} passed, {c.failed} failed"
         + (f" ({c.known_flaky} known flaky)" if c.known_flaky else "")
         + f", {c.broken} broken, {c.flaky} flaky, {c.skipped} skipped; "
         f"{c.lost} of {c.planned} planned tests lost",

@@ -75,6 +75,8 @@ class Verdict:
     line: int | None = None
     classname: str | None = None
     name: str | None = None
+    cases: int = 0
+    """JUnit test cases behind this test, each counted once (a whole file holds several)."""
 
     @property
     def failing(self) -> bool:

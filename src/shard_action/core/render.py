@@ -46,7 +46,7 @@ from shard_action.core.report import CoverageEntry, Report
 from shard_action.core.testids import label
 from shard_action.core.trends import Trends
 from shard_action.core.units import MISSING, count, duration
-from shard_action.core.vocabulary import describe, flip_note, headline
+from shard_action.core.vocabulary import describe, flip_note, headline, tests
 
 SUMMARY: Final = "summary.md.j2"
 COMMENT: Final = "comment.md.j2"
@@ -212,6 +212,7 @@ def _environment(templates: Mapping[str, str]) -> ImmutableSandboxedEnvironment:
         coverage_counts=coverage_counts,
         verdict=describe,
         headline=headline,
+        tests=tests,
         flip_note=flip_note,
     )
     return env

@@ -25,7 +25,7 @@ Exit status (:func:`exit_code`), most severe first:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from typing import Annotated, ClassVar, Final, Literal
 
@@ -130,6 +130,11 @@ class Counts(_Model):
         description="Planned tests of shards that did not run because the first tier "
         "(`first-tier`) did not pass: not lost, by design.",
     )
+    cases: int = Field(
+        0,
+        description="JUnit test cases the executed tests ran, each counted once: at file "
+        "granularity (`unit` `file`) several per test file.",
+    )
 
     @property
     def failing(self) -> int:
@@ -155,6 +160,7 @@ class TestEntry(_Model):
     evidence: list[str] = Field(default_factory=list)
     kind: Literal["planned", "drift", "unplanned"] = "planned"
     fanned_out: FannedOut = False
+    cases: int = Field(0, description="JUnit test cases behind it (a whole file: several).")
     flip_rate: float | None = Field(None, description="Over the history's window, this run in.")
     flip_window: int | None = Field(None, description="Runs the flip rate is over.")
     known_flaky: bool = Field(
@@ -350,6 +356,11 @@ class Report(Document):
     ok: bool = Field(description="Complete, readable, and no failing test: exit code 0.")
     exit_code: int
     fork: bool = False
+    unit: Literal["test", "file"] = Field(
+        "test",
+        description="What a planned test is, so what `counts` count: a test, or a test file "
+        "(file granularity: a runner's files split by file); `counts.cases` has the test cases.",
+    )
     counts: Counts
     lost: list[LostEntry]
     lost_shards: list[LostShardEntry]
@@ -507,7 +518,12 @@ def _verdicts(
                     retries=not is_whole_file(member),
                 )
             )
-        verdicts[position] = _merge_members(parts)
+        cases = sum(
+            len({(group[0].classname, group[0].name) for group in groups if group})
+            for member in instance.members
+            for groups in [grouped.get(key, {}).get(member, ())]
+        )
+        verdicts[position] = replace(_merge_members(parts), cases=cases)
     return verdicts, unmatched
 
 
@@ -540,6 +556,7 @@ def _entry(instance: Instance, verdict: Verdict, fanned_out: bool) -> TestEntry:
         evidence=list(verdict.evidence),
         kind=instance.kind,
         fanned_out=fanned_out,
+        cases=verdict.cases,
     )
 
 
@@ -970,6 +987,7 @@ def build(
         lost_shards=len(completeness.lost_shards),
         run_twice=len(completeness.run_twice),
         unplanned=len(completeness.unplanned),
+        cases=sum(e.cases for e in entries),
     )
     writable = history is not None and not settings.fork
     shard_entries = _shard_entries(
@@ -989,6 +1007,7 @@ def build(
         ok=code == EXIT_OK,
         exit_code=code,
         fork=settings.fork,
+        unit=plan.granularity,
         counts=counts,
         lost=[
             LostEntry(

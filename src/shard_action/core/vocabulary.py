@@ -51,9 +51,19 @@ def describe(entry: Mapping[str, Any] | Any) -> str:
     return status
 
 
-def headline(counts: Mapping[str, Any] | Any) -> str:
+UNIT_NOUNS: Final[dict[str, str]] = {"test": "test", "file": "test file"}
+"""A report's ``unit`` -> what its counts count, in words: split by file, a planned test is a
+file, and the report says "3 test files" (with their test cases beside), never "3 tests"."""
+
+
+def tests(number: object, unit: str = "test") -> str:
+    """``120 tests``, or at file granularity ``3 test files``."""
+    return count(number, UNIT_NOUNS.get(unit, "test"))
+
+
+def headline(counts: Mapping[str, Any] | Any, unit: str = "test") -> str:
     """The failing part of a title: ``3 of 120 tests failing: 1 broken, 2 failed (1 known
-    flaky)``; empty when nothing fails."""
+    flaky)``; empty when nothing fails. ``unit`` is the report's (``file``: test files)."""
     data = counts if isinstance(counts, Mapping) else counts.model_dump()
     failing = int(data["failed"]) + int(data["broken"])
     if not failing:
@@ -66,4 +76,4 @@ def headline(counts: Mapping[str, Any] | Any) -> str:
         parts.append(
             f"{int(data['failed']):,} failed" + (f" ({known:,} known flaky)" if known else "")
         )
-    return f"{failing:,} of {count(data['tests'], 'test')} failing: {', '.join(parts)}"
+    return f"{failing:,} of {tests(data['tests'], unit)} failing: {', '.join(parts)}"
