@@ -1,6 +1,6 @@
 """Run the act scenarios by hand and keep everything they leave, to read or to time.
 
-    .venv/bin/python -m tests.act.by_hand                    # the whole story and the jest push
+    .venv/bin/python -m tests.act.by_hand                    # every step of the story
     .venv/bin/python -m tests.act.by_hand pull_request       # a step (and the steps before it)
     .venv/bin/python -m tests.act.by_hand --keep /tmp/act-by-hand first_push
 
@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.act.story import Story, jest_push, pytest_story
+from tests.act.story import shop_story
 from tests.act.world import Run, World, build_toolkit
 from tests.fakegithub import FakeGitHub
 
@@ -31,6 +31,9 @@ STEPS = [
     "companion",
     "serial_by_hand",
     "broken_install",
+    "tiers_pull_request",
+    "tiers_core_by_hand",
+    "jest_push",
 ]
 
 
@@ -60,37 +63,26 @@ def _state(worlds: list[World]) -> dict[str, object]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.act.by_hand", description=__doc__)
-    parser.add_argument(
-        "steps", nargs="*", choices=[*STEPS, "jest"], help="what to run (default: everything)"
-    )
+    parser.add_argument("steps", nargs="*", choices=STEPS, help="what to run (default: everything)")
     parser.add_argument("--keep", type=Path, help="folder for everything the runs leave")
     args = parser.parse_args(argv)
     work = args.keep or Path(tempfile.mkdtemp(prefix="act-by-hand-"))
     work.mkdir(parents=True, exist_ok=True)
     logs = work / "logs"
     logs.mkdir(exist_ok=True)
-    wanted = args.steps or [*STEPS, "jest"]
+    wanted = args.steps or STEPS
     started = time.monotonic()
     toolkit = build_toolkit(work / "toolkit")
     print(f"toolkit (actions, shard-action, wheelhouse): {time.monotonic() - started:.1f} s")
-    worlds: list[World] = []
     with FakeGitHub() as fake:
-        story: Story | None = None
+        story = shop_story(toolkit, fake, logs, work)
         for step in wanted:
-            if step == "jest":
-                world, run = jest_push(toolkit, fake, logs, work)
-                worlds.append(world)
-                print(_line("jest-push", run))
-                continue
-            if story is None:
-                story = pytest_story(toolkit, fake, logs, work)
-                worlds.append(story.world)
             seen = set(story.done)
             getattr(story, step)()
             for label, run in story.done.items():
                 if label not in seen:
                     print(_line(label, run))
-        (work / "state.json").write_text(json.dumps(_state(worlds), indent=2), "utf-8")
+        (work / "state.json").write_text(json.dumps(_state(story.worlds), indent=2), "utf-8")
     print(f"total {time.monotonic() - started:.1f} s; everything is in {work}")
     return 0
 

@@ -6,11 +6,16 @@ each step runs once, the first time something asks for it, after the steps it ne
 
 from __future__ import annotations
 
+import io
+import json
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from tests.act.world import ROOT, Run, Toolkit, World, git, make_repository
 from tests.fakegithub import READ_TOKEN, FakeGitHub
+from tests.plan_json import shard_tests
 
 SETTINGS = """
 flaky-threshold = 0.005
@@ -23,7 +28,20 @@ PLAN = "shard-action-plan" + ATTEMPT
 HISTORY = "shard-action-history"
 RESULTS = "shard-action-results-"
 SAVED_COMMENT = "shard-action-comment"
-PR, FORK_PR, = 7, 8  # fmt: skip
+PR, FORK_PR, TIERS_PR = 7, 8, 9  # fmt: skip
+#: The tiers of ``workflows/tiers.yml``'s runs (the template's dispatch offers full, core, smoke),
+#: set as CI variables would be, over four files of the default lane (at most two shards per
+#: stage): the lanes are ``test_pytest_lanes.py``'s business, and this keeps the runs short.
+SMOKE_FILES = ["tests/test_models.py"]
+CORE_FILES = [*SMOKE_FILES, "tests/test_pricing.py", "tests/test_reports.py"]
+TIERS_SUITE = [*CORE_FILES, "tests/test_backend_factory.py"]
+TIERS_ENV = {
+    "SHARD_ACTION_COLLECT_ARGS": json.dumps(TIERS_SUITE),
+    "SHARD_ACTION_TIERS": json.dumps(
+        [{"name": "smoke", "paths": SMOKE_FILES}, {"name": "core", "paths": CORE_FILES}]
+    ),
+    "SHARD_ACTION_MAX_SHARDS": "2",
+}
 
 
 class Story:
@@ -33,6 +51,8 @@ class Story:
         self.world = world
         self.scratch = scratch
         self.done: dict[str, Run] = {}
+        #: The jest project's repository (``jest_push``), on the same fake GitHub.
+        self.jest_world: World | None = None
 
     def step(self, label: str, make: Callable[[], Run]) -> Run:
         if label not in self.done:
@@ -138,10 +158,53 @@ class Story:
             ),
         )
 
+    # -- workflows/tiers.yml, on the same repository (it plans from its own runs' history) --------
+    def tiers_pull_request(self) -> Run:
+        w = self.world
+        return self.step(
+            "tiers-pr",
+            lambda: w.act(
+                "pull_request",
+                w.pull_request_event(TIERS_PR),
+                workflow="tiers.yml",
+                label="tiers-pr",
+                env=TIERS_ENV,
+            ),
+        )
 
-def pytest_story(toolkit: Toolkit, fake: FakeGitHub, logs: Path, scratch: Path) -> Story:
-    """``examples/`` as ``acme/shop`` with ``workflows/pytest-lanes.yml`` as its tests.yml and
-    ``workflows/fork-comment.yml`` as its companion, and two pull requests (one from a fork)."""
+    def tiers_core_by_hand(self) -> Run:
+        w = self.world
+        event = w.event("workflow_dispatch", ref="refs/heads/main", inputs={"tier": "core"})
+        return self.step(
+            "tiers-core",
+            lambda: w.act(
+                "workflow_dispatch", event, workflow="tiers.yml", label="tiers-core", env=TIERS_ENV
+            ),
+        )
+
+    # -- workflows/split-by-file.yml, on another repository: a jest project ---------------------
+    def jest_push(self) -> Run:
+        def make() -> Run:
+            w = self.world
+            self.jest_world = jest_world(w.toolkit, w.fake, w.logs, self.scratch)
+            return self.jest_world.act(
+                "push",
+                self.jest_world.event("push"),
+                label="jest-push",
+                env={"SHARD_ACTION_SHARDS": "2"},
+            )
+
+        return self.step("jest-push", make)
+
+    @property
+    def worlds(self) -> list[World]:
+        return [self.world] + ([self.jest_world] if self.jest_world is not None else [])
+
+
+def shop_story(toolkit: Toolkit, fake: FakeGitHub, logs: Path, scratch: Path) -> Story:
+    """``examples/`` as ``acme/shop`` with ``workflows/pytest-lanes.yml`` as its tests.yml,
+    ``workflows/fork-comment.yml`` as its companion and ``workflows/tiers.yml``, and three pull
+    requests (one from a fork, one for the tiers workflow)."""
     repo = fake.add_repo("acme/shop")
     checkout = make_repository(
         scratch / "shop",
@@ -149,6 +212,7 @@ def pytest_story(toolkit: Toolkit, fake: FakeGitHub, logs: Path, scratch: Path) 
         {
             "tests.yml": ROOT / "workflows" / "pytest-lanes.yml",
             "pr-comment.yml": ROOT / "workflows" / "fork-comment.yml",
+            "tiers.yml": ROOT / "workflows" / "tiers.yml",
         },
         settings=SETTINGS,
         files={"setup.py": (Path(__file__).parent / "break_install.py").read_text("utf-8")},
@@ -156,15 +220,16 @@ def pytest_story(toolkit: Toolkit, fake: FakeGitHub, logs: Path, scratch: Path) 
     world = World(toolkit, fake, repo, checkout, logs)
     repo.add_pull(PR, head_ref="feature", head_sha=world.head_sha)
     repo.add_pull(FORK_PR, head_ref="patch-1", fork=True, head_sha=world.head_sha)
+    repo.add_pull(TIERS_PR, head_ref="tiers", head_sha=world.head_sha)
     return Story(world, scratch)
 
 
 JS_PROJECT = Path(__file__).parent / "jsproject"
 
 
-def jest_push(toolkit: Toolkit, fake: FakeGitHub, logs: Path, scratch: Path) -> tuple[World, Run]:
-    """``tests/act/jsproject`` as ``acme/shop-js`` with ``workflows/split-by-file.yml``, pushed
-    once, with ``SHARD_ACTION_SHARDS=2`` set on the runner as a CI variable would be."""
+def jest_world(toolkit: Toolkit, fake: FakeGitHub, logs: Path, scratch: Path) -> World:
+    """``tests/act/jsproject`` as ``acme/shop-js`` with ``workflows/split-by-file.yml``; its
+    push sets ``SHARD_ACTION_SHARDS=2`` on the runner, as a CI variable would."""
     repo = fake.add_repo("acme/shop-js")
     checkout = make_repository(
         scratch / "shop-js",
@@ -172,8 +237,27 @@ def jest_push(toolkit: Toolkit, fake: FakeGitHub, logs: Path, scratch: Path) -> 
         {"tests.yml": ROOT / "workflows" / "split-by-file.yml"},
         full_name=repo.full_name,
     )
-    world = World(toolkit, fake, repo, checkout, logs)
-    run = world.act(
-        "push", world.event("push"), label="jest-push", env={"SHARD_ACTION_SHARDS": "2"}
-    )
-    return world, run
+    return World(toolkit, fake, repo, checkout, logs)
+
+
+# -- what a user reads on a run's page ------------------------------------------------------------
+def zipped(data: bytes) -> dict[str, bytes]:
+    """An artifact's files, as downloaded from the run's page."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def plan_of(world: World, run: Run) -> dict[str, Any]:
+    """The plan artifact's ``plan.json``."""
+    plan: dict[str, Any] = json.loads(zipped(world.artifacts_of(run)[PLAN])["plan.json"])
+    return plan
+
+
+def planned(world: World, run: Run) -> dict[str, list[str]]:
+    """The plan artifact's shards: shard id -> planned test ids."""
+    return {s["id"]: shard_tests(s) for s in plan_of(world, run)["shards"]}
+
+
+def all_green(run: Run) -> None:
+    assert run.exit_code == 0, run.describe()
+    assert {j.result for j in run.jobs} == {"success"}, run.describe()

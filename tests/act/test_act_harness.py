@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
+from tests.act import conftest as act_conftest
+from tests.act.conftest import shared_toolkit
 from tests.act.world import (
     ACTIONS_VARIABLE,
     ROOT,
     STAND_INS,
     MissingActions,
+    Toolkit,
     official_actions_folder,
     parse_log,
     pinned_actions,
@@ -66,3 +72,61 @@ def test_the_log_reader_keeps_what_the_actions_page_shows() -> None:
     assert job.outputs == {"mode": "serial"}
     assert job.summary == "## hello\n"
     assert job.annotations == [("warning", "careful")]
+
+
+class _Collected:
+    """A plugin that keeps the items a nested collection found, with their xdist groups."""
+
+    def __init__(self) -> None:
+        self.groups: dict[str, list[str]] = {}
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.groups = {
+            item.nodeid: [str(m.args[0]) for m in item.iter_markers("xdist_group")]
+            for item in session.items
+        }
+
+
+def test_every_act_scenario_joins_the_one_act_group() -> None:
+    """``--dist loadgroup`` puts a group on one worker: an act test outside it would run on the
+    other worker, beside the story, and make that worker build its own act world."""
+    collected = _Collected()
+    code = pytest.main(
+        [
+            "--collect-only",
+            "-q",
+            "-m",
+            "act",
+            "-p",
+            "no:cacheprovider",
+            str(ROOT / "tests" / "act"),
+        ],
+        plugins=[collected],
+    )
+    assert code == 0
+    assert len(collected.groups) >= 8
+    assert {
+        node: groups for node, groups in collected.groups.items() if set(groups) != {"act"}
+    } == {}
+
+
+def test_the_toolkit_is_built_once_however_many_workers_ask(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    builds: list[Path] = []
+
+    def build(folder: Path) -> Toolkit:
+        builds.append(folder)
+        time.sleep(0.3)  # long enough for the other worker to arrive while this one builds
+        return Toolkit(Path("/bin/act"), ("actions/cache@1=/x",), folder / "wheels", folder / "c")
+
+    monkeypatch.setattr(act_conftest, "build_toolkit", build)
+    caches = [tmp_path / "cache-gw0", tmp_path / "cache-gw1", tmp_path / "cache-gw1-later"]
+    with ThreadPoolExecutor(2) as pool:
+        got = list(pool.map(lambda cache: shared_toolkit(tmp_path, cache), caches[:2]))
+    got.append(shared_toolkit(tmp_path, caches[2]))
+    assert builds == [tmp_path / "act-toolkit"]
+    assert [t.cache for t in got] == caches  # each worker keeps its own act cache
+    assert {dataclasses.replace(t, cache=Path()) for t in got} == {
+        Toolkit(Path("/bin/act"), ("actions/cache@1=/x",), builds[0] / "wheels", Path())
+    }

@@ -25,12 +25,8 @@ short.
 from __future__ import annotations
 
 import html
-import io
 import json
 import re
-import zipfile
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -43,48 +39,19 @@ from tests.act.story import (
     RESULTS,
     SAVED_COMMENT,
     Story,
-    pytest_story,
+    all_green,
+    planned,
+    zipped,
 )
-from tests.act.world import Run, Toolkit, World
-from tests.fakegithub import BOT_LOGIN, FakeGitHub
-from tests.plan_json import shard_tests
+from tests.act.world import Run
+from tests.fakegithub import BOT_LOGIN
 
-pytestmark = [pytest.mark.act, pytest.mark.xdist_group("act")]
-
-
-@pytest.fixture(scope="module")
-def story(
-    toolkit: Toolkit, act_logs: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Story]:
-    with FakeGitHub() as fake:
-        story = pytest_story(toolkit, fake, act_logs, tmp_path_factory.mktemp("act-story"))
-        yield story
-        timings = {label: round(run.seconds, 1) for label, run in story.done.items()}
-        (act_logs / "timings.json").write_text(json.dumps(timings, indent=2), "utf-8")
+pytestmark = pytest.mark.act  # conftest puts every act test in the one xdist group "act"
 
 
 # -- what a user reads ----------------------------------------------------------------------------
 def shard_jobs(run: Run) -> list[str]:
     return sorted(j.matrix.get("shard", "?") for j in run.jobs_named("test"))
-
-
-def planned(world: World, run: Run) -> dict[str, list[str]]:
-    """The plan artifact's shards: shard id -> planned test ids."""
-    data = world.artifacts_of(run)[PLAN]
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        plan = json.loads(archive.read("plan.json"))
-    return {s["id"]: [t if isinstance(t, str) else t["id"] for t in shard_tests(s)]
-            for s in plan["shards"]}  # fmt: skip
-
-
-def zipped(data: bytes) -> dict[str, bytes]:
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        return {name: archive.read(name) for name in archive.namelist()}
-
-
-def all_green(run: Run) -> None:
-    assert run.exit_code == 0, run.describe()
-    assert {j.result for j in run.jobs} == {"success"}, run.describe()
 
 
 # -- the scenarios --------------------------------------------------------------------------------

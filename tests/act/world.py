@@ -248,6 +248,9 @@ class Job:
 
     #: Steps whose result was ``failure``, by name.
     failed_steps: list[str] = field(default_factory=list)
+    #: Positions of the job's first and last line in the run's log: which job ran after which.
+    first_line: int = 0
+    last_line: int = 0
 
     @property
     def log(self) -> str:
@@ -284,7 +287,7 @@ class Run:
 
 def parse_log(lines: Iterable[str]) -> list[Job]:
     jobs: dict[tuple[str, str], Job] = {}
-    for raw in lines:
+    for position, raw in enumerate(lines):
         try:
             entry = json.loads(raw)
         except ValueError:
@@ -295,8 +298,10 @@ def parse_log(lines: Iterable[str]) -> list[Job]:
         name = re.sub(r"-\d+$", "", str(entry["job"]).strip())  # act numbers matrix jobs
         key = (name, json.dumps(matrix, sort_keys=True))
         job = jobs.setdefault(
-            key, Job(name=name, job_id=str(entry.get("jobID", "")), matrix=matrix)
+            key,
+            Job(name=name, job_id=str(entry.get("jobID", "")), matrix=matrix, first_line=position),
         )
+        job.last_line = position
         job.lines.append(str(entry.get("msg", "")).rstrip("\n"))
         command = entry.get("command")
         if command == "summary":
