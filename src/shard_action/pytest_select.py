@@ -16,7 +16,12 @@ What it writes (paths come from the spec):
 
 * ``collection``: JSON, right after collection: selected ids in order, drift, collection errors.
 * ``events``: JSON lines, appended and flushed as tests run (``start`` and ``result``), so that
-  a process killed by a timeout still leaves what it finished and the test it was running.
+  a process killed by a timeout still leaves what it finished and the test it was running; at
+  the end a ``clock`` event (wall-clock times of configure, first test start, last test end and
+  session end) from which the runner splits the process into start-up, tests and finish.
+
+The collection file also carries each test file's collection seconds (importing the module and
+building its items): the planner charges a shard for the files it collects.
 
 Under pytest-xdist the controller writes the events and every worker writes its own collection
 file (suffix ``.<worker id>``). The plugin needs nothing but pytest and the standard library,
@@ -28,6 +33,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from pathlib import Path
 from typing import IO, Any
 
@@ -62,9 +68,22 @@ class ShardSelect:
         self.broken: list[dict[str, str]] = []
         self.pending: dict[str, list[Any]] = {}
         self._events: IO[str] | None = None
+        self.configured = time.time()
+        self.first: float | None = None
+        self.last: float | None = None
+        self._collecting: dict[str, float] = {}
+        self.files: dict[str, float] = {}
 
     # -- collection ------------------------------------------------------------------------
+    def pytest_collectstart(self, collector: pytest.Collector) -> None:
+        if isinstance(collector, pytest.Module):
+            self._collecting[collector.nodeid] = time.perf_counter()
+
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        began = self._collecting.pop(report.nodeid, None)
+        if began is not None:
+            name = file_of(report.nodeid)
+            self.files[name] = self.files.get(name, 0.0) + time.perf_counter() - began
         if report.failed:
             self.broken.append({"node": report.nodeid, "message": report.longreprtext[-4000:]})
 
@@ -93,6 +112,8 @@ class ShardSelect:
             "ignored": list(decision.ignored),
             "errors": self.broken,
             "coverage_core": _coverage_core(),
+            "clock": {"configured": self.configured, "collected": time.time()},
+            "files": {name: round(seconds, 6) for name, seconds in self.files.items()},
         }
         self.collection_path.write_text(json.dumps(payload, ensure_ascii=False), "utf-8")
 
@@ -105,6 +126,8 @@ class ShardSelect:
 
     def pytest_runtest_logstart(self, nodeid: str) -> None:
         if self.worker is None:
+            if self.first is None:
+                self.first = time.time()
             self._emit({"event": "start", "id": nodeid})
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -120,6 +143,7 @@ class ShardSelect:
             if report.failed and state[0] in ("passed", "skipped"):
                 state[0] = "error"
             del self.pending[report.nodeid]
+            self.last = time.time()
             self._emit(
                 {"event": "result", "id": report.nodeid, "outcome": state[0], "seconds": state[1]}
             )
@@ -135,6 +159,16 @@ class ShardSelect:
             )
 
     def pytest_unconfigure(self) -> None:
+        if self.worker is None and self.first is not None:
+            self._emit(
+                {
+                    "event": "clock",
+                    "configured": self.configured,
+                    "first": self.first,
+                    "last": self.last if self.last is not None else self.first,
+                    "end": time.time(),
+                }
+            )
         if self._events is not None:
             self._events.close()
             self._events = None

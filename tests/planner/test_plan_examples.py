@@ -13,7 +13,7 @@ import pytest
 from shard_action.core.config import Config, LaneConfig
 from shard_action.core.matrix import matrix
 from shard_action.core.models import TestItem, Timings
-from shard_action.core.plan import EMPTY_SHARD_ID, Plan
+from shard_action.core.plan import EMPTY_SHARD_ID, Plan, PlannedShard
 from shard_action.core.planner import make_plan
 
 
@@ -39,6 +39,12 @@ def _plan(
     return make_plan(config, tests, timings, mode=mode, mode_reason="test", warnings=warnings)
 
 
+def _tests_of(shard: PlannedShard) -> float:
+    """The shard's predicted test time (its prediction without the fixed costs)."""
+    assert shard.prediction is not None
+    return shard.prediction.tests
+
+
 def _shard_of(plan: Plan, test_id: str) -> str:
     return next(s.id for s in plan.shards if test_id in s.tests)
 
@@ -48,11 +54,11 @@ def test_estimates_use_the_file_median_then_the_lane_median_then_the_default() -
     known = {"tests/a.py::t0": 1.0, "tests/a.py::t1": 2.0, "tests/a.py::t2": 10.0}
     plan = _plan(Config(shards=1), tests, known)
     # a.py::t3 -> median(1, 2, 10) = 2; b.py::t0 -> lane median, the same three values = 2
-    assert plan.shards[0].predicted_seconds == 1 + 2 + 10 + 2 + 2
+    assert _tests_of(plan.shards[0]) == 1 + 2 + 10 + 2 + 2
     assert plan.shards[0].estimated_tests == 2
     assert (plan.timings.measured, plan.timings.estimated) == (3, 2)
     nothing_known = _plan(Config(shards=1, default_duration=0.5), tests, {})
-    assert nothing_known.shards[0].predicted_seconds == 5 * 0.5
+    assert _tests_of(nothing_known.shards[0]) == 5 * 0.5
 
 
 def test_invalid_timings_count_as_missing_and_zero_counts_as_known() -> None:
@@ -65,7 +71,7 @@ def test_invalid_timings_count_as_missing_and_zero_counts_as_known() -> None:
     }
     plan = _plan(Config(shards=1), tests, durations)
     # t1, t2 -> median(4, 0) = 2
-    assert plan.shards[0].predicted_seconds == 4 + 2 + 2 + 0
+    assert _tests_of(plan.shards[0]) == 4 + 2 + 2 + 0
     assert plan.shards[0].estimated_tests == 2
 
 
@@ -78,8 +84,8 @@ def test_a_lane_instance_timing_wins_over_the_pooled_one() -> None:
     pooled = {"tests/db.py::t0": 1.0, "tests/db.py::t1": 1.0}
     plan = _plan(config, tests, pooled, by_lane={"db-pg": {"tests/db.py::t0": 7.0}})
     by_lane = {s.lane: s for s in plan.shards}
-    assert by_lane["db-sqlite"].predicted_seconds == 2.0
-    assert by_lane["db-pg"].predicted_seconds == 8.0
+    assert _tests_of(by_lane["db-sqlite"]) == 2.0
+    assert _tests_of(by_lane["db-pg"]) == 8.0
     assert plan.lane("db-pg").env == {"BACKEND": "pg"}
     assert by_lane["db-sqlite"].tests == by_lane["db-pg"].tests == [t.id for t in tests]
     assert plan.totals.tests == 4
@@ -120,7 +126,7 @@ def test_a_fixed_shard_count_is_used_even_where_the_bound_is_flat() -> None:
     durations = {t.id: 1.0 for t in tests} | {"tests/a.py::t0": 10.0}
     plan = _plan(Config(shards=4, shard_overhead=0.0), tests, durations)
     assert plan.totals.shards == 4
-    assert sorted(s.predicted_seconds for s in plan.shards) == [3.0, 3.0, 4.0, 10.0]
+    assert sorted(_tests_of(s) for s in plan.shards) == [3.0, 3.0, 4.0, 10.0]
 
 
 def test_file_granularity_keeps_files_whole_and_splits_only_an_oversized_file() -> None:

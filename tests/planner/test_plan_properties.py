@@ -200,15 +200,20 @@ def test_parallel_plan_keeps_every_rule(case: Case) -> None:
             assert [piece.lane for piece in shard.slices] == [name]
             # collection order inside a shard
             assert shard.tests == sorted(shard.tests, key=position.__getitem__)
+            # no learned costs: the prediction is the configured set-up plus the tests
+            assert shard.prediction is not None
+            assert shard.prediction.setup == overhead
+            assert shard.prediction.startup == shard.prediction.finish == 0
+            assert shard.predicted_seconds == shard.prediction.total
             assert math.isclose(
-                shard.predicted_seconds,
+                shard.prediction.tests,
                 math.fsum(seconds[t] for t in shard.tests),
                 rel_tol=1e-9,
                 abs_tol=1e-12,
             )
         lane_plan = next(lp for lp in plan.lanes if lp.name == name)
         assert lane_plan.shards == len(shards)
-        assert lane_plan.makespan == overhead + max(s.predicted_seconds for s in shards)
+        assert lane_plan.makespan == max(s.predicted_seconds for s in shards)
         assert lane_plan.makespan >= lane_plan.lower_bound * (1 - 1e-9)
         total = math.fsum(seconds.values())
         if config.granularity == "test" or config.split_files:
@@ -272,7 +277,8 @@ def test_serial_plan_runs_every_lane_one_after_another(case: Case) -> None:
         assert rules.isolated == (lane.isolated if lane is not None else True)
         assert rules.sequential == (lane is not None and lane.mode == "sequential")
         assert rules.workers is None  # the serial shard never uses workers
-    assert plan.makespan == plan.serial_seconds == plan.shard_overhead + shard.predicted_seconds
+    assert plan.makespan == plan.serial_seconds == shard.predicted_seconds
+    assert shard.prediction is not None and shard.prediction.setup == plan.shard_overhead
 
 
 @settings(max_examples=100, deadline=None)

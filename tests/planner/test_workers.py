@@ -95,7 +95,8 @@ def test_a_lane_with_workers_is_planned_longest_first_with_the_worker_model() ->
     (shard,) = plan.shards
     assert shard.tests == ["tests/a.py::t1", "tests/a.py::t0", "tests/b.py::t1", "tests/b.py::t0"]
     assert plan.lane(shard.lane).workers == 2
-    assert shard.predicted_seconds == pytest.approx(WORKER_STARTUP + 6.0)  # 4+2 | 3+3
+    assert shard.prediction is not None
+    assert shard.prediction.tests == pytest.approx(WORKER_STARTUP + 6.0)  # 4+2 | 3+3
     bound = config.shard_overhead + WORKER_STARTUP + 6.0  # max(sum 12 / (1 shard * 2), 4)
     assert plan.lanes[0].lower_bound == pytest.approx(bound)
 
@@ -108,7 +109,9 @@ def test_auto_workers_follow_the_cpus_given_and_one_worker_means_none() -> None:
         lane = LaneConfig.model_validate({"name": "default", "workers": workers})
         config = Config(shards=1, lanes=[lane])
         plan = make_plan(config, tests, timings, mode="parallel", mode_reason="t", cpus=cpus)
-        return plan.lanes[0].workers, plan.shards[0].predicted_seconds
+        prediction = plan.shards[0].prediction
+        assert prediction is not None
+        return plan.lanes[0].workers, prediction.tests
 
     assert runs("auto", 4) == ("auto", pytest.approx(WORKER_STARTUP + 1.0))
     assert runs("auto", 1) == (None, 4.0)

@@ -31,6 +31,7 @@ from shard_action.core.coverage_core import core_name
 from shard_action.core.outcomes import Outcome, worse
 from shard_action.core.plugin_files import (
     EVENT,
+    ClockEvent,
     CollectionFile,
     ResultEvent,
     SelectFile,
@@ -64,6 +65,8 @@ class ProcessResult:
     timed_out: bool = False
     stderr_tail: tuple[str, ...] = ()
     """The last non-blank lines the process wrote to stderr (it is still shown as it comes)."""
+    began: float = 0.0
+    """Wall-clock time (epoch seconds) just before the process was started."""
 
     @property
     def cause(self) -> str | None:
@@ -98,6 +101,7 @@ def run_process(
     command = list(argv)
     if memory_mb is not None:
         command = [sys.executable, "-S", "-c", _LIMIT_TRAMPOLINE, str(memory_mb), *command]
+    began = time.time()
     started = time.monotonic()
     proc = subprocess.Popen(
         command, cwd=cwd, env=dict(env), start_new_session=True, stderr=subprocess.PIPE
@@ -124,7 +128,7 @@ def run_process(
     finally:
         _kill_group(proc.pid, signal.SIGKILL)  # stray children of a finished runner
         relay.join(timeout=grace)
-    return ProcessResult(proc.returncode, time.monotonic() - started, timed_out, tuple(tail))
+    return ProcessResult(proc.returncode, time.monotonic() - started, timed_out, tuple(tail), began)
 
 
 def _relay_stderr(proc: subprocess.Popen[bytes], tail: deque[str]) -> None:
@@ -160,6 +164,18 @@ class Collection:
     """(node, message) of every collector that failed (a module that did not import)."""
     coverage_core: str | None = None
     """The coverage.py core measuring the process (``sysmon``, ``ctrace``…), when under coverage."""
+    files: tuple[tuple[str, float], ...] = ()
+    """(test file, seconds its collection took), in collection order."""
+
+
+@dataclass(frozen=True, slots=True)
+class Clock:
+    """Wall-clock times (epoch seconds) of one pytest process, from its ``clock`` event."""
+
+    configured: float
+    first: float
+    last: float
+    end: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +196,8 @@ class PytestReport:
     running: str | None
     """A test that started and never finished: the process died or was killed inside it."""
     memory_errors: tuple[str, ...]
+    clock: Clock | None = None
+    """``None``: the process ran no test or did not finish its session."""
 
 
 def pytest_command(
@@ -222,6 +240,7 @@ def _read_collection(path: Path) -> Collection | None:
     ignored: dict[str, None] = {}
     errors: dict[tuple[str, str], None] = {}
     core: str | None = None
+    files: dict[str, float] = {}
     for part in parts:  # several only under xdist: one per worker, normally identical
         data = read_document(part, CollectionFile)
         selected.update(dict.fromkeys(data.selected))
@@ -230,6 +249,8 @@ def _read_collection(path: Path) -> Collection | None:
         ignored.update(dict.fromkeys(data.ignored))
         errors.update(dict.fromkeys((e.node, e.message) for e in data.errors))
         core = core or data.coverage_core
+        for name, seconds in data.files.items():  # workers: the first one's
+            files.setdefault(name, seconds)
     return Collection(
         tuple(selected),
         tuple(unplanned),
@@ -237,13 +258,15 @@ def _read_collection(path: Path) -> Collection | None:
         tuple(ignored),
         tuple(errors),
         core_name(core),
+        tuple(files.items()),
     )
 
 
-def _read_events(path: Path) -> tuple[list[TestResult], str | None, list[str]]:
+def _read_events(path: Path) -> tuple[list[TestResult], str | None, list[str], Clock | None]:
     results: list[TestResult] = []
     started: dict[str, None] = {}
     memory: list[str] = []
+    clock: Clock | None = None
     for part in sorted(path.parent.glob(path.name + "*")):
         for line in part.read_text("utf-8").splitlines():
             try:
@@ -255,10 +278,12 @@ def _read_events(path: Path) -> tuple[list[TestResult], str | None, list[str]]:
             elif isinstance(event, ResultEvent):
                 started.pop(event.id, None)
                 results.append(TestResult(event.id, event.outcome, event.seconds))
+            elif isinstance(event, ClockEvent):
+                clock = Clock(event.configured, event.first, event.last, event.end)
             else:
                 memory.append(event.id)
     running = next(iter(started), None)
-    return results, running, memory
+    return results, running, memory, clock
 
 
 def run_pytest(
@@ -311,13 +336,14 @@ def run_pytest(
         load_xdist=bool(run_env.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")),
     )
     process = run_process(command, cwd=cwd, env=run_env, timeout=timeout, memory_mb=memory_mb)
-    results, running, memory = _read_events(events_path)
+    results, running, memory, clock = _read_events(events_path)
     return PytestReport(
         process=process,
         collection=_read_collection(collection_path),
         results=tuple(results),
         running=running,
         memory_errors=tuple(memory),
+        clock=clock,
     )
 
 

@@ -35,7 +35,7 @@ def plan_table(plan: Plan) -> Table:
             shard.id,
             shard.lane,
             str(len(shard.tests)),
-            seconds(shard.predicted_seconds + plan.shard_overhead),
+            seconds(shard.predicted_seconds),
             str(shard.estimated_tests) if shard.estimated_tests else "",
         )
     return table

@@ -44,6 +44,7 @@ from shard_action.core.models import TestItem
 from shard_action.core.plan import Plan
 from shard_action.core.plan_summary import plan_markdown
 from shard_action.core.planner import make_plan
+from shard_action.core.prediction import costs_of
 from shard_action.core.tiers import plan_in_tiers
 from shard_action.core.timings import resolve, timing_warnings, units_of
 from shard_action.core.units import count
@@ -108,6 +109,8 @@ def build_plan(
     )
     mode, reason = plan_mode(config.mode, timing_input.history, override=args.mode)
     sizes = file_sizes(root, collected.tests)
+    history = timing_input.history
+    costs = costs_of(history.costs) if history is not None else {}
 
     def plan_for(
         tests: Sequence[TestItem], notes: Sequence[str], shards: int | None = None
@@ -115,7 +118,7 @@ def build_plan(
         chosen = config if shards is None else config.model_copy(update={"shards": shards})
         return make_plan(
             chosen, tests, timings, mode=mode, mode_reason=reason, warnings=notes,
-            cpus=os.cpu_count(), file_bytes=sizes,
+            cpus=os.cpu_count(), file_bytes=sizes, costs=costs,
         )  # fmt: skip
 
     given = bool(args.timings)

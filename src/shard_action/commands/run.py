@@ -55,6 +55,7 @@ from shard_action.core.manifest import (
 )
 from shard_action.core.outcomes import Outcome, is_failing
 from shard_action.core.plan import EMPTY_SHARD_ID, Plan, PlannedShard, plan_digest
+from shard_action.core.prediction import ProcessTimes, measure
 from shard_action.core.quarantine import Quarantine
 from shard_action.core.reruns import (
     Verdict,
@@ -148,6 +149,10 @@ class _Ledger:
     failures: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     fatal: bool = False
+    processes: list[ProcessTimes] = field(default_factory=list)
+    """The first process of each lane run that ran a test, for the shard's measured parts."""
+    files: dict[str, float] = field(default_factory=dict)
+    reruns: bool = False
 
 
 @dataclass(frozen=True)
@@ -244,6 +249,18 @@ def _judge_process(
         ledger.failures.append(f"{where}: {label} could not collect {nodes}")
 
 
+def _clocked(report: PytestReport, ledger: _Ledger) -> None:
+    """Keep what the first process's clock says, for the manifest's measured parts."""
+    clock = report.clock
+    if clock is not None and report.process.began > 0:
+        ledger.processes.append(
+            ProcessTimes(report.process.began, clock.configured, clock.first, clock.last)
+        )
+    if report.collection is not None:
+        for name, seconds in report.collection.files:
+            ledger.files[name] = ledger.files.get(name, 0.0) + seconds
+
+
 def _run_pytest_slice(
     ctx: _Context,
     piece: PlacedSlice,
@@ -284,6 +301,7 @@ def _run_pytest_slice(
     selection = selection_for(ctx.plan, ctx.shard.id, piece.index, owners=owners)
     report = attempt(selection, files_in_order(piece.tests), f"junit-{tag}.xml", 1)
     _judge_process(ctx, piece, report, ledger, FIRST)
+    _clocked(report, ledger)
     for result in report.results:
         record.first(result.id, result.outcome, result.seconds)
     if report.running is not None:
@@ -326,6 +344,7 @@ def _run_pytest_slice(
             break
         known = selection.known | set(again)
         rerun = Selection(keep=tuple(again), known=frozenset(known), owned_files=frozenset())
+        ledger.reruns = True
         name = f"junit-{tag}-rerun{number - 1}.xml"
         report = attempt(rerun, files_in_order(again), name, number)
         _judge_process(ctx, piece, report, ledger, f"re-run {number - 1}")
@@ -637,12 +656,20 @@ def _finish(
     code = shard_exit_code(
         verdicts, fail_on_flaky=plan.runner.fail_on_flaky, lost=len(lost), failure=failure
     )
+    finished = _now()
+    measured = measure(
+        started.timestamp(),
+        finished.timestamp(),
+        ledger.processes,
+        ledger.files,
+        reruns=ledger.reruns,
+    )
     manifest = ShardManifest(
         shard=shard_id,
         lane=shard.lane if shard is not None else EMPTY_SHARD_ID,
         mode=plan.mode,
         started=started,
-        finished=_now(),
+        finished=finished,
         exit_code=code,
         runs=runs,
         coverage=coverage_files,
@@ -650,6 +677,7 @@ def _finish(
         failure=failure,
         plan_digest=plan_digest(plan),
         attempt=attempt,
+        measured=measured,
     )
     write_text_atomic(results / MANIFEST_FILE, manifest.model_dump_json(indent=2) + "\n")
     _print_summary(manifest, results, ledger.notes, counts, lost, fanned=fanned)

@@ -179,7 +179,9 @@ class Config(_Strict):
         32, description="Cap on shards over all lanes (GitHub allows 256 matrix jobs)."
     )
     shard_overhead: Annotated[float, Field(ge=0, le=MAX_SECONDS, allow_inf_nan=False)] = Field(
-        30.0, description="Seconds a shard's job costs before its first test (checkout, install)."
+        30.0,
+        description="Seconds a shard's job costs before our step (checkout, install) until the "
+        "history has measured it (then the median of the lane's last runs).",
     )
     granularity: Literal["test", "file"] = Field(
         "test", description="Split by test id, or keep files whole (split only oversized files)."

@@ -20,6 +20,10 @@ Why these rules:
   keeping it would only slow the planner and grow the artifact. On top of that the number of
   records is capped, dropping the least recently seen first.
 
+* **Fixed costs** per lane (``core.prediction``): the recent job set-up, interpreter start,
+  per-file collection and finish samples, each divided by its run's speed factor (the median
+  ratio of the run's test times to the history's), so one run on a loaded machine neither moves
+  the test durations nor the costs. Durations are stored the same way.
 * **Trends** (``core.trends``): a test is *markedly slower* when its newest sample is at least
   :data:`SLOWER_RATIO` times the median of its earlier samples and :data:`SLOWER_SECONDS` longer
   (a ratio alone would flag a 2 ms test that took 5 ms); ``slower_since`` keeps the first run of
@@ -42,6 +46,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shard_action.core.documents import Document
 from shard_action.core.models import MAX_SECONDS, usable_seconds
+from shard_action.core.prediction import SPEED_RANGE, LaneCosts
 
 HISTORY_VERSION: Final = 1
 HISTORY_KIND: Final = "shard-action-history"
@@ -193,6 +198,11 @@ class RunRecord(_Model):
     outage: str | None = Field(
         None, description="Why the run looked like an outage (not counted), if it did."
     )
+    speed: float | None = Field(
+        None,
+        description="The run's speed factor: its test times over the history's (2: twice as "
+        "slow); its samples were stored divided by it.",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -232,6 +242,8 @@ class RunRecord(_Model):
             data["bottleneck"] = None
         if isinstance(data.get("tier"), str):
             data["tier"] = data["tier"][:MAX_TEXT]
+        if _numeric(data.get("speed")):
+            data["speed"] = _clamped(data.get("speed"), *SPEED_RANGE)
         return data
 
 
@@ -248,6 +260,10 @@ class History(Document):
     runs: list[RunRecord] = Field(default_factory=list)
     tests: dict[str, dict[str, TestRecord]] = Field(
         default_factory=dict, description="lane name -> test id -> record"
+    )
+    costs: dict[str, LaneCosts] = Field(
+        default_factory=dict,
+        description="lane name (`*`: the serial shard) -> recent fixed-cost samples",
     )
 
     def last_run(self) -> RunRecord | None:
@@ -439,6 +455,7 @@ def with_run(
     mode_since: int | None,
     mode_cause: str | None,
     limits: Limits = Limits(),
+    costs: dict[str, LaneCosts] | None = None,
 ) -> History:
     """A new history with ``run`` appended (runs bounded) and the mode state replaced."""
     flaky_tests = run.flaky_tests[: limits.max_flaky_listed]
@@ -452,4 +469,5 @@ def with_run(
         mode_cause=mode_cause,
         runs=runs,
         tests=tests,
+        costs=history.costs if costs is None else costs,
     )

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shard_action.core.documents import Document
 from shard_action.core.outcomes import Outcome
+from shard_action.core.prediction import Measured
 
 MANIFEST_VERSION: Final = 2
 MANIFEST_KIND: Final = "shard-action-result"
@@ -137,6 +138,11 @@ class ShardManifest(Document):
         ge=1,
         description="The workflow run attempt (GITHUB_RUN_ATTEMPT) that ran the shard: after "
         "'Re-run failed jobs' the fan-in keeps each shard's newest attempt.",
+    )
+    measured: Measured | None = Field(
+        None,
+        description="The shard's wall in parts (start-up, tests, finish) and its fixed costs, "
+        "from its own clock; none when no pytest process ran a test.",
     )
 
     @property

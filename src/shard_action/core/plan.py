@@ -13,6 +13,7 @@ from pydantic import ConfigDict, Field
 
 from shard_action.core.config import FLAKY_THRESHOLD, OUTAGE_THRESHOLD, RECOVER_AFTER
 from shard_action.core.documents import Document, Frozen
+from shard_action.core.prediction import Parts
 from shard_action.core.quarantine import Quarantine
 
 PLAN_VERSION: Final = 2
@@ -42,7 +43,14 @@ class PlannedShard(Frozen):
     )
     name: str = Field(description="Display name for the matrix job.")
     slices: list[Slice]
-    predicted_seconds: float = Field(description="Predicted test time, without the overhead.")
+    predicted_seconds: float = Field(
+        description="Predicted wall of the shard's job: the sum of `prediction`."
+    )
+    prediction: Parts | None = Field(
+        None,
+        description="The prediction in parts: job set-up (learned, else `shard-overhead`), "
+        "start-up (interpreter and plugins, plus each file's collection), tests, finish.",
+    )
     estimated_tests: int = Field(description="How many of the tests had no timing of their own.")
     first: bool = Field(
         False,
@@ -163,7 +171,9 @@ class Plan(Document):
     mode: Literal["parallel", "serial"]
     mode_reason: str
     granularity: Literal["test", "file"]
-    shard_overhead: float
+    shard_overhead: float = Field(
+        description="The configured `shard-overhead`: each job's set-up until one is learned."
+    )
     shards: list[PlannedShard]
     lanes: list[LanePlan]
     lower_bound: float = Field(description="max over lanes of the lane bound, overhead included.")

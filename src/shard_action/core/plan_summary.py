@@ -28,15 +28,37 @@ def cell(text: str) -> str:
 
 
 def predicted_bars(plan: Plan) -> list[Bar]:
+    """Each shard's predicted parts one after another: set-up, start-up, tests, finish."""
     bars: list[Bar] = []
     for shard in plan.shards:
-        if plan.shard_overhead > 0:
-            bars.append(Bar(shard.lane, f"{shard.id} start-up", 0.0, plan.shard_overhead, "done"))
-        bars.append(
-            Bar(shard.lane, f"{shard.id} ({len(shard.tests)})", plan.shard_overhead,
-                shard.predicted_seconds)
-        )  # fmt: skip
+        parts = shard.prediction
+        if parts is None:  # a plan written without parts: the overhead, then the rest
+            fixed = min(plan.shard_overhead, shard.predicted_seconds)
+            steps = [("set-up", fixed), ("", shard.predicted_seconds - fixed), ("finish", 0.0)]
+        else:
+            steps = [("set-up", parts.setup), ("start-up", parts.startup), ("", parts.tests),
+                     ("finish", parts.finish)]  # fmt: skip
+        at = 0.0
+        for name, length in steps:
+            if name and length <= 0:
+                continue
+            label = f"{shard.id} {name}" if name else f"{shard.id} ({len(shard.tests)})"
+            bars.append(Bar(shard.lane, label, at, length, "done" if name else ""))
+            at += length
     return bars
+
+
+def _fixed_costs(plan: Plan) -> str:
+    """The fixed costs the prediction counts per shard (learned from the history, or not)."""
+    parts = [s.prediction for s in plan.shards if s.prediction is not None]
+    if not parts or all(p.startup == 0 and p.finish == 0 for p in parts):
+        return f"job set-up {duration(plan.shard_overhead)} per shard (shard-overhead)"
+    low, high = min(p.startup for p in parts), max(p.startup for p in parts)
+    startup = duration(low) if high - low < 0.05 else f"{duration(low)}-{duration(high)}"
+    return (
+        f"learned per shard: job set-up {duration(max(p.setup for p in parts))}, start-up "
+        f"{startup} (its files' collection), finish {duration(max(p.finish for p in parts))}"
+    )
 
 
 def plan_markdown(plan: Plan) -> str:
@@ -51,7 +73,7 @@ def plan_markdown(plan: Plan) -> str:
         *([f"{cell(tiers)}.", ""] if (tiers := describe(plan)) else []),
         f"Predicted wall time **{duration(plan.makespan)}** against "
         f"{duration(plan.serial_seconds)} in one job (**{speedup(ratio)}**); lower bound "
-        f"{duration(plan.lower_bound)}; start-up {duration(plan.shard_overhead)} per shard.",
+        f"{duration(plan.lower_bound)}; {_fixed_costs(plan)}.",
         "",
         f"Timings: {plan.timings.measured} measured, {plan.timings.estimated} estimated, "
         f"{plan.timings.stale} stale ignored"
@@ -86,7 +108,7 @@ def plan_markdown(plan: Plan) -> str:
     for shard in plan.shards[:MAX_ROWS]:
         lines.append(
             f"| {cell(shard.id)} | {cell(shard.lane)} | {len(shard.tests)} | "
-            f"{duration(shard.predicted_seconds + plan.shard_overhead)} | "
+            f"{duration(shard.predicted_seconds)} | "
             f"{shard.estimated_tests} |"
         )
     lines += ["", "</details>", ""]

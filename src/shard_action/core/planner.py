@@ -77,6 +77,7 @@ from shard_action.core.plan import (
     TimingsInfo,
     Totals,
 )
+from shard_action.core.prediction import Costs, Parts, predict
 from shard_action.core.workers import WORKER_STARTUP, longest_first, shard_seconds
 from shard_action.core.workers import resolve as resolve_workers
 from shard_action.errors import InputError
@@ -471,10 +472,12 @@ def _assemble(
     shards: list[PlannedShard],
     lane_plans: list[LanePlan],
     bounds: tuple[float, float],
+    serial: float,
     warnings: list[str],
 ) -> Plan:
     """The one place a :class:`Plan` is made: ``bounds`` is (lower bound, makespan) of the
-    stage without the overhead; the totals and the serial time follow from the lanes."""
+    stage and ``serial`` one job's wall, fixed costs included; the totals follow from the
+    lanes."""
     overhead = config.shard_overhead
     total = math.fsum(lane.total for lane in lanes)
     planned = sum(len(lane.tests) for lane in lanes)
@@ -487,9 +490,9 @@ def _assemble(
         shard_overhead=overhead,
         shards=shards,
         lanes=lane_plans,
-        lower_bound=overhead + bounds[0],
-        makespan=overhead + bounds[1],
-        serial_seconds=overhead + total,
+        lower_bound=bounds[0],
+        makespan=bounds[1],
+        serial_seconds=serial,
         totals=Totals(tests=planned, seconds=total, shards=len(shards)),
         timings=_timings_info(timings, planned, sum(lane.estimated for lane in lanes), lanes),
         warnings=warnings,
@@ -522,13 +525,15 @@ def _empty_plan(
         mode_reason=mode_reason,
         shards=[shard],
         lane_plans=[],
-        bounds=(0.0, 0.0),
+        bounds=(config.shard_overhead, config.shard_overhead),
+        serial=config.shard_overhead,
         warnings=warnings,
     )
 
 
-def _lane_plan(lane: _Lane, overhead: float, span: float, bound: float) -> LanePlan:
-    """The lane's rules (every slice of it finds them here) and its predicted figures."""
+def _lane_plan(lane: _Lane, span: float, bound: float) -> LanePlan:
+    """The lane's rules (every slice of it finds them here) and its predicted figures:
+    ``span`` and ``bound``, its makespan and lower bound, fixed costs included."""
     instance = lane.instance
     return LanePlan(
         name=instance.name,
@@ -543,8 +548,8 @@ def _lane_plan(lane: _Lane, overhead: float, span: float, bound: float) -> LaneP
         seconds=lane.total,
         longest=max(lane.seconds),
         shards=len(lane.groups) if lane.groups else 1,
-        lower_bound=overhead + bound,
-        makespan=overhead + span,
+        lower_bound=bound,
+        makespan=span,
         critical=False,
         capped_by=lane.capped_by,
     )
@@ -558,6 +563,7 @@ def _serial_plan(
     timings: Timings,
     mode_reason: str,
     warnings: list[str],
+    costs: Mapping[str, Costs],
 ) -> Plan:
     overhead = config.shard_overhead
     slices: list[Slice] = []
@@ -565,14 +571,16 @@ def _serial_plan(
     for lane in lanes:
         slices.append(Slice(lane=lane.instance.name, tests=[suite.ids[p] for p in lane.tests]))
         lane.groups = [list(range(len(lane.tests)))]
-        lane_plans.append(_lane_plan(lane, overhead, lane.total, lane.total))
-    total = math.fsum(lane.total for lane in lanes)
+        alone = _one_job(costs, [lane], suite, overhead).total
+        lane_plans.append(_lane_plan(lane, alone, alone))
+    prediction = _one_job(costs, lanes, suite, overhead)
     shard = PlannedShard(
         id=SERIAL_SHARD_ID,
         lane=ALL_LANES,
         name="serial (all lanes)",
         slices=slices,
-        predicted_seconds=total,
+        predicted_seconds=prediction.total,
+        prediction=prediction,
         estimated_tests=sum(lane.estimated for lane in lanes),
     )
     return _assemble(
@@ -583,13 +591,48 @@ def _serial_plan(
         mode_reason=mode_reason,
         shards=[shard],
         lane_plans=lane_plans,
-        bounds=(total, total),
+        bounds=(prediction.total, prediction.total),
+        serial=prediction.total,
         warnings=warnings,
     )
 
 
-def _lane_shards(lane: _Lane, suite: _Suite) -> tuple[list[PlannedShard], float]:
-    """The lane's shards (one slice each) and the longest one's predicted seconds."""
+def _fixed(costs: Costs | None, overhead: float) -> float:
+    """What every shard of a lane pays besides its tests and its files' collection."""
+    return predict(costs, (), 0.0, overhead=overhead).total
+
+
+def _one_job(
+    costs: Mapping[str, Costs], lanes: Sequence[_Lane], suite: _Suite, overhead: float
+) -> Parts:
+    """One job running every test of ``lanes``, one lane after another (serial mode).
+
+    The serial shard's own costs (lane ``*``) when the history has them; else each lane's
+    start-up over its files, one set-up, and the slowest finish.
+    """
+    total = math.fsum(lane.total for lane in lanes)
+    files = {suite.files[p] for lane in lanes for p in lane.tests}
+    if ALL_LANES in costs:
+        return predict(costs[ALL_LANES], files, total, overhead=overhead)
+    parts = [
+        predict(costs.get(lane.instance.name), {suite.files[p] for p in lane.tests}, lane.total,
+                overhead=overhead)
+        for lane in lanes
+    ]  # fmt: skip
+    if not parts:
+        return Parts(setup=overhead)
+    return Parts(
+        setup=max(p.setup for p in parts),
+        startup=math.fsum(p.startup for p in parts),
+        tests=total,
+        finish=max(p.finish for p in parts),
+    )
+
+
+def _lane_shards(
+    lane: _Lane, suite: _Suite, costs: Costs | None, overhead: float
+) -> tuple[list[PlannedShard], float]:
+    """The lane's shards (one slice each) and the longest one's predicted wall."""
     name = lane.instance.name
     count = len(lane.groups)
     shards: list[PlannedShard] = []
@@ -601,14 +644,17 @@ def _lane_shards(lane: _Lane, suite: _Suite) -> tuple[list[PlannedShard], float]
             durations = [lane.seconds[j] for j in members]
             group = longest_first(members, durations)
             seconds = shard_seconds(durations, lane.workers)
-        span = max(span, seconds)
+        files = {suite.files[lane.tests[j]] for j in members}
+        prediction = predict(costs, files, seconds, overhead=overhead)
+        span = max(span, prediction.total)
         shards.append(
             PlannedShard(
                 id=f"{name}-{number}",
                 lane=name,
                 name=name if count == 1 else f"{name} {number}/{count}",
                 slices=[Slice(lane=name, tests=[suite.ids[lane.tests[j]] for j in group])],
-                predicted_seconds=seconds,
+                predicted_seconds=prediction.total,
+                prediction=prediction,
                 estimated_tests=sum(1 for j in group if lane.estimated_flags[j]),
             )
         )
@@ -616,12 +662,12 @@ def _lane_shards(lane: _Lane, suite: _Suite) -> tuple[list[PlannedShard], float]
 
 
 def _parallel_lane_plan(
-    lane: _Lane, span: float, stage: float, overhead: float, notes: list[str]
+    lane: _Lane, span: float, stage: float, bound: float, notes: list[str]
 ) -> LanePlan:
     """The lane's entry once partitioned: ``critical`` when it decides the stage (a note when
     that lane is sequential); ``capped_by`` only matters then."""
     critical = span >= stage
-    plan = _lane_plan(lane, overhead, span, lane.bound(len(lane.groups)))
+    plan = _lane_plan(lane, span, bound)
     capped_by = plan.capped_by if critical else None
     plan = plan.model_copy(update={"critical": critical, "capped_by": capped_by})
     if critical and lane.sequential and lane.total > 0:
@@ -643,14 +689,19 @@ def make_plan(
     warnings: Sequence[str] = (),
     cpus: int | None = None,
     file_bytes: Mapping[str, int] | None = None,
+    costs: Mapping[str, Costs] | None = None,
 ) -> Plan:
     """The plan for ``tests`` under ``config`` (steps in the module docstring).
+
+    ``costs``: each lane's learned fixed costs (``core.prediction``, from the history); a lane
+    without them is predicted with ``shard-overhead`` as its set-up and nothing else.
 
     ``cpus``: the CPU count ``workers = "auto"`` is planned with (the caller's machine).
     ``file_bytes``: the size of each test file, for durations that nothing measured
     (``core.estimate``); without it such tests get the estimate's typical figure.
     """
     notes = list(warnings)
+    costs = costs or {}
     suite = _suite(tests, file_bytes or {})
     if suite.duplicates:
         notes.append(f"{units.count(suite.duplicates, 'duplicate test id')} planned once")
@@ -666,6 +717,7 @@ def make_plan(
             timings=timings,
             mode_reason=mode_reason,
             warnings=notes,
+            costs=costs,
         )
     for lane in lanes:
         if not lane.sequential:
@@ -677,13 +729,17 @@ def make_plan(
     orders: dict[str, tuple[list[int], list[int]]] = {}
     for lane in lanes:
         _partition_lane(lane, suite, config, orders)
-        lane_shards, span = _lane_shards(lane, suite)
+        lane_shards, span = _lane_shards(lane, suite, costs.get(lane.instance.name), overhead)
         shards.extend(lane_shards)
         spans.append(span)
     stage = max(spans)
+    bounds = [
+        _fixed(costs.get(lane.instance.name), overhead) + lane.bound(len(lane.groups))
+        for lane in lanes
+    ]
     lane_plans = [
-        _parallel_lane_plan(lane, span, stage, overhead, notes)
-        for lane, span in zip(lanes, spans, strict=True)
+        _parallel_lane_plan(lane, span, stage, bound, notes)
+        for lane, span, bound in zip(lanes, spans, bounds, strict=True)
     ]
     return _assemble(
         config,
@@ -693,6 +749,7 @@ def make_plan(
         mode_reason=mode_reason,
         shards=shards,
         lane_plans=lane_plans,
-        bounds=(max(lane.bound(len(lane.groups)) for lane in lanes), stage),
+        bounds=(max(bounds), stage),
+        serial=_one_job(costs, lanes, suite, overhead).total,
         warnings=notes,
     )

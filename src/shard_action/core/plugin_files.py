@@ -47,6 +47,11 @@ class CollectError(Frozen):
     message: str = Field(description="The end of its report (at most 4000 characters).")
 
 
+class CollectionClock(Frozen):
+    configured: float = Field(description="Wall clock (epoch seconds) of our plugin's configure.")
+    collected: float = Field(description="Wall clock when collection was done.")
+
+
 class CollectionFile(Document):
     """``collection.json``: what one process kept, right after collection (one per xdist
     worker, suffixed with its id)."""
@@ -62,6 +67,10 @@ class CollectionFile(Document):
     ignored: list[str] = Field(default_factory=list, description="Unplanned, not drift: not run.")
     errors: list[CollectError] = Field(default_factory=list)
     coverage_core: str | None = Field(None, description="The coverage.py core measuring it.")
+    clock: CollectionClock | None = Field(None, description="When configure and collection ended.")
+    files: dict[str, float] = Field(
+        default_factory=dict, description="Collection seconds per test file (import, items)."
+    )
 
 
 class StartEvent(Frozen):
@@ -81,7 +90,22 @@ class MemoryErrorEvent(Frozen):
     id: str
 
 
-Event = Annotated[StartEvent | ResultEvent | MemoryErrorEvent, Field(discriminator="event")]
+class ClockEvent(Frozen):
+    """The last line, at session end: wall clock (epoch seconds) of configure, the first test's
+    start, the last test's end and the session's end (the runner splits the process by them)."""
+
+    event: Literal["clock"]
+    configured: float
+    first: float
+    last: float
+    end: float
+
+
+Event = Annotated[
+    StartEvent | ResultEvent | MemoryErrorEvent | ClockEvent, Field(discriminator="event")
+]
 """One line of ``events.jsonl``, appended and flushed as tests run."""
 
-EVENT: Final[TypeAdapter[StartEvent | ResultEvent | MemoryErrorEvent]] = TypeAdapter(Event)
+EVENT: Final[TypeAdapter[StartEvent | ResultEvent | MemoryErrorEvent | ClockEvent]] = TypeAdapter(
+    Event
+)

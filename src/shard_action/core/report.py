@@ -67,6 +67,7 @@ from shard_action.core.outcomes import (
     is_failing_status,
 )
 from shard_action.core.plan import Plan
+from shard_action.core.prediction import Measured, Parts, learned, speed_factor
 from shard_action.core.quarantine import QuarantineEntry, Suggestion, suggestion_block
 from shard_action.core.resolver import Resolver
 from shard_action.core.results import CaseResult, JUnitReport
@@ -268,8 +269,17 @@ class ShardEntry(_Model):
     )
     planned: int
     executed: int
-    predicted_seconds: float | None
-    actual_seconds: float | None
+    predicted_seconds: float | None = Field(
+        description="The plan's prediction (`prediction`'s sum; without its set-up when the "
+        "job's set-up was not measured, so that both columns count the same parts)."
+    )
+    actual_seconds: float | None = Field(
+        description="The shard's own wall, plus its job's set-up when that was measured."
+    )
+    prediction: Parts | None = Field(None, description="The plan's prediction in parts.")
+    measured: Parts | None = Field(
+        None, description="The same parts as measured (set-up: 0 when not measured)."
+    )
     start_offset: float | None = Field(None, description="Seconds after the first shard began.")
     exit_code: int | None = None
     failure: str | None = None
@@ -593,6 +603,7 @@ def _shard_entries(
     completeness: Completeness,
     *,
     not_run: frozenset[str] = frozenset(),
+    setups: Mapping[str, float] | None = None,
 ) -> list[ShardEntry]:
     starts = [_utc(r.manifest.started) for r in shards.values()]
     origin = min(starts) if starts else None
@@ -625,6 +636,15 @@ def _shard_entries(
             status = "failed"
         else:
             status = "passed"
+        setup = (setups or {}).get(shard_id)
+        measured = _measured(manifest, setup)
+        prediction = shard.prediction if shard is not None else None
+        predicted: float | None = None
+        if prediction is not None:
+            predicted = prediction.total - (0.0 if setup is not None else prediction.setup)
+        elif shard is not None:
+            predicted = shard.predicted_seconds
+        wall = _seconds(manifest.started, manifest.finished) if manifest else None
         entries.append(
             ShardEntry(
                 shard=shard_id,
@@ -633,8 +653,10 @@ def _shard_entries(
                 status=status,
                 planned=len(shard.tests) if shard is not None else 0,
                 executed=executed.get(shard_id, 0),
-                predicted_seconds=shard.predicted_seconds if shard is not None else None,
-                actual_seconds=_seconds(manifest.started, manifest.finished) if manifest else None,
+                predicted_seconds=predicted,
+                actual_seconds=None if wall is None else wall + (setup or 0.0),
+                prediction=prediction,
+                measured=None if measured is None else measured.parts,
                 start_offset=(_utc(manifest.started) - origin).total_seconds()
                 if manifest is not None and origin is not None
                 else None,
@@ -646,6 +668,22 @@ def _shard_entries(
             )
         )
     return entries
+
+
+def _normalised(seconds: float | None, speed: float) -> float | None:
+    """A time of this run at the history's speed (``speed``: this run's factor)."""
+    return None if seconds is None else seconds / speed
+
+
+def _measured(manifest: ShardManifest | None, setup: float | None) -> Measured | None:
+    """The shard's own measurement, with its job's set-up when the jobs endpoint gave it."""
+    if manifest is None or manifest.measured is None:
+        return None
+    measured = manifest.measured
+    if setup is None:
+        return measured
+    parts = measured.parts.model_copy(update={"setup": max(0.0, setup)})
+    return measured.model_copy(update={"parts": parts})
 
 
 def _coverage(
@@ -864,12 +902,14 @@ def build(
     coverage: CoverageTotals | None = None,
     settings: Settings | None = None,
     problems: Sequence[Problem] = (),
+    setups: Mapping[str, float] | None = None,
 ) -> Fanin:
     """Everything the fan-in concludes from one run.
 
     ``history`` is the previous history (an empty :class:`History` when there is none) or None
     when it could not be read: then nothing is remembered and no history is written. Two
     manifests for the same shard keep the first; the caller names the duplicate as a problem.
+    ``setups``: each shard job's set-up before our step (seconds), when the jobs endpoint gave it.
     """
     settings = settings or Settings()
     by_shard: dict[str, ShardResult] = {}
@@ -934,10 +974,23 @@ def build(
         recover_after=settings.recover_after,
     )
     serial = plan.mode == "serial"
+    speed = speed_factor(
+        (e.seconds, before.duration)
+        for e in entries
+        if e.seconds is not None
+        and e.status == "passed"
+        and (before := previous.record(e.lane, e.test)) is not None
+        and before.recent
+    )
     records = update_tests(
         previous,
         [
-            Observed(e.lane, e.test, letter_of(e.status), e.seconds)
+            Observed(
+                e.lane,
+                e.test,
+                letter_of(e.status),
+                None if e.seconds is None else e.seconds / speed,
+            )
             for e in entries
             # an outage's failures say nothing about the tests: no flips, no durations
             if e.kind != "drift" and not (outage is not None and is_failing_status(e.status))
@@ -991,7 +1044,7 @@ def build(
     )
     writable = history is not None and not settings.fork
     shard_entries = _shard_entries(
-        plan, by_shard, entries, unmatched, completeness, not_run=not_run
+        plan, by_shard, entries, unmatched, completeness, not_run=not_run, setups=setups
     )
     mode = _mode_entry(plan, decision, previous, settings, facts, recorded=writable)
     code = exit_code(
@@ -1096,6 +1149,17 @@ def build(
         tier=plan.tier,
         slowest=slowest([(e.lane, e.test, e.seconds) for e in timed], MAX_SLOWEST),
         bottleneck=bottleneck(ran, [(e.shard, e.test, e.seconds) for e in timed]),
+        speed=round(speed, 3),
+    )
+    # A shard that stopped early or ran in an outage measured its failure, not its costs.
+    measurements = [
+        (r.manifest.lane, m)
+        for r in by_shard.values()
+        if not r.manifest.failure
+        and (m := _measured(r.manifest, (setups or {}).get(r.manifest.shard))) is not None
+    ]
+    costs = (
+        previous.costs if outage is not None else learned(previous.costs, measurements, speed=speed)
     )
     # Computed for a fork too, so its report shows trends; only a writable one is kept.
     after = with_run(
@@ -1108,6 +1172,7 @@ def build(
         mode_since=decision.since,
         mode_cause=decision.cause,
         limits=settings.limits,
+        costs=costs,
     )
     report = report.model_copy(update={"trends": trends_of(after)})
     return Fanin(report=report, tests=tuple(entries), history=after if writable else None)

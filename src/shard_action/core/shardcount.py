@@ -30,10 +30,7 @@ class Option:
 
 def billed_minutes(plan: Plan) -> int:
     """Minutes GitHub bills for the plan's test jobs: each shard's predicted wall, rounded up."""
-    return sum(
-        max(1, math.ceil((plan.shard_overhead + shard.predicted_seconds) / 60))
-        for shard in plan.shards
-    )
+    return sum(max(1, math.ceil(shard.predicted_seconds / 60)) for shard in plan.shards)
 
 
 def options(plan_for: Callable[[int], Plan], counts: Iterable[int]) -> list[Option]:

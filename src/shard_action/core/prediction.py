@@ -1,0 +1,274 @@
+"""The wall a shard job takes, in the parts where it falls: set-up, start-up, tests, finish.
+
+A plan that predicts only its tests cannot predict the job a user waits for: the job's set-up
+(checkout, install), the process start-up (interpreter and plugins, then collection, which
+imports each file), and the finish (session end, JUnit, coverage save) are fixed costs per shard
+that real runs measure. This module is the one model of them: the plan predicts ``Parts`` per
+shard, the shard measures ``Measured``, the history keeps ``LaneCosts`` (recent samples per lane,
+normalised by each run's speed factor so a loaded machine does not distort it), and the planner
+reads their medians (``Costs``).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from shard_action.core.models import usable_seconds
+
+SAMPLES: Final = 5
+"""Recent samples kept per cost (the figure used is their median)."""
+MAX_FILES: Final = 20_000
+"""Files whose collection time one lane remembers."""
+SPEED_MIN_TESTS: Final = 5
+"""A run's speed factor needs this many tests timed both now and in the history..."""
+SPEED_MIN_SECONDS: Final = 0.01
+"""...each at least this long in the history (shorter ones are mostly noise)."""
+SPEED_RANGE: Final = (0.25, 4.0)
+"""A factor outside this range is clamped: beyond it the run says more about itself than speed."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _seconds(value: float) -> float:
+    return round(max(0.0, value), 3)
+
+
+class Parts(_Model):
+    """A shard's wall time in parts (seconds); predicted in the plan, measured in the report."""
+
+    setup: float = Field(
+        0.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="Job set-up before our step (checkout, install).",
+    )
+    startup: float = Field(
+        0.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="Process start to the first test: interpreter and plugins, then collection "
+        "(importing each of the shard's files).",
+    )
+    tests: float = Field(0.0, ge=0, allow_inf_nan=False, description="The tests themselves.")
+    finish: float = Field(
+        0.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="Last test to the shard's end: session end, JUnit, coverage save, re-runs.",
+    )
+
+    @property
+    def total(self) -> float:
+        return self.setup + self.startup + self.tests + self.finish
+
+
+class Measured(_Model):
+    """What one shard measured of its own fixed costs (the first process of each lane run).
+
+    ``setup`` stays 0 here: a job cannot see its own set-up; the report adds it from the jobs
+    endpoint. ``reruns``: re-run processes ran, so ``finish`` is not a clean sample.
+    """
+
+    parts: Parts = Field(default_factory=Parts)
+    interpreter: float = Field(
+        0.0, ge=0, allow_inf_nan=False, description="Process start to our plugin's configure."
+    )
+    files: dict[str, float] = Field(
+        default_factory=dict, description="Collection seconds per test file (import, items)."
+    )
+    reruns: bool = False
+
+
+def _samples(value: Any) -> list[float]:
+    if not isinstance(value, list):
+        return []
+    kept = [
+        float(x)
+        for x in value
+        if isinstance(x, int | float) and not isinstance(x, bool) and usable_seconds(float(x))
+    ]
+    return kept[-SAMPLES:]
+
+
+class LaneCosts(BaseModel):
+    """One lane's recent fixed-cost samples in the history, normalised to the history's speed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    setup: list[float] = Field(default_factory=list)
+    interpreter: list[float] = Field(default_factory=list)
+    finish: list[float] = Field(default_factory=list)
+    files: dict[str, list[float]] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sanitised(cls, data: Any) -> Any:
+        """Unusable samples are dropped, never the history."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for key in ("setup", "interpreter", "finish"):
+            if key in data:
+                data[key] = _samples(data[key])
+        files = data.get("files")
+        if isinstance(files, dict):
+            data["files"] = {str(name): kept for name, v in files.items() if (kept := _samples(v))}
+        elif files is not None:
+            data["files"] = {}
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class Costs:
+    """The planner's view of one lane's fixed costs: medians of the history's samples.
+
+    ``None``: nothing measured yet (the plan then uses the config's ``shard-overhead`` as the
+    set-up and nothing for the rest, as before any history).
+    """
+
+    setup: float | None = None
+    interpreter: float | None = None
+    finish: float | None = None
+    files: Mapping[str, float] = field(default_factory=dict)
+
+    def file_seconds(self, name: str) -> float:
+        """A file's collection time; one never measured: the median of the measured ones."""
+        known = self.files.get(name)
+        if known is not None:
+            return known
+        return self._typical
+
+    @property
+    def _typical(self) -> float:
+        return float(statistics.median(self.files.values())) if self.files else 0.0
+
+
+def _median(samples: Sequence[float]) -> float | None:
+    return float(statistics.median(samples)) if samples else None
+
+
+def costs_of(lanes: Mapping[str, LaneCosts]) -> dict[str, Costs]:
+    """The history's samples as medians, per lane."""
+    return {
+        lane: Costs(
+            setup=_median(c.setup),
+            interpreter=_median(c.interpreter),
+            finish=_median(c.finish),
+            files={name: float(statistics.median(s)) for name, s in c.files.items()},
+        )
+        for lane, c in lanes.items()
+    }
+
+
+def predict(costs: Costs | None, files: Iterable[str], tests: float, *, overhead: float) -> Parts:
+    """The prediction for a shard of ``files`` whose tests take ``tests`` seconds.
+
+    Set-up: learned, else ``overhead`` (the config's ``shard-overhead``); start-up: the
+    interpreter plus each file's collection; finish: learned, else nothing.
+    """
+    if costs is None:
+        return Parts(setup=overhead, tests=tests)
+    startup = (costs.interpreter or 0.0) + math.fsum(costs.file_seconds(f) for f in set(files))
+    return Parts(
+        setup=overhead if costs.setup is None else costs.setup,
+        startup=startup,
+        tests=tests,
+        finish=costs.finish or 0.0,
+    )
+
+
+def speed_factor(pairs: Iterable[tuple[float, float]]) -> float:
+    """How much slower than the history this run was: the median ratio now / before.
+
+    ``pairs``: (seconds now, seconds in the history) of the tests timed in both. Too few usable
+    pairs give 1.0 (no correction); the result is clamped to :data:`SPEED_RANGE`.
+    """
+    ratios = [
+        now / before
+        for now, before in pairs
+        if before >= SPEED_MIN_SECONDS and usable_seconds(now) and usable_seconds(before)
+    ]
+    if len(ratios) < SPEED_MIN_TESTS:
+        return 1.0
+    low, high = SPEED_RANGE
+    return min(max(float(statistics.median(ratios)), low), high)
+
+
+def _push(samples: Sequence[float], value: float) -> list[float]:
+    return [*samples, _seconds(value)][-SAMPLES:]
+
+
+def learned(
+    before: Mapping[str, LaneCosts],
+    measured: Iterable[tuple[str, Measured]],
+    *,
+    speed: float = 1.0,
+) -> dict[str, LaneCosts]:
+    """The lanes' cost samples after a run: each shard's measurement divided by ``speed``.
+
+    ``measured``: (lane, what a shard measured of it). Set-up is network and cache bound, not
+    CPU bound: it is kept as measured. A shard with re-runs gives no finish sample.
+    """
+    lanes = {lane: costs.model_copy(deep=True) for lane, costs in before.items()}
+    scale = 1.0 / speed if speed > 0 else 1.0
+    for lane, m in measured:
+        costs = lanes.setdefault(lane, LaneCosts())
+        if m.parts.setup > 0:
+            costs.setup = _push(costs.setup, m.parts.setup)
+        if m.interpreter > 0:
+            costs.interpreter = _push(costs.interpreter, m.interpreter * scale)
+        if not m.reruns and (m.parts.tests > 0 or m.parts.startup > 0):
+            costs.finish = _push(costs.finish, m.parts.finish * scale)
+        for name, seconds in m.files.items():
+            if usable_seconds(seconds):
+                costs.files[name] = _push(costs.files.get(name, []), seconds * scale)
+        if len(costs.files) > MAX_FILES:
+            costs.files = dict(sorted(costs.files.items())[:MAX_FILES])
+    return {lane: lanes[lane] for lane in sorted(lanes)}
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessTimes:
+    """Wall-clock times (epoch seconds) of one first-attempt runner process of a shard."""
+
+    began: float
+    configured: float
+    first: float
+    last: float
+
+
+def measure(
+    started: float,
+    finished: float,
+    processes: Sequence[ProcessTimes],
+    files: Mapping[str, float],
+    *,
+    reruns: bool,
+) -> Measured | None:
+    """A shard's parts from its own clock: ``None`` when no process ran a test.
+
+    Start-up: the shard's start to its first process, plus each process's start to its first
+    test (so what ``shard-action run`` does before pytest counts as start-up too); tests: each
+    process's first test start to its last test end; finish: the rest of the shard's wall.
+    """
+    if not processes:
+        return None
+    lead = max(0.0, processes[0].began - started)
+    startup = lead + math.fsum(max(0.0, p.first - p.began) for p in processes)
+    tests = math.fsum(max(0.0, p.last - p.first) for p in processes)
+    interpreter = lead + math.fsum(max(0.0, p.configured - p.began) for p in processes)
+    finish = max(0.0, finished - started - startup - tests)
+    return Measured(
+        parts=Parts(startup=_seconds(startup), tests=_seconds(tests), finish=_seconds(finish)),
+        interpreter=_seconds(interpreter),
+        files={name: round(max(0.0, s), 6) for name, s in files.items()},
+        reruns=reruns,
+    )

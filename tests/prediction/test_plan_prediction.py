@@ -1,0 +1,82 @@
+"""The planner predicts each shard with the learned costs, and keeps every planning rule."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from shard_action.core.config import Config
+from shard_action.core.models import TestItem, Timings
+from shard_action.core.plan import Plan
+from shard_action.core.planner import make_plan
+from shard_action.core.prediction import Costs
+from tests.planner.test_plan_properties import FILES, Case, cases
+
+
+def _items(spec: dict[str, int]) -> list[TestItem]:
+    return [TestItem(id=f"{f}::t{i}", file=f) for f, n in spec.items() for i in range(n)]
+
+
+def test_each_shard_is_predicted_with_its_lanes_costs_and_its_own_files() -> None:
+    tests = _items({"tests/a.py": 1, "tests/b.py": 1})
+    timings = Timings(durations={t.id: 10.0 for t in tests})
+    costs = {
+        "default": Costs(
+            setup=20.0, interpreter=1.0, finish=0.5, files={"tests/a.py": 3.0, "tests/b.py": 0.2}
+        )
+    }
+    plan = make_plan(
+        Config(shards=2), tests, timings, mode="parallel", mode_reason="t", costs=costs
+    )
+    by_files = {frozenset(t.split("::")[0] for t in s.tests): s for s in plan.shards}
+    a, b = by_files[frozenset({"tests/a.py"})], by_files[frozenset({"tests/b.py"})]
+    assert a.prediction is not None and b.prediction is not None
+    assert (a.prediction.setup, a.prediction.startup, a.prediction.tests) == (20.0, 4.0, 10.0)
+    assert b.prediction.startup == pytest.approx(1.2)
+    assert a.predicted_seconds == pytest.approx(20 + 4 + 10 + 0.5)
+    assert plan.makespan == pytest.approx(a.predicted_seconds)
+    # one job: one set-up, one interpreter, both files, every test
+    assert plan.serial_seconds == pytest.approx(20 + 1 + 3.2 + 20 + 0.5)
+    serial = make_plan(Config(), tests, timings, mode="serial", mode_reason="t", costs=costs)
+    # the serial shard (lane `*`) has no costs of its own here: each lane's, one set-up
+    assert serial.makespan == pytest.approx(plan.serial_seconds)
+
+
+costs_strategy = st.builds(
+    Costs,
+    setup=st.none() | st.floats(0, 60),
+    interpreter=st.none() | st.floats(0, 5),
+    finish=st.none() | st.floats(0, 5),
+    files=st.dictionaries(st.sampled_from(FILES[:-1]), st.floats(0, 4)),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(cases(min_tests=1), costs_strategy)
+def test_with_learned_costs_every_rule_still_holds(case: Case, lane_costs: Costs) -> None:
+    names = {lane.name for lane in case.config.lanes} | {case.config.default_lane}
+    expanded = names | {f"{lane.name}-{v}" for lane in case.config.lanes for v in lane.backends}
+    costs = {name: lane_costs for name in expanded}
+
+    def planned() -> Plan:
+        return make_plan(
+            case.config, case.tests, case.timings, mode="parallel", mode_reason="t", costs=costs
+        )
+
+    plan = planned()
+    assert plan == planned()  # deterministic
+    ran = Counter((s.lane, t) for s in plan.shards for t in s.tests)
+    assert all(n == 1 for n in ran.values())
+    assert sum(ran.values()) == plan.totals.tests
+    for s in plan.shards:
+        assert s.prediction is not None
+        assert math.isclose(s.predicted_seconds, s.prediction.total, rel_tol=1e-12)
+        assert s.prediction.setup == (
+            case.config.shard_overhead if lane_costs.setup is None else lane_costs.setup
+        )
+    assert plan.makespan == max(s.predicted_seconds for s in plan.shards)
+    assert plan.makespan >= plan.lower_bound * (1 - 1e-9)
