@@ -80,3 +80,23 @@ def test_with_learned_costs_every_rule_still_holds(case: Case, lane_costs: Costs
         )
     assert plan.makespan == max(s.predicted_seconds for s in plan.shards)
     assert plan.makespan >= plan.lower_bound * (1 - 1e-9)
+
+
+def test_a_file_with_a_heavy_import_stays_in_one_shard_once_its_cost_is_known() -> None:
+    # four files of four 1 s tests; heavy.py takes 6 s to import, the others 0.1 s
+    names = ["tests/heavy.py", "tests/x.py", "tests/y.py", "tests/z.py"]
+    tests = _items(dict.fromkeys(names, 4))
+    timings = Timings(durations={t.id: 1.0 for t in tests})
+    files = {name: 6.0 if "heavy" in name else 0.1 for name in names}
+    known = {"default": Costs(setup=0.0, interpreter=0.5, finish=0.0, files=files)}
+
+    def heavy_shards(costs: dict[str, Costs]) -> int:
+        plan = make_plan(Config(shards=2), tests, timings, mode="parallel", mode_reason="t",
+                         costs=costs)  # fmt: skip
+        return sum(any(t.startswith("tests/heavy.py") for t in s.tests) for s in plan.shards)
+
+    assert heavy_shards(known) == 1
+    plan = make_plan(Config(shards=2), tests, timings, mode="parallel", mode_reason="t",
+                     costs=known)  # fmt: skip
+    # by hand: heavy.py alone, 0.5 + 6 + 4 = 10.5 s; the other three, 0.5 + 0.3 + 12 = 12.8 s
+    assert plan.makespan <= 12.8 + 1e-9

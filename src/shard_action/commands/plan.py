@@ -173,7 +173,8 @@ def _run(args: argparse.Namespace) -> int:
     print_plan(plan, sys.stdout)
     if explain:
         print("shard counts (predicted from the same timings; GitHub bills each job per minute):")
-        for row in shardcount.table(explain):
+        chosen = next((o for o in explain if o.shards == len(plan.shards)), None)
+        for row in shardcount.table(explain, chosen if plan.counts else None):
             print(row)
     print(f"wrote {out / PLAN_FILE}")
     return 0

@@ -178,6 +178,12 @@ class Config(_Strict):
     max_shards: Annotated[int, Field(ge=1, le=GITHUB_MATRIX_LIMIT)] = Field(
         32, description="Cap on shards over all lanes (GitHub allows 256 matrix jobs)."
     )
+    target_time: Annotated[float, Field(gt=0, le=MAX_SECONDS, allow_inf_nan=False)] | None = Field(
+        None,
+        description='With `shards = "auto"`: seconds the test stage should finish within. The '
+        "plan takes the count that meets it for the fewest billed minutes (each job's predicted "
+        "wall rounded up to the minute), else the fastest count up to `max-shards`.",
+    )
     shard_overhead: Annotated[float, Field(ge=0, le=MAX_SECONDS, allow_inf_nan=False)] = Field(
         30.0,
         description="Seconds a shard's job costs before our step (checkout, install) until the "

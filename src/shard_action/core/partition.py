@@ -22,6 +22,11 @@ In the spirit of pytest-split's ``algorithms.py``: an enum of algorithms behind 
    stops on a fixed work budget (counted in items examined, not in seconds, so the result does not
    depend on the machine's speed);
 3. the best start wins (ties: the earlier start, LPT first). Its makespan is never above LPT's.
+
+``group_costs`` (with ``groups``): a cost each part pays once for every group it holds a member
+of (a test file's collection: its imports), so splitting a group costs its cost again. Loads
+then count it (:func:`loads_with_costs`); a group is cut into runs only for its items' own weight
+(a heavy import alone never cuts a file), and the best start is judged by those loads.
 """
 
 from __future__ import annotations
@@ -66,6 +71,30 @@ def loads(weights: Sequence[float], groups: Sequence[Sequence[int]]) -> list[flo
 
 def makespan(weights: Sequence[float], groups: Sequence[Sequence[int]]) -> float:
     return max(loads(weights, groups), default=0.0)
+
+
+def loads_with_costs(
+    weights: Sequence[float],
+    groups: Sequence[int],
+    group_costs: Sequence[float],
+    bins: Sequence[Sequence[int]],
+) -> list[float]:
+    """Each part's load: its items plus, once, the cost of every group it holds a member of."""
+    return [
+        math.fsum(weights[i] for i in b) + math.fsum(group_costs[g] for g in {groups[i] for i in b})
+        for b in bins
+    ]
+
+
+def lower_bound_with_costs(
+    weights: Sequence[float], parts: int, groups: Sequence[int], group_costs: Sequence[float]
+) -> float:
+    """No partition can do better: every group's cost is paid at least once."""
+    if not weights or parts < 1:
+        return 0.0
+    total = math.fsum(weights) + math.fsum(group_costs[g] for g in set(groups))
+    longest = max(w + group_costs[g] for w, g in zip(weights, groups, strict=True))
+    return max(total / min(parts, len(weights)), longest)
 
 
 def _finish(groups: Groups) -> Groups:
@@ -341,13 +370,24 @@ def _chunks(weights: Sequence[float], items: list[int], count: int) -> Groups:
     return [chunk for chunk in chunks if chunk]
 
 
-def _grouped_bins(weights: Sequence[float], parts: int, groups: Sequence[int]) -> Groups:
-    """Balance whole groups first; a group over ``GROUP_SHARE`` of a part is cut into runs."""
+def _grouped_bins(
+    weights: Sequence[float],
+    parts: int,
+    groups: Sequence[int],
+    group_costs: Sequence[float] | None = None,
+) -> Groups:
+    """Balance whole groups first; a group over ``GROUP_SHARE`` of a part is cut into runs.
+
+    With ``group_costs`` every unit (a whole group or one run of it) weighs its cost too, and
+    the share counts every cost once.
+    """
     k = min(parts, len(weights))
     members: dict[int, list[int]] = {}
     for i, group in enumerate(groups):
         members.setdefault(group, []).append(i)
-    target = math.fsum(weights) / k * GROUP_SHARE if k else 0.0
+    cost = (lambda g: group_costs[g]) if group_costs is not None else (lambda g: 0.0)
+    paid = math.fsum(cost(g) for g in members)
+    target = (math.fsum(weights) + paid) / k * GROUP_SHARE if k else 0.0
     unit_items: list[list[int]] = []
     unit_weights: list[float] = []
     for group in sorted(members):
@@ -356,10 +396,10 @@ def _grouped_bins(weights: Sequence[float], parts: int, groups: Sequence[int]) -
         if 0 < target < weight and len(items) > 1:
             for chunk in _chunks(weights, items, math.ceil(weight / target)):
                 unit_items.append(chunk)
-                unit_weights.append(math.fsum(weights[i] for i in chunk))
+                unit_weights.append(math.fsum(weights[i] for i in chunk) + cost(group))
         else:
             unit_items.append(items)
-            unit_weights.append(weight)
+            unit_weights.append(weight + cost(group))
     unit_bins = _improve(unit_weights, _lpt_bins(unit_weights, k))
     bins = [[i for u in ub for i in unit_items[u]] for ub in unit_bins]
     bins.extend([] for _ in range(k - len(bins)))
@@ -421,11 +461,47 @@ def _exact_bins(weights: Sequence[float], parts: int, beat: float, eps: float) -
     return _fill_empty(weights, bins)
 
 
-def _lpt(weights: Sequence[float], parts: int, groups: Sequence[int] | None = None) -> Groups:
+def _lpt(
+    weights: Sequence[float],
+    parts: int,
+    groups: Sequence[int] | None = None,
+    group_costs: Sequence[float] | None = None,
+) -> Groups:
     return _finish(_lpt_bins(weights, parts))
 
 
-def _balanced(weights: Sequence[float], parts: int, groups: Sequence[int] | None = None) -> Groups:
+def _balanced_with_costs(
+    weights: Sequence[float], parts: int, groups: Sequence[int], group_costs: Sequence[float]
+) -> Groups:
+    """The starts of :func:`_balanced`, judged by their loads with the groups' costs."""
+    starts: list[Callable[[], Groups]] = [
+        lambda: _grouped_bins(weights, parts, groups, group_costs),
+        lambda: _improve(weights, _lpt_bins(weights, parts)),
+        lambda: _lpt_bins(weights, parts),  # the floor: never worse than LPT, costs counted
+    ]
+    if len(weights) * parts <= KK_MAX_WORK:
+        starts.append(lambda: _improve(weights, _kk_bins(weights, parts)))
+    stop = lower_bound_with_costs(weights, parts, groups, group_costs) * (1 + STOP_RTOL)
+    best: Groups = []
+    best_span = math.inf
+    for start in starts:
+        bins = start()
+        span = max(loads_with_costs(weights, groups, group_costs, bins), default=0.0)
+        if span < best_span:
+            best, best_span = bins, span
+        if span <= stop:
+            break
+    return _finish(best)
+
+
+def _balanced(
+    weights: Sequence[float],
+    parts: int,
+    groups: Sequence[int] | None = None,
+    group_costs: Sequence[float] | None = None,
+) -> Groups:
+    if groups is not None and group_costs is not None and any(c > 0 for c in group_costs):
+        return _balanced_with_costs(weights, parts, groups, group_costs)
     starts: list[Callable[[], Groups]] = []
     if groups is not None:
         starts.append(lambda: _grouped_bins(weights, parts, groups))
@@ -452,7 +528,9 @@ def _balanced(weights: Sequence[float], parts: int, groups: Sequence[int] | None
     return _finish(best)
 
 
-Implementation = Callable[[Sequence[float], int, "Sequence[int] | None"], Groups]
+Implementation = Callable[
+    [Sequence[float], int, "Sequence[int] | None", "Sequence[float] | None"], Groups
+]
 
 
 class Algorithm(enum.Enum):
@@ -460,15 +538,21 @@ class Algorithm(enum.Enum):
 
     ``groups`` (optional) gives each item a group id (its file): ``BALANCED`` then first tries to
     keep groups whole and moves single items only where balance needs it; ``LPT`` ignores it.
+    ``group_costs`` (indexed by group id): what a part pays once per group it holds (see the
+    module docstring); ``LPT`` ignores it too.
     """
 
     LPT = "lpt"
     BALANCED = "balanced"
 
     def __call__(
-        self, weights: Sequence[float], parts: int, groups: Sequence[int] | None = None
+        self,
+        weights: Sequence[float],
+        parts: int,
+        groups: Sequence[int] | None = None,
+        group_costs: Sequence[float] | None = None,
     ) -> Groups:
-        return _IMPLEMENTATIONS[self](weights, parts, groups)
+        return _IMPLEMENTATIONS[self](weights, parts, groups, group_costs)
 
 
 _IMPLEMENTATIONS: dict[Algorithm, Implementation] = {
@@ -482,6 +566,7 @@ def partition(
     parts: int,
     algorithm: Algorithm = Algorithm.BALANCED,
     groups: Sequence[int] | None = None,
+    group_costs: Sequence[float] | None = None,
 ) -> Groups:
     """Split ``range(len(weights))`` into at most ``parts`` non-empty groups."""
-    return algorithm(weights, parts, groups)
+    return algorithm(weights, parts, groups, group_costs)

@@ -160,6 +160,16 @@ class FanInSettings(Frozen):
     outage_threshold: float = Field(OUTAGE_THRESHOLD, ge=0, le=1, allow_inf_nan=False)
 
 
+class CountOption(Frozen):
+    """One shard count as planned for ``shards = "auto"`` with ``target-time``."""
+
+    shards: int
+    wall: float = Field(description="Predicted wall time of the test stage (seconds).")
+    billed_minutes: int = Field(description="Each job's predicted wall, rounded up to a minute.")
+    speedup: float = Field(description="One job's predicted wall over `wall`.")
+    chosen: bool = False
+
+
 class Plan(Document):
     model_config = ConfigDict(frozen=True)
     kind: Literal["shard-action-plan"] = PLAN_KIND
@@ -195,6 +205,11 @@ class Plan(Document):
         default_factory=Quarantine,
         description="The quarantine file's entries as the plan job read them: the shards and "
         "the fan-in judge by these.",
+    )
+    counts: list[CountOption] = Field(
+        default_factory=list,
+        description='`shards = "auto"` with `target-time`: each count considered, and the one '
+        "chosen.",
     )
 
     def shard(self, shard_id: str) -> PlannedShard:

@@ -98,6 +98,17 @@ def plan_markdown(plan: Plan) -> str:
             f"{duration(lane.seconds)} | {duration(lane.makespan)} | "
             f"{duration(lane.lower_bound)} | {flag} |"
         )
+    if plan.counts:
+        lines += [
+            "",
+            "| shards | predicted wall | billed minutes | speed-up | |",
+            "|--:|--:|--:|--:|---|",
+        ]
+        lines += [
+            f"| {o.shards} | {duration(o.wall)} | {o.billed_minutes} | {speedup(o.speedup)} | "
+            f"{'chosen' if o.chosen else ''} |"
+            for o in plan.counts
+        ]
     lines += ["", gantt_block(predicted_bars(plan), title="Predicted shards")]
     lines += [
         "<details><summary>Shards</summary>",

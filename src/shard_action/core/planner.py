@@ -21,6 +21,9 @@ the choices made in each:
      predicted makespan, but the slack absorbs run-to-run noise (measured: planning with fewer
      shards put every shard right on the bound, and the next run's timings overshot it by 10-20%).
      Fewer than N only when no lane can take more; a warning says so.
+   - ``shards: auto`` with ``target-time``: every count worth showing is planned
+     (``core.shardcount``) and the one that meets the target for the fewest billed minutes wins
+     (the fastest when none does); the counts are kept in ``plan.counts``.
    - ``shards: auto``: the count ``K`` minimises ``predicted wall time(K) + shard_overhead * K``,
      i.e. one more shard is added while it shortens the stage by at least what it costs to start
      (``shard_overhead`` seconds). For one lane of total ``T`` that is about
@@ -60,7 +63,7 @@ from dataclasses import dataclass, field
 from statistics import median
 from typing import Literal
 
-from shard_action.core import estimate, units
+from shard_action.core import estimate, shardcount, units
 from shard_action.core.config import GITHUB_MATRIX_LIMIT, Config
 from shard_action.core.lanes import LaneInstance, assign_lanes, lane_instances
 from shard_action.core.models import TestItem, Timings
@@ -388,8 +391,19 @@ def _test_order(lane: _Lane, suite: _Suite) -> tuple[list[int], list[int]]:
     return order, [rank[name] for name in files]
 
 
+def _file_costs(costs: Costs | None, files: Sequence[str]) -> list[float] | None:
+    """Each file's collection cost (by file rank), when the lane has learned any."""
+    if costs is None or not costs.files:
+        return None
+    return [costs.file_seconds(name) for name in sorted(set(files))]
+
+
 def _partition_lane(
-    lane: _Lane, suite: _Suite, config: Config, orders: dict[str, tuple[list[int], list[int]]]
+    lane: _Lane,
+    suite: _Suite,
+    config: Config,
+    orders: dict[str, tuple[list[int], list[int]]],
+    costs: Costs | None = None,
 ) -> None:
     """Cut the lane into ``lane.shards`` groups of lane-local positions (step 4)."""
     k = lane.shards
@@ -399,7 +413,10 @@ def _partition_lane(
     if config.granularity == "file":
         units, weights, files = _file_units(lane, suite, k, config.split_files)
         rank = {name: r for r, name in enumerate(sorted(set(files)))}
-        groups = partition(weights, k, Algorithm.BALANCED, [rank[name] for name in files])
+        groups = partition(
+            weights, k, Algorithm.BALANCED, [rank[name] for name in files],
+            _file_costs(costs, files),
+        )  # fmt: skip
         lane.groups = [sorted(j for u in group for j in units[u]) for group in groups]
     else:  # one test per unit, in id order
         base = lane.instance.base
@@ -407,7 +424,11 @@ def _partition_lane(
             orders[base] = _test_order(lane, suite)
         order, file_ranks = orders[base]
         seconds = lane.seconds
-        groups = partition([seconds[j] for j in order], k, Algorithm.BALANCED, file_ranks)
+        names = [suite.files[lane.tests[j]] for j in order]
+        groups = partition(
+            [seconds[j] for j in order], k, Algorithm.BALANCED, file_ranks,
+            _file_costs(costs, names) if lane.workers == 1 else None,
+        )  # fmt: skip
         lane.groups = [sorted(order[u] for u in group) for group in groups]
     lane.shards = len(lane.groups)
 
@@ -700,6 +721,16 @@ def make_plan(
     ``file_bytes``: the size of each test file, for durations that nothing measured
     (``core.estimate``); without it such tests get the estimate's typical figure.
     """
+    if mode == "parallel" and config.shards == "auto" and config.target_time is not None:
+
+        def plan_for(k: int) -> Plan:
+            fixed = config.model_copy(update={"shards": k, "target_time": None})
+            return make_plan(
+                fixed, tests, timings, mode=mode, mode_reason=mode_reason, warnings=warnings,
+                cpus=cpus, file_bytes=file_bytes, costs=costs,
+            )  # fmt: skip
+
+        return shardcount.by_cost(plan_for, config.max_shards, config.target_time)
     notes = list(warnings)
     costs = costs or {}
     suite = _suite(tests, file_bytes or {})
@@ -728,7 +759,7 @@ def make_plan(
     spans: list[float] = []
     orders: dict[str, tuple[list[int], list[int]]] = {}
     for lane in lanes:
-        _partition_lane(lane, suite, config, orders)
+        _partition_lane(lane, suite, config, orders, costs.get(lane.instance.name))
         lane_shards, span = _lane_shards(lane, suite, costs.get(lane.instance.name), overhead)
         shards.extend(lane_shards)
         spans.append(span)

@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from shard_action.core.plan import Plan
+from shard_action.core.plan import CountOption, Plan
 
 CANDIDATES = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256)
 
@@ -64,6 +64,51 @@ def choose(found: list[Option], target: float | None) -> Option:
         if meeting:
             return min(meeting, key=lambda o: (o.billed_minutes, o.shards, o.wall))
     return min(found, key=lambda o: (o.wall, o.shards))
+
+
+def by_cost(plan_for: Callable[[int], Plan], limit: int, target: float) -> Plan:
+    """``shards = "auto"`` with ``target-time``: plan each count up to ``limit``, keep
+    :func:`choose`'s, and record every count considered in ``counts`` (the plan summary shows
+    them); the critical lane says why it got this many shards."""
+    plans: dict[int, Plan] = {}
+
+    def planned(k: int) -> Plan:
+        plans[k] = plan_for(k)
+        return plans[k]
+
+    found = options(planned, counts_up_to(limit))
+    chosen = choose(found, target)
+    # planned with the count it gave, so no "lanes need more shards than allowed" warning
+    plan = plans.get(chosen.shards) or plan_for(chosen.shards)
+    if len(plan.shards) != chosen.shards:
+        plan = plans[chosen.requested]
+    if chosen.wall <= target:
+        why = (
+            f"target-time {target:g} s: the fewest billed minutes ({chosen.billed_minutes}) "
+            "predicted to finish within it"
+        )
+        warnings = list(plan.warnings)
+    else:
+        why = f"target-time {target:g} s is out of reach: the fastest count up to max-shards"
+        warnings = [
+            *plan.warnings,
+            f"no shard count up to max-shards {limit} is predicted to finish within target-time "
+            f"{target:g} s: planned the fastest, {chosen.shards} shards ({chosen.wall:.1f} s)",
+        ]
+    lanes = [
+        lane.model_copy(update={"capped_by": why}) if lane.critical else lane for lane in plan.lanes
+    ]
+    counts = [
+        CountOption(
+            shards=o.shards,
+            wall=o.wall,
+            billed_minutes=o.billed_minutes,
+            speedup=o.speedup,
+            chosen=o is chosen,
+        )
+        for o in found
+    ]
+    return plan.model_copy(update={"counts": counts, "lanes": lanes, "warnings": warnings})
 
 
 def table(found: list[Option], chosen: Option | None = None) -> list[str]:

@@ -1,0 +1,55 @@
+"""``shards = "auto"`` with ``target-time``: the cheapest count that meets it, else the fastest."""
+
+from __future__ import annotations
+
+import pytest
+
+from shard_action.core.config import Config
+from shard_action.core.models import TestItem, Timings
+from shard_action.core.plan import Plan
+from shard_action.core.plan_summary import plan_markdown
+from shard_action.core.planner import make_plan
+
+# 40 tests of 3 s in 40 files: 120 s of tests, 30 s set-up per job (shard-overhead)
+TESTS = [TestItem(id=f"tests/t{i:02}.py::t", file=f"tests/t{i:02}.py") for i in range(40)]
+TIMINGS = Timings(durations={t.id: 3.0 for t in TESTS})
+
+
+def _plan(target: float | None, max_shards: int = 8) -> Plan:
+    config = Config(shards="auto", target_time=target, max_shards=max_shards, shard_overhead=30)
+    return make_plan(config, TESTS, TIMINGS, mode="parallel", mode_reason="t")
+
+
+def test_the_cheapest_count_within_the_target_wins_fewer_shards_on_a_tie() -> None:
+    # by hand: k=1: 150 s, 3 billed min; k=2: 90 s, 2 x 2 = 4; k=3: 72 s (14 tests), 6;
+    # k=4: 60 s, 4 x 1 = 4; k=6: 51 s (7 tests), 6; k=8: 45 s, 8
+    assert len(_plan(100).shards) == 2  # 2 and 4 both bill 4 minutes: fewer shards
+    assert len(_plan(65).shards) == 4
+    plan = _plan(100)
+    assert [(c.shards, c.billed_minutes, c.chosen) for c in plan.counts] == [
+        (1, 3, False),
+        (2, 4, True),
+        (3, 6, False),
+        (4, 4, False),
+        (6, 6, False),
+        (8, 8, False),
+    ]
+    assert [c.wall for c in plan.counts] == pytest.approx([150, 90, 72, 60, 51, 45])
+    assert plan.counts[1].speedup == pytest.approx(150 / 90)
+    critical = next(lane for lane in plan.lanes if lane.critical)
+    assert critical.capped_by is not None and "target-time 100 s" in critical.capped_by
+    assert not plan.warnings
+    summary = plan_markdown(plan)
+    assert "| 2 | 1 m 30 s | 4 | 1.7\u00d7 faster | chosen |" in summary
+
+
+def test_out_of_reach_takes_the_fastest_within_max_shards_and_says_so() -> None:
+    plan = _plan(10, max_shards=6)
+    assert len(plan.shards) == 6
+    assert plan.makespan == pytest.approx(51)
+    assert any("target-time 10 s" in w and "fastest, 6 shards" in w for w in plan.warnings)
+
+
+def test_without_a_target_auto_keeps_its_rule_and_records_no_counts() -> None:
+    plan = _plan(None)
+    assert plan.counts == []
