@@ -46,6 +46,7 @@ from shard_action.adapters.github_http import (
     RetryPolicy,
     api_url_from_env,
 )
+from shard_action.core.pull_request import Head, Refused, Target, refusal
 
 if TYPE_CHECKING:
     pass
@@ -405,3 +406,45 @@ def upsert_comment(
     level = logging.INFO if result.ok else logging.WARNING
     log.log(level, "PR comment %s: %s", result.action, result.message)
     return result
+
+
+def pull_head(gh: Github, repo: str, pr: int) -> Head:
+    """The pull request's head as ``core.pull_request`` judges it."""
+    head = gh.get_repo(repo).get_pull(pr).head
+    return Head(
+        repo=head.repo.full_name if head.repo is not None else None, ref=head.ref, sha=head.sha
+    )
+
+
+def checked_upsert(
+    gh: Github, target: Target, body: str, *, author: str | None, attempts: int, wait: float
+) -> CommentResult:
+    """:func:`upsert_comment` once the pull request's head allows it (``core.pull_request``).
+
+    Raises :class:`~shard_action.core.pull_request.Refused` for a pull request that must not be
+    commented on, and ``NoTarget`` for a run older than the head; API trouble is a result.
+    """
+    where = f"{target.repo}#{target.pr}"
+    if target.checked:
+        try:
+            why = refusal(target, pull_head(gh, target.repo, target.pr))
+        except GithubException as exc:
+            if exc.status != 404:
+                return CommentResult("failed", message=f"{where}: GitHub API: HTTP {exc.status}")
+            why = f"pull request {where} not found: refused"
+        except (requests.RequestException, urllib3.exceptions.HTTPError, ConnectionError) as exc:
+            return CommentResult("failed", message=f"{where}: GitHub API unreachable: {exc}")
+        if why is not None:
+            raise Refused(why)
+    return upsert_comment(
+        gh,
+        target.repo,
+        target.pr,
+        body,
+        marker=comment_marker(target.workflow, target.suite),
+        author=author,
+        # A POST is never re-sent blindly (it may have landed); this loop, which looks before
+        # posting again, is its retry.
+        create_attempts=attempts,
+        create_wait=wait,
+    )
