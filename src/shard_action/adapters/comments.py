@@ -448,3 +448,30 @@ def checked_upsert(
         create_attempts=attempts,
         create_wait=wait,
     )
+
+
+def post_comment(
+    target: Target,
+    body: str,
+    token: str | None,
+    *,
+    retry: RetryPolicy,
+    backoff: float,
+    retries: int,
+    author: str | None,
+) -> CommentResult:
+    """Check (in a companion) and upsert with a client of its own; API trouble comes back as
+    a result, never raised (a refused pull request raises ``Refused``)."""
+    if not token:
+        return CommentResult(
+            "no-permission",
+            message=f"{target.repo}#{target.pr}: no token (set SHARD_ACTION_TOKEN or GITHUB_TOKEN)",
+        )
+    gh = github_client(
+        token,
+        api_url=api_url_from_env(),
+        retry=retry,
+        seconds_between_requests=min(0.25, backoff),
+        seconds_between_writes=min(1.0, backoff),
+    )
+    return checked_upsert(gh, target, body, author=author, attempts=retries + 1, wait=backoff)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -36,19 +35,12 @@ if TYPE_CHECKING:
     from shard_action.adapters.comments import CommentResult
 
 DEFAULT_SAVE_TO = Path("shard-comment")
-
 Level = Literal["notice", "warning", "error"]
-SUITE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
-"""The action's ``suite`` input, checked the same way by its first step."""
 
 
 def suite_name(text: str) -> str:
-    """``--suite``: empty (the run's only suite) or letters, digits, ``-`` and ``_``."""
-    if text and not SUITE_PATTERN.fullmatch(text):
-        raise argparse.ArgumentTypeError(
-            f"{text!r}: a suite is letters, digits, '-' and '_' (at most 64, starting with a "
-            "letter or digit)"
-        )
+    if (problem := pull_request.suite_problem(text)) is not None:
+        raise argparse.ArgumentTypeError(problem)
     return text
 
 
@@ -78,33 +70,17 @@ def find_target(
 def post(args: argparse.Namespace, target: Target, body: str, token: str | None) -> CommentResult:
     """Check (in a companion) and upsert; API trouble comes back as a result, never raised."""
     # Every command is imported to build the CLI; only this one pays for PyGithub.
-    from shard_action.adapters.comments import (  # noqa: PLC0415
-        CommentResult,
-        checked_upsert,
-        github_client,
-    )
-    from shard_action.adapters.github_http import api_url_from_env  # noqa: PLC0415
+    from shard_action.adapters.comments import post_comment  # noqa: PLC0415
 
-    if not token:
-        return CommentResult(
-            "no-permission",
-            message=f"{target.repo}#{target.pr}: no token (set SHARD_ACTION_TOKEN or GITHUB_TOKEN)",
-        )
-    gh = github_client(
-        token,
-        api_url=api_url_from_env(),
-        retry=retry_policy(args),
-        seconds_between_requests=min(0.25, args.backoff),
-        seconds_between_writes=min(1.0, args.backoff),
-    )
     try:
-        return checked_upsert(
-            gh,
+        return post_comment(
             target,
             body,
+            token,
+            retry=retry_policy(args),
+            backoff=args.backoff,
+            retries=args.retries,
             author=args.author or None,
-            attempts=args.retries + 1,
-            wait=args.backoff,
         )
     except Refused as exc:
         raise InputError(str(exc)) from None

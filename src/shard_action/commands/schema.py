@@ -13,7 +13,6 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from shard_action.commands.comment import SavedComment
 from shard_action.core.config import Config
 from shard_action.core.fetched import FetchedHistory
 from shard_action.core.history import History
@@ -21,6 +20,7 @@ from shard_action.core.manifest import ShardManifest
 from shard_action.core.matrix import Matrix
 from shard_action.core.plan import Plan
 from shard_action.core.plugin_files import EVENT, CollectionFile, SelectFile
+from shard_action.core.pull_request import SavedComment
 from shard_action.core.quarantine import QuarantineFile
 from shard_action.core.report import Report
 

@@ -9,6 +9,7 @@ while the run's commit is still that head. This module holds those rules; the co
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
@@ -18,6 +19,19 @@ from pydantic import BaseModel, ConfigDict, Field
 REPO_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$"
 """GitHub's OWNER/NAME: an owner of letters, digits and hyphens, a name of those and ``._``."""
 META_FILE = "comment.json"
+SUITE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+"""The action's ``suite`` input, checked the same way by its first step."""
+
+
+def suite_problem(text: str) -> str | None:
+    """Why ``text`` is not a suite name: empty (the run's only suite) or letters, digits, ``-``
+    and ``_``; None when it is one."""
+    if text and not SUITE_PATTERN.fullmatch(text):
+        return (
+            f"{text!r}: a suite is letters, digits, '-' and '_' (at most 64, starting with a "
+            "letter or digit)"
+        )
+    return None
 
 
 class SavedComment(BaseModel):
