@@ -1,7 +1,17 @@
-"""The job summary on a terminal: test-id tables become lists, Mermaid becomes a pointer."""
+"""The terminal: test-id tables become lists, Mermaid becomes a pointer, and a table too wide
+for the terminal becomes lines rather than cutting an id."""
 
 from __future__ import annotations
 
+import io
+
+import pytest
+
+from shard_action.adapters.terminal import print_plan
+from shard_action.core.config import Config, LaneConfig
+from shard_action.core.models import TestItem, Timings
+from shard_action.core.plan import Plan
+from shard_action.core.planner import make_plan
 from shard_action.core.render import for_terminal
 
 SUMMARY = """## title
@@ -43,3 +53,36 @@ def test_test_tables_become_lists_and_the_chart_a_note() -> None:
         "after",
         "",
     ]
+
+
+def _plan_with_long_lanes() -> Plan:
+    lanes = [
+        LaneConfig(name=name, paths=[f"tests/{name}/*.py"])
+        for name in ("storage-sqlite", "storage-memory")
+    ]
+    tests = [
+        TestItem(id=f"tests/{lane.name}/test_x.py::test_{i}",
+                 file=f"tests/{lane.name}/test_x.py")
+        for lane in lanes for i in range(3)
+    ]  # fmt: skip
+    config = Config(shards=1, shard_overhead=0.0, lanes=lanes)
+    return make_plan(config, tests, Timings(), mode="parallel", mode_reason="test")
+
+
+@pytest.mark.parametrize("columns", [120, 50, 30])
+def test_the_plan_table_never_cuts_a_shard_id(
+    columns: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", str(columns))
+    plan = _plan_with_long_lanes()
+    stream = io.StringIO()
+    print_plan(plan, stream)
+    text = stream.getvalue()
+    ids = [shard.id for shard in plan.shards]
+    assert ids and all(len(shard_id) > 14 for shard_id in ids)
+    lines = text.splitlines()
+    for shard_id in ids:
+        assert any(shard_id in line for line in lines), (shard_id, text)
+    assert "\u2026" not in text
+    assert all(len(line) <= columns for line in lines), text
+    assert ("┃ shard" in text) == (columns >= 80)  # a table only where it fits whole

@@ -19,8 +19,10 @@ from typing import IO
 
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
+from shard_action.adapters.terminal import fitted, table
 from shard_action.core.plan import PlannedShard
 from shard_action.core.units import duration
 
@@ -125,25 +127,24 @@ def _poll(job: ShardProcess) -> bool:
 
 
 def progress_table(jobs: Sequence[ShardProcess], now: float) -> Table:
-    table = Table(title="shards", title_justify="left")
-    for name, justify in (("shard", "left"), ("lane", "left"), ("tests", "right")):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
-    table.add_column("predicted", justify="right")
-    table.add_column("elapsed", justify="right")
-    table.add_column("status")
+    drawn = table(
+        "shards",
+        [("shard", False), ("lane", False), ("tests", True), ("predicted", True),
+         ("elapsed", True), ("status", False)],
+    )  # fmt: skip
     colours = {"queued": "dim", "running": "cyan", "passed": "green"}
     for job in jobs:
         status = job.status
         colour = colours.get(status, "red")
-        table.add_row(
-            job.shard.id,
-            job.shard.lane,
+        drawn.add_row(
+            escape(job.shard.id),
+            escape(job.shard.lane),
             str(len(job.shard.tests)),
             duration(job.shard.predicted_seconds),
             duration(job.elapsed(now)) if job.process else "",
             f"[{colour}]{status}[/{colour}]",
         )
-    return table
+    return drawn
 
 
 def run_shards(
@@ -187,9 +188,9 @@ def run_shards(
             with Live(console=out_console, refresh_per_second=4, transient=False) as display:
                 while pending or running:
                     advance()
-                    display.update(progress_table(work, time.monotonic()))
+                    display.update(fitted(out_console, progress_table(work, time.monotonic())))
                     time.sleep(0.1)
-                display.update(progress_table(work, time.monotonic()))
+                display.update(fitted(out_console, progress_table(work, time.monotonic())))
         else:
             while pending or running:
                 advance()
