@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from shard_action.commands.plan import plan_summary
 from shard_action.core.config import Config
 from shard_action.core.models import TestItem, Timings
 from shard_action.core.plan import Plan
-from shard_action.core.plan_summary import plan_markdown
 from shard_action.core.planner import make_plan
 
 # 40 tests of 3 s in 40 files: 120 s of tests, 30 s set-up per job (shard-overhead)
@@ -39,7 +39,7 @@ def test_the_cheapest_count_within_the_target_wins_fewer_shards_on_a_tie() -> No
     critical = next(lane for lane in plan.lanes if lane.critical)
     assert critical.capped_by is not None and "target-time 100 s" in critical.capped_by
     assert not plan.warnings
-    summary = plan_markdown(plan)
+    summary = plan_summary(plan)[0]
     assert "| 2 | 1 m 30 s | 4 | 1.7\u00d7 faster | chosen |" in summary
 
 

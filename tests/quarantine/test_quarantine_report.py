@@ -118,7 +118,10 @@ def test_summary_and_comment_show_the_quarantine_and_the_block_to_paste() -> Non
     summary = render_summary(templates, held).text
     assert "### 🧊 Quarantined tests" in summary
     assert "## ✅ shard-action: 19 of 20 tests passed, 1 quarantined" in summary
-    row = "<code>tests/test&#95;a.py&#58;&#58;test&#95;0</code> | <code>default</code> | broken |"
+    row = (
+        "<code>tests/<wbr>test&#95;a.py&#58;&#58;<wbr>test&#95;0</code> | <code>default</code> "
+        "| broken |"
+    )
     assert row in summary
     assert "| 20 | 18 | 0 | 0 | 1 | 1 | 0 | 0 |" in summary  # quarantined column
     comment = render_comment(templates, held).text

@@ -434,12 +434,12 @@ def test_user_templates_and_a_broken_one(site: Path) -> None:
         templates=folder,
     )
     assert (out / "comment.md").read_text() == (
-        "Custom: 1 flaky, <code>tests/test&#95;a.py&#58;&#58;test&#95;flaky</code>\n"
+        "Custom: 1 flaky, <code>tests/<wbr>test&#95;a.py&#58;&#58;<wbr>test&#95;flaky</code>\n"
     )
     assert (
         (out / "summary.md")
         .read_text()
-        .startswith("## ❌ shard-action: 1 of 7 tests failing: 1 broken\n")
+        .startswith("## ❌ shard-action: 1 of 7 tests failing: 1 broken; 1 flaky\n")
     )
     (problem,) = files.report.problems
     assert problem.kind == "template" and problem.source == str(folder / "summary.md.j2")

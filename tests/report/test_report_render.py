@@ -14,15 +14,11 @@ from markdown_it.token import Token
 from shard_action.commands.report import default_templates
 from shard_action.core.history import History
 from shard_action.core.manifest import Attempt, Drift, Rerun
+from shard_action.core.markdown import fit, md_code, md_escape
 from shard_action.core.render import (
     COMMENT_LIMIT,
     COMMENT_RESERVE,
     TemplateProblem,
-    cut,
-    md_code,
-    md_escape,
-    percent,
-    points,
     render_comment,
     render_fitting,
     render_summary,
@@ -30,7 +26,7 @@ from shard_action.core.render import (
 )
 from shard_action.core.report import CoverageTotals, Problem, Report, Settings, ShardResult, build
 from shard_action.core.results import CaseResult, JUnitReport
-from shard_action.core.units import duration
+from shard_action.core.units import duration, percent, points
 
 from .factories import manifest, plan, run, shard
 
@@ -230,7 +226,10 @@ def test_clean_summary_golden(templates: dict[str, str]) -> None:
 
 def test_lost_tests_come_first_and_name_every_test(templates: dict[str, str]) -> None:
     text = render_summary(templates, sample_report(), summary_url=URL).text
-    assert text.splitlines()[0] == "## ❌ shard-action: the run is incomplete"
+    assert text.splitlines()[0] == (
+        "## ❌ shard-action: 2 of 10 planned tests lost; 1 of 8 tests failing: 1 broken; "
+        "2 flaky; 1 results file unreadable"
+    )
     caution = text.index("[!CAUTION]")
     assert caution < text.index("| Tests |") and caution < text.index("### ❌ Failing tests")
     groups = _table_with(text, "Lost from shard")
@@ -280,7 +279,7 @@ def test_times_coverage_and_gantt(templates: dict[str, str]) -> None:
         "4 / 4",
         "30 s",
         "1 m 35 s",
-        "1 m 05 s",
+        "+1 m 05 s",
         "❌ failed",
     ]
     assert shards[3][-1] == "🕳️ no results"
@@ -353,7 +352,7 @@ def test_a_template_that_ignores_limits_is_cut_at_a_line_with_the_pointer() -> N
 
 def test_cut_measures_bytes_when_told() -> None:
     text = "é" * 100 + "\n" + "é" * 100 + "\n"
-    out = cut(text, 250, "> cut\n", measure=lambda s: len(s.encode()))
+    out = fit(text, 250, "> cut\n", measure=lambda s: len(s.encode()))
     assert len(out.encode()) <= 250 and out.endswith("> cut\n")
 
 
@@ -372,7 +371,9 @@ def test_user_templates_replace_and_extend_the_defaults() -> None:
     assert comment.startswith("### Our CI: 8 tests\n")
     assert "| Tests | ✅ Passed |" in comment  # the rest of the default is kept
     summary = render_summary(templates, report).text
-    assert summary == "Only 2 lost; first: <code>tests/test&#95;y.py&#58;&#58;test&#95;2</code>\n"
+    assert summary == (
+        "Only 2 lost; first: <code>tests/<wbr>test&#95;y.py&#58;&#58;<wbr>test&#95;2</code>\n"
+    )
 
 
 def test_a_broken_user_template_is_named_with_its_line() -> None:

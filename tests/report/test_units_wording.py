@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 
 import pytest
 
 from shard_action.adapters.terminal import print_plan
+from shard_action.commands.plan import plan_summary
 from shard_action.core.config import Config
 from shard_action.core.models import TestItem, Timings
-from shard_action.core.plan_summary import plan_markdown
 from shard_action.core.planner import make_plan
 from shard_action.core.units import count, speedup
 
@@ -52,7 +53,7 @@ def _one_shard_plan(seconds: float) -> str:
     plan = make_plan(config, tests, timings, mode="parallel", mode_reason="test")
     stream = io.StringIO()
     print_plan(plan, stream)
-    return plan_markdown(plan) + "\n" + stream.getvalue()
+    return plan_summary(plan)[0] + "\n" + stream.getvalue()
 
 
 def test_plan_views_use_the_one_format() -> None:
@@ -62,3 +63,22 @@ def test_plan_views_use_the_one_format() -> None:
     assert "1 m 15 s" in text
     assert not re.search(r"\d+m \d+s|\d\.\ds\b", text), text  # the old "1m 15s", "0.4s"
     assert "x1.0" not in text and "1.0x" not in text
+
+
+def test_the_plan_summary_is_a_template_users_can_extend(tmp_path: Path) -> None:
+    tests = [TestItem(id="tests/test_a.py::test_one", file="tests/test_a.py")]
+    plan = make_plan(
+        Config(shards=1, shard_overhead=0.0), tests, Timings(), mode="parallel", mode_reason="t"
+    )
+    (tmp_path / "plan.md.j2").write_text(
+        '{% extends "default/plan.md.j2" %}{% block title %}# Ours: {{ plan.mode }}\n'
+        "{% endblock %}",
+        encoding="utf-8",
+    )
+    text, warnings = plan_summary(plan, tmp_path)
+    assert text.startswith("# Ours: parallel\n") and warnings == []
+    assert "| Lane | Mode |" in text  # the default's other blocks are kept
+    (tmp_path / "plan.md.j2").write_text("{% for %}", encoding="utf-8")
+    text, warnings = plan_summary(plan, tmp_path)
+    assert text.startswith("## shard-action plan\n")
+    assert len(warnings) == 1 and "plan.md.j2:1" in warnings[0] and "default used" in warnings[0]

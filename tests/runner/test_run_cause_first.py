@@ -102,4 +102,4 @@ def test_a_shard_without_coverage_says_why_once_with_its_count(tmp_path: Path) -
         assert text.count(CAUSE) == 2, name  # one row per shard
     summary = (out / "summary.md").read_text("utf-8")
     assert len(summary.encode()) < 80_000  # every id once, folded; was 275 KB
-    assert summary.count("test&#95;n&#91;462&#93;") == 1
+    assert summary.count("test&#95;n&#91;<wbr>462&#93;") == 1

@@ -46,6 +46,7 @@ from shard_action.adapters.github_http import (
     RetryPolicy,
     api_url_from_env,
 )
+from shard_action.core.markdown import fit
 from shard_action.core.pull_request import Head, Refused, Target, refusal
 
 if TYPE_CHECKING:
@@ -160,27 +161,18 @@ def fit_body(
 ) -> str:
     """The body with the marker, cut at a line end to fit ``limit`` with ``pointer`` appended.
 
-    The marker is put first when missing or when the cut would lose it. An open code fence is
-    closed so the rest of the page renders.
+    The marker is put first when missing or when the cut would lose it; the cut closes open
+    blocks (:func:`shard_action.core.markdown.fit`).
     """
     if marker in body and len(body) <= limit:
         return body
     head = f"{marker}\n"
     if len(head) + len(body) <= limit:
         return head + body
-    text = body.replace(marker, "")
-    tail = f"\n\n{pointer}"
-    fence = "\n```"
-    room = limit - len(head) - len(tail) - len(fence)
-    if room <= 0:
+    room = limit - len(head)
+    if room < len(pointer) + 2:
         raise ValueError(f"a comment limit of {limit} leaves no room for the marker and pointer")
-    cut = text[:room]
-    newline = cut.rfind("\n")
-    if newline > room // 2:
-        cut = cut[:newline]
-    if sum(1 for line in cut.splitlines() if line.lstrip().startswith("```")) % 2:
-        cut += fence
-    return head + cut + tail
+    return head + fit(body.replace(marker, ""), room, pointer)
 
 
 def _scrub(text: str, gh: Github) -> str:

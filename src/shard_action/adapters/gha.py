@@ -16,6 +16,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
+from shard_action.core.markdown import fit
+
 SUMMARY_LIMIT = 1024 * 1024
 """GitHub rejects a step summary over 1 MiB; we stay under it ourselves."""
 
@@ -49,17 +51,8 @@ def fit_summary(markdown: str, limit: int = SUMMARY_LIMIT, pointer: str = "") ->
 
     When not even the note fits, the answer is empty: nothing is better than a cut note.
     """
-    data = markdown.encode("utf-8")
-    if len(data) <= limit:
-        return markdown
-    note = f"\n\n> **Truncated**: this summary was longer than GitHub allows. {pointer}\n"
-    budget = limit - len(note.encode("utf-8"))
-    if budget < 0:
-        return ""
-    cut = data[:budget].decode("utf-8", errors="ignore")
-    if "\n" in cut:
-        cut = cut[: cut.rindex("\n")]
-    return cut + note
+    note = f"> **Truncated**: this summary was longer than GitHub allows. {pointer}\n"
+    return fit(markdown, limit, note, measure=lambda text: len(text.encode("utf-8")))
 
 
 def write_summary(markdown: str, env: Mapping[str, str] | None = None, pointer: str = "") -> bool:

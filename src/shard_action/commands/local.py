@@ -55,7 +55,12 @@ def _run(args: argparse.Namespace) -> int:
         finished = _run_tiers(plan, out, root, jobs, terminal)
     wall = time.monotonic() - started
     files = make_report(
-        plan=plan, results=[out / "shards"], out=out / "report", history_path=known, root=root
+        plan=plan,
+        results=[out / "shards"],
+        out=out / "report",
+        history_path=known,
+        root=root,
+        concurrency=min(jobs, len(finished)) or 1,
     )
     if history is not None and files.history_written:
         history.parent.mkdir(parents=True, exist_ok=True)

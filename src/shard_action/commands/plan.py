@@ -36,15 +36,16 @@ from shard_action.commands.options import (
     config_from,
     history_file,
 )
+from shard_action.commands.report import default_templates, user_templates
 from shard_action.core import shardcount
 from shard_action.core.config import Config
 from shard_action.core.matrix import Matrix, matrix
 from shard_action.core.mode import plan_mode
 from shard_action.core.models import TestItem
 from shard_action.core.plan import Plan
-from shard_action.core.plan_summary import plan_markdown
 from shard_action.core.planner import make_plan
 from shard_action.core.prediction import costs_of
+from shard_action.core.render import PLAN, TemplateProblem, render_plan, template_set
 from shard_action.core.tiers import plan_in_tiers
 from shard_action.core.timings import resolve, timing_warnings, units_of
 from shard_action.core.units import count
@@ -130,12 +131,26 @@ def build_plan(
     return plan.model_copy(update={"quarantine": quarantine})
 
 
-def write_plan(plan: Plan, out: Path) -> Matrix:
+def plan_summary(plan: Plan, folder: Path | None = None) -> tuple[str, list[str]]:
+    """The plan's job summary, from the user's ``plan.md.j2`` in ``folder`` when it renders,
+    else from ours; with a warning for each template problem."""
+    defaults = default_templates()
+    overrides, problems = user_templates(folder)
+    warnings = [f"{p.source}: {p.message}" for p in problems]
+    if PLAN in overrides:
+        try:
+            return render_plan(template_set(defaults, overrides), plan), warnings
+        except TemplateProblem as exc:
+            warnings.append(f"{folder}: {exc}; default used")
+    return render_plan(template_set(defaults), plan), warnings
+
+
+def write_plan(plan: Plan, out: Path, templates: Path | None = None) -> Matrix:
     make_folder(out)
     write_text_atomic(out / PLAN_FILE, plan.model_dump_json(indent=1) + "\n")
     jobs = matrix(plan)
     write_text_atomic(out / MATRIX_FILE, json.dumps(jobs, indent=1, ensure_ascii=False) + "\n")
-    summary = plan_markdown(plan)
+    summary, template_warnings = plan_summary(plan, templates)
     write_text_atomic(out / SUMMARY_FILE, summary)
     first, rest = matrix(plan, first=True), matrix(plan, first=False)
     gha.set_outputs(
@@ -154,6 +169,11 @@ def write_plan(plan: Plan, out: Path) -> Matrix:
     for warning in plan.warnings:
         if gha.in_actions():
             gha.annotate("warning", warning, title="shard-action plan")
+    for warning in template_warnings:
+        if gha.in_actions():
+            gha.annotate("warning", warning, title="shard-action plan template")
+        else:
+            print(f"warning: {warning}", file=sys.stderr)
     return jobs
 
 
@@ -169,7 +189,7 @@ def _run(args: argparse.Namespace) -> int:
     explain: list[shardcount.Option] | None = [] if args.explain else None
     plan = build_plan(args, root, explain)
     out = args.out.resolve()
-    write_plan(plan, out)
+    write_plan(plan, out, args.templates)
     print_plan(plan, sys.stdout)
     if explain:
         print("shard counts (predicted from the same timings; GitHub bills each job per minute):")
@@ -200,5 +220,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     parser.add_argument(
         "--out", type=Path, default=Path("shard-plan"), metavar="DIR", help="output folder"
+    )
+    parser.add_argument(
+        "--templates",
+        type=Path,
+        metavar="DIR",
+        help="folder with a plan.md.j2 replacing our plan summary template",
     )
     parser.set_defaults(func=_run)

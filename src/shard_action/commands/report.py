@@ -66,7 +66,7 @@ from shard_action.core.report import (
 from shard_action.core.results import JUnitReport
 from shard_action.core.testids import is_whole_file, label, normalise_path
 from shard_action.core.units import count
-from shard_action.core.vocabulary import describe, headline, tests
+from shard_action.core.vocabulary import describe, tests, title
 from shard_action.errors import InputError
 
 DEFAULT_OUT = Path("shard-report")
@@ -463,8 +463,10 @@ def make_report(
     recover_after: int | None = None,
     root: Path | None = None,
     env: Mapping[str, str] | None = None,
+    concurrency: int | None = None,
 ) -> ReportFiles:
-    """Everything ``report`` does except printing and the exit status (``local`` calls it)."""
+    """Everything ``report`` does except printing and the exit status (``local`` calls it,
+    with the number of shard processes it ran at once as ``concurrency``)."""
     env = os.environ if env is None else env
     root = (root or Path.cwd()).resolve()
     out = out.resolve()
@@ -504,6 +506,7 @@ def make_report(
             fork=fork,
             sha=env.get("GITHUB_SHA"),
             today=today_utc(),
+            concurrency=concurrency,
         ),
         problems=problems,
     )
@@ -542,8 +545,7 @@ def _print(files: ReportFiles) -> None:
         + f", {c.broken} broken, {c.flaky} flaky, {c.skipped} skipped; "
         f"{c.lost} of {c.planned} planned tests lost",
     ]
-    if c.failing:
-        lines.append(f"  {headline(c)}")
+    lines.append(f"  {'ok' if report.ok else 'FAILED'}: {title(report)}")
     # The cause once per shard, then the ids alone: never the same paragraph per lost test.
     for group in report.lost_by_shard[:20]:
         lines.append(

@@ -1,28 +1,9 @@
-"""The job summary and the PR comment, rendered from ``report.json`` with Jinja2 templates.
+"""The job summary, the PR comment and the plan summary, rendered with Jinja2 templates.
 
-Users can replace either template (``summary.md.j2``, ``comment.md.j2``), so templates are
-untrusted code as far as we are concerned: they run in Jinja's *immutable sandbox* (no access to
-Python internals, no mutation of the report) and see only the report as plain JSON data.
-
-Escaping: Jinja's autoescape is for HTML, but these documents are GitHub Markdown, where a test
-id can hold ``|`` (breaks a table row), backticks (open a code span), ``*``/``_`` (emphasis),
-``<script>`` (raw HTML), newlines (end a table row) or ``@someone`` (a mention that notifies a
-stranger). So every ``{{ value }}`` goes through a Markdown escaper (:func:`md_escape`, as the
-environment's ``finalize``) unless a filter already made it safe (``Markup``): ``code`` renders an
-id as inline ``<code>`` with every character Markdown or HTML could act on written as an entity,
-which works the same in a table cell, a list and a paragraph (a backtick code span cannot hold a
-``|`` inside a table without a backslash that shows everywhere else). Autoescape stays on so that
-macros and ``{% set %}`` blocks return Markup (they are template text, not data); ``join`` and
-``replace`` are replaced by Markdown-escaping versions. One gap remains: ``a ~ b`` where one side
-is Markup escapes the other side for HTML only, so user templates should concatenate plain values
-or pipe them through ``md`` first.
-
-Size: GitHub refuses a comment over 65,536 characters. The comment is rendered with shorter and
-shorter lists (``limit``) until it fits, and cut at a line as a last resort, always with a
-pointer to the job summary. The comment adapter adds its hidden marker line afterwards, so we
-leave :data:`COMMENT_RESERVE` characters for it.
-
-This module is pure: template *texts* come in (the command reads the files), Markdown comes out.
+Users can replace any template, so templates run in Jinja's immutable sandbox and see only plain
+JSON data; every ``{{ value }}`` is escaped for Markdown (:mod:`shard_action.core.markdown`)
+unless a filter already made it safe. A document over GitHub's limit is rendered again with
+shorter lists, then cut at a line with a pointer to the rest. Pure: texts in, Markdown out.
 """
 
 from __future__ import annotations
@@ -42,15 +23,29 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
 from shard_action.core.gantt import Bar, gantt_block
+from shard_action.core.markdown import first_line, fit, md_code, md_escape, md_fenced, tidy
+from shard_action.core.plan import Plan
 from shard_action.core.report import CoverageEntry, Report
 from shard_action.core.testids import label
+from shard_action.core.tiers import describe as describe_tiers
 from shard_action.core.trends import Trends
-from shard_action.core.units import MISSING, count, duration
-from shard_action.core.vocabulary import describe, flip_note, headline, tests
+from shard_action.core.units import (
+    MISSING,
+    count,
+    duration,
+    number,
+    percent,
+    points,
+    ratio,
+    signed,
+    speedup,
+)
+from shard_action.core.vocabulary import describe, flip_note, headline, tests, title
 
 SUMMARY: Final = "summary.md.j2"
 COMMENT: Final = "comment.md.j2"
-TEMPLATE_NAMES: Final = (SUMMARY, COMMENT)
+PLAN: Final = "plan.md.j2"
+TEMPLATE_NAMES: Final = (SUMMARY, COMMENT, PLAN)
 DEFAULT_PREFIX: Final = "default/"
 """User templates can ``{% extends "default/summary.md.j2" %}`` and override blocks."""
 
@@ -63,27 +58,6 @@ SUMMARY_LIMIT: Final = 1024 * 1024
 LIMITS: Final = (None, 1000, 200, 50, 20, 5, 0)
 """Row caps tried in turn until a document fits."""
 
-_MD_SPECIAL: Final = re.compile(r"([\\`*_\[\]{}()#|~!$])")
-_CONTROL: Final = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_CODE_ENTITIES: Final = {
-    "&": "&amp;",
-    "<": "&lt;",
-    ">": "&gt;",
-    '"': "&quot;",
-    "|": "&#124;",
-    "`": "&#96;",
-    "*": "&#42;",
-    "_": "&#95;",
-    "\\": "&#92;",
-    "[": "&#91;",
-    "]": "&#93;",
-    "~": "&#126;",
-    "$": "&#36;",
-    ":": "&#58;",
-    "@": "&#64;",
-    "#": "&#35;",
-}
-
 
 class TemplateProblem(ValueError):
     """A template that cannot be compiled or rendered, with its name and line."""
@@ -95,45 +69,10 @@ class TemplateProblem(ValueError):
         super().__init__(f"{where}: {message}")
 
 
-def _visible_controls(text: str) -> str:
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
-
-
-def md_escape(value: object) -> Markup:
-    """Any value as inline Markdown text: one line, no markup, no HTML, no mentions."""
-    if isinstance(value, Markup):
-        return value
-    text = "" if value is None else str(value)
-    text = _visible_controls(text.replace("\r\n", "\n")).replace("\n", " ").replace("\r", " ")
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    text = _MD_SPECIAL.sub(r"\\\1", text)
-    text = text.replace("@", "@\u200b")
-    return Markup(text)
-
-
-def md_code(value: object, limit: int | None = None) -> Markup:
-    """A value (a test id) as inline code that no character can break out of, in any context."""
-    text = "" if value is None else str(value)
-    if limit is not None and len(text) > limit:
-        text = text[: max(0, limit - 1)] + "\u2026"
-    text = _visible_controls(text.replace("\r\n", "\n")).replace("\n", "\u21b5").replace("\r", "")
-    encoded = "".join(_CODE_ENTITIES.get(ch, ch) for ch in text)
-    return Markup(f"<code>{encoded}</code>")
-
-
 def test_label(entry: Mapping[str, Any], limit: int | None = None) -> Markup:
     """A report entry's test as inline code, with its lane when fanned out (:func:`label`)."""
     test, lane = md_code(entry["test"], limit), md_code(entry["lane"])
     return Markup(label(test, lane, bool(entry.get("fanned_out"))))
-
-
-def md_fenced(value: object, language: str = "") -> Markup:
-    """A value as a fenced code block that no line of it can close: the fence is longer than
-    any run of backticks inside (CommonMark closes a fence only with one at least as long)."""
-    text = _visible_controls(("" if value is None else str(value)).replace("\r\n", "\n"))
-    longest = max((len(run) for run in re.findall("`+", text)), default=0)
-    fence = "`" * max(3, longest + 1)
-    return Markup(f"{fence}{language}\n{text.rstrip(chr(10))}\n{fence}")
 
 
 def coverage_counts(entry: CoverageEntry | Mapping[str, Any]) -> str:
@@ -143,30 +82,6 @@ def coverage_counts(entry: CoverageEntry | Mapping[str, Any]) -> str:
     text = count(data["statements"], "statement")
     branches = data.get("branches") or 0
     return text + (f" and {count(branches, 'branch', 'branches')}" if branches else "")
-
-
-def percent(value: object, digits: int = 1) -> str:
-    """A fraction (0.05) as a percentage (``5.0%``)."""
-    if value is None:
-        return MISSING
-    return f"{float(value) * 100:.{digits}f}%"  # type: ignore[arg-type]
-
-
-def points(value: object, digits: int = 2) -> str:
-    """A change in percentage points, signed: ``+0.40 pp``, ``±0.00 pp``."""
-    if value is None:
-        return MISSING
-    number = float(value)  # type: ignore[arg-type]
-    if round(number, digits) == 0:
-        return f"±{0:.{digits}f} pp"
-    return f"{number:+.{digits}f} pp"
-
-
-def number(value: object) -> str:
-    """An integer with thousands separators."""
-    if value is None:
-        return MISSING
-    return f"{int(value):,}"  # type: ignore[call-overload]
 
 
 def _finalize(value: object) -> object:
@@ -188,6 +103,10 @@ def _replace(value: object, old: str, new: str, count: int | None = None) -> str
 
 
 def _environment(templates: Mapping[str, str]) -> ImmutableSandboxedEnvironment:
+    """Autoescape stays on so macros and ``{% set %}`` blocks return Markup (template text, not
+    data); ``join`` and ``replace`` escape for Markdown. One gap: ``a ~ b`` with one side Markup
+    escapes the other for HTML only, so templates concatenate plain values or pipe them through
+    ``md`` first."""
     env = ImmutableSandboxedEnvironment(
         loader=DictLoader(dict(templates)),
         autoescape=True,
@@ -204,7 +123,11 @@ def _environment(templates: Mapping[str, str]) -> ImmutableSandboxedEnvironment:
         code=md_code,
         label=test_label,
         fenced=md_fenced,
+        first_line=first_line,
         duration=duration,
+        signed=signed,
+        ratio=ratio,
+        speedup=speedup,
         percent=percent,
         points=points,
         num=number,
@@ -213,6 +136,7 @@ def _environment(templates: Mapping[str, str]) -> ImmutableSandboxedEnvironment:
         verdict=describe,
         headline=headline,
         tests=tests,
+        title=title,
         flip_note=flip_note,
     )
     return env
@@ -249,6 +173,17 @@ def shard_bars(report: Report) -> list[Bar]:
     return bars
 
 
+def predicted_bars(plan: Plan) -> list[Bar]:
+    """The shards as planned: each one's start-up (done-grey) and then its tests."""
+    bars: list[Bar] = []
+    for shard in plan.shards:
+        if plan.shard_overhead > 0:
+            bars.append(Bar(shard.lane, f"{shard.id} start-up", 0.0, plan.shard_overhead, "done"))
+        label = f"{shard.id} ({len(shard.tests)})"
+        bars.append(Bar(shard.lane, label, plan.shard_overhead, shard.predicted_seconds))
+    return bars
+
+
 @dataclass(frozen=True, slots=True)
 class Rendered:
     text: str
@@ -272,16 +207,11 @@ def _problem(name: str, exc: TemplateError) -> TemplateProblem:
     return TemplateProblem(name, f"{type(exc).__name__}: {exc.message or exc}", line)
 
 
-_BLANK_RUNS: Final = re.compile(r"\n[ \t]*(?:\n[ \t]*)+\n")
-
-
-def tidy(text: str) -> str:
-    """At most one blank line in a row, none at the start, one newline at the end.
-
-    Templates are easier to read with generous whitespace around ``{% if %}`` blocks; the
-    rendered Markdown should not carry it.
-    """
-    return _BLANK_RUNS.sub("\n\n", text).strip("\n") + "\n"
+def _render(templates: Mapping[str, str], name: str, context: Mapping[str, Any]) -> str:
+    try:
+        return tidy(_environment(templates).get_template(name).render(context))
+    except TemplateError as exc:
+        raise _problem(name, exc) from exc
 
 
 def render_once(
@@ -293,43 +223,18 @@ def render_once(
     limit: int | None = None,
 ) -> str:
     """One rendering; raises :class:`TemplateProblem` naming the template."""
-    env = _environment(templates)
-    try:
-        template = env.get_template(name)
-        return tidy(template.render(_context(report, summary_url, limit)))
-    except TemplateError as exc:
-        raise _problem(name, exc) from exc
+    return _render(templates, name, _context(report, summary_url, limit))
 
 
-def _close_open_blocks(text: str) -> str:
-    fences = sum(1 for line in text.splitlines() if line.lstrip().startswith("```"))
-    if fences % 2:
-        text += "\n```"
-    opened = text.count("<details")
-    closed = text.count("</details>")
-    text += "\n</details>" * max(0, opened - closed)
-    return text
-
-
-def cut(text: str, budget: int, pointer: str, measure: Callable[[str], int] = len) -> str:
-    """``text`` cut at a line end so that it and ``pointer`` fit ``budget`` (as ``measure``d)."""
-    if measure(text) <= budget:
-        return text
-    room = budget - measure(pointer) - 32
-    lines = text.splitlines(keepends=True)
-    kept: list[str] = []
-    used = 0
-    for line in lines:
-        size = measure(line)
-        if used + size > room:
-            break
-        kept.append(line)
-        used += size
-    result = _close_open_blocks("".join(kept).rstrip("\n")) + "\n\n" + pointer
-    while measure(result) > budget and kept:  # closing tags took the slack; drop more lines
-        kept.pop()
-        result = _close_open_blocks("".join(kept).rstrip("\n")) + "\n\n" + pointer
-    return result if measure(result) <= budget else pointer[:budget]
+def render_plan(templates: Mapping[str, str], plan: Plan) -> str:
+    """The plan command's job summary (``plan.md.j2``)."""
+    context = {
+        "plan": plan.model_dump(mode="json"),
+        "gantt": Markup(gantt_block(predicted_bars(plan), title="Predicted shards")),
+        "tiers": describe_tiers(plan),
+        "speedup": plan.serial_seconds / plan.makespan if plan.makespan > 0 else 1.0,
+    }
+    return _render(templates, PLAN, context)
 
 
 def render_fitting(
@@ -350,7 +255,7 @@ def render_fitting(
             return Rendered(text, limit, truncated=False)
     where = f"the [job summary]({summary_url})" if summary_url else "the job summary"
     pointer = f"> **Truncated**: this is too long for GitHub; the full report is in {where}.\n"
-    return Rendered(cut(text, budget, pointer, measure), limits[-1], truncated=True)
+    return Rendered(fit(text, budget, pointer, measure), limits[-1], truncated=True)
 
 
 def render_trends(templates: Mapping[str, str], trends: Trends) -> str:

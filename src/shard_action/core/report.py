@@ -294,13 +294,30 @@ class TimingEntry(_Model):
     )
     busy_seconds: float = Field(0.0, description="Sum of the shards' own durations.")
     overhead_seconds: float = Field(0.0, description="Per-shard job overhead from the plan.")
+    test_seconds: float = Field(0.0, description="Sum of the executed tests' own durations.")
+    startup_seconds: float = Field(
+        0.0,
+        description="The longest time a shard spent outside its tests (process start, "
+        "collection): what one serial job would spend once. Without any test's own time, "
+        "the shards' whole durations.",
+    )
     serial_estimate: float | None = Field(
-        None, description="One job running everything: overhead + busy seconds."
+        None,
+        description="One job running everything: job set-up and start-up once, plus every "
+        "test (overhead + startup + test seconds).",
     )
     predicted_makespan: float
     predicted_serial: float
     lower_bound: float
     speedup: float | None = Field(None, description="serial_estimate / (overhead + wall_seconds).")
+    estimated_tests: int = Field(
+        0, description="Planned tests whose predicted time was estimated, not measured."
+    )
+    concurrency: int | None = Field(
+        None,
+        description="Shard processes run at once on one machine (`shard-action local`); "
+        "None on CI, where each shard is its own job.",
+    )
 
 
 class CoverageEntry(_Model):
@@ -450,6 +467,8 @@ class Settings:
     sha: str | None = None
     today: date | None = None
     """The date suggested quarantine entries count their expiry from (None: no suggestions)."""
+    concurrency: int | None = None
+    """Shard processes run at once on one machine (``local``); None on CI."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -570,28 +589,48 @@ def _entry(instance: Instance, verdict: Verdict, fanned_out: bool) -> TestEntry:
     )
 
 
-def _timing(plan: Plan, shards: Mapping[str, ShardResult]) -> TimingEntry:
+def _timing(
+    plan: Plan,
+    shards: Mapping[str, ShardResult],
+    entries: Sequence[TestEntry],
+    concurrency: int | None,
+) -> TimingEntry:
+    """Wall time against one serial job, which would pay job set-up and start-up once (not
+    once per shard, as the shards' durations back to back would): an honest speed-up."""
     manifests = [result.manifest for result in shards.values()]
-    busy = sum(_seconds(m.started, m.finished) for m in manifests)
+    own = {m.shard: _seconds(m.started, m.finished) for m in manifests}
+    in_tests = dict.fromkeys(own, 0.0)
+    for entry in entries:
+        if entry.seconds is not None and entry.shard in in_tests:
+            in_tests[entry.shard] += entry.seconds
+    tests = sum(in_tests.values())
+    # Without any test's own time (JUnit without durations) a shard is all start-up, so the
+    # shards back to back are the only estimate of a serial job.
+    startups = [max(0.0, own[shard] - in_tests[shard]) for shard in own]
+    startup = max(startups, default=0.0) if tests > 0 else sum(startups)
     wall = None
     if manifests:
         start = min(_utc(m.started) for m in manifests)
         end = max(_utc(m.finished) for m in manifests)
         wall = max(0.0, (end - start).total_seconds())
     overhead = plan.shard_overhead
-    serial = overhead + busy if manifests else None
+    serial = overhead + startup + tests if manifests else None
     speedup = None
     if serial is not None and wall is not None and overhead + wall > 0:
         speedup = serial / (overhead + wall)
     return TimingEntry(
         wall_seconds=wall,
-        busy_seconds=busy,
+        busy_seconds=sum(own.values()),
         overhead_seconds=overhead,
+        test_seconds=tests,
+        startup_seconds=startup,
         serial_estimate=serial,
         predicted_makespan=plan.makespan,
         predicted_serial=plan.serial_seconds,
         lower_bound=plan.lower_bound,
         speedup=speedup,
+        estimated_tests=plan.timings.estimated,
+        concurrency=concurrency,
     )
 
 
@@ -1018,7 +1057,7 @@ def build(
     flaky_entries = [e for e in flaky_entries if e.status == "flaky"]
     failing_entries = [e for e in failing_entries if e.status != "quarantined"]
 
-    timing = _timing(plan, by_shard)
+    timing = _timing(plan, by_shard, entries, settings.concurrency)
     planned_shards = sum(1 for s in plan.shards if s.slices)
     cover = _coverage(coverage, history, planned_shards)
     cores = {run.coverage_core for r in by_shard.values() for run in r.manifest.runs}

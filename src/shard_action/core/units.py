@@ -1,8 +1,8 @@
-"""Numbers for a person, written one way everywhere: durations and counted nouns.
+"""Numbers for a person, written one way everywhere: durations, ratios, percentages, counts.
 
 Every view (the plan summary, the terminal, the job summary, the PR comment) formats through
-these, so the same time never reads "1 m 15 s" in one place and "1m 15s" in another, and one
-shard is never "1 shards".
+these, so the same time never reads "1 m 15 s" in one place and "1m 15s" in another, a change
+carries its sign (``+2.4 s``), a ratio has one decimal and one shard is never "1 shards".
 """
 
 from __future__ import annotations
@@ -14,12 +14,18 @@ MISSING: Final = "\u2013"
 """Shown for a value that is not known (en dash)."""
 
 
+def _finite(value: object) -> float | None:
+    """``value`` as a finite number, or None for what is shown as :data:`MISSING`."""
+    if value is None:
+        return None
+    number = float(value)  # type: ignore[arg-type]
+    return number if math.isfinite(number) else None
+
+
 def duration(value: object) -> str:
     """Seconds for a person: ``0.4 s``, ``12 s``, ``2 m 05 s``, ``1 h 02 m``."""
-    if value is None:
-        return MISSING
-    seconds = float(value)  # type: ignore[arg-type]
-    if not math.isfinite(seconds):
+    seconds = _finite(value)
+    if seconds is None:
         return MISSING
     sign = "-" if seconds < 0 else ""
     seconds = abs(seconds)
@@ -31,6 +37,17 @@ def duration(value: object) -> str:
     if whole < 3600:
         return f"{sign}{whole // 60} m {whole % 60:02d} s"
     return f"{sign}{whole // 3600} h {whole % 3600 // 60:02d} m"
+
+
+def signed(value: object) -> str:
+    """A change in seconds with its sign: ``+2.4 s``, ``-1 m 05 s``, ``±0.0 s``."""
+    seconds = _finite(value)
+    if seconds is None:
+        return MISSING
+    text = duration(abs(seconds))
+    if text == duration(0.0):
+        return "\u00b1" + text
+    return ("+" if seconds > 0 else "-") + text
 
 
 def count(number: object, noun: str, plural: str | None = None) -> str:
@@ -46,10 +63,41 @@ def count(number: object, noun: str, plural: str | None = None) -> str:
 TIMES: Final = "\u00d7"
 
 
-def speedup(ratio: float) -> str:
-    """E.g. "1.7 times faster"; a ratio below 1 reads "1.3 times slower", never "0.8 faster"."""
-    if not math.isfinite(ratio) or ratio <= 0:
+def ratio(value: object) -> str:
+    """A ratio for a person: one decimal and the times sign (:data:`TIMES`)."""
+    x = _finite(value)
+    return MISSING if x is None else f"{x:.1f}{TIMES}"
+
+
+def percent(value: object, digits: int = 1) -> str:
+    """A fraction (0.05) as a percentage (``5.0%``)."""
+    x = _finite(value)
+    return MISSING if x is None else f"{x * 100:.{digits}f}%"
+
+
+def points(value: object, digits: int = 2) -> str:
+    """A change in percentage points, signed: ``+0.40 pp``, ``±0.00 pp``."""
+    x = _finite(value)
+    if x is None:
         return MISSING
-    if round(ratio, 1) < 1.0:
-        return f"{1 / ratio:.1f}{TIMES} slower"
-    return f"{ratio:.1f}{TIMES} faster"
+    if round(x, digits) == 0:
+        return f"\u00b1{0:.{digits}f} pp"
+    return f"{x:+.{digits}f} pp"
+
+
+def number(value: object) -> str:
+    """An integer with thousands separators."""
+    if value is None:
+        return MISSING
+    return f"{int(value):,}"  # type: ignore[call-overload]
+
+
+def speedup(value: object) -> str:
+    """E.g. "1.7 times faster"; a ratio below 1 reads "1.3 times slower", never "0.8 times
+    faster"."""
+    x = _finite(value)
+    if x is None or x <= 0:
+        return MISSING
+    if round(x, 1) < 1.0:
+        return f"{ratio(1 / x)} slower"
+    return f"{ratio(x)} faster"

@@ -77,3 +77,42 @@ def headline(counts: Mapping[str, Any] | Any, unit: str = "test") -> str:
             f"{int(data['failed']):,} failed" + (f" ({known:,} known flaky)" if known else "")
         )
     return f"{failing:,} of {tests(data['tests'], unit)} failing: {', '.join(parts)}"
+
+
+def _data(value: Mapping[str, Any] | Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else value.model_dump()
+
+
+def title(report: Mapping[str, Any] | Any) -> str:
+    """The verdict in one line, in the run table's words: ``2 of 10 planned tests lost; 1 of 8
+    tests failing: 1 broken; 2 flaky``, or ``120 tests passed, 2 of them flaky``. Takes a report
+    or its JSON form."""
+    data = _data(report)
+    c = _data(data["counts"])
+    unit = str(data.get("unit") or "test")
+    flaky = int(c["flaky"])
+    unreadable = sum(1 for p in data.get("problems", ()) if _data(p).get("kind") == "results")
+    bad = [
+        text
+        for condition, text in (
+            (c["lost"], f"{int(c['lost']):,} of {count(c['planned'], 'planned test')} lost"),
+            (int(c["failed"]) + int(c["broken"]), headline(c, unit)),
+            (flaky, f"{flaky:,} flaky"),
+            (c.get("not_run"), f"{int(c.get('not_run') or 0):,} not run (first tier failed)"),
+            (c.get("run_twice"), f"{count(c.get('run_twice') or 0, 'test')} ran twice"),
+            (c.get("unplanned"), f"{count(c.get('unplanned') or 0, 'test')} ran unplanned"),
+            (data.get("unknown_shards"), "results from shards not in the plan"),
+            (unreadable, f"{count(unreadable, 'results file')} unreadable"),
+        )
+        if condition
+    ]
+    only_flaky = [f"{flaky:,} flaky"] if flaky else []
+    if bad != only_flaky or not data.get("complete", True):
+        return "; ".join(bad) or "the run is incomplete"
+    passed, held = int(c["passed"]) + flaky, int(c.get("quarantined") or 0)
+    if held:
+        text = f"{passed:,} of {count(c['tests'], 'test')} passed, {held:,} quarantined"
+        text += f"; {flaky:,} flaky" if flaky else ""
+    else:
+        text = f"{count(passed, 'test')} passed" + (f", {flaky:,} of them flaky" if flaky else "")
+    return text + (f"; {int(c['skipped']):,} skipped" if c.get("skipped") else "")

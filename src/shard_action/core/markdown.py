@@ -1,0 +1,155 @@
+"""GitHub Markdown written one way for every document: escaped text, inline code, first lines,
+and text fitted to a size limit.
+
+The job summary, the PR comment and the plan summary all go through these (numbers and words go
+through :mod:`shard_action.core.units`), so a test id is escaped the same everywhere and a
+document cut to GitHub's limit always closes its blocks and says where the rest is.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Final
+
+from markupsafe import Markup
+
+ELLIPSIS: Final = "\u2026"
+
+_MD_SPECIAL: Final = re.compile(r"([\\`*_\[\]{}()#|~!$])")
+_CONTROL: Final = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CODE_ENTITIES: Final = {
+    "&": "&amp;",
+    "<": "&lt;",
+    ">": "&gt;",
+    '"': "&quot;",
+    "|": "&#124;",
+    "`": "&#96;",
+    "*": "&#42;",
+    "_": "&#95;",
+    "\\": "&#92;",
+    "[": "&#91;",
+    "]": "&#93;",
+    "~": "&#126;",
+    "$": "&#36;",
+    ":": "&#58;",
+    "@": "&#64;",
+    "#": "&#35;",
+}
+_BREAK_AFTER: Final = re.compile(r"(/|&#58;&#58;|&#91;)")
+"""Where a long id may wrap in a browser (``<wbr>``): after a ``/``, a ``::`` and a ``[``."""
+
+
+def _visible_controls(text: str) -> str:
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, the last one ``…`` when anything was cut."""
+    return text if len(text) <= limit else text[: max(0, limit - 1)] + ELLIPSIS
+
+
+def first_line(value: object, limit: int = 120) -> str:
+    """The first non-blank line of a message, shortened; ``…`` also when more lines follow."""
+    text = "" if value is None else str(value)
+    lines = [line.strip() for line in text.replace("\r\n", "\n").split("\n")]
+    kept = [line for line in lines if line]
+    if not kept:
+        return ""
+    head = kept[0]
+    if len(kept) > 1 and len(head) < limit:
+        return head + " " + ELLIPSIS
+    return shorten(head, limit)
+
+
+def md_escape(value: object) -> Markup:
+    """Any value as inline Markdown text: one line, no markup, no HTML, no mentions.
+
+    A test id can hold ``|`` (ends a cell), backticks, ``*``/``_``, ``<script>``, newlines (end
+    a row) or ``@someone`` (a mention that notifies a stranger): all are made inert.
+    """
+    if isinstance(value, Markup):
+        return value
+    text = "" if value is None else str(value)
+    text = _visible_controls(text.replace("\r\n", "\n")).replace("\n", " ").replace("\r", " ")
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    text = text.replace("@", "@\u200b")
+    return Markup(text)
+
+
+def md_code(value: object, limit: int | None = None) -> Markup:
+    """A value (a test id) as inline code that no character can break out of, in any context.
+
+    Every character Markdown or HTML could act on is an entity, so it reads the same in a table
+    cell, a list and a paragraph (a backtick span cannot hold ``|`` in a table). A browser may
+    wrap it after ``/``, ``::`` and ``[`` (``<wbr>``, which GitHub keeps): a long id makes its
+    cell taller rather than the table wider than the comment column.
+    """
+    text = "" if value is None else str(value)
+    if limit is not None:
+        text = shorten(text, limit)
+    text = _visible_controls(text.replace("\r\n", "\n")).replace("\n", "\u21b5").replace("\r", "")
+    encoded = "".join(_CODE_ENTITIES.get(ch, ch) for ch in text)
+    breakable = _BREAK_AFTER.sub(r"\1<wbr>", encoded)
+    return Markup(f"<code>{breakable}</code>")
+
+
+def md_fenced(value: object, language: str = "", limit: int | None = None) -> Markup:
+    """A value (a failure message) as a fenced code block that no line of it can close: the
+    fence is longer than any run of backticks inside (CommonMark closes a fence only with one at
+    least as long); shortened to ``limit`` characters (``…`` at the end when cut)."""
+    text = _visible_controls(("" if value is None else str(value)).replace("\r\n", "\n"))
+    if limit is not None:
+        text = shorten(text, limit)
+    longest = max((len(run) for run in re.findall("`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return Markup(f"{fence}{language}\n{text.rstrip(chr(10))}\n{fence}")
+
+
+_BLANK_RUNS: Final = re.compile(r"\n[ \t]*(?:\n[ \t]*)+\n")
+
+
+def tidy(text: str) -> str:
+    """At most one blank line in a row, none at the start, one newline at the end.
+
+    Templates are easier to read with generous whitespace around ``{% if %}`` blocks; the
+    rendered Markdown should not carry it.
+    """
+    return _BLANK_RUNS.sub("\n\n", text).strip("\n") + "\n"
+
+
+def _close_open_blocks(text: str) -> str:
+    fences = sum(1 for line in text.splitlines() if line.lstrip().startswith("```"))
+    if fences % 2:
+        text += "\n```"
+    opened = text.count("<details")
+    closed = text.count("</details>")
+    text += "\n</details>" * max(0, opened - closed)
+    return text
+
+
+def fit(text: str, budget: int, pointer: str, measure: Callable[[str], int] = len) -> str:
+    """``text`` cut at a line end so that it and ``pointer`` fit ``budget`` (as ``measure``d).
+
+    Open fences and ``<details>`` are closed so the rest of the page renders; when not even
+    ``pointer`` fits, the answer is empty (nothing is better than a cut note).
+    """
+    if measure(text) <= budget:
+        return text
+    if measure(pointer) > budget:
+        return ""
+    room = budget - measure(pointer) - 32
+    kept: list[str] = []
+    used = 0
+    for line in text.splitlines(keepends=True):
+        size = measure(line)
+        if used + size > room:
+            break
+        kept.append(line)
+        used += size
+    result = _close_open_blocks("".join(kept).rstrip("\n")) + "\n\n" + pointer
+    while measure(result) > budget and kept:  # closing tags took the slack; drop more lines
+        kept.pop()
+        result = _close_open_blocks("".join(kept).rstrip("\n")) + "\n\n" + pointer
+    return result if measure(result) <= budget else pointer
