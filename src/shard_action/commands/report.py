@@ -65,7 +65,7 @@ from shard_action.core.report import (
 )
 from shard_action.core.results import JUnitReport
 from shard_action.core.testids import is_whole_file, label, normalise_path
-from shard_action.core.units import count
+from shard_action.core.units import count, percent
 from shard_action.core.vocabulary import describe, tests, title
 from shard_action.errors import InputError
 
@@ -585,7 +585,7 @@ def _print(files: ReportFiles) -> None:
     lines += [f"  problem: {p.source}: {p.message}" for p in report.problems]
     coverage = report.coverage
     lines.append(
-        f"  coverage {coverage.percent:.2f}% of {coverage_counts(coverage)}"
+        f"  coverage {percent(coverage.percent / 100, 2)} of {coverage_counts(coverage)}"
         + (
             f" (partial: {coverage.shards} of {coverage.planned_shards})"
             if coverage.partial

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from shard_action.core.history import History
+from shard_action.core.units import percent
 
 Mode = Literal["parallel", "serial"]
 NO_HISTORY = "no history yet"
@@ -121,10 +122,6 @@ class ModeDecision:
     run does not force (or keep) serial mode."""
 
 
-def _percent(value: float) -> str:
-    return f"{value * 100:.1f}%"
-
-
 def _names(tests: Sequence[str]) -> str:
     shown = ", ".join(tests[:SHOWN_TESTS])
     more = len(tests) - SHOWN_TESTS
@@ -160,7 +157,7 @@ def next_mode(
         raise ValueError("recover_after must be at least 1")
     rate = flaky_rate(len(run.flaky), run.tests)
     over = rate > flaky_threshold
-    facts = f"flaky rate {_percent(rate)} ({len(run.flaky)} of {run.tests} tests)"
+    facts = f"flaky rate {percent(rate)} ({len(run.flaky)} of {run.tests} tests)"
     if run.outage is not None:
         note = f"run #{run.index} looked like an outage ({run.outage}) and does not count"
         if state.mode == "serial":
@@ -185,7 +182,7 @@ def next_mode(
     own = over and run.mode == "serial"
     if over and not own:
         cause = (
-            f"{facts} over the {_percent(flaky_threshold)} threshold in run #{run.index}: "
+            f"{facts} over the {percent(flaky_threshold)} threshold in run #{run.index}: "
             f"{_names(run.flaky)}"
         )
         reason = f"{cause}; back to parallel after {recover_after} clean serial runs"
@@ -202,7 +199,7 @@ def next_mode(
             flaky_on_their_own=False,
         )
     own_note = (
-        f" ({facts} over the {_percent(flaky_threshold)} threshold, but the run was serial: "
+        f" ({facts} over the {percent(flaky_threshold)} threshold, but the run was serial: "
         f"{_names(run.flaky)} are flaky on their own, which serial cannot fix, so they do not "
         "keep the suite serial; quarantine them)"
         if own
@@ -213,7 +210,7 @@ def next_mode(
             reason = f"run #{run.index} ran serial (set by hand){own_note}; the mode stays parallel"
         else:
             reason = (
-                f"{facts} at or under the {_percent(flaky_threshold)} threshold in run #{run.index}"
+                f"{facts} at or under the {percent(flaky_threshold)} threshold in run #{run.index}"
             )
         return _parallel(reason, rate, counted=False, changed=False, own=own)
     cause = state.cause or state.reason

@@ -694,8 +694,8 @@ def _parallel_lane_plan(
     if critical and lane.sequential and lane.total > 0:
         notes.append(
             f"sequential lane {lane.instance.name!r} is the critical path: the stage cannot "
-            f"finish before its {lane.total:.1f} s in one shard; make it parallel or move "
-            "tests out of it to go faster"
+            f"finish before its {units.duration(lane.total)} in one shard; make it parallel or "
+            "move tests out of it to go faster"
         )
     return plan
 

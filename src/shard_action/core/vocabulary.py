@@ -90,6 +90,7 @@ def title(report: Mapping[str, Any] | Any) -> str:
     data = _data(report)
     c = _data(data["counts"])
     unit = str(data.get("unit") or "test")
+    unit = str(data.get("unit") or "test")
     flaky = int(c["flaky"])
     unreadable = sum(1 for p in data.get("problems", ()) if _data(p).get("kind") == "results")
     bad = [
@@ -111,8 +112,10 @@ def title(report: Mapping[str, Any] | Any) -> str:
         return "; ".join(bad) or "the run is incomplete"
     passed, held = int(c["passed"]) + flaky, int(c.get("quarantined") or 0)
     if held:
-        text = f"{passed:,} of {count(c['tests'], 'test')} passed, {held:,} quarantined"
+        text = f"{passed:,} of {tests(c['tests'], unit)} passed, {held:,} quarantined"
         text += f"; {flaky:,} flaky" if flaky else ""
     else:
-        text = f"{count(passed, 'test')} passed" + (f", {flaky:,} of them flaky" if flaky else "")
+        text = f"{tests(passed, unit)} passed" + (f", {flaky:,} of them flaky" if flaky else "")
+    if unit == "file":
+        text += f" ({count(c.get('cases') or 0, 'test case')})"
     return text + (f"; {int(c['skipped']):,} skipped" if c.get("skipped") else "")
