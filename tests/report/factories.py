@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 
-from shard_action.core.manifest import Drift, Rerun, RunResult, ShardManifest
+from shard_action.core.manifest import Drift, Rerun, ShardManifest, SliceResult
 from shard_action.core.outcomes import Outcome
 from shard_action.core.plan import (
     LanePlan,
@@ -87,7 +87,7 @@ def plan(
     )
 
 
-def run(
+def slice_result(
     lane: str,
     tests: Sequence[str],
     *,
@@ -96,10 +96,10 @@ def run(
     drift: Sequence[Drift] = (),
     junit: Sequence[str] = (),
     planned: int | None = None,
-) -> RunResult:
+) -> SliceResult:
     """One lane run of a shard; every test passed unless ``outcomes`` says otherwise."""
     given = dict(outcomes or {})
-    return RunResult(
+    return SliceResult(
         lane=lane,
         planned=len(tests) if planned is None else planned,
         tests=list(tests),
@@ -127,11 +127,13 @@ def manifest(
     coverage: Sequence[str] = (),
     mode: str = "parallel",
     exit_code: int = 0,
-    runs: Sequence[RunResult] | None = None,
+    slices: Sequence[SliceResult] | None = None,
 ) -> ShardManifest:
-    """A shard's manifest: one run of ``lane`` over ``tests``, or the ``runs`` given."""
-    if runs is None:
-        runs = [run(lane, tests, outcomes=outcomes, reruns=reruns, drift=drift, junit=junit)]
+    """A shard's manifest: one slice of ``lane`` over ``tests``, or the ``slices`` given."""
+    if slices is None:
+        slices = [
+            slice_result(lane, tests, outcomes=outcomes, reruns=reruns, drift=drift, junit=junit)
+        ]
     return ShardManifest(
         shard=shard_id,
         lane=lane,
@@ -139,7 +141,7 @@ def manifest(
         started=T0 + timedelta(seconds=start),
         finished=T0 + timedelta(seconds=start + seconds),
         exit_code=exit_code,
-        runs=list(runs),
+        slices=list(slices),
         coverage=list(coverage),
         workdir=workdir,
         failure=failure,

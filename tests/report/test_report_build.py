@@ -24,7 +24,7 @@ from shard_action.core.report import (
 )
 from shard_action.core.results import CaseResult, JUnitReport
 
-from .factories import manifest, plan, run, shard
+from .factories import manifest, plan, shard, slice_result
 
 A = [f"tests/test_a.py::test_{n}" for n in range(10)]
 B = [f"tests/test_b.py::test_{n}" for n in range(10)]
@@ -270,15 +270,17 @@ def test_serial_fan_out_judges_and_times_each_lane_instance_from_its_own_run() -
         [shard("serial", [*DB, *DB], "serial", slices=[("db-a", 2), ("db-b", 2)])], mode="serial"
     )
     runs = [
-        run("db-a", DB, junit=["junit-1.xml"]),
-        run("db-b", DB, reruns=[flaky_rerun(DB[1])], junit=["junit-2.xml", "junit-2-rerun1.xml"]),
+        slice_result("db-a", DB, junit=["junit-1.xml"]),
+        slice_result(
+            "db-b", DB, reruns=[flaky_rerun(DB[1])], junit=["junit-2.xml", "junit-2-rerun1.xml"]
+        ),
     ]
     reports = {
         "junit-1.xml": _cases(("test_q", "passed", 1.0), ("test_r", "passed", 2.0)),
         "junit-2.xml": _cases(("test_q", "passed", 3.0), ("test_r", "failed", 4.0)),
         "junit-2-rerun1.xml": _cases(("test_r", "passed", 5.0)),
     }
-    result = ShardResult(manifest("serial", runs=runs, mode="serial"), reports)
+    result = ShardResult(manifest("serial", slices=runs, mode="serial"), reports)
     fanin = build(serial_plan, [result], history=History())
     report = fanin.report
     assert report.complete and report.counts.tests == 4
@@ -311,8 +313,8 @@ def test_serial_fan_out_a_lost_instance_is_named_with_its_lane() -> None:
     serial_plan = plan(
         [shard("serial", [*DB, *DB], "serial", slices=[("db-a", 2), ("db-b", 2)])], mode="serial"
     )
-    runs = [run("db-a", DB), run("db-b", DB[:1], planned=2)]
-    result = ShardResult(manifest("serial", runs=runs, mode="serial", failure="killed"))
+    runs = [slice_result("db-a", DB), slice_result("db-b", DB[:1], planned=2)]
+    result = ShardResult(manifest("serial", slices=runs, mode="serial", failure="killed"))
     report = build(serial_plan, [result], history=History()).report
     assert report.exit_code == EXIT_INCOMPLETE
     assert [(x.test, x.lane, x.fanned_out) for x in report.lost] == [(DB[1], "db-b", True)]
@@ -321,10 +323,10 @@ def test_serial_fan_out_a_lost_instance_is_named_with_its_lane() -> None:
 def test_the_report_names_the_coverage_cores_that_measured_the_shards() -> None:
     the_plan = plan([shard("s1", A, predicted=20.0), shard("s2", B, predicted=20.0)], overhead=5)
     runs = {
-        "s1": run("default", A).model_copy(update={"coverage_core": "sysmon"}),
-        "s2": run("default", B).model_copy(update={"coverage_core": "ctrace"}),
+        "s1": slice_result("default", A).model_copy(update={"coverage_core": "sysmon"}),
+        "s2": slice_result("default", B).model_copy(update={"coverage_core": "ctrace"}),
     }
-    results = [ShardResult(manifest(s, runs=[r])) for s, r in runs.items()]
+    results = [ShardResult(manifest(s, slices=[r])) for s, r in runs.items()]
     fanin = build(
         the_plan, results, history=History(), coverage=CoverageTotals(80.0, 80, 100, 9, 2)
     )
@@ -334,7 +336,7 @@ def test_the_report_names_the_coverage_cores_that_measured_the_shards() -> None:
     assert "Measured with coverage.py's <code>ctrace</code>, <code>sysmon</code> cores." in summary
     one = build(
         the_plan,
-        [ShardResult(manifest("s1", runs=[runs["s1"]]))],
+        [ShardResult(manifest("s1", slices=[runs["s1"]]))],
         history=History(),
         coverage=CoverageTotals(80.0, 80, 100, 9, 1),
     )

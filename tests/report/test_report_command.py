@@ -297,10 +297,10 @@ def test_results_given_as_shard_folders_and_run_twice(site: Path) -> None:
     twin = site / "more" / "s1-again"
     shutil.copytree(site / "shard-results" / "s1", twin)
     data = ShardManifest.model_validate_json((twin / "manifest.json").read_text())
-    (run,) = data.runs
+    (run,) = data.slices
     twice = run.model_copy(update={"tests": [A_IDS[0], *B_IDS]})
     (twin / "manifest.json").write_text(
-        data.model_copy(update={"shard": "s2", "runs": [twice]}).model_dump_json()
+        data.model_copy(update={"shard": "s2", "slices": [twice]}).model_dump_json()
     )
     (site / "shard-results" / "s2" / "manifest.json").unlink()
     out = site / "out"
@@ -315,14 +315,14 @@ def test_results_given_as_shard_folders_and_run_twice(site: Path) -> None:
 
 
 def _old_version(data: dict[str, Any]) -> dict[str, Any]:
-    old = {k: v for k, v in data.items() if k != "runs"}
-    old.update(version=1, tests=B_IDS, outcomes=dict.fromkeys(B_IDS, "passed"))
+    old = {k: v for k, v in data.items() if k != "slices"}
+    old.update(version=2, runs=data["slices"])
     return old
 
 
 def _missing_key(data: dict[str, Any]) -> dict[str, Any]:
     broken = {k: v for k, v in data.items() if k != "shard"}
-    broken["runs"] = "not a list"
+    broken["slices"] = "not a list"
     return broken
 
 
@@ -332,8 +332,8 @@ def _missing_key(data: dict[str, Any]) -> dict[str, Any]:
         (
             "s2",
             _old_version,
-            "shard result manifest version 1 is not supported (this shard-action reads version "
-            "2): run the shards and the report with the same release",
+            "shard result manifest version 2 is not supported (this shard-action reads version "
+            "3): run the shards and the report with the same release",
             B_IDS,
         ),
         (

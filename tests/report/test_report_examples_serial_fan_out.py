@@ -100,8 +100,8 @@ def test_serial_mode_runs_every_lane_instance_of_every_test_once(tmp_path: Path)
     )  # fmt: skip
     assert ran.returncode == 0, ran.stdout + ran.stderr
     manifest = json.loads((results / "serial" / "manifest.json").read_text("utf-8"))
-    assert manifest["version"] == 2
-    executed = [(run["lane"], t) for run in manifest["runs"] for t in run["tests"]]
+    assert manifest["version"] == 3
+    executed = [(run["lane"], t) for run in manifest["slices"] for t in run["tests"]]
     assert Counter(executed) == Counter(pairs), "every (lane, id) executed once as planned"
 
     out = tmp_path / "report"
@@ -130,7 +130,7 @@ def test_serial_mode_runs_every_lane_instance_of_every_test_once(tmp_path: Path)
     probe = next(t for t in storage if "[" not in t and t.count("::") == 1)
     path, name = probe.split("::")
     key = (path.removesuffix(".py").replace("/", "."), name)
-    for run in manifest["runs"]:
+    for run in manifest["slices"]:
         if run["lane"] in BACKENDS:
             first = results / "serial" / run["junit"][0]
             measured = round(_times(first)[key], 3)

@@ -28,7 +28,7 @@ from shard_action.core.report import CoverageTotals, Problem, Report, Settings, 
 from shard_action.core.results import CaseResult, JUnitReport
 from shard_action.core.units import duration, percent, points
 
-from .factories import manifest, plan, run, shard
+from .factories import manifest, plan, shard, slice_result
 
 GOLDEN = Path(__file__).resolve().parent / "data" / "golden"
 URL = "https://github.com/o/r/actions/runs/42"
@@ -305,12 +305,12 @@ def test_fanned_out_tests_are_shown_with_their_lane_in_the_comment(
         mode="serial",
     )
     runs = [
-        run("db-a", db, reruns=[flaky(db[1])]),
-        run("db-b", db[:1], planned=2),
-        run("default", [solo], reruns=[flaky(solo)]),
+        slice_result("db-a", db, reruns=[flaky(db[1])]),
+        slice_result("db-b", db[:1], planned=2),
+        slice_result("default", [solo], reruns=[flaky(solo)]),
     ]
     report = build(
-        the_plan, [ShardResult(manifest("serial", runs=runs, mode="serial"))], history=History()
+        the_plan, [ShardResult(manifest("serial", slices=runs, mode="serial"))], history=History()
     ).report
     text = render_comment(templates, report).text
     groups = _table_with(text, "Lost from shard")

@@ -11,7 +11,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from shard_action.core.manifest import RunResult, ShardManifest
+from shard_action.core.manifest import ShardManifest, SliceResult
 from shard_action.core.plan import Plan
 
 CLI = [sys.executable, "-m", "shard_action", "run"]
@@ -104,9 +104,9 @@ def manifest(results: Path) -> ShardManifest:
     return ShardManifest.model_validate_json((results / "manifest.json").read_text("utf-8"))
 
 
-def only_run(got: ShardManifest) -> RunResult:
+def only_slice(got: ShardManifest) -> SliceResult:
     """The run of a shard that has one (every shard of a parallel plan)."""
-    (run,) = got.runs
+    (run,) = got.slices
     return run
 
 

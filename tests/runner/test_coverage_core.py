@@ -10,7 +10,14 @@ import pytest
 
 from shard_action.adapters.coverage_facts import coverage_facts
 from shard_action.core.coverage_core import CoverageFacts, choose_core, core_name
-from tests.runner.helpers import collect_ids, manifest, only_run, run_shard, save_plan, write_suite
+from tests.runner.helpers import (
+    collect_ids,
+    manifest,
+    only_slice,
+    run_shard,
+    save_plan,
+    write_suite,
+)
 from tests.runner.plans import LaneSlice, plan, shard
 
 
@@ -120,5 +127,5 @@ def test_the_manifest_says_which_core_measured_the_shard(
     built = plan(shard("c-1", LaneSlice("c", ids)), coverage=True, coverage_core=setting)
     proc, results = run_shard(root, save_plan(root, built), "c-1", env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert only_run(manifest(results)).coverage_core == measured
+    assert only_slice(manifest(results)).coverage_core == measured
     assert f"coverage measured with the {measured} core" in proc.stdout

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.runner.helpers import CLI, manifest, only_run, run_shard, save_plan, write_suite
+from tests.runner.helpers import CLI, manifest, only_slice, run_shard, save_plan, write_suite
 from tests.runner.plans import LaneSlice, plan, shard
 
 pytestmark = pytest.mark.slow
@@ -90,7 +90,7 @@ def test_empty_shard_writes_a_manifest_and_passes(tmp_path: Path, shard_id: str)
     got = manifest(results)
     assert got.shard == shard_id and got.planned == 0 and got.executed == 0
     assert got.exit_code == 0 and got.failure is None
-    assert all(run.exit_codes == [] for run in got.runs)
+    assert all(run.exit_codes == [] for run in got.slices)
 
 
 def test_a_runner_that_cannot_start_fails_the_shard(tmp_path: Path) -> None:
@@ -99,7 +99,7 @@ def test_a_runner_that_cannot_start_fails_the_shard(tmp_path: Path) -> None:
     proc, results = run_shard(root, save_plan(root, built), "a-1", "--no-such-option")
     assert proc.returncode == 1, proc.stdout + proc.stderr
     got = manifest(results)
-    assert only_run(got).exit_codes == [4]
+    assert only_slice(got).exit_codes == [4]
     assert got.failure is not None
     assert "shard a-1, lane a: the runner process exited with code 4 before it finished" in (
         got.failure

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from shard_action.adapters.runner import render_command
-from tests.runner.helpers import manifest, only_run, run_shard, save_plan, write_suite
+from tests.runner.helpers import manifest, only_slice, run_shard, save_plan, write_suite
 from tests.runner.plans import LaneSlice, plan, shard
 
 # A tiny test runner: each argument is a "test file" that passes unless it contains FAIL;
@@ -102,7 +102,7 @@ def test_command_runner_runs_the_shards_files_and_reads_its_junit(tmp_path: Path
     assert seen == {"argv": SPECS, "lane_value": "spec"}
     assert not (root / "pwned").exists()
     got = manifest(results)
-    ran = only_run(got)
+    ran = only_slice(got)
     assert ran.outcomes == {**dict.fromkeys(SPECS, "passed"), "specs/broken.spec": "failed"}
     assert ran.junit == ["junit-1.xml"] and got.coverage == [] and ran.reruns == []
     assert ran.exit_codes == [1]
@@ -123,11 +123,11 @@ def test_command_runner_without_junit_falls_back_to_the_exit_code(tmp_path: Path
     env = {"ARGV_LOG": str(tmp_path / "argv.json")}
     proc, results = run_shard(root, plan_path, "a-1", env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert only_run(manifest(results)).outcomes == dict.fromkeys(ok, "passed")
+    assert only_slice(manifest(results)).outcomes == dict.fromkeys(ok, "passed")
     assert manifest(results).junit == []
     proc, results = run_shard(root, plan_path, "b-1", env=env)
     assert proc.returncode == 1
-    assert only_run(manifest(results)).outcomes == {"specs/broken.spec": "failed"}
+    assert only_slice(manifest(results)).outcomes == {"specs/broken.spec": "failed"}
 
 
 @pytest.mark.slow
@@ -173,8 +173,8 @@ def test_a_planned_file_the_junit_does_not_mention_is_lost_not_passed(tmp_path: 
     built = plan(shard("a-1", LaneSlice("a", files)), command=PYTEST_BY_FILE)
     proc, results = run_shard(root, save_plan(root, built), "a-1")
     got = manifest(results)
-    assert only_run(got).outcomes == {"tests/test_kept.py": "passed"}
-    assert only_run(got).exit_codes == [0]
+    assert only_slice(got).outcomes == {"tests/test_kept.py": "passed"}
+    assert only_slice(got).exit_codes == [0]
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert got.failure is not None and "tests/test_gone.py" in got.failure
     assert "no result for 1 planned test: not run" in got.failure
@@ -195,7 +195,7 @@ def test_pytests_default_junit_without_file_matches_each_file(tmp_path: Path) ->
     built = plan(shard("a-1", LaneSlice("a", files)), command=PYTEST_BY_FILE)
     proc, results = run_shard(root, save_plan(root, built), "a-1")
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    ran = only_run(manifest(results))
+    ran = only_slice(manifest(results))
     assert ran.outcomes == {"tests/test_ok.py": "passed", "tests/test_bad.py": "failed"}
     assert manifest(results).failure is None
 
@@ -212,5 +212,5 @@ def test_a_runner_that_writes_no_junit_it_was_asked_for_loses_its_tests(tmp_path
     )
     assert proc.returncode == 1
     got = manifest(results)
-    assert only_run(got).outcomes == {}
+    assert only_slice(got).outcomes == {}
     assert got.failure is not None and "wrote no JUnit report to junit-1.xml" in got.failure

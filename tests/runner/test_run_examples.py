@@ -19,7 +19,7 @@ from tests.runner.helpers import (
     collect_ids,
     copy_examples,
     manifest,
-    only_run,
+    only_slice,
     run_shard,
     save_plan,
 )
@@ -66,21 +66,23 @@ def test_examples_sharded_run_every_test_once_per_backend(tmp_path: Path) -> Non
         done = list(pool.map(one, [s.id for s in built.shards]))
     for code, output, got in done:
         assert code == 0, output
-        assert got.failure is None and only_run(got).drift == []
+        assert got.failure is None and only_slice(got).drift == []
     manifests = {got.shard: got for _, _, got in done}
 
     ran = Counter(
-        (run.lane, t) for got in manifests.values() for run in got.runs for t in run.tests
+        (run.lane, t) for got in manifests.values() for run in got.slices for t in run.tests
     )
     assert ran == Counter({(s.lane, t): 1 for s in built.shards for t in s.tests})
     assert Counter(t for _, t in ran.elements()) == Counter(
         {**dict.fromkeys(ids, 1), **dict.fromkeys(storage, 2)}
     ), "every id once, the storage ids once per backend"
-    reruns = [(r.test, r.verdict) for got in manifests.values() for r in only_run(got).reruns]
+    reruns = [(r.test, r.verdict) for got in manifests.values() for r in only_slice(got).reruns]
     assert reruns == [(FLAKY, "flaky")], "the planted flaky test, and nothing else"
     assert (flaky_dir / "test_price_table_cache_warms_up.failed-once").is_file()
-    assert all(o == "passed" for got in manifests.values() for o in only_run(got).outcomes.values())
-    assert only_run(manifests["serial-1"]).tests == serial, "sequential lane in collection order"
+    assert all(
+        o == "passed" for got in manifests.values() for o in only_slice(got).outcomes.values()
+    )
+    assert only_slice(manifests["serial-1"]).tests == serial, "sequential lane in collection order"
 
     data = coverage.CoverageData(no_disk=True)
     for got in manifests.values():

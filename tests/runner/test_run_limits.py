@@ -10,7 +10,7 @@ import pytest
 from tests.runner.helpers import (
     collect_ids,
     manifest,
-    only_run,
+    only_slice,
     run_shard,
     save_plan,
     write_suite,
@@ -77,8 +77,8 @@ def test_timeout_kills_the_process_group_and_fails_fast(tmp_path: Path) -> None:
     )
     assert f"while running {hangs}" in got.failure
     assert f"did not run: {after}" in proc.stdout
-    assert only_run(got).outcomes == {quick: "passed", hangs: "error"}
-    assert only_run(got).reruns == [], "a timeout is not re-run"
+    assert only_slice(got).outcomes == {quick: "passed", hangs: "error"}
+    assert only_slice(got).reruns == [], "a timeout is not re-run"
     assert "failure:" in proc.stdout and "timeout of 3 s" in proc.stdout
     deadline = time.monotonic() + 5
     while _alive(int(child_pid.read_text())) and time.monotonic() < deadline:
@@ -100,9 +100,9 @@ def test_memory_cap_stops_the_shard_with_a_clear_message(tmp_path: Path) -> None
     assert got.failure is not None
     assert f"shard mem-1, lane mem: {hog} exceeded the memory cap of 300 MiB" in got.failure
     assert f"did not run: {after}" in proc.stdout
-    assert only_run(got).outcomes == {small: "passed", hog: "failed"}
-    assert only_run(got).reruns == [], "a process over its memory cap is not re-run"
-    assert len(only_run(got).exit_codes) == 1
+    assert only_slice(got).outcomes == {small: "passed", hog: "failed"}
+    assert only_slice(got).reruns == [], "a process over its memory cap is not re-run"
+    assert len(only_slice(got).exit_codes) == 1
 
 
 def test_memory_cap_leaves_a_normal_suite_alone(tmp_path: Path) -> None:
@@ -111,4 +111,4 @@ def test_memory_cap_leaves_a_normal_suite_alone(tmp_path: Path) -> None:
     built = plan(shard("mem-1", LaneSlice("mem", [small, after], memory_mb=300, timeout=120)))
     proc, results = run_shard(root, save_plan(root, built), "mem-1")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert only_run(manifest(results)).outcomes == {small: "passed", after: "passed"}
+    assert only_slice(manifest(results)).outcomes == {small: "passed", after: "passed"}

@@ -18,7 +18,7 @@ from tests.runner.helpers import (
     collect_ids,
     log_lines,
     manifest,
-    only_run,
+    only_slice,
     run_shard,
     save_plan,
     write_suite,
@@ -90,7 +90,7 @@ def test_only_the_shards_files_are_collected_and_each_id_runs_once(tmp_path: Pat
         proc, results = run_shard(root, plan_path, s.id, env={"RUN_LOG": str(log)})
         assert proc.returncode == 0, proc.stdout + proc.stderr
         got = manifest(results)
-        ran = only_run(got)
+        ran = only_slice(got)
         assert (ran.lane, ran.planned, ran.tests) == ("default", len(s.tests), s.tests)
         assert ran.outcomes == dict.fromkeys(s.tests, "passed")
         assert got.exit_code == 0 and got.failure is None and ran.drift == []
@@ -148,7 +148,7 @@ def test_lane_env_processes_and_sequential_order(tmp_path: Path) -> None:
     assert not any(r["xdist"] for r in ordered), "no xdist in a sequential lane"
     got = manifest(results)
     assert got.mode == "serial" and got.lane == "serial"
-    assert [(r.lane, r.tests, r.junit) for r in got.runs] == [
+    assert [(r.lane, r.tests, r.junit) for r in got.slices] == [
         ("fast", [a[1]], ["junit-1.xml"]),
         ("ordered", sequential, ["junit-2.xml"]),
     ]
@@ -201,14 +201,14 @@ def test_fan_out_in_serial_mode_runs_and_reruns_the_same_ids_once_per_backend(
         + [(flaky, f"db-{v}", v, "2") for v in ("sqlite", "memory")]
     ), "every id once per backend, and each backend's re-run with that backend's env"
     got = manifest(results)
-    assert [(r.lane, r.planned, r.tests) for r in got.runs] == [
+    assert [(r.lane, r.planned, r.tests) for r in got.slices] == [
         ("db-sqlite", 3, ids),
         ("db-memory", 3, ids),
     ]
-    for ran in got.runs:
+    for ran in got.slices:
         assert ran.outcomes == dict.fromkeys(ids, "passed")
         assert [(r.test, r.verdict) for r in ran.reruns] == [(flaky, "flaky")]
-    assert [r.junit for r in got.runs] == [
+    assert [r.junit for r in got.slices] == [
         ["junit-1.xml", "junit-1-rerun1.xml"],
         ["junit-2.xml", "junit-2-rerun1.xml"],
     ]
@@ -257,7 +257,7 @@ def test_weird_ids_run_exactly_once(tmp_path: Path) -> None:
     for s in built.shards:
         proc, results = run_shard(root, plan_path, s.id, env={"RUN_LOG": str(log)})
         assert proc.returncode == 0, proc.stdout + proc.stderr
-        ran = only_run(manifest(results))
+        ran = only_slice(manifest(results))
         assert ran.outcomes == dict.fromkeys(s.tests, "passed") and ran.drift == []
     assert Counter(r["id"] for r in log_lines(log)) == Counter(ids)
     assert not (root / "pwned").exists() and not (root / "pwned2").exists()
@@ -307,7 +307,7 @@ def test_drifted_ids_run_once_in_the_owner_shard_and_are_recorded(tmp_path: Path
         "tests/test_drift.py::test_stable_two": 1,
     }
     assert {r["shard"] for r in runs if "[" in r["id"]} == {"d-1"}
-    owner, other = only_run(manifests["d-1"]), only_run(manifests["d-2"])
+    owner, other = only_slice(manifests["d-1"]), only_slice(manifests["d-2"])
     (owner_drift,) = owner.drift
     assert owner_drift.file == "tests/test_drift.py"
     assert owner_drift.planned == [clock]
@@ -337,10 +337,10 @@ def test_a_collection_error_fails_the_shard_and_names_the_file(tmp_path: Path) -
     proc, results = run_shard(root, save_plan(root, built), "c-1")
     assert proc.returncode == 1
     got = manifest(results)
-    assert only_run(got).outcomes["tests/test_broken.py::test_b"] == "error"
+    assert only_slice(got).outcomes["tests/test_broken.py::test_b"] == "error"
     assert got.failure is not None and "could not collect tests/test_broken.py" in got.failure
     assert "did not run: tests/test_ok.py::test_ok" in proc.stdout
-    assert only_run(got).drift == []
+    assert only_slice(got).drift == []
 
 
 def test_another_interpreter_without_shard_action_and_a_root_option(tmp_path: Path) -> None:
@@ -378,7 +378,7 @@ def test_another_interpreter_without_shard_action_and_a_root_option(tmp_path: Pa
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
     got = manifest(results)
-    assert only_run(got).tests == ids and got.workdir == str(root.resolve())
+    assert only_slice(got).tests == ids and got.workdir == str(root.resolve())
     assert got.coverage == [".coverage.o-1"]
     assert [r["id"] for r in log_lines(log)] == ids
 
@@ -395,7 +395,7 @@ def test_xdist_inside_a_parallel_shard(tmp_path: Path) -> None:
     log = tmp_path / "run.log"
     proc, results = run_shard(root, save_plan(root, built), "x-1", env={"RUN_LOG": str(log)})
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    ran = only_run(manifest(results))
+    ran = only_slice(manifest(results))
     assert sorted(ran.tests) == sorted(ids[:4]) and ran.drift == []
     assert ran.outcomes == dict.fromkeys(ids[:4], "passed")
     runs = log_lines(log)

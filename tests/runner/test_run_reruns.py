@@ -10,7 +10,7 @@ from tests.runner.helpers import (
     collect_ids,
     log_lines,
     manifest,
-    only_run,
+    only_slice,
     run_shard,
     save_plan,
     write_suite,
@@ -71,7 +71,7 @@ def test_flaky_and_broken_are_told_apart(tmp_path: Path) -> None:
     assert proc.returncode == 1, proc.stdout + proc.stderr
     got = manifest(results)
     assert got.exit_code == 1 and got.failure is None
-    ran = only_run(got)
+    ran = only_slice(got)
     assert ran.outcomes == {
         ids["test_fine"]: "passed",
         ids["test_flaky"]: "passed",
@@ -112,7 +112,7 @@ def test_fail_on_flaky(tmp_path: Path, fail_on_flaky: bool, code: int) -> None:
     )
     proc, results = run_shard(root, save_plan(root, built), "f-1", env={"FLAKY_DIR": str(tmp_path)})
     assert proc.returncode == code, proc.stdout + proc.stderr
-    reruns = only_run(manifest(results)).reruns
+    reruns = only_slice(manifest(results)).reruns
     assert [(r.test, r.verdict) for r in reruns] == [(ids["test_flaky"], "flaky")]
 
 
@@ -122,6 +122,6 @@ def test_without_reruns_a_failure_is_broken(tmp_path: Path) -> None:
     built = plan(shard("f-1", LaneSlice("f", [ids["test_flaky"]])), reruns=0, coverage=False)
     proc, results = run_shard(root, save_plan(root, built), "f-1", env={"FLAKY_DIR": str(tmp_path)})
     assert proc.returncode == 1
-    ran = only_run(manifest(results))
+    ran = only_slice(manifest(results))
     assert ran.outcomes == {ids["test_flaky"]: "failed"}
     assert ran.reruns == [] and ran.junit == ["junit-1.xml"]

@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 from coverage import CoverageData
 
-from tests.runner.helpers import collect_ids, manifest, only_run, run_shard, save_plan, write_suite
+from tests.runner.helpers import (
+    collect_ids,
+    manifest,
+    only_slice,
+    run_shard,
+    save_plan,
+    write_suite,
+)
 from tests.runner.plans import LaneSlice, plan, shard
 
 LOGGING_CONFTEST = """\
@@ -59,7 +66,7 @@ def test_workers_run_each_test_once_in_the_planned_order_and_are_measured(tmp_pa
         root, save_plan(root, built), "w-1", env={"RUN_LOG": str(log), "PYTEST_ADDOPTS": ""}
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    ran = only_run(manifest(results))
+    ran = only_slice(manifest(results))
     assert Counter(ran.tests) == Counter(ids)
     assert ran.outcomes == dict.fromkeys(ids, "passed")
     lines = [json.loads(line) for line in log.read_text().splitlines()]

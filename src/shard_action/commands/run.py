@@ -8,7 +8,7 @@ template (no shell). Failed tests are re-run in fresh processes to tell flaky fr
 The results folder gets ``junit-<run>.xml`` (and ``junit-<run>-rerun<k>.xml``), the combined
 coverage data ``.coverage.<shard>`` and ``manifest.json`` (:class:`ShardManifest`), written last
 and atomically: a folder without a manifest is a shard that died. The manifest holds one
-:class:`RunResult` per lane run, because a planned test is a (lane instance, test id) pair: in
+:class:`SliceResult` per lane run, because a planned test is a (lane instance, test id) pair: in
 serial mode a fan-out lane runs the same ids once per backend in one shard, and each run's
 tests, outcomes, re-runs (with that lane's env), drift and JUnit files are its own.
 
@@ -50,8 +50,8 @@ from shard_action.core.manifest import (
     Attempt,
     Drift,
     Rerun,
-    RunResult,
     ShardManifest,
+    SliceResult,
 )
 from shard_action.core.outcomes import Outcome, is_failing
 from shard_action.core.plan import EMPTY_SHARD_ID, Plan, PlannedShard, plan_digest
@@ -584,7 +584,7 @@ def run_shard(
 
 def _run_result(
     record: _RunRecord, quarantine: Quarantine, base: str | None
-) -> tuple[RunResult, list[Verdict], list[str], Counter[Outcome]]:
+) -> tuple[SliceResult, list[Verdict], list[str], Counter[Outcome]]:
     """The manifest's view of one run, its verdicts, its lost ids and its outcome counts.
 
     A quarantined test's verdict is left out of the verdicts that decide the exit code: it ran
@@ -608,7 +608,7 @@ def _run_result(
         Drift(file=f, planned=missing.get(f, []), collected=unplanned.get(f, []))
         for f in dict.fromkeys([*missing, *unplanned])
     ]
-    result = RunResult(
+    result = SliceResult(
         lane=record.lane,
         planned=len(record.planned),
         tests=record.tests,
@@ -635,7 +635,7 @@ def _finish(
     coverage_files: list[str],
     attempt: int | None = None,
 ) -> ShardManifest:
-    runs: list[RunResult] = []
+    runs: list[SliceResult] = []
     verdicts: list[Verdict] = []
     lost: list[str] = []
     counts: Counter[Outcome] = Counter()
@@ -671,7 +671,7 @@ def _finish(
         started=started,
         finished=finished,
         exit_code=code,
-        runs=runs,
+        slices=runs,
         coverage=coverage_files,
         workdir=str(root),
         failure=failure,
@@ -698,16 +698,16 @@ def _print_summary(
     A test is named with its lane when it is ``fanned`` out (planned in several lanes), so
     that the sqlite and the memory run of the same id can be told apart.
     """
-    several = len(manifest.runs) > 1
+    several = len(manifest.slices) > 1
 
-    def name(test: str, run: RunResult) -> str:
+    def name(test: str, run: SliceResult) -> str:
         return label(test, run.lane, test in fanned)
 
-    flaky = [(r, run) for run in manifest.runs for r in run.reruns if r.verdict == "flaky"]
+    flaky = [(r, run) for run in manifest.slices for r in run.reruns if r.verdict == "flaky"]
     broken = [
-        (t, o, run) for run in manifest.runs for t, o in run.outcomes.items() if is_failing(o)
+        (t, o, run) for run in manifest.slices for t, o in run.outcomes.items() if is_failing(o)
     ]
-    drifted = sum(len(d.planned) + len(d.collected) for run in manifest.runs for d in run.drift)
+    drifted = sum(len(d.planned) + len(d.collected) for run in manifest.slices for d in run.drift)
     seconds = (manifest.finished - manifest.started).total_seconds()
     status = "ok" if manifest.exit_code == 0 else "FAILED"
     lines = [
@@ -724,19 +724,19 @@ def _print_summary(
     ]
     if several:
         lines += [
-            f"  lane {run.lane}: {len(run.tests)} of {run.planned} ran" for run in manifest.runs
+            f"  lane {run.lane}: {len(run.tests)} of {run.planned} ran" for run in manifest.slices
         ]
     lines += [f"  flaky:  {name(r.test, run)}" for r, run in flaky[:20]]
     lines += [f"  broken: {name(t, run)} ({o})" for t, o, run in broken[:20]]
     if len(broken) > 20:
         lines.append(f"  … and {len(broken) - 20} more broken")
-    drift = [(d, run) for run in manifest.runs for d in run.drift]
+    drift = [(d, run) for run in manifest.slices for d in run.drift]
     for record, run in drift[:10]:
         lines.append(
             f"  drift in {name(record.file, run)}: {count(len(record.planned), 'planned id')} not "
             f"collected, {count(len(record.collected), 'unplanned id')} run here"
         )
-    cores = sorted({run.coverage_core for run in manifest.runs if run.coverage_core})
+    cores = sorted({run.coverage_core for run in manifest.slices if run.coverage_core})
     if cores:
         lines.append(f"  coverage measured with the {', '.join(cores)} core")
     lines += [f"  note: {note}" for note in notes]

@@ -60,7 +60,7 @@ class Executed:
     def of(cls, manifest: ShardManifest) -> Executed:
         return cls(
             shard=manifest.shard,
-            runs=[ExecutedRun(run.lane, run.tests, run.drift) for run in manifest.runs],
+            runs=[ExecutedRun(s.lane, s.tests, s.drift) for s in manifest.slices],
             failure=manifest.failure,
         )
 

@@ -7,12 +7,11 @@ evidence the report needs to name the lost shard and its tests.
 A planned test is a **(lane instance, test id)** pair, not a bare id: under fan-out
 (``backends``) the same id is planned once per backend, and in serial mode one shard runs both
 instances one after the other. So everything a shard learns about its tests lives in one
-:class:`RunResult` per lane run of the shard (``PlannedShard.runs``, in the same order), never in
-shard-wide maps keyed by id, where the second backend's result would overwrite the first.
+:class:`SliceResult` per slice of the shard (``PlannedShard.slices``, in the same order), never
+in shard-wide maps keyed by id, where the second backend's result would overwrite the first.
 
-Version 2 (per-run results) replaced version 1 (flat ``tests``/``outcomes`` per shard) before
-any release; a reader refuses any other version instead of guessing
-(``core.documents.check_document``).
+Version 3 names them ``slices`` (version 2 said ``runs``, a word kept for CI runs); a reader
+refuses any other version with a sentence naming the file (``core.documents.check_document``).
 """
 
 from __future__ import annotations
@@ -26,7 +25,7 @@ from shard_action.core.documents import Document
 from shard_action.core.outcomes import Outcome
 from shard_action.core.prediction import Measured
 
-MANIFEST_VERSION: Final = 2
+MANIFEST_VERSION: Final = 3
 MANIFEST_KIND: Final = "shard-action-result"
 MANIFEST_FILE = "manifest.json"
 
@@ -44,7 +43,7 @@ class Attempt(_Model):
 
 
 class Rerun(_Model):
-    """A test that failed at first and was run again in a fresh process (of the same run)."""
+    """A test that failed at first and was run again in a fresh process (of the same slice)."""
 
     test: str
     attempts: list[Attempt]
@@ -54,11 +53,11 @@ class Rerun(_Model):
 
 
 class Drift(_Model):
-    """A test id that differed between the plan and this run's collection.
+    """A test id that differed between the plan and this slice's collection.
 
     Ids with a clock time or a random parameter change on every collection. ``planned`` ids that
     were not collected are recorded here instead of being silently dropped; ``collected`` ids that
-    were not planned run once per lane instance, in the run that owns their file (see
+    were not planned run once per lane instance, in the slice that owns their file (see
     ``core.selection.file_owners``), so they are neither lost nor run twice.
     """
 
@@ -69,15 +68,15 @@ class Drift(_Model):
     )
 
 
-class RunResult(_Model):
-    """What one lane run of the shard did (one runner process, plus its re-run processes).
+class SliceResult(_Model):
+    """What one slice of the shard did (one runner process, plus its re-run processes).
 
-    ``tests`` and ``outcomes`` are about this lane instance only: the same id in another run of
-    the shard is another planned test.
+    ``tests`` and ``outcomes`` are about this lane instance only: the same id in another slice
+    of the shard is another planned test.
     """
 
-    lane: str = Field(description="The lane instance (`LaneRun.lane` in the plan).")
-    planned: int = Field(ge=0, description="How many tests the plan gave this run.")
+    lane: str = Field(description="The lane instance (`Slice.lane` in the plan).")
+    planned: int = Field(ge=0, description="How many tests the plan gave this slice.")
     tests: list[str] = Field(
         default_factory=list, description="Test ids executed (first attempts), in order."
     )
@@ -88,11 +87,11 @@ class RunResult(_Model):
     drift: list[Drift] = Field(default_factory=list)
     exit_codes: list[int] = Field(
         default_factory=list,
-        description="Exit code of every runner process of this run (first, then re-runs).",
+        description="Exit code of every runner process of this slice (first, then re-runs).",
     )
     junit: list[str] = Field(
         default_factory=list,
-        description="JUnit files this run wrote (first, then re-runs), relative to the results "
+        description="JUnit files this slice wrote (first, then re-runs), relative to the results "
         "folder.",
     )
     coverage_core: str | None = Field(
@@ -105,7 +104,7 @@ class RunResult(_Model):
 class ShardManifest(Document):
     model_config = ConfigDict(frozen=True)
     kind: Literal["shard-action-result"] = MANIFEST_KIND
-    version: Literal[2] = MANIFEST_VERSION
+    version: Literal[3] = MANIFEST_VERSION
     title: ClassVar[str] = "shard result manifest"
     remedy: ClassVar[str] = "run the shards and the report with the same release"
     shard: str
@@ -114,9 +113,9 @@ class ShardManifest(Document):
     started: datetime
     finished: datetime
     exit_code: int = Field(description="The exit code `shard-action run` returned.")
-    runs: list[RunResult] = Field(
+    slices: list[SliceResult] = Field(
         default_factory=list,
-        description="One per lane run of the shard, in plan order (runs after a fatal failure "
+        description="One per slice of the shard, in plan order (slices after a fatal failure "
         "are listed with nothing executed).",
     )
     coverage: list[str] = Field(
@@ -147,14 +146,14 @@ class ShardManifest(Document):
 
     @property
     def planned(self) -> int:
-        return sum(run.planned for run in self.runs)
+        return sum(piece.planned for piece in self.slices)
 
     @property
     def executed(self) -> int:
-        """First attempts over all runs: under fan-out in serial mode an id counts per run."""
-        return sum(len(run.tests) for run in self.runs)
+        """First attempts over all slices: under fan-out in serial mode an id counts per slice."""
+        return sum(len(piece.tests) for piece in self.slices)
 
     @property
     def junit(self) -> list[str]:
-        """Every JUnit file of the shard, run after run."""
-        return [name for run in self.runs for name in run.junit]
+        """Every JUnit file of the shard, slice after slice."""
+        return [name for piece in self.slices for name in piece.junit]

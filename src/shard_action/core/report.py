@@ -494,7 +494,7 @@ def _run_reports(result: ShardResult) -> tuple[list[list[JUnitReport]], list[JUn
     A report that no run names (a manifest that lists no files: the command then found them in
     the folder) is given to every run; each run matches only its own ids in it.
     """
-    runs = result.manifest.runs
+    runs = result.manifest.slices
     named = {name for run in runs for name in run.junit}
     unnamed = [report for name, report in result.reports.items() if name not in named]
     per_run = [
@@ -518,13 +518,13 @@ def _verdicts(
         manifest = result.manifest
         per_run, unnamed = _run_reports(result)
         missed = 0
-        for index, (run, reports) in enumerate(zip(manifest.runs, per_run, strict=True)):
+        for index, (run, reports) in enumerate(zip(manifest.slices, per_run, strict=True)):
             found = group_cases(run.tests, reports, manifest.workdir)
             grouped[(shard_id, index)] = found.by_test
             reruns[(shard_id, index)] = {r.test: r for r in run.reruns}
             missed += found.unmatched
         if unnamed:  # given to every run: a case is unmatched when no run of the shard has it
-            every = Resolver([t for run in manifest.runs for t in run.tests], manifest.workdir)
+            every = Resolver([t for run in manifest.slices for t in run.tests], manifest.workdir)
             missed = sum(
                 every.lookup(case) is None
                 for report in result.reports.values()
@@ -535,7 +535,7 @@ def _verdicts(
     for position, instance in enumerate(completeness.executed):
         key = (instance.shard, instance.run)
         found_result = shards.get(instance.shard)
-        runs = found_result.manifest.runs if found_result is not None else []
+        runs = found_result.manifest.slices if found_result is not None else []
         ran = runs[instance.run] if instance.run < len(runs) else None
         parts: list[Verdict] = []
         for member in instance.members:
@@ -1060,7 +1060,7 @@ def build(
     timing = _timing(plan, by_shard, entries, settings.concurrency)
     planned_shards = sum(1 for s in plan.shards if s.slices)
     cover = _coverage(coverage, history, planned_shards)
-    cores = {run.coverage_core for r in by_shard.values() for run in r.manifest.runs}
+    cores = {run.coverage_core for r in by_shard.values() for run in r.manifest.slices}
     cover = cover.model_copy(update={"cores": sorted(c for c in cores if c)})
     counts = Counts(
         planned=completeness.planned + sum(len(s.tests) for s in plan.shards if s.id in not_run),
