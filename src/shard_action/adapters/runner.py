@@ -21,7 +21,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from shard_action.adapters.coverage_facts import coverage_config_texts
@@ -36,6 +35,13 @@ from shard_action.core.plugin_files import (
     ResultEvent,
     SelectFile,
     StartEvent,
+)
+from shard_action.core.process_report import (
+    Clock,
+    Collection,
+    ProcessResult,
+    PytestReport,
+    TestResult,
 )
 from shard_action.core.resolver import Resolver
 from shard_action.core.results import JUnitReport
@@ -56,27 +62,6 @@ _LIMIT_TRAMPOLINE = (
 
 TAIL_LINES = 5
 """How many of the last stderr lines a process result keeps: enough for a traceback's verdict."""
-
-
-@dataclass(frozen=True, slots=True)
-class ProcessResult:
-    returncode: int
-    seconds: float
-    timed_out: bool = False
-    stderr_tail: tuple[str, ...] = ()
-    """The last non-blank lines the process wrote to stderr (it is still shown as it comes)."""
-    began: float = 0.0
-    """Wall-clock time (epoch seconds) just before the process was started."""
-
-    @property
-    def cause(self) -> str | None:
-        """The process's own last word on stderr (``No module named coverage``), if any."""
-        return self.stderr_tail[-1] if self.stderr_tail else None
-
-    @property
-    def signal(self) -> int | None:
-        """The signal that killed the process, if one did."""
-        return -self.returncode if self.returncode < 0 else None
 
 
 def _kill_group(pgid: int, sig: int) -> None:
@@ -149,55 +134,6 @@ def _relay_stderr(proc: subprocess.Popen[bytes], tail: deque[str]) -> None:
 
 
 # -- pytest ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Collection:
-    """What the plugin saw at collection time in one process."""
-
-    selected: tuple[str, ...]
-    unplanned: tuple[str, ...]
-    missing: tuple[str, ...]
-    ignored: tuple[str, ...]
-    """Collected in an owned file, planned nowhere, not drift: deliberately not run."""
-    errors: tuple[tuple[str, str], ...]
-    """(node, message) of every collector that failed (a module that did not import)."""
-    coverage_core: str | None = None
-    """The coverage.py core measuring the process (``sysmon``, ``ctrace``…), when under coverage."""
-    files: tuple[tuple[str, float], ...] = ()
-    """(test file, seconds its collection took), in collection order."""
-
-
-@dataclass(frozen=True, slots=True)
-class Clock:
-    """Wall-clock times (epoch seconds) of one pytest process, from its ``clock`` event."""
-
-    configured: float
-    first: float
-    last: float
-    end: float
-
-
-@dataclass(frozen=True, slots=True)
-class TestResult:
-    __test__ = False
-
-    id: str
-    outcome: Outcome
-    seconds: float
-
-
-@dataclass(frozen=True, slots=True)
-class PytestReport:
-    process: ProcessResult
-    collection: Collection | None
-    """``None``: pytest stopped before it finished collecting (bad arguments, a crash)."""
-    results: tuple[TestResult, ...]
-    running: str | None
-    """A test that started and never finished: the process died or was killed inside it."""
-    memory_errors: tuple[str, ...]
-    clock: Clock | None = None
-    """``None``: the process ran no test or did not finish its session."""
 
 
 def pytest_command(
