@@ -231,33 +231,26 @@ def _parse_payload(data: Any, where: str) -> tuple[list[TestItem], list[dict[str
     return items, errors
 
 
-def collect_pytest(
-    root: Path,
-    args: Sequence[str] = (),
-    *,
-    python: str | None = None,
-    cache_dir: Path | None = None,
-    skip: Sequence[Path] = (),
-    env: dict[str, str] | None = None,
-) -> Collected:
-    """Run ``pytest --collect-only`` in ``root`` and return the tests in collection order.
+def _from_cache(cached: Path) -> Collected | None:
+    """The stored collection of an unchanged tree; a damaged entry is just a miss."""
+    if not cached.is_file():
+        return None
+    try:
+        items, _ = _parse_payload(json.loads(cached.read_text("utf-8")), str(cached))
+    except (OSError, ValueError, InputError):
+        return None
+    tests, warnings = _dedupe(items, "pytest collection")
+    return Collected(tests, "pytest collection (cached)", tuple(warnings), True)
 
-    With ``cache_dir``, an unchanged tree (:func:`tree_key`; ``skip`` names more folders that
-    are ours, such as the plan's output) reuses the last collection instead.
-    """
-    interpreter = python or sys.executable
-    key = None
-    if cache_dir is not None:
-        key = tree_key(root, args, [cache_dir, *skip], interpreter=interpreter, env=env)
-        cached = cache_dir / f"collect-{key[:32]}.json"
-        if cached.is_file():
-            try:
-                items, _ = _parse_payload(json.loads(cached.read_text("utf-8")), str(cached))
-            except (OSError, ValueError, InputError):
-                pass  # a damaged cache entry is just a miss
-            else:
-                tests, warnings = _dedupe(items, "pytest collection")
-                return Collected(tests, "pytest collection (cached)", tuple(warnings), True)
+
+def _tail(proc: subprocess.CompletedProcess[str]) -> str:
+    return "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
+
+
+def _run_collection(
+    root: Path, args: Sequence[str], interpreter: str, env: dict[str, str] | None
+) -> tuple[Any, subprocess.CompletedProcess[str]]:
+    """The plugin's payload (parsed JSON) and the finished process."""
     with tempfile.TemporaryDirectory(prefix="shard-action-collect-") as tmp:
         out = Path(tmp, "collected.json")
         run_env = env_for(interpreter, os.environ if env is None else env, Path(tmp))
@@ -278,25 +271,55 @@ def collect_pytest(
                     "(pip install pytest), or set `python` (SHARD_ACTION_PYTHON) to the "
                     "interpreter of your project"
                 )
-            tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
             raise InputError(
-                f"pytest collection failed (exit {proc.returncode}) in {root}:\n{tail}"
+                f"pytest collection failed (exit {proc.returncode}) in {root}:\n{_tail(proc)}"
             )
-        payload = json.loads(out.read_text("utf-8"))
+        return json.loads(out.read_text("utf-8")), proc
+
+
+def _refuse_errors(errors: Sequence[Mapping[str, str]], root: Path) -> None:
+    """A module that did not import would vanish from every shard: stop, naming it."""
+    if not errors:
+        return
+    lines = []
+    for error in errors[:10]:
+        last = error.get("error", "").strip().splitlines()[-1:] or ["(no message)"]
+        lines.append(f"  {error.get('node') or '(rootdir)'}: {last[0]}")
+    more = f"\n  … and {len(errors) - 10} more" if len(errors) > 10 else ""
+    raise InputError(
+        f"pytest could not collect {count(len(errors), 'module')} in {root}; fix them or "
+        "exclude them with collect-args:\n" + "\n".join(lines) + more
+    )
+
+
+def collect_pytest(
+    root: Path,
+    args: Sequence[str] = (),
+    *,
+    python: str | None = None,
+    cache_dir: Path | None = None,
+    skip: Sequence[Path] = (),
+    env: dict[str, str] | None = None,
+) -> Collected:
+    """Run ``pytest --collect-only`` in ``root`` and return the tests in collection order.
+
+    With ``cache_dir``, an unchanged tree (:func:`tree_key`; ``skip`` names more folders that
+    are ours, such as the plan's output) reuses the last collection instead.
+    """
+    interpreter = python or sys.executable
+    key = None
+    if cache_dir is not None:
+        key = tree_key(root, args, [cache_dir, *skip], interpreter=interpreter, env=env)
+        hit = _from_cache(cache_dir / f"collect-{key[:32]}.json")
+        if hit is not None:
+            return hit
+    payload, proc = _run_collection(root, args, interpreter, env)
     items, errors = _parse_payload(payload, "pytest collection")
-    if errors:
-        lines = []
-        for error in errors[:10]:
-            last = error.get("error", "").strip().splitlines()[-1:] or ["(no message)"]
-            lines.append(f"  {error.get('node') or '(rootdir)'}: {last[0]}")
-        more = f"\n  … and {len(errors) - 10} more" if len(errors) > 10 else ""
-        raise InputError(
-            f"pytest could not collect {count(len(errors), 'module')} in {root}; fix them or "
-            "exclude them with collect-args:\n" + "\n".join(lines) + more
-        )
+    _refuse_errors(errors, root)
     if proc.returncode not in (0, 5):
-        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
-        raise InputError(f"pytest collection failed (exit {proc.returncode}) in {root}:\n{tail}")
+        raise InputError(
+            f"pytest collection failed (exit {proc.returncode}) in {root}:\n{_tail(proc)}"
+        )
     if cache_dir is not None and key is not None:
         cache_dir.mkdir(parents=True, exist_ok=True)
         tmp_file = cache_dir / f".collect-{key[:32]}.{os.getpid()}.tmp"
@@ -304,6 +327,35 @@ def collect_pytest(
         tmp_file.replace(cache_dir / f"collect-{key[:32]}.json")
     tests, warnings = _dedupe(items, "pytest collection")
     return Collected(tests=tests, source="pytest collection", warnings=tuple(warnings))
+
+
+def todays_tests(
+    config: Config,
+    root: Path,
+    tests_from: Path | None,
+    cache: Path | None,
+    ours: Sequence[Path] = (),
+) -> Collected:
+    """From a list, from globs, or from pytest (``cache``: the collection cache under ``root``,
+    relative; ``ours``: folders we write into, left out of the cache key)."""
+    if tests_from is not None:
+        return read_test_list(tests_from)
+    if config.test_files:
+        return match_test_files(root, config.test_files)
+    collected = collect_pytest(
+        root,
+        config.collect_args,
+        python=config.python,
+        cache_dir=root / cache if cache is not None else None,
+        skip=ours,
+    )
+    if collected.cached:
+        print(
+            f"collection: {count(len(collected.tests), 'test')} from the cache in "
+            f"{cache} (nothing that collection reads changed; --no-collect-cache to collect "
+            "again)"
+        )
+    return collected
 
 
 def file_sizes(root: Path, tests: Sequence[TestItem]) -> dict[str, int]:

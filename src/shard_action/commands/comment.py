@@ -53,15 +53,10 @@ def find_target(
         raise InputError("no repository: pass --repo OWNER/NAME (GITHUB_REPOSITORY is not set)")
     try:
         return pull_request.find_target(
-            repo=repo,
-            event_name=env.get("GITHUB_EVENT_NAME", ""),
-            event=event,
-            pr=args.pr,
-            workflow=args.workflow,
-            this_workflow=env.get("GITHUB_WORKFLOW"),
-            suite=args.suite,
+            repo=repo, event_name=env.get("GITHUB_EVENT_NAME", ""), event=event, pr=args.pr,
+            workflow=args.workflow, this_workflow=env.get("GITHUB_WORKFLOW"), suite=args.suite,
             saved=lambda: read_saved(args.body.parent),
-        )
+        )  # fmt: skip
     except Refused as exc:
         source = str(args.body.parent / META_FILE) if exc.saved else None
         raise InputError(str(exc), source=source) from None
@@ -74,14 +69,9 @@ def post(args: argparse.Namespace, target: Target, body: str, token: str | None)
 
     try:
         return post_comment(
-            target,
-            body,
-            token,
-            retry=retry_policy(args),
-            backoff=args.backoff,
-            retries=args.retries,
-            author=args.author or None,
-        )
+            target, body, token, retry=retry_policy(args), backoff=args.backoff,
+            retries=args.retries, author=args.author or None,
+        )  # fmt: skip
     except Refused as exc:
         raise InputError(str(exc)) from None
 
@@ -145,6 +135,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "metadata for the workflow_run companion and exits 0. "
         "Token: SHARD_ACTION_TOKEN or GITHUB_TOKEN.",
     )
+    _where_options(parser)
+    _policy_options(parser)
+    add_api_options(parser, retries=6)
+    parser.set_defaults(func=_run)
+
+
+def _where_options(parser: argparse.ArgumentParser) -> None:
+    """What is posted, and where: body, pull request, repository, workflow and suite."""
     parser.add_argument(
         "--body", type=Path, required=True, metavar="FILE", help="the comment (Markdown)"
     )
@@ -168,6 +166,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="the suite whose comment this is (the action's `suite` input), part of the hidden "
         "marker, so two suites of one workflow keep a comment each (default: the run's only suite)",
     )
+
+
+def _policy_options(parser: argparse.ArgumentParser) -> None:
+    """What to do without permission or with a failing API, and whose comment is ours."""
     parser.add_argument(
         "--on-no-permission",
         choices=("save", "fail"),
@@ -195,5 +197,3 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="login our comment is made by (default: github-actions[bot]); set it when posting "
         "with a personal or app token, or '' to accept any author",
     )
-    add_api_options(parser, retries=6)
-    parser.set_defaults(func=_run)

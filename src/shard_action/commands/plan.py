@@ -17,14 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from shard_action.adapters import gha
-from shard_action.adapters.collect import (
-    Collected,
-    collect_pytest,
-    file_sizes,
-    match_test_files,
-    no_tests_message,
-    read_test_list,
-)
+from shard_action.adapters.collect import file_sizes, no_tests_message, todays_tests
 from shard_action.adapters.files import make_folder, write_text_atomic
 from shard_action.adapters.quarantine_file import read_quarantine
 from shard_action.adapters.terminal import print_plan
@@ -38,7 +31,6 @@ from shard_action.commands.options import (
 )
 from shard_action.commands.report import default_templates, user_templates
 from shard_action.core import shardcount
-from shard_action.core.config import Config
 from shard_action.core.matrix import Matrix, matrix
 from shard_action.core.mode import plan_mode
 from shard_action.core.models import TestItem
@@ -48,40 +40,11 @@ from shard_action.core.prediction import costs_of
 from shard_action.core.render import PLAN, TemplateProblem, render_plan, template_set
 from shard_action.core.tiers import plan_in_tiers
 from shard_action.core.timings import resolve, timing_warnings, units_of
-from shard_action.core.units import count
 from shard_action.errors import InputError, NoTestsError
 
 PLAN_FILE = "plan.json"
 MATRIX_FILE = "matrix.json"
 SUMMARY_FILE = "plan-summary.md"
-
-
-def todays_tests(
-    config: Config,
-    root: Path,
-    tests_from: Path | None,
-    cache: bool,
-    ours: Sequence[Path] = (),
-) -> Collected:
-    """``ours``: folders we write into (the plan's output), left out of the cache key."""
-    if tests_from is not None:
-        return read_test_list(tests_from)
-    if config.test_files:
-        return match_test_files(root, config.test_files)
-    collected = collect_pytest(
-        root,
-        config.collect_args,
-        python=config.python,
-        cache_dir=root / CACHE_DIR if cache else None,
-        skip=ours,
-    )
-    if collected.cached:
-        print(
-            f"collection: {count(len(collected.tests), 'test')} from the cache in "
-            f"{CACHE_DIR} (nothing that collection reads changed; --no-collect-cache to collect "
-            "again)"
-        )
-    return collected
 
 
 def build_plan(
@@ -97,7 +60,8 @@ def build_plan(
     quarantine = read_quarantine(root, config.quarantine_file)
     out = getattr(args, "out", None)
     ours = [out.resolve()] if isinstance(out, Path) else []
-    collected = todays_tests(config, root, args.tests_from, args.collect_cache, ours)
+    cache = CACHE_DIR if args.collect_cache else None
+    collected = todays_tests(config, root, args.tests_from, cache, ours)
     if not collected.tests and not config.allow_no_tests:
         raise NoTestsError(no_tests_message(config, root, args.tests_from))
     timing_input = read_timings(args.timings, on_bad_report=config.on_bad_report)

@@ -47,33 +47,7 @@ def resolve(
     mapper: _TestMapper | _FileMapper = (
         _FileMapper(ids) if granularity == "file" else _TestMapper(ids)
     )
-    node = mapper.node
-    junit = mapper.junit
-    fast = mapper.fast
-
-    # One dict per (source, lane); assigning in document order keeps the last re-run.
-    groups: dict[tuple[str, str | None], dict[str, float]] = {}
-    current: dict[str, float] = {}
-    current_source: str | None = None
-    current_lane: str | None = None
-    for obs in observations:
-        seconds = obs.seconds
-        if not (0.0 <= seconds <= MAX_SECONDS):  # NaN fails; usable_seconds, inlined (hot loop)
-            continue
-        if obs.is_node_id:
-            name = obs.name
-            key = name if name in ids else node(name)
-        else:
-            key = fast(obs.classname, obs.name, obs.file)
-            if key is None:  # not on the fast path: resolved again, and counted
-                key = junit(obs)
-        if key is None:
-            continue
-        if obs.source != current_source or obs.lane != current_lane:
-            current_source, current_lane = obs.source, obs.lane
-            current = groups.setdefault((obs.source, obs.lane), {})
-        current[key] = seconds
-
+    groups = _group(observations, ids, mapper)
     units = _pool(list(groups.values()))
     lanes: dict[str, list[dict[str, float]]] = {}
     for (_source, lane), values in groups.items():
@@ -99,6 +73,41 @@ def resolve(
         unresolved_examples=_examples(mapper.unresolved),
         skipped_reports=tuple(skipped_reports),
     )
+
+
+def _group(
+    observations: Sequence[Observation], ids: dict[str, None], mapper: _TestMapper | _FileMapper
+) -> dict[tuple[str, str | None], dict[str, float]]:
+    """Each usable observation under its unit, one dict per (source, lane).
+
+    Assigning in document order keeps the last re-run.
+    """
+    node = mapper.node
+    junit = mapper.junit
+    fast = mapper.fast
+    groups: dict[tuple[str, str | None], dict[str, float]] = {}
+    current: dict[str, float] = {}
+    current_source: str | None = None
+    current_lane: str | None = None
+    for obs in observations:
+        seconds = obs.seconds
+        if not (0.0 <= seconds <= MAX_SECONDS):  # NaN fails; usable_seconds, inlined (hot loop)
+            continue
+        if obs.is_node_id:
+            name = obs.name
+            key = name if name in ids else node(name)
+        else:
+            key = fast(obs.classname, obs.name, obs.file)
+            if key is None:  # not on the fast path: resolved again, and counted
+                key = junit(obs)
+        if key is None:
+            continue
+        if obs.source != current_source or obs.lane != current_lane:
+            current_source, current_lane = obs.source, obs.lane
+            current = groups.setdefault((obs.source, obs.lane), {})
+        current[key] = seconds
+
+    return groups
 
 
 def _examples(unresolved: set[tuple[str | None, str, str | None]]) -> tuple[str, ...]:
@@ -185,8 +194,8 @@ def _sum_per_file(units: dict[str, float], tests: Sequence[TestItem]) -> dict[st
     direct: dict[str, float] = {}
     summed: dict[str, float] = {}
     for unit, seconds in units.items():
-        file, sep, _ = unit.partition("::")
-        if not sep:
+        file = file_of(unit)
+        if is_whole_file(unit):
             direct[file] = seconds
         else:
             summed[file] = summed.get(file, 0.0) + seconds
