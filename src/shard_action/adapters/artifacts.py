@@ -29,8 +29,8 @@ import stat
 import tempfile
 import zipfile
 from collections import Counter
-from collections.abc import Collection, Iterator
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote, urljoin
@@ -300,6 +300,69 @@ def _describe(
     )
 
 
+@dataclass
+class _Listing:
+    """Candidates from the artifact listing, checked batch by batch against their runs."""
+
+    session: requests.Session
+    api_url: str
+    repo: str
+    branch: str
+    workflow: str | None
+    conclusions: Collection[str]
+    max_runs: int
+    what: str
+    skipped: Counter[str] = field(default_factory=Counter)
+    runs: dict[int, WorkflowRun] = field(default_factory=dict)
+    without_run: int = 0
+
+    def first(
+        self, artifacts: Iterable[Artifact], prefix: str | None, per_page: int
+    ) -> ArtifactSearch | None:
+        """The newest trusted one, a page at a time (newest first within a page)."""
+        batch: list[Artifact] = []
+        for artifact in artifacts:
+            if prefix is not None and not artifact.name.startswith(prefix):
+                continue
+            batch.append(artifact)
+            if len(batch) >= per_page:
+                if (found := self.check(batch)) is not None:
+                    return found
+                batch = []
+        return self.check(batch)
+
+    def check(self, batch: list[Artifact]) -> ArtifactSearch | None:
+        """The newest trusted artifact of ``batch``; every other one counted by why not."""
+        skipped, branch = self.skipped, self.branch
+        for artifact in sorted(batch, key=lambda a: (a.created_at, a.id), reverse=True):
+            if artifact.expired:
+                skipped["expired"] += 1
+                continue
+            if artifact.run_id is None:
+                self.without_run += 1
+                continue
+            if artifact.run_is_fork:
+                skipped["from a fork"] += 1
+                continue
+            if artifact.run_head_branch is not None and artifact.run_head_branch != branch:
+                skipped["on another branch"] += 1
+                continue
+            run = self.runs.get(artifact.run_id)
+            if run is None:
+                if len(self.runs) >= self.max_runs:
+                    skipped["beyond the search limit"] += 1
+                    continue
+                run = get_run(self.session, self.api_url, self.repo, artifact.run_id)
+                self.runs[artifact.run_id] = run
+            why = _distrust(run, branch, self.conclusions, self.workflow)
+            if why is not None:
+                skipped[why] += 1
+                continue
+            reason = f"{self.what} from run {run.id} on {branch!r} ({artifact.created_at})"
+            return ArtifactSearch(artifact, run, reason, dict(skipped))
+        return None
+
+
 def find_latest_artifact(
     session: requests.Session,
     api_url: str,
@@ -338,59 +401,19 @@ def find_latest_artifact(
         )  # fmt: skip
         if via_workflow is not None:
             return via_workflow
-    skipped: Counter[str] = Counter()
-    runs: dict[int, WorkflowRun] = {}
-    without_run = 0
-    batch: list[Artifact] = []
-
-    def check(batch: list[Artifact]) -> ArtifactSearch | None:
-        nonlocal without_run
-        for artifact in sorted(batch, key=lambda a: (a.created_at, a.id), reverse=True):
-            if artifact.expired:
-                skipped["expired"] += 1
-                continue
-            if artifact.run_id is None:
-                without_run += 1
-                continue
-            if artifact.run_is_fork:
-                skipped["from a fork"] += 1
-                continue
-            if artifact.run_head_branch is not None and artifact.run_head_branch != branch:
-                skipped["on another branch"] += 1
-                continue
-            run = runs.get(artifact.run_id)
-            if run is None:
-                if len(runs) >= max_runs:
-                    skipped["beyond the search limit"] += 1
-                    continue
-                run = runs[artifact.run_id] = get_run(session, api_url, repo, artifact.run_id)
-            why = _distrust(run, branch, conclusions, workflow)
-            if why is not None:
-                skipped[why] += 1
-                continue
-            reason = f"{what} from run {run.id} on {branch!r} ({artifact.created_at})"
-            return ArtifactSearch(artifact, run, reason, dict(skipped))
-        return None
-
+    search = _Listing(session, api_url, repo, branch, workflow, conclusions, max_runs, what)
     artifacts = list_artifacts(
         session, api_url, repo, name=name, per_page=per_page, max_pages=max_pages
     )
-    for artifact in artifacts:
-        if prefix is not None and not artifact.name.startswith(prefix):
-            continue
-        batch.append(artifact)
-        if len(batch) >= per_page:
-            if (found := check(batch)) is not None:
-                return found
-            batch = []
-    if (found := check(batch)) is not None:
+    if (found := search.first(artifacts, prefix, per_page)) is not None:
         return found
+    skipped = search.skipped
     if skipped["beyond the search limit"]:
         raise SearchLimitReached(
             f"{_describe(what, repo, branch, skipped, workflow)}: the search stopped at its "
             f"limit of {max_runs} runs, so an older trusted one may exist"
         )
-    if without_run:
+    if search.without_run:
         # Old GitHub Enterprise Server: artifacts do not name their run; walk the runs instead.
         return _find_via_runs(
             session, api_url, repo, name=name, prefix=prefix, branch=branch, workflow=workflow,
@@ -398,6 +421,30 @@ def find_latest_artifact(
         )  # fmt: skip
     reason = _describe(what, repo, branch, skipped, workflow)
     return ArtifactSearch(None, None, reason, dict(skipped))
+
+
+def _newest_in_run(  # noqa: PLR0917 - one search's fixed facts
+    session: requests.Session,
+    api_url: str,
+    repo: str,
+    run: WorkflowRun,
+    name: str | None,
+    prefix: str | None,
+    skipped: Counter[str],
+) -> Artifact | None:
+    """The newest unexpired artifact of a trusted run; what it lacks is counted in ``skipped``."""
+    found = [
+        a
+        for a in list_run_artifacts(session, api_url, repo, run.id, name=name)
+        if prefix is None or a.name.startswith(prefix)
+    ]
+    live = [a for a in found if not a.expired]
+    if len(live) < len(found):  # no "0 expired" in the notice
+        skipped["expired"] += len(found) - len(live)
+    if live:
+        return max(live, key=lambda a: (a.created_at, a.id))
+    skipped["run without it"] += 1
+    return None
 
 
 def _find_via_runs(
@@ -435,19 +482,10 @@ def _find_via_runs(
         if why is not None:
             skipped[f"run {why}"] += 1
             continue
-        found = [
-            a
-            for a in list_run_artifacts(session, api_url, repo, run.id, name=name)
-            if prefix is None or a.name.startswith(prefix)
-        ]
-        live = [a for a in found if not a.expired]
-        if len(live) < len(found):  # no "0 expired" in the notice
-            skipped["expired"] += len(found) - len(live)
-        if live:
-            artifact = max(live, key=lambda a: (a.created_at, a.id))
+        artifact = _newest_in_run(session, api_url, repo, run, name, prefix, skipped)
+        if artifact is not None:
             reason = f"{what} from run {run.id} on {branch!r} ({artifact.created_at})"
             return ArtifactSearch(artifact, run, reason, dict(skipped))
-        skipped["run without it"] += 1
     reason = _describe(what, repo, branch, skipped, workflow)
     return ArtifactSearch(None, None, reason, dict(skipped))
 
@@ -496,19 +534,10 @@ def _find_via_workflow_runs(
             if why is not None:
                 skipped[f"run {why}"] += 1
                 continue
-            found = [
-                a
-                for a in list_run_artifacts(session, api_url, repo, run.id, name=name)
-                if prefix is None or a.name.startswith(prefix)
-            ]
-            live = [a for a in found if not a.expired]
-            if len(live) < len(found):
-                skipped["expired"] += len(found) - len(live)
-            if live:
-                artifact = max(live, key=lambda a: (a.created_at, a.id))
+            artifact = _newest_in_run(session, api_url, repo, run, name, prefix, skipped)
+            if artifact is not None:
                 reason = f"{what} from run {run.id} on {branch!r} ({artifact.created_at})"
                 return ArtifactSearch(artifact, run, reason, dict(skipped))
-            skipped["run without it"] += 1
     except GitHubAPIError as exc:
         if exc.status == 404 and looked == 0:
             log.info("the API does not know workflow %s: searching the artifacts", file_name)
@@ -632,6 +661,63 @@ def _unsafe(label: str, member: str, why: str) -> InputError:
     return InputError(f"refusing to extract member {member!r}: {why}", source=label)
 
 
+def _checked_parts(name: str, info: zipfile.ZipInfo) -> tuple[str, ...]:
+    """A member's path parts, after refusing what is never extracted: a path out of the
+    destination, a link or another non-regular file, an encrypted member."""
+    parts = _member_parts(info.filename)
+    if parts is None:
+        raise _unsafe(name, info.filename, "absolute path or '..' leaves the destination")
+    mode = info.external_attr >> 16
+    kind = stat.S_IFMT(mode)
+    if kind == stat.S_IFLNK:
+        raise _unsafe(name, info.filename, "symbolic links are not extracted")
+    if kind not in (0, stat.S_IFREG, stat.S_IFDIR):
+        raise _unsafe(name, info.filename, "not a regular file or folder")
+    if info.flag_bits & 0x1:
+        raise _unsafe(name, info.filename, "encrypted")
+    return parts
+
+
+def _check_size(
+    name: str, info: zipfile.ZipInfo, declared: int, *, max_bytes: int, max_ratio: float
+) -> None:
+    """Refuse a total over ``max_bytes`` so far, and a large member that inflates too much."""
+    if declared > max_bytes:
+        raise InputError(
+            f"unpacks to more than the limit of {max_bytes} bytes (at member {info.filename!r})",
+            source=name,
+        )
+    if info.file_size > _RATIO_FLOOR and info.file_size > max_ratio * max(info.compress_size, 1):
+        raise _unsafe(
+            name,
+            info.filename,
+            f"inflates {info.file_size} bytes from {info.compress_size} "
+            f"(more than {max_ratio:g} times): a zip bomb?",
+        )
+
+
+def _plan_members(
+    members: list[zipfile.ZipInfo], name: str, *, max_bytes: int, max_ratio: float
+) -> list[tuple[zipfile.ZipInfo, tuple[str, ...]]]:
+    """Every member checked before the first byte is written; what to write, in order."""
+    plan: list[tuple[zipfile.ZipInfo, tuple[str, ...]]] = []
+    seen: set[tuple[str, ...]] = set()
+    declared = 0
+    for info in members:
+        parts = _checked_parts(name, info)
+        if not parts:
+            continue
+        key = tuple(p.casefold() for p in parts)
+        if key in seen and not info.is_dir():
+            raise _unsafe(name, info.filename, "appears twice")
+        seen.add(key)
+        if not info.is_dir():
+            declared += info.file_size
+            _check_size(name, info, declared, max_bytes=max_bytes, max_ratio=max_ratio)
+        plan.append((info, parts))
+    return plan
+
+
 def safe_extract(
     archive: Path | bytes,
     dest: Path,
@@ -661,47 +747,7 @@ def safe_extract(
             raise InputError(
                 f"{len(members)} members, more than the limit of {max_files}", source=name
             )
-        plan: list[tuple[zipfile.ZipInfo, tuple[str, ...]]] = []
-        seen: set[tuple[str, ...]] = set()
-        declared = 0
-        for info in members:
-            parts = _member_parts(info.filename)
-            if parts is None:
-                raise _unsafe(name, info.filename, "absolute path or '..' leaves the destination")
-            mode = info.external_attr >> 16
-            kind = stat.S_IFMT(mode)
-            if kind == stat.S_IFLNK:
-                raise _unsafe(name, info.filename, "symbolic links are not extracted")
-            if kind not in (0, stat.S_IFREG, stat.S_IFDIR):
-                raise _unsafe(name, info.filename, "not a regular file or folder")
-            if info.flag_bits & 0x1:
-                raise _unsafe(name, info.filename, "encrypted")
-            if not parts:
-                continue
-            key = tuple(p.casefold() for p in parts)
-            if key in seen and not info.is_dir():
-                raise _unsafe(name, info.filename, "appears twice")
-            seen.add(key)
-            if info.is_dir():
-                plan.append((info, parts))
-                continue
-            declared += info.file_size
-            if declared > max_bytes:
-                raise InputError(
-                    f"unpacks to more than the limit of {max_bytes} bytes "
-                    f"(at member {info.filename!r})",
-                    source=name,
-                )
-            if info.file_size > _RATIO_FLOOR and info.file_size > max_ratio * max(
-                info.compress_size, 1
-            ):
-                raise _unsafe(
-                    name,
-                    info.filename,
-                    f"inflates {info.file_size} bytes from {info.compress_size} "
-                    f"(more than {max_ratio:g} times): a zip bomb?",
-                )
-            plan.append((info, parts))
+        plan = _plan_members(members, name, max_bytes=max_bytes, max_ratio=max_ratio)
         return _write_members(source, plan, dest, name, max_bytes)
 
 

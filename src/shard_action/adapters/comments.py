@@ -332,6 +332,25 @@ def _upsert(
     return CommentResult("created", created.id, created.html_url, "comment created", removed)
 
 
+def _api_trouble(where: str, exc: Exception) -> CommentResult:
+    """The result for an API that refused or failed: ``no-permission`` for a 403 (a read-only
+    token), else ``failed``; the message is scrubbed by the caller."""
+    if isinstance(exc, RateLimitExceededException):
+        return CommentResult("failed", message=f"{where}: rate limited: {_brief(exc)}")
+    if isinstance(exc, GithubException):
+        if exc.status == 403:
+            return CommentResult(
+                "no-permission",
+                message=(
+                    f"{where}: the token may not write comments ({_brief(exc)}); pull requests "
+                    "from forks and Dependabot get a read-only token - save the body and post "
+                    "it from a workflow_run workflow with `command: comment`"
+                ),
+            )
+        return CommentResult("failed", message=f"{where}: GitHub API: {_brief(exc)}")
+    return CommentResult("failed", message=f"{where}: GitHub API unreachable: {_brief(exc)}")
+
+
 def upsert_comment(
     gh: Github,
     repo: str,
@@ -372,22 +391,8 @@ def upsert_comment(
             wait=create_wait,
             settle=max(0.0, settle),
         )
-    except RateLimitExceededException as exc:
-        result = CommentResult("failed", message=f"{where}: rate limited: {_brief(exc)}")
-    except GithubException as exc:
-        if exc.status == 403:
-            result = CommentResult(
-                "no-permission",
-                message=(
-                    f"{where}: the token may not write comments ({_brief(exc)}); pull requests "
-                    "from forks and Dependabot get a read-only token - save the body and post "
-                    "it from a workflow_run workflow with `command: comment`"
-                ),
-            )
-        else:
-            result = CommentResult("failed", message=f"{where}: GitHub API: {_brief(exc)}")
-    except _TRANSPORT as exc:
-        result = CommentResult("failed", message=f"{where}: GitHub API unreachable: {_brief(exc)}")
+    except (GithubException, *_TRANSPORT) as exc:
+        result = _api_trouble(where, exc)
     result = CommentResult(
         result.action,
         result.comment_id,

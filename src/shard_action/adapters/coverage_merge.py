@@ -156,6 +156,40 @@ def _combine(
     return used, problems, tuple(shards)
 
 
+def _totals(
+    json_path: Path, measured: int, used: int, shards: tuple[str, ...]
+) -> tuple[CoverageTotals, bool]:
+    """The totals of ``coverage.json``, and whether it reported any file at all."""
+    summary = json.loads(json_path.read_text(encoding="utf-8"))
+    reported = summary.get("files", {})
+    totals_json = summary.get("totals", {})
+    missing = measured - len(reported)
+    if not reported:
+        note = (
+            f"none of the {missing} measured files has its source here; run the report in a "
+            "checkout of the tested commit"
+        )
+        return CoverageTotals(None, data_files=used, note=note), False
+    left_out: str | None = None
+    if missing > 0:
+        left_out = (
+            f"{missing} measured files are not in the report (omitted by the coverage "
+            "configuration, or their source is not in this checkout)"
+        )
+    totals = CoverageTotals(
+        percent=float(totals_json.get("percent_covered", 0.0)),
+        covered_lines=int(totals_json.get("covered_lines", 0)),
+        statements=int(totals_json.get("num_statements", 0)),
+        files=len(reported),
+        data_files=used,
+        note=left_out,
+        branches=int(totals_json.get("num_branches", 0)),
+        covered_branches=int(totals_json.get("covered_branches", 0)),
+        shards=shards,
+    )
+    return totals, True
+
+
 def merge_coverage(
     sources: Sequence[CoverageSource],
     out_dir: Path,
@@ -199,32 +233,7 @@ def merge_coverage(
         problems.append(CoverageProblem(str(data_path), f"coverage report failed: {exc}"))
         totals = CoverageTotals(None, data_files=used, note=f"coverage report failed: {exc}")
         return MergedCoverage(totals, tuple(problems), data_path)
-    summary = json.loads(json_path.read_text(encoding="utf-8"))
-    reported = summary.get("files", {})
-    totals_json = summary.get("totals", {})
-    missing = len(combined.measured_files()) - len(reported)
+    totals, reported = _totals(json_path, len(combined.measured_files()), used, shards)
     if not reported:
-        note = (
-            f"none of the {missing} measured files has its source here; run the report in a "
-            "checkout of the tested commit"
-        )
-        totals = CoverageTotals(None, data_files=used, note=note)
         return MergedCoverage(totals, tuple(problems), data_path)
-    left_out: str | None = None
-    if missing > 0:
-        left_out = (
-            f"{missing} measured files are not in the report (omitted by the coverage "
-            "configuration, or their source is not in this checkout)"
-        )
-    totals = CoverageTotals(
-        percent=float(totals_json.get("percent_covered", 0.0)),
-        covered_lines=int(totals_json.get("covered_lines", 0)),
-        statements=int(totals_json.get("num_statements", 0)),
-        files=len(reported),
-        data_files=used,
-        note=left_out,
-        branches=int(totals_json.get("num_branches", 0)),
-        covered_branches=int(totals_json.get("covered_branches", 0)),
-        shards=shards,
-    )
     return MergedCoverage(totals, tuple(problems), data_path, json_path, xml_path)

@@ -141,6 +141,53 @@ def sniff(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Literal["xml", "
     return "unknown"
 
 
+@dataclass(frozen=True)
+class _Read:
+    """What one timing source holds."""
+
+    observations: list[Observation]
+    invalid: int = 0
+    missing: int = 0
+    history: History | None = None
+
+
+def _read_source(path: Path, source: str, max_bytes: int) -> _Read:
+    """One JUnit report, pytest-split durations file or history, told apart by content."""
+    _check_readable(path)
+    kind = sniff(path, max_bytes=max_bytes)
+    if kind == "xml":
+        parsed = parse_junit(path, max_bytes=max_bytes)
+        # The parser keeps any finite time (the report shows what the file says);
+        # planning also refuses the implausible ones.
+        timed = [(c, c.seconds) for c in parsed.report.cases if c.seconds is not None]
+        usable = [(c, seconds) for c, seconds in timed if usable_seconds(seconds)]
+        found = [
+            Observation(
+                name=case.name,
+                seconds=seconds,
+                source=source,
+                classname=case.classname,
+                file=case.file,
+                outcome=case.outcome,
+            )
+            for case, seconds in usable
+        ]
+        invalid = parsed.invalid_times + len(timed) - len(usable)
+        return _Read(found, invalid, parsed.missing_times)
+    if kind == "json":
+        document = _load_json(path, max_bytes)
+        if isinstance(document, dict) and isinstance(document.get("kind"), str):
+            history = history_from_document(document, source)
+            return _Read(list(_history_observations(history, source)), history=history)
+        observed, bad = _split_observations(document, source)
+        return _Read(list(observed), bad)
+    raise InputError(
+        "not a timing report: expected JUnit XML, pytest-split durations JSON or a "
+        "shard-action history file",
+        source=source,
+    )
+
+
 def read_timings(
     paths: Sequence[str],
     *,
@@ -162,43 +209,7 @@ def read_timings(
         source = str(path)
         invalid_before = invalid
         try:
-            _check_readable(path)
-            kind = sniff(path, max_bytes=max_bytes)
-            if kind == "xml":
-                parsed = parse_junit(path, max_bytes=max_bytes)
-                # The parser keeps any finite time (the report shows what the file says);
-                # planning also refuses the implausible ones.
-                timed = [(c, c.seconds) for c in parsed.report.cases if c.seconds is not None]
-                usable = [(c, seconds) for c, seconds in timed if usable_seconds(seconds)]
-                invalid += parsed.invalid_times + len(timed) - len(usable)
-                missing += parsed.missing_times
-                observations.extend(
-                    Observation(
-                        name=case.name,
-                        seconds=seconds,
-                        source=source,
-                        classname=case.classname,
-                        file=case.file,
-                        outcome=case.outcome,
-                    )
-                    for case, seconds in usable
-                )
-            elif kind == "json":
-                document = _load_json(path, max_bytes)
-                if isinstance(document, dict) and isinstance(document.get("kind"), str):
-                    history = history_from_document(document, source)
-                    histories.append((_last_run(history), position, history))
-                    observations.extend(_history_observations(history, source))
-                else:
-                    found, bad = _split_observations(document, source)
-                    observations.extend(found)
-                    invalid += bad
-            else:
-                raise InputError(
-                    "not a timing report: expected JUnit XML, pytest-split durations JSON or a "
-                    "shard-action history file",
-                    source=source,
-                )
+            read = _read_source(path, source, max_bytes)
         except _Unreadable as exc:
             raise exc.error from None
         except InputError as exc:
@@ -207,6 +218,11 @@ def read_timings(
             skipped.append(source)
             warnings.append(f"skipped bad timing report: {exc}")
             continue
+        observations.extend(read.observations)
+        invalid += read.invalid
+        missing += read.missing
+        if read.history is not None:
+            histories.append((_last_run(read.history), position, read.history))
         sources.append(source)
         if invalid > invalid_before:
             warnings.append(
