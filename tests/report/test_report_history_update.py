@@ -16,10 +16,10 @@ from shard_action.core.history import (
     TestRecord,
     flip_rate,
     letter_of,
-    smoothed,
     update_tests,
     with_run,
 )
+from shard_action.core.models import smoothed
 
 
 @pytest.mark.parametrize(

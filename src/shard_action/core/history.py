@@ -45,7 +45,7 @@ from typing import Any, ClassVar, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shard_action.core.documents import Document
-from shard_action.core.models import MAX_SECONDS, usable_seconds
+from shard_action.core.models import MAX_SECONDS, sample_seconds, smoothed, usable_seconds
 from shard_action.core.prediction import SPEED_RANGE, LaneCosts
 
 HISTORY_VERSION: Final = 1
@@ -368,17 +368,6 @@ def markedly_slower(before: Sequence[float], latest: float) -> bool:
     return latest >= baseline * SLOWER_RATIO and latest - baseline >= SLOWER_SECONDS
 
 
-def smoothed(samples: Sequence[float]) -> float:
-    """The duration the planner uses: the median of the recent samples."""
-    if not samples:
-        raise ValueError("no samples")
-    return float(statistics.median(samples))
-
-
-def _seconds(value: float) -> float:
-    return round(max(0.0, value), 3)
-
-
 def _updated(
     record: TestRecord | None, seen: Observed, index: int, serial: bool, limits: Limits
 ) -> TestRecord:
@@ -387,7 +376,7 @@ def _updated(
         recent = [record.duration]
     slower_since = record.slower_since if record is not None else None
     if seen.seconds is not None and usable_seconds(seen.seconds):
-        sample = _seconds(seen.seconds)
+        sample = sample_seconds(seen.seconds)
         slower = markedly_slower(recent, sample)
         slower_since = (slower_since or index) if slower else None
         recent.append(sample)

@@ -7,6 +7,8 @@ boundary instead (``core.config``, ``core.plan``).
 
 from __future__ import annotations
 
+import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, Final
 
@@ -21,6 +23,21 @@ hosted runners, 5 days on self-hosted). A larger value is a broken report, and s
 def usable_seconds(seconds: float) -> bool:
     """A duration the planner can use: a number from 0 to :data:`MAX_SECONDS` (NaN fails)."""
     return 0.0 <= seconds <= MAX_SECONDS
+
+
+def sample_seconds(value: float) -> float:
+    """A measured time as the history stores it: never negative, to the millisecond."""
+    return round(max(0.0, value), 3)
+
+
+def smoothed(samples: Sequence[float]) -> float:
+    """The figure a list of recent samples stands for: their median (one outlier moves nothing).
+
+    Test durations and the lanes' fixed costs are smoothed the same way.
+    """
+    if not samples:
+        raise ValueError("no samples")
+    return float(statistics.median(samples))
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shard_action.core.models import usable_seconds
+from shard_action.core.models import sample_seconds, smoothed, usable_seconds
 
 SAMPLES: Final = 5
 """Recent samples kept per cost (the figure used is their median)."""
@@ -35,10 +35,6 @@ SPEED_RANGE: Final = (0.25, 4.0)
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _seconds(value: float) -> float:
-    return round(max(0.0, value), 3)
 
 
 class Parts(_Model):
@@ -152,7 +148,7 @@ class Costs:
 
 
 def _median(samples: Sequence[float]) -> float | None:
-    return float(statistics.median(samples)) if samples else None
+    return smoothed(samples) if samples else None
 
 
 def costs_of(lanes: Mapping[str, LaneCosts]) -> dict[str, Costs]:
@@ -162,7 +158,7 @@ def costs_of(lanes: Mapping[str, LaneCosts]) -> dict[str, Costs]:
             setup=_median(c.setup),
             interpreter=_median(c.interpreter),
             finish=_median(c.finish),
-            files={name: float(statistics.median(s)) for name, s in c.files.items()},
+            files={name: smoothed(s) for name, s in c.files.items()},
         )
         for lane, c in lanes.items()
     }
@@ -203,7 +199,7 @@ def speed_factor(pairs: Iterable[tuple[float, float]]) -> float:
 
 
 def _push(samples: Sequence[float], value: float) -> list[float]:
-    return [*samples, _seconds(value)][-SAMPLES:]
+    return [*samples, sample_seconds(value)][-SAMPLES:]
 
 
 def learned(
@@ -267,8 +263,12 @@ def measure(
     interpreter = lead + math.fsum(max(0.0, p.configured - p.began) for p in processes)
     finish = max(0.0, finished - started - startup - tests)
     return Measured(
-        parts=Parts(startup=_seconds(startup), tests=_seconds(tests), finish=_seconds(finish)),
-        interpreter=_seconds(interpreter),
+        parts=Parts(
+            startup=sample_seconds(startup),
+            tests=sample_seconds(tests),
+            finish=sample_seconds(finish),
+        ),
+        interpreter=sample_seconds(interpreter),
         files={name: round(max(0.0, s), 6) for name, s in files.items()},
         reruns=reruns,
     )
