@@ -31,7 +31,8 @@ Why these rules:
   shard count, tier, its slowest tests and its bottleneck: small, bounded by ``max_runs``.
 
 Version 1 grew optional fields before any release (``recent``, ``last_serial_flake``, the run
-facts, ``mode_since``/``mode_cause``, the trend fields); a file without them still reads.
+facts, ``mode_since``/``mode_cause``, the trend fields, ``demotion``); a file without them still
+reads.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from typing import Any, ClassVar, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from shard_action.core.demotion import Demotion
 from shard_action.core.documents import Document
 from shard_action.core.models import MAX_SECONDS, sample_seconds, smoothed, usable_seconds
 from shard_action.core.prediction import SPEED_RANGE, LaneCosts
@@ -265,6 +267,11 @@ class History(Document):
         default_factory=dict,
         description="lane name (`*`: the serial shard) -> recent fixed-cost samples",
     )
+    demotion: Demotion = Field(
+        default_factory=Demotion,
+        description="Parallel-sensitive tests the next plans run in their lane's demoted lane "
+        "(`core.demotion`).",
+    )
 
     def last_run(self) -> RunRecord | None:
         return max(self.runs, key=lambda run: run.index) if self.runs else None
@@ -445,8 +452,10 @@ def with_run(
     mode_cause: str | None,
     limits: Limits = Limits(),
     costs: dict[str, LaneCosts] | None = None,
+    demotion: Demotion | None = None,
 ) -> History:
-    """A new history with ``run`` appended (runs bounded) and the mode state replaced."""
+    """A new history with ``run`` appended (runs bounded) and the mode state replaced;
+    ``costs`` and ``demotion`` stay as they were unless given."""
     flaky_tests = run.flaky_tests[: limits.max_flaky_listed]
     runs = [*history.runs, run.model_copy(update={"flaky_tests": flaky_tests})]
     runs = sorted(runs, key=lambda r: r.index)[-limits.max_runs :]
@@ -459,4 +468,5 @@ def with_run(
         runs=runs,
         tests=tests,
         costs=history.costs if costs is None else costs,
+        demotion=history.demotion if demotion is None else demotion,
     )

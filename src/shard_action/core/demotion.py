@@ -1,0 +1,210 @@
+"""Targeted demotion: move the one parallel-sensitive test out of parallel, before the suite.
+
+A test that fails in a parallel run and passes when our runner re-runs it alone, in a fresh
+process, failed because of what ran beside it (a polluted global, a shared file, a port): it is
+*parallel-sensitive*. Sending the whole suite to serial for it (``core.mode``) costs every test
+its parallelism; moving that test into its lane's **demoted lane** (``{lane}.demoted``, see
+``core.lanes``: the lane's env and limits, but sequential, one process, in a shard of its own)
+costs one shard. The history remembers the demoted tests in one field (:class:`Demotion`); the
+next plans read it.
+
+Rules, applied by :func:`update` to each run (``promote-after`` and ``max-demoted`` in the
+config):
+
+* **demote** a test that was flaky in a parallel run, in a parallel lane, with our re-run in a
+  fresh process as witness, and never flaky in a serial run (flaky on its own: serial cannot
+  help it, so it is never demoted; the report suggests quarantining it). At most
+  ``max-demoted`` tests are demoted at once; a candidate over the cap is not demoted. The
+  tests demoted in a run are *explained*: they are left out of the flaky rate that decides
+  the mode, so one order-dependent test no longer sends the suite to serial;
+* **promote** a demoted test after ``promote-after`` clean runs in a row in its demoted lane
+  (passed), so a fixed test comes back to parallel. A failure resets the count (a broken test
+  is not a flake, it stays demoted); if it is parallel-sensitive still, the next parallel run
+  demotes it again;
+* **not helped**: a demoted test that is flaky in its demoted lane was not fixed by running
+  alone in its lane (it meets another shard through a shared resource, or it is random). It
+  leaves the demoted lane, counts toward the flaky rate like any flaky test (so the serial
+  rollback stays the last resort), and is not demoted again for :data:`FORGET_AFTER` runs;
+* a test flaky in a **serial** run is flaky on its own: no longer demoted, never again;
+* an **outage** (``core.outage``) teaches nothing: the demotion state stays as it was.
+
+This module is pure; the report step feeds it one :class:`Seen` per test and stores the result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from pydantic import Field
+
+from shard_action.core.documents import Frozen
+
+FORGET_AFTER: Final = 30
+"""Runs after which a test demotion did not help may be demoted again (the history's
+``prune-after``: by then the code has moved on)."""
+MAX_NOT_HELPED: Final = 200
+"""Not-helped entries kept; the oldest go first."""
+
+
+class DemotedTest(Frozen):
+    """One test the next plans run in its lane's demoted lane."""
+
+    __test__ = False
+
+    lane: str = Field(description="Its lane instance (the demoted lane is `{lane}.demoted`).")
+    test: str
+    since: int = Field(description="The run that demoted it.")
+    clean_runs: int = Field(0, ge=0, description="Clean runs in a row in the demoted lane.")
+    reason: str = Field(description="Why it was demoted, for a person.")
+
+
+class NotHelped(Frozen):
+    """A test that was flaky in its demoted lane too: not demoted again for a while."""
+
+    lane: str
+    test: str
+    run: int = Field(description="The run in which demotion did not help.")
+
+
+class Demotion(Frozen):
+    """The history's demotion state: one field of ``History``."""
+
+    demoted: list[DemotedTest] = Field(default_factory=list)
+    not_helped: list[NotHelped] = Field(default_factory=list)
+
+    def tests(self) -> dict[str, frozenset[str]]:
+        """Lane instance -> its demoted test ids: what the planner moves."""
+        lanes: dict[str, set[str]] = {}
+        for entry in self.demoted:
+            lanes.setdefault(entry.lane, set()).add(entry.test)
+        return {lane: frozenset(ids) for lane, ids in lanes.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """One test of the run that just finished, as demotion sees it."""
+
+    lane: str
+    """Its home lane instance (for a test that ran demoted: the lane it was demoted from)."""
+    test: str
+    status: str
+    """The verdict: passed, flaky, failed, broken, skipped, quarantined."""
+    demoted: bool = False
+    """It ran in its lane's demoted lane."""
+    alone: bool = False
+    """Our runner re-ran it in a fresh process (the witness that it passes alone)."""
+    own: bool = False
+    """Flaky in a serial run, now or before: flaky on its own."""
+    sequential: bool = False
+    """Its lane is sequential already: demotion has nothing to move it to."""
+    label: str = ""
+    """How a person (and the flaky rate's list) names it; the id when empty."""
+
+
+Change = Literal["demoted", "promoted", "not helped", "flaky on its own", "cap reached"]
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """What this run changed for one test."""
+
+    lane: str
+    test: str
+    change: Change
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """The demotion state after a run and what changed."""
+
+    demotion: Demotion
+    events: tuple[Event, ...] = ()
+
+    @property
+    def explained(self) -> tuple[str, ...]:
+        """Labels of the flaky tests this run demoted: left out of the flaky rate."""
+        return tuple(e.label for e in self.events if e.change == "demoted")
+
+
+def _reason(index: int) -> str:
+    return f"failed in parallel in run #{index} and passed when re-run alone"
+
+
+def _demoted_step(
+    entry: DemotedTest, seen: Seen, promote_after: int
+) -> tuple[DemotedTest | None, Change | None]:
+    """A demoted test that ran: kept (with its count), or gone and why."""
+    if seen.own:
+        return None, "flaky on its own"
+    if seen.status == "flaky":
+        return None, "not helped"
+    if seen.status == "passed":
+        clean = entry.clean_runs + 1
+        if clean >= promote_after:
+            return None, "promoted"
+        return entry.model_copy(update={"clean_runs": clean}), None
+    if seen.status in ("failed", "broken"):
+        return entry.model_copy(update={"clean_runs": 0}), None
+    return entry, None  # skipped or quarantined: no evidence either way
+
+
+def update(
+    before: Demotion,
+    seen: Sequence[Seen],
+    *,
+    index: int,
+    mode: Literal["parallel", "serial"],
+    outage: bool,
+    promote_after: int,
+    max_demoted: int,
+) -> Step:
+    """Apply run ``index`` to the demotion state (rules in the module docstring)."""
+    if promote_after < 1 or max_demoted < 0:
+        raise ValueError("promote_after must be at least 1 and max_demoted at least 0")
+    if outage:
+        return Step(before)
+    current = {(e.lane, e.test): e for e in before.demoted}
+    blocked = {(n.lane, n.test): n for n in before.not_helped if index - n.run < FORGET_AFTER}
+    events: list[Event] = []
+    kept: dict[tuple[str, str], DemotedTest] = {}
+    for item in seen:
+        key = (item.lane, item.test)
+        label = item.label or item.test
+        entry = current.pop(key, None)
+        if entry is not None:
+            after, change = _demoted_step(entry, item, promote_after)
+            if after is not None:
+                kept[key] = after
+            if change is not None:
+                events.append(Event(item.lane, item.test, change, label))
+            if change == "not helped":
+                blocked[key] = NotHelped(lane=item.lane, test=item.test, run=index)
+            continue
+        candidate = (
+            mode == "parallel"
+            and item.status == "flaky"
+            and item.alone
+            and not item.own
+            and not item.demoted
+            and not item.sequential
+            and key not in blocked
+        )
+        if not candidate:
+            continue
+        if len(kept) + len(current) >= max_demoted:
+            events.append(Event(item.lane, item.test, "cap reached", label))
+            continue
+        kept[key] = DemotedTest(lane=item.lane, test=item.test, since=index, reason=_reason(index))
+        events.append(Event(item.lane, item.test, "demoted", label))
+    kept.update(current)  # demoted tests this run did not run stay as they were
+    not_helped = sorted(blocked.values(), key=lambda n: (-n.run, n.lane, n.test))[:MAX_NOT_HELPED]
+    return Step(
+        Demotion(
+            demoted=sorted(kept.values(), key=lambda e: (e.lane, e.test)),
+            not_helped=sorted(not_helped, key=lambda n: (n.lane, n.test)),
+        ),
+        tuple(events),
+    )
