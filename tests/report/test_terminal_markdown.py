@@ -6,13 +6,19 @@ from __future__ import annotations
 import io
 
 import pytest
+from rich.console import Console
 
-from shard_action.adapters.terminal import print_plan
+from shard_action.adapters.terminal import print_markdown, print_plan
+from shard_action.commands.report import default_templates
 from shard_action.core.config import Config, LaneConfig
+from shard_action.core.history import History
 from shard_action.core.models import TestItem, Timings
 from shard_action.core.plan import Plan
 from shard_action.core.planner import make_plan
-from shard_action.core.render import for_terminal
+from shard_action.core.render import for_terminal, render_summary, template_set
+from shard_action.core.report import Report, ShardResult, build
+
+from .factories import manifest, plan, shard
 
 SUMMARY = """## title
 
@@ -86,3 +92,27 @@ def test_the_plan_table_never_cuts_a_shard_id(
     assert "\u2026" not in text
     assert all(len(line) <= columns for line in lines), text
     assert ("┃ shard" in text) == (columns >= 80)  # a table only where it fits whole
+
+
+def _report_with_long_shard_ids() -> Report:
+    shards, results = [], []
+    for n, lane in enumerate(("storage-sqlite", "storage-memory")):
+        tests = [f"tests/{lane}/test_x.py::test_{i}" for i in range(5)]
+        shards.append(shard(f"{lane}-1", tests, lane, predicted=4.5))
+        results.append(ShardResult(manifest(f"{lane}-1", tests, lane=lane, start=n), {}))
+    return build(plan(shards), results, history=History()).report
+
+
+@pytest.mark.parametrize("columns", [80, 60, 140])
+def test_the_summary_on_a_terminal_never_cuts_a_shard_id(columns: int) -> None:
+    """`local | cat` draws at 80 columns: the shard table read ``storage-sqlite…`` twice."""
+    templates = template_set(default_templates())
+    summary = render_summary(templates, _report_with_long_shard_ids()).text
+    stream = io.StringIO()
+    print_markdown(Console(file=stream, width=columns), summary, chart_note="*chart elsewhere*")
+    text = stream.getvalue()
+    for shard_id in ("storage-sqlite-1", "storage-memory-1"):
+        assert any(shard_id in line for line in text.splitlines()), text
+    assert "\u2026" not in text
+    assert "gantt" not in text and "mermaid" not in text and "chart elsewhere" in text
+    assert all(len(line) <= columns for line in text.splitlines()), text

@@ -11,12 +11,14 @@ from __future__ import annotations
 from typing import TextIO
 
 from rich.console import Console, Group, RenderableType
+from rich.markdown import Markdown
 from rich.markup import escape
 from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
 from shard_action.core.plan import Plan
+from shard_action.core.render import for_terminal
 from shard_action.core.tiers import describe
 from shard_action.core.units import count, speedup
 from shard_action.core.units import duration as seconds
@@ -48,6 +50,11 @@ def fitted(out: Console, drawn: Table) -> RenderableType:
         named = [Text(f"{h} ") + p for h, p in zip(headers, parts, strict=True) if p.plain]
         lines.append(Text(" \u00b7 ").join([parts[0], *named[1:]]))
     return Group(*lines)
+
+
+def print_markdown(out: Console, markdown: str, *, chart_note: str) -> None:
+    """A job summary drawn by rich, made to fit this terminal (:func:`for_terminal`)."""
+    out.print(Markdown(for_terminal(markdown, chart_note=chart_note, width=out.width)))
 
 
 def plan_table(plan: Plan) -> Table:

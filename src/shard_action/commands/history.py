@@ -12,14 +12,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from rich.markdown import Markdown
-
 from shard_action.adapters.history_file import read_history
-from shard_action.adapters.terminal import console
+from shard_action.adapters.terminal import console, print_markdown
 from shard_action.commands import positive_int
 from shard_action.commands.options import DEFAULT_HISTORY
 from shard_action.commands.report import default_templates
-from shard_action.core.render import for_terminal, render_trends, template_set
+from shard_action.core.render import render_trends, template_set
 from shard_action.core.trends import RUNS_SHOWN, trends_of
 from shard_action.core.units import count
 from shard_action.errors import InputError
@@ -51,7 +49,7 @@ def _show(args: argparse.Namespace) -> int:
     text = render_trends(template_set(default_templates()), trends)
     if text.strip():
         chart = "*(The chart of the runs is drawn in the job summary.)*"
-        out.print(Markdown(for_terminal(text, chart_note=chart)))
+        print_markdown(out, text, chart_note=chart)
     else:
         out.print("no trends yet: they need at least one run with timings", markup=False)
     return 0

@@ -19,17 +19,15 @@ import time
 from pathlib import Path
 
 from rich.console import Console, Group
-from rich.markdown import Markdown
 
 from shard_action.adapters.shard_pool import ShardProcess, run_shards
-from shard_action.adapters.terminal import console, print_plan
+from shard_action.adapters.terminal import console, print_markdown, print_plan
 from shard_action.commands import positive_int
 from shard_action.commands.options import add_config_options, add_history_options, history_file
 from shard_action.commands.plan import PLAN_FILE, build_plan, write_plan
 from shard_action.commands.report import make_report
 from shard_action.commands.run import terminate_as_interrupt
 from shard_action.core.plan import Plan
-from shard_action.core.render import for_terminal
 from shard_action.core.units import count, duration
 from shard_action.errors import InputError
 
@@ -66,7 +64,7 @@ def _run(args: argparse.Namespace) -> int:
         history.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(out / "report" / "history.json", history)
     chart = f"*The Gantt chart of the shards is in {out / 'report' / 'summary.md'}.*"
-    terminal.print(Markdown(for_terminal(files.summary, chart_note=chart)))
+    print_markdown(terminal, files.summary, chart_note=chart)
     failed = [job.shard.id for job in finished if job.code != 0]
     report = files.report
     terminal.print(

@@ -8,7 +8,9 @@ shorter lists, then cut at a line with a pointer to the rest. Pure: texts in, Ma
 
 from __future__ import annotations
 
+import html
 import re
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -302,6 +304,8 @@ def render_comment(
 
 _ID_COLUMNS: Final = frozenset({"Test", "Lost test", "File"})
 _FENCE: Final = re.compile(r"^```mermaid\n.*?^```\n?", re.M | re.S)
+_TAG: Final = re.compile(r"<[^>]*>")
+_ESCAPED: Final = re.compile(r"\\(.)")
 
 
 def _cells(row: str) -> list[str]:
@@ -321,8 +325,26 @@ def _cells(row: str) -> list[str]:
     return cells
 
 
+def _shown_width(cell: str) -> int:
+    """Terminal columns a cell takes once drawn: tags dropped, entities and escapes read, a
+    wide character (an emoji) two columns."""
+    text = html.unescape(_TAG.sub("", _ESCAPED.sub(r"\1", cell)))
+    return sum(
+        0 if unicodedata.combining(ch) or ch == "\ufe0f" else 2 if ord(ch) > 0x2000 else 1
+        for ch in text
+    )
+
+
+def _table_width(header: list[str], rows: list[list[str]]) -> int:
+    """The table's width as rich draws it whole: each column its widest cell plus padding."""
+    columns = [header, *rows]
+    widths = [max(_shown_width(row[n]) if n < len(row) else 0 for row in columns)
+              for n in range(len(header))]  # fmt: skip
+    return sum(width + 3 for width in widths) + 1
+
+
 def _table_as_list(header: list[str], rows: list[list[str]]) -> list[str]:
-    """One bullet per row, the test id first and whole, the other columns after it."""
+    """One bullet per row, the first cell (an id) first and whole, the other columns after it."""
     lines = []
     for row in rows:
         first, *rest = row
@@ -335,12 +357,13 @@ def _table_as_list(header: list[str], rows: list[list[str]]) -> list[str]:
     return lines
 
 
-def for_terminal(markdown: str, *, chart_note: str) -> str:
-    """The job summary made fit for a terminal, where rich draws it.
+def for_terminal(markdown: str, *, chart_note: str, width: int | None = None) -> str:
+    """The job summary made fit for a terminal ``width`` columns wide, where rich draws it.
 
-    A Mermaid chart is only source code outside a browser, so it becomes ``chart_note``; a
-    table of test ids becomes a list, because a terminal table cuts an id it cannot fit
-    (``tests/test_long_na…`` twice, for two different tests) where a list item wraps it whole.
+    A Mermaid chart is only source code outside a browser, so it becomes ``chart_note``. A
+    terminal table cuts a cell it cannot fit (``storage-sqlite…`` beside ``storage-memory…``,
+    ``tests/test_long_na…`` twice, for two different tests) where a list item wraps it whole:
+    a table of test ids always becomes a list, any other table when it is wider than ``width``.
     """
     text = _FENCE.sub(chart_note.rstrip("\n") + "\n", markdown)
     out: list[str] = []
@@ -353,15 +376,18 @@ def for_terminal(markdown: str, *, chart_note: str) -> str:
             and i + 1 < len(lines)
             and re.fullmatch(r"\|(\s*:?-+:?\s*\|)+", lines[i + 1].strip()) is not None
         )
-        header = _cells(line) if is_table else []
-        if not header or header[0] not in _ID_COLUMNS:
+        if not is_table:
             out.append(line)
             i += 1
             continue
-        i += 2
-        rows = []
-        while i < len(lines) and lines[i].startswith("|"):
-            rows.append(_cells(lines[i]))
-            i += 1
-        out.extend(_table_as_list(header, rows))
+        header, rows, end = _cells(line), [], i + 2
+        while end < len(lines) and lines[end].startswith("|"):
+            rows.append(_cells(lines[end]))
+            end += 1
+        too_wide = width is not None and _table_width(header, rows) > width
+        if header[0] in _ID_COLUMNS or too_wide:
+            out.extend(_table_as_list(header, rows))
+        else:
+            out.extend(lines[i:end])
+        i = end
     return "\n".join(out)
