@@ -367,10 +367,20 @@ class FakeGitHub:
             return repo
 
     def add_token(
-        self, token: str, login: str, *, write: bool = True, user_type: str = "User"
+        self,
+        token: str,
+        login: str,
+        *,
+        write: bool = True,
+        user_type: str = "User",
+        actions_read: bool = True,
     ) -> None:
         self.tokens[token] = TokenInfo(
-            login, write=write, user_id=len(self.tokens) + 1, user_type=user_type
+            login,
+            write=write,
+            user_id=len(self.tokens) + 1,
+            user_type=user_type,
+            actions_read=actions_read,
         )
 
     # -- faults -------------------------------------------------------------------------------
@@ -618,6 +628,30 @@ def _get_run(fake: FakeGitHub, record: RequestRecord, match: re.Match[str]) -> R
     if repo is None or run is None:
         return _message(404, "Not Found")
     return Reply(200, repo.run_json(fake.api_url, run))
+
+
+@_route("GET", _REPO + r"/actions/runs/(?P<run>\d+)/jobs")
+def _list_run_jobs(fake: FakeGitHub, record: RequestRecord, match: re.Match[str]) -> Reply:
+    """A run's jobs: ``filter=latest`` (the default) keeps each job's newest attempt."""
+    repo = fake._repo(match)
+    run = None if repo is None else repo.runs.get(int(match["run"]))
+    if repo is None or run is None:
+        return _message(404, "Not Found")
+    if not fake.tokens[_token_of(record.headers) or ""].actions_read:
+        return _message(403, NO_PERMISSION)
+    jobs = list(run.jobs)
+    if (_q(record, "filter") or "latest") == "latest":
+        newest: dict[str, Any] = {}
+        for job in jobs:
+            if job.name not in newest or job.run_attempt >= newest[job.name].run_attempt:
+                newest[job.name] = job
+        jobs = [job for job in jobs if newest[job.name] is job]
+    chunk, headers = fake._page(record, jobs)
+    return Reply(
+        200,
+        {"total_count": len(jobs), "jobs": [repo.job_json(fake.api_url, run, j) for j in chunk]},
+        headers,
+    )
 
 
 def _artifact_list(

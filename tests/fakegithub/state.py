@@ -52,6 +52,28 @@ class TokenInfo:
     write: bool
     user_id: int
     user_type: str = "Bot"
+    actions_read: bool = True
+    """``False``: a token without ``actions: read`` (the jobs endpoint answers 403)."""
+
+
+@dataclass
+class FakeStep:
+    name: str
+    started_at: datetime | None
+    completed_at: datetime | None
+    number: int = 1
+
+
+@dataclass
+class FakeJob:
+    """One job of a run (one attempt of it), with its steps."""
+
+    id: int
+    name: str
+    started_at: datetime | None
+    completed_at: datetime | None
+    steps: list[FakeStep] = field(default_factory=list)
+    run_attempt: int = 1
 
 
 @dataclass
@@ -112,6 +134,31 @@ class FakeRun:
     created_at: datetime
     fork: bool
     run_number: int
+    jobs: list[FakeJob] = field(default_factory=list)
+
+    def add_job(
+        self,
+        name: str,
+        started_at: datetime | None,
+        completed_at: datetime | None = None,
+        *,
+        steps: Mapping[str, tuple[datetime | None, datetime | None]] | None = None,
+        run_attempt: int = 1,
+    ) -> FakeJob:
+        """A job of this run; ``steps``: name -> (started_at, completed_at), in order."""
+        job = FakeJob(
+            id=self.id * 1000 + len(self.jobs) + 1,
+            name=name,
+            started_at=started_at,
+            completed_at=completed_at,
+            steps=[
+                FakeStep(step, start, end, number)
+                for number, (step, (start, end)) in enumerate((steps or {}).items(), start=1)
+            ],
+            run_attempt=run_attempt,
+        )
+        self.jobs.append(job)
+        return job
 
 
 @dataclass
@@ -315,6 +362,40 @@ class FakeRepo:
         if run.path is not None:
             data["path"] = run.path
         return data
+
+    def job_json(self, base: str, run: FakeRun, job: FakeJob) -> dict[str, Any]:
+        def moment(value: datetime | None) -> str | None:
+            return None if value is None else iso(value)
+
+        def state(end: datetime | None) -> dict[str, Any]:
+            done = end is not None
+            return {
+                "status": "completed" if done else "in_progress",
+                "conclusion": "success" if done else None,
+            }
+
+        return {
+            "id": job.id,
+            "run_id": run.id,
+            "run_attempt": job.run_attempt,
+            "url": f"{base}/repos/{self.full_name}/actions/jobs/{job.id}",
+            "head_sha": run.head_sha,
+            "name": job.name,
+            **state(job.completed_at),
+            "started_at": moment(job.started_at),
+            "completed_at": moment(job.completed_at),
+            "steps": [
+                {
+                    "name": step.name,
+                    "number": step.number,
+                    **state(step.completed_at),
+                    "started_at": moment(step.started_at),
+                    "completed_at": moment(step.completed_at),
+                }
+                for step in job.steps
+            ],
+            "labels": ["ubuntu-latest"],
+        }
 
     def artifact_json(
         self, base: str, artifact: FakeArtifact, *, with_run: bool = True

@@ -38,10 +38,12 @@ from shard_action.adapters.history_file import read_history, write_history
 from shard_action.adapters.junit import read_junit
 from shard_action.adapters.junit_write import write_junit
 from shard_action.adapters.quarantine_file import today_utc
+from shard_action.commands.api_options import token_from_env
 from shard_action.commands.run import load_plan
 from shard_action.core.annotations import PER_STEP, Annotation, Level, within_limits
 from shard_action.core.config import FLAKY_THRESHOLD, RECOVER_AFTER, Config
 from shard_action.core.history import History
+from shard_action.core.jobs import Job, setups_of
 from shard_action.core.manifest import MANIFEST_FILE, ShardManifest
 from shard_action.core.plan import Plan, plan_digest
 from shard_action.core.quarantine import DEFAULT_FILE as DEFAULT_QUARANTINE
@@ -464,9 +466,11 @@ def make_report(
     root: Path | None = None,
     env: Mapping[str, str] | None = None,
     concurrency: int | None = None,
+    jobs: Sequence[Job] = (),
 ) -> ReportFiles:
     """Everything ``report`` does except printing and the exit status (``local`` calls it,
-    with the number of shard processes it ran at once as ``concurrency``)."""
+    with the number of shard processes it ran at once as ``concurrency``); ``jobs``: this run's
+    jobs from the REST API, for each shard job's set-up."""
     env = os.environ if env is None else env
     root = (root or Path.cwd()).resolve()
     out = out.resolve()
@@ -509,6 +513,9 @@ def make_report(
             concurrency=concurrency,
         ),
         problems=problems,
+        setups=setups_of(
+            plan, jobs, {s.manifest.shard: s.manifest.started for s in collected.shards}
+        ),
     )
     report = fanin.report
     write_junit(out / "junit.xml", fanin.tests, report.lost)
@@ -620,6 +627,12 @@ def check_results_given(folders: Sequence[Path]) -> None:
 def _run(args: argparse.Namespace) -> int:
     check_results_given(args.results)
     plan = load_plan(args.plan)
+    # requests is imported by the commands that call the API only (see api_options)
+    from shard_action.adapters.run_jobs import read_run_jobs  # noqa: PLC0415
+
+    found = read_run_jobs(os.environ, token_from_env())
+    if found.notice:
+        gha.annotate("notice", found.notice, title="shard-action")
     files = make_report(
         plan=plan,
         results=args.results,
@@ -629,6 +642,7 @@ def _run(args: argparse.Namespace) -> int:
         fork=args.fork,
         flaky_threshold=args.flaky_threshold,
         recover_after=args.recover_after,
+        jobs=found.jobs,
     )
     report = files.report
     gha.set_outputs(outputs(report))
