@@ -31,7 +31,7 @@ class NoTestsError(Exception):
     exit_code = 5
 
 
-def first_problem(exc: ValidationError) -> str:
+def first_problem(exc: ValidationError, *, show_input: bool = True) -> str:
     """The first thing pydantic refused, as ``key 'a.b': message (and N more problems)``.
 
     A user fixes one key at a time; a wall of pydantic output hides which one, so every reader of
@@ -40,7 +40,7 @@ def first_problem(exc: ValidationError) -> str:
     first = exc.errors()[0]
     key = ".".join(str(part) for part in first["loc"]) or "(top level)"
     value = first.get("input")
-    got = f" (got {value[:80]!r})" if isinstance(value, str) else ""
+    got = f" (got {value[:80]!r})" if isinstance(value, str) and show_input else ""
     count = exc.error_count()
     more = f" (and {count - 1} more problems)" if count > 1 else ""
     return f"key {key!r}: {first['msg']}{got}{more}"

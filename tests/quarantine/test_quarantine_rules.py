@@ -15,6 +15,7 @@ from shard_action.core.quarantine import (
     QuarantineError,
     Suggestion,
     expiry_error,
+    fit_block,
     parse,
     suggestion_block,
     toml_string,
@@ -79,7 +80,17 @@ def test_an_unknown_top_level_key_and_a_test_listed_twice_are_errors() -> None:
     with pytest.raises(QuarantineError, match=r"entry 2 .* listed twice"):
         parse({"quarantine": [GOOD, GOOD]})
     # the same test in two lanes is two entries, not a repeat
-    assert len(parse({"quarantine": [GOOD, {**GOOD, "lane": "sqlite"}]})) == 2
+    two_lanes = [{**GOOD, "lane": "postgres"}, {**GOOD, "lane": "sqlite"}]
+    assert len(parse({"quarantine": two_lanes})) == 2
+
+
+def test_an_entry_for_every_lane_beside_one_for_a_lane_is_ambiguous_naming_both() -> None:
+    for entries in ([GOOD, {**GOOD, "lane": "sqlite"}], [{**GOOD, "lane": "sqlite"}, GOOD]):
+        with pytest.raises(QuarantineError) as caught:
+            parse({"quarantine": [{**GOOD, "test": "tests/ok.py::t"}, *entries]})
+        message = str(caught.value)
+        assert message.startswith("entries 2 and 3 ('tests/test_net.py::test_fetch')"), message
+        assert "lane 'sqlite'" in message and "ambiguous" in message
 
 
 def test_an_entry_holds_through_its_last_day_and_then_expires_naming_test_and_owner() -> None:
@@ -123,3 +134,16 @@ def test_the_suggested_block_parses_back_as_the_suggested_entries(
 
 def test_no_suggestion_is_an_empty_block() -> None:
     assert suggestion_block([], TODAY, lanes=False) == ""
+
+
+def test_a_long_suggested_block_is_cut_at_whole_entries_saying_how_many_more() -> None:
+    suggestions = [Suggestion(f"tests/t.py::test_{n}", "default", "flaky") for n in range(15)]
+    block = suggestion_block(suggestions, TODAY, lanes=True)
+    assert len(block.splitlines()) > 60  # 15 tables of 6 lines and the blank lines between
+    shown, more = fit_block(block, 60)
+    assert len(shown.splitlines()) <= 60
+    pasted = tomllib.loads(shown)["quarantine"]
+    assert [e["test"] for e in pasted] == [f"tests/t.py::test_{n}" for n in range(8)]
+    assert all(set(e) == {"test", "owner", "reason", "expires", "lane"} for e in pasted)
+    assert more == 7
+    assert fit_block(block, 1000) == (block.strip("\n"), 0)

@@ -12,8 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
+from shard_action.adapters.documents import read_document
 from shard_action.adapters.files import write_text_atomic
 from shard_action.core.pull_request import META_FILE, SavedComment, Target
 from shard_action.errors import InputError
@@ -48,12 +47,11 @@ def read_saved(folder: Path) -> SavedComment | None:
     path = folder / META_FILE
     if not path.is_file():
         return None
-    try:
-        raw = path.read_bytes()[:MAX_BODY_BYTES]
-        return SavedComment.model_validate_json(raw)
-    except (OSError, ValidationError) as exc:
-        detail = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
-        raise InputError(f"not a saved comment's metadata: {detail}", source=str(path)) from None
+    if path.stat().st_size > MAX_BODY_BYTES:
+        raise InputError(
+            f"larger than {MAX_BODY_BYTES >> 20} MiB: not a saved comment", source=str(path)
+        )
+    return read_document(path, SavedComment)
 
 
 def read_body(path: Path) -> str:

@@ -52,7 +52,8 @@ def document_from(raw: Any, model: type[D], source: str) -> D:
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        problem = f"not a valid {model.title}: {first_problem(exc)}"
+        detail = first_problem(exc, show_input=not model.untrusted)
+        problem = f"not a valid {model.title}: {detail}"
         raise InputError(problem, source=source) from None
 
 

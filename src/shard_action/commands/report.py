@@ -47,6 +47,7 @@ from shard_action.core.jobs import Job, setups_of
 from shard_action.core.manifest import MANIFEST_FILE, ShardManifest
 from shard_action.core.plan import Plan, plan_digest
 from shard_action.core.quarantine import DEFAULT_FILE as DEFAULT_QUARANTINE
+from shard_action.core.quarantine import fit_block
 from shard_action.core.render import (
     TEMPLATE_NAMES,
     Rendered,
@@ -588,7 +589,10 @@ def _print(files: ReportFiles) -> None:
             f"  {count(len(report.suggested), 'test')} flaky on their own, worth quarantining "
             f"(paste into {report.quarantine_file or DEFAULT_QUARANTINE}, set the owner):"
         )
-        lines += [f"    {line}" for line in report.suggested_toml.splitlines()[:60]]
+        shown, more = fit_block(report.suggested_toml, 60)
+        lines += [f"    {line}" for line in shown.splitlines()]
+        if more:
+            lines.append(f"    … and {count(more, 'more entry', 'more entries')} in report.json")
     lines += [f"  problem: {p.source}: {p.message}" for p in report.problems]
     coverage = report.coverage
     lines.append(

@@ -30,6 +30,8 @@ class Document(BaseModel):
     """What a person calls it, in errors: ``plan``, ``history``…"""
     remedy: ClassVar[str] = "write it again with this release"
     """What to do when its version is not the one this release reads."""
+    untrusted: ClassVar[bool] = False
+    """Written by a run we do not trust (a fork's): errors never repeat its values."""
 
     @classmethod
     def expected(cls) -> tuple[str, int]:

@@ -12,9 +12,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from shard_action.core.documents import Document
 
 REPO_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$"
 """GitHub's OWNER/NAME: an owner of letters, digits and hyphens, a name of those and ``._``."""
@@ -34,10 +36,12 @@ def suite_problem(text: str) -> str | None:
     return None
 
 
-class SavedComment(BaseModel):
+class SavedComment(Document):
     """What the report job leaves beside a body it could not post (``comment.json``)."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    title: ClassVar[str] = "saved comment"
+    untrusted: ClassVar[bool] = True
 
     kind: Literal["shard-action-comment"] = "shard-action-comment"
     version: Literal[1] = 1

@@ -105,16 +105,29 @@ def parse(data: Any) -> list[QuarantineEntry]:
                     f"{key}: {message if error['type'] == 'extra_forbidden' else error['msg']}"
                 )
         raise QuarantineError("\n  ".join(lines)) from None
-    seen: set[tuple[str, str | None]] = set()
-    for position, entry in enumerate(entries):
-        listed = (entry.test, entry.lane)
-        if listed in seen:
-            raise QuarantineError(
-                f"entry {position + 1} ({entry.test!r}): the test is listed twice"
-                + (f" for lane {entry.lane!r}" if entry.lane else "")
-            )
-        seen.add(listed)
+    _check_each_listed_once(entries)
     return entries
+
+
+def _check_each_listed_once(entries: Sequence[QuarantineEntry]) -> None:
+    """A test may be listed once per lane, or once for every lane, not both: an entry for
+    every lane beside one for a lane leaves unclear whose owner and expiry hold there."""
+    first: dict[str, list[tuple[int, QuarantineEntry]]] = {}
+    for position, entry in enumerate(entries, start=1):
+        for earlier, other in first.get(entry.test, ()):
+            if other.lane == entry.lane:
+                raise QuarantineError(
+                    f"entry {position} ({entry.test!r}): the test is listed twice"
+                    + (f" for lane {entry.lane!r}" if entry.lane else "")
+                    + f" (first in entry {earlier})"
+                )
+            if other.lane is None or entry.lane is None:
+                lane = other.lane or entry.lane
+                raise QuarantineError(
+                    f"entries {earlier} and {position} ({entry.test!r}): one is for every lane, "
+                    f"the other for lane {lane!r}: ambiguous, keep one (or give each a lane)"
+                )
+        first.setdefault(entry.test, []).append((position, entry))
 
 
 def expired(entries: Iterable[QuarantineEntry], today: date) -> list[QuarantineEntry]:
@@ -187,3 +200,18 @@ def suggestion_block(suggestions: Sequence[Suggestion], today: date, *, lanes: b
             lines.append(f"lane = {toml_string(item.lane)}")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks) + ("\n" if blocks else "")
+
+
+def fit_block(block: str, max_lines: int) -> tuple[str, int]:
+    """The first whole ``[[quarantine]]`` tables of ``block`` that fit in ``max_lines``, and
+    how many were left out (a table cut in the middle would not parse when pasted)."""
+    tables = [t for t in block.strip("\n").split("\n\n") if t]
+    shown: list[str] = []
+    used = 0
+    for table in tables:
+        lines = table.count("\n") + 1 + (1 if shown else 0)
+        if used + lines > max_lines:
+            break
+        shown.append(table)
+        used += lines
+    return "\n\n".join(shown), len(tables) - len(shown)
