@@ -100,3 +100,34 @@ def test_a_file_with_a_heavy_import_stays_in_one_shard_once_its_cost_is_known() 
                      costs=known)  # fmt: skip
     # by hand: heavy.py alone, 0.5 + 6 + 4 = 10.5 s; the other three, 0.5 + 0.3 + 12 = 12.8 s
     assert plan.makespan <= 12.8 + 1e-9
+
+
+def test_the_lower_bound_counts_each_files_collection_once_and_the_heaviest_file_whole() -> None:
+    # two files of two 0.5 s tests; a.py takes 8 s to import, b.py 2 s; set-up 10 s
+    tests = _items({"tests/a.py": 2, "tests/b.py": 2})
+    timings = Timings(durations={t.id: 0.5 for t in tests})
+    files = {"tests/a.py": 8.0, "tests/b.py": 2.0}
+    costs = {"default": Costs(setup=10.0, interpreter=1.0, finish=0.5, files=files)}
+    plan = make_plan(
+        Config(shards=4), tests, timings, mode="parallel", mode_reason="t", costs=costs
+    )
+    fixed = 10.0 + 1.0 + 0.5
+    # by hand: the shard that holds a test of a.py collects a.py: 8 + 0.5; all of it over
+    # the shards is (8 + 2 + 4 * 0.5) / shards
+    shards = len(plan.shards)
+    assert plan.lower_bound == pytest.approx(fixed + max(8.5, 12.0 / shards))
+    assert plan.makespan >= plan.lower_bound * (1 - 1e-9)
+
+
+def test_shards_auto_weighs_one_more_shard_against_the_learned_set_up() -> None:
+    # 40 tests of 1 s: with shard-overhead 1 s auto takes several shards; a learned set-up of
+    # 60 s per shard makes one more shard cost more than it saves (here: one shard)
+    tests = _items({f"tests/t{n}.py": 4 for n in range(10)})
+    timings = Timings(durations={t.id: 1.0 for t in tests})
+    config = Config(shards="auto", shard_overhead=1.0)
+    cheap = make_plan(config, tests, timings, mode="parallel", mode_reason="t")
+    dear = make_plan(config, tests, timings, mode="parallel", mode_reason="t",
+                     costs={"default": Costs(setup=60.0)})  # fmt: skip
+    assert len(cheap.shards) >= 4
+    # k shards cost 40 / k + 60 k: k = 1 gives 100, k = 2 gives 140
+    assert len(dear.shards) == 1

@@ -13,7 +13,10 @@ the choices made in each:
    ``plan.json``'s ``timings.estimate`` counts each way and says how far to trust it.
 3. **Shard budget.** Every lane instance with tests gets one shard (a sequential lane exactly one);
    then shards are added one at a time to the lane that decides the stage's predicted wall time,
-   judged by its lower bound ``max(total / k, longest unit)``, until that lane cannot take more
+   judged by its lower bound: each shard's fixed cost (learned set-up, interpreter and finish,
+   else ``shard_overhead``) plus ``max((collection + total) / k, longest unit with its file's
+   collection)``, where ``collection`` is every file's learned import cost once (a shard that
+   holds a test of a file collects it), until that lane cannot take more
    (sequential, its ``max-shards``, one unit per shard, or its longest test decides) or the global
    cap (``shards`` when a number, ``max-shards``, and GitHub's 256) is reached.
    - ``shards: N``: the shards left once the stage cannot get shorter on paper still go to the
@@ -24,11 +27,11 @@ the choices made in each:
    - ``shards: auto`` with ``target-time``: every count worth showing is planned
      (``core.shardcount``) and the one that meets the target for the fewest billed minutes wins
      (the fastest when none does); the counts are kept in ``plan.counts``.
-   - ``shards: auto``: the count ``K`` minimises ``predicted wall time(K) + shard_overhead * K``,
-     i.e. one more shard is added while it shortens the stage by at least what it costs to start
-     (``shard_overhead`` seconds). For one lane of total ``T`` that is about
-     ``sqrt(T / shard_overhead)`` shards; with ``shard_overhead = 0`` it is the fewest shards that
-     reach the shortest wall time. ``max-shards`` still caps it.
+   - ``shards: auto``: the count ``K`` minimises ``predicted wall time(K) + Σ fixed cost`` over
+     the shards, i.e. one more shard is added while it shortens the stage by at least what it
+     costs to start (its lane's fixed cost; ``shard_overhead`` seconds before any history). For
+     one lane of total ``T`` that is about ``sqrt(T / fixed)`` shards; with a fixed cost of 0 it
+     is the fewest shards that reach the shortest wall time. ``max-shards`` still caps it.
 4. **Partition** of each lane instance (``core.partition``, ``Algorithm.BALANCED``, with each
    unit's file as its group). Units are given to it sorted by test id (or file path), so which
    tests share a shard, the shard ids and their predictions depend only on the set of tests and
@@ -58,8 +61,9 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from statistics import median
 from typing import Literal
 
@@ -112,21 +116,33 @@ class _Lane:
     groups: list[list[int]] = field(default_factory=list)
     workers: int = 1
     """pytest-xdist workers per shard (:mod:`shard_action.core.workers`); 1: one process."""
+    fixed: float = 0.0
+    """What each shard pays besides its tests and its files' collection (``_price``)."""
+    collection: float = 0.0
+    """Every file's collection cost once (learned per file, ``core.prediction``)."""
+    longest_cost: float = 0.0
+    """The longest unit with its file's collection cost."""
 
     @property
     def sequential(self) -> bool:
         return self.instance.mode == "sequential"
 
     def bound(self, k: int) -> float:
-        """Lane makespan's lower bound with ``k`` shards, without overhead.
+        """Lane makespan's lower bound with ``k`` shards, without the fixed cost per shard.
 
-        With workers a shard's tests share ``workers`` processes, each paying its start-up.
+        Every file is collected by at least one shard, and the longest unit's shard collects
+        its file. With workers a shard's tests share ``workers`` processes, each paying its
+        start-up (collection is counted once per shard, as the prediction does).
         """
         if k <= 0:
             return _INF
-        if self.workers > 1:
-            return WORKER_STARTUP + max(self.total / (k * self.workers), self.longest_unit)
-        return max(self.total / k, self.longest_unit)
+        start = WORKER_STARTUP if self.workers > 1 else 0.0
+        spread = (self.collection + self.total / self.workers) / k
+        return start + max(spread, self.longest_unit, self.longest_cost)
+
+    def span(self, k: int) -> float:
+        """The lower bound of the lane's predicted wall with ``k`` shards, fixed costs included."""
+        return self.fixed + self.bound(k)
 
     def cap(self) -> int:
         if self.sequential:
@@ -272,15 +288,14 @@ def _file_totals(lane: _Lane, suite: _Suite) -> dict[str, float]:
     return totals
 
 
-def _allocate(config: Config, lanes: list[_Lane]) -> list[str]:
-    """Share the shard budget between lanes (step 3 of the module docstring)."""
-    warnings: list[str] = []
-    need = len(lanes)
+def _budget(config: Config, need: int) -> tuple[int, list[str]]:
+    """The most shards the stage may have (``need``: lanes with tests, one shard each)."""
     if need > GITHUB_MATRIX_LIMIT:
         raise InputError(
             f"{need} lane instances have tests, but a GitHub job matrix holds at most "
             f"{GITHUB_MATRIX_LIMIT} jobs: merge lanes or fan out over fewer values"
         )
+    warnings: list[str] = []
     requested = config.shards
     ceiling = min(config.max_shards, GITHUB_MATRIX_LIMIT)
     if isinstance(requested, int):
@@ -289,6 +304,59 @@ def _allocate(config: Config, lanes: list[_Lane]) -> list[str]:
                 f"shards {requested} is over max-shards {ceiling}: using at most {ceiling}"
             )
         ceiling = min(ceiling, requested)
+    return ceiling, warnings
+
+
+def _critical(lanes: Sequence[_Lane]) -> _Lane:
+    return max(lanes, key=lambda lane: lane.span(lane.shards))
+
+
+def _cost(lanes: Sequence[_Lane]) -> float:
+    """What ``shards: auto`` minimises: the stage's wall plus each shard's fixed cost."""
+    return _stage(lanes) + math.fsum(lane.fixed * lane.shards for lane in lanes)
+
+
+def _grow(
+    config: Config, lanes: list[_Lane], ceiling: int
+) -> tuple[list[tuple[float, list[int]]], _Lane, str | None]:
+    """Add shards to the critical lane while that shortens it (step 3): each count's cost and
+    shards on the way, the lane that stopped it and why (``None``: more would not help)."""
+    total = len(lanes)
+    snapshots = [(_cost(lanes), [lane.shards for lane in lanes])]
+    while True:
+        critical = _critical(lanes)
+        reason = _why_not_more(critical, total, ceiling, config)
+        if reason is not None or critical.bound(critical.shards + 1) >= critical.bound(
+            critical.shards
+        ):
+            return snapshots, critical, reason
+        critical.shards += 1
+        total += 1
+        snapshots.append((_cost(lanes), [lane.shards for lane in lanes]))
+
+
+def _spread(lanes: list[_Lane], ceiling: int, requested: int) -> list[str]:
+    """``shards: N`` beyond what shortens the stage: slack for the fullest lanes (step 3)."""
+    total = sum(lane.shards for lane in lanes)
+    while total < ceiling:
+        open_lanes = [lane for lane in lanes if lane.shards < lane.cap()]
+        if not open_lanes:
+            break
+        fullest = max(open_lanes, key=lambda lane: lane.total / lane.shards)
+        fullest.shards += 1
+        total += 1
+    if total < ceiling:
+        return [
+            f"shards {requested}: using {total}, because no lane can take more "
+            "(sequential lanes, lane max-shards, or one test per shard)"
+        ]
+    return []
+
+
+def _allocate(config: Config, lanes: list[_Lane]) -> list[str]:
+    """Share the shard budget between lanes (step 3 of the module docstring)."""
+    need = len(lanes)
+    ceiling, warnings = _budget(config, need)
     for lane in lanes:
         lane.shards = 1
     if need > ceiling:
@@ -297,48 +365,20 @@ def _allocate(config: Config, lanes: list[_Lane]) -> list[str]:
             f"using {need}"
         )
         return warnings
-    overhead = config.shard_overhead
-    snapshots: list[tuple[float, list[int]]] = [
-        (_stage(lanes) + overhead * need, [lane.shards for lane in lanes])
-    ]
-    total = need
-    stop: tuple[_Lane, str | None] | None = None
-    while True:
-        critical = max(lanes, key=lambda lane: lane.bound(lane.shards))
-        reason = _why_not_more(critical, total, ceiling, config)
-        if reason is not None or critical.bound(critical.shards + 1) >= critical.bound(
-            critical.shards
-        ):
-            stop = (critical, reason)
-            break
-        critical.shards += 1
-        total += 1
-        snapshots.append((_stage(lanes) + overhead * total, [lane.shards for lane in lanes]))
+    snapshots, critical, reason = _grow(config, lanes, ceiling)
     if config.shards == "auto":
         best = min(range(len(snapshots)), key=lambda i: (snapshots[i][0], i))
         for lane, count in zip(lanes, snapshots[best][1], strict=True):
             lane.shards = count
         if best < len(snapshots) - 1:
-            critical = max(lanes, key=lambda lane: lane.bound(lane.shards))
-            critical.capped_by = "shards auto: one more shard would save less than shard-overhead"
-            return warnings
-    critical, reason = stop
-    critical.capped_by = reason
-    if isinstance(requested, int):
-        # The stage cannot get shorter on paper, but the shards asked for still give slack
-        # against timing noise: hand them to the lanes whose shards are fullest on average.
-        while total < ceiling:
-            open_lanes = [lane for lane in lanes if lane.shards < lane.cap()]
-            if not open_lanes:
-                break
-            fullest = max(open_lanes, key=lambda lane: lane.total / lane.shards)
-            fullest.shards += 1
-            total += 1
-        if total < ceiling:
-            warnings.append(
-                f"shards {requested}: using {total}, because no lane can take more "
-                "(sequential lanes, lane max-shards, or one test per shard)"
+            _critical(lanes).capped_by = (
+                "shards auto: one more shard would save less than it costs to start "
+                "(its lane's learned set-up, interpreter and finish, else shard-overhead)"
             )
+            return warnings
+    critical.capped_by = reason
+    if isinstance(config.shards, int):
+        warnings.extend(_spread(lanes, ceiling, config.shards))
     return warnings
 
 
@@ -356,8 +396,8 @@ def _why_not_more(lane: _Lane, total: int, ceiling: int, config: Config) -> str 
     return None
 
 
-def _stage(lanes: list[_Lane]) -> float:
-    return max(lane.bound(lane.shards) for lane in lanes)
+def _stage(lanes: Sequence[_Lane]) -> float:
+    return max(lane.span(lane.shards) for lane in lanes)
 
 
 def _file_units(
@@ -623,6 +663,22 @@ def _fixed(costs: Costs | None, overhead: float) -> float:
     return predict(costs, (), 0.0, overhead=overhead).total
 
 
+def _price(lane: _Lane, suite: _Suite, costs: Costs | None, overhead: float) -> None:
+    """The lane's fixed cost per shard and its files' collection, as ``predict`` counts them."""
+    lane.fixed = _fixed(costs, overhead)
+    if costs is None or not costs.files:
+        return
+    files = suite.files
+    price = {name: costs.file_seconds(name) for name in {files[p] for p in lane.tests}}
+    lane.collection = math.fsum(price.values())
+    units: Iterable[tuple[str, float]] = (
+        zip((files[p] for p in lane.tests), lane.seconds, strict=True)
+        if lane.splittable
+        else _file_totals(lane, suite).items()
+    )
+    lane.longest_cost = max(seconds + price[name] for name, seconds in units)
+
+
 def _one_job(
     costs: Mapping[str, Costs], lanes: Sequence[_Lane], suite: _Suite, overhead: float
 ) -> Parts:
@@ -700,6 +756,53 @@ def _parallel_lane_plan(
     return plan
 
 
+def _parallel_plan(
+    config: Config,
+    *,
+    suite: _Suite,
+    lanes: list[_Lane],
+    timings: Timings,
+    mode_reason: str,
+    warnings: list[str],
+    costs: Mapping[str, Costs],
+    cpus: int | None,
+) -> Plan:
+    """Steps 3-5 for a parallel run."""
+    notes = warnings
+    overhead = config.shard_overhead
+    for lane in lanes:
+        if not lane.sequential:
+            lane.workers = resolve_workers(lane.instance.workers, cpus)
+        _price(lane, suite, costs.get(lane.instance.name), overhead)
+    notes.extend(_allocate(config, lanes))
+    shards: list[PlannedShard] = []
+    spans: list[float] = []
+    orders: dict[str, tuple[list[int], list[int]]] = {}
+    for lane in lanes:
+        _partition_lane(lane, suite, config, orders, costs.get(lane.instance.name))
+        lane_shards, span = _lane_shards(lane, suite, costs.get(lane.instance.name), overhead)
+        shards.extend(lane_shards)
+        spans.append(span)
+    stage = max(spans)
+    bounds = [lane.span(len(lane.groups)) for lane in lanes]
+    lane_plans = [
+        _parallel_lane_plan(lane, span, stage, bound, notes)
+        for lane, span, bound in zip(lanes, spans, bounds, strict=True)
+    ]
+    return _assemble(
+        config,
+        lanes,
+        timings,
+        mode="parallel",
+        mode_reason=mode_reason,
+        shards=shards,
+        lane_plans=lane_plans,
+        bounds=(max(bounds), stage),
+        serial=_one_job(costs, lanes, suite, overhead).total,
+        warnings=notes,
+    )
+
+
 def make_plan(
     config: Config,
     tests: Sequence[TestItem],
@@ -732,7 +835,6 @@ def make_plan(
 
         return shardcount.by_cost(plan_for, config.max_shards, config.target_time)
     notes = list(warnings)
-    costs = costs or {}
     suite = _suite(tests, file_bytes or {})
     if suite.duplicates:
         notes.append(f"{units.count(suite.duplicates, 'duplicate test id')} planned once")
@@ -740,47 +842,13 @@ def make_plan(
         return _empty_plan(config, timings, mode, mode_reason, notes)
     lanes, lane_notes = _prepare_lanes(config, suite, timings)
     notes.extend(lane_notes)
-    if mode == "serial":
-        return _serial_plan(
-            config,
-            suite=suite,
-            lanes=lanes,
-            timings=timings,
-            mode_reason=mode_reason,
-            warnings=notes,
-            costs=costs,
-        )
-    for lane in lanes:
-        if not lane.sequential:
-            lane.workers = resolve_workers(lane.instance.workers, cpus)
-    notes.extend(_allocate(config, lanes))
-    overhead = config.shard_overhead
-    shards: list[PlannedShard] = []
-    spans: list[float] = []
-    orders: dict[str, tuple[list[int], list[int]]] = {}
-    for lane in lanes:
-        _partition_lane(lane, suite, config, orders, costs.get(lane.instance.name))
-        lane_shards, span = _lane_shards(lane, suite, costs.get(lane.instance.name), overhead)
-        shards.extend(lane_shards)
-        spans.append(span)
-    stage = max(spans)
-    bounds = [
-        _fixed(costs.get(lane.instance.name), overhead) + lane.bound(len(lane.groups))
-        for lane in lanes
-    ]
-    lane_plans = [
-        _parallel_lane_plan(lane, span, stage, bound, notes)
-        for lane, span, bound in zip(lanes, spans, bounds, strict=True)
-    ]
-    return _assemble(
+    plan = _serial_plan if mode == "serial" else partial(_parallel_plan, cpus=cpus)
+    return plan(
         config,
-        lanes,
-        timings,
-        mode="parallel",
+        suite=suite,
+        lanes=lanes,
+        timings=timings,
         mode_reason=mode_reason,
-        shards=shards,
-        lane_plans=lane_plans,
-        bounds=(max(bounds), stage),
-        serial=_one_job(costs, lanes, suite, overhead).total,
         warnings=notes,
+        costs=costs or {},
     )
