@@ -52,7 +52,7 @@ def _run(
         the_plan,
         [result],
         history=history or History(),
-        settings=Settings(flaky_threshold=0.01, today=TODAY),
+        settings=Settings(flaky_threshold=0.01, today=TODAY, max_demoted=0),
     )
 
 

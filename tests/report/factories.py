@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 from shard_action.core.manifest import Drift, Rerun, ShardManifest, SliceResult
 from shard_action.core.outcomes import Outcome
 from shard_action.core.plan import (
+    FanInSettings,
     LanePlan,
     Plan,
     PlannedShard,
@@ -84,6 +85,9 @@ def plan(
         totals=Totals(tests=sum(len(s.tests) for s in shards), seconds=total, shards=len(shards)),
         timings=TimingsInfo(),
         runner=RunnerSettings(fail_on_flaky=fail_on_flaky),
+        # These plans test the all-or-nothing serial rollback: demotion off (max-demoted 0).
+        # tests/demotion turns it on.
+        fan_in=FanInSettings(max_demoted=0),
     )
 
 

@@ -107,7 +107,9 @@ def test_a_clean_run() -> None:
 
 def test_flaky_over_the_threshold_turns_the_history_serial_with_the_tests_named() -> None:
     the_plan, results = two_shards(reruns=[flaky_rerun(B[3])])
-    fanin = build(the_plan, results, history=History(), settings=Settings(flaky_threshold=0.04))
+    fanin = build(
+        the_plan, results, history=History(), settings=Settings(flaky_threshold=0.04, max_demoted=0)
+    )
     report = fanin.report
     assert report.counts.flaky == 1 and report.mode.flaky_rate == pytest.approx(1 / 20)
     assert report.mode.next_mode == "serial" and report.mode.changed

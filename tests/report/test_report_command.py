@@ -368,7 +368,7 @@ def test_thresholds_come_from_the_plan_then_variables_then_flags(
     # 1 flaky test of 7: 14%. The plan job's config said 50%, so this run stays parallel.
     path = site / "plan.json"
     planned = json.loads(path.read_text())
-    planned["fan_in"] = {"flaky_threshold": 0.5, "recover_after": 4}
+    planned["fan_in"] = {"flaky_threshold": 0.5, "recover_after": 4, "max_demoted": 0}
     path.write_text(json.dumps(planned))
 
     def mode(*extra: str) -> dict[str, Any]:

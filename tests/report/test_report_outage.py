@@ -142,7 +142,7 @@ def test_the_same_run_without_the_outage_rule_goes_serial() -> None:
         ShardResult(manifest("s1", A, outcomes=down, exit_code=1)),  # type: ignore[arg-type]
         ShardResult(manifest("s2", B, reruns=[flaky_rerun(B[0]), flaky_rerun(B[1])])),
     ]
-    settings = Settings(outage_threshold=1.0)
+    settings = Settings(outage_threshold=1.0, max_demoted=0)
     report = build(the_plan, results, history=_history(), settings=settings).report
     assert report.mode.outage is None
     assert report.mode.next_mode == "serial"

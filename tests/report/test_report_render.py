@@ -144,7 +144,7 @@ def sample_report(lost: bool = True) -> Report:
         results,
         history=history,
         coverage=CoverageTotals(85.125, 681, 800, 12, 2),
-        settings=Settings(flaky_threshold=0.05, recover_after=3),
+        settings=Settings(flaky_threshold=0.05, recover_after=3, max_demoted=0),
         problems=problems,
     ).report
 

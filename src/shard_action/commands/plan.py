@@ -31,6 +31,7 @@ from shard_action.commands.options import (
 )
 from shard_action.commands.report import default_templates, user_templates
 from shard_action.core import shardcount
+from shard_action.core.demotion import Demotion
 from shard_action.core.matrix import Matrix, matrix
 from shard_action.core.mode import plan_mode
 from shard_action.core.models import TestItem
@@ -76,6 +77,9 @@ def build_plan(
     sizes = file_sizes(root, collected.tests)
     history = timing_input.history
     costs = costs_of(history.costs) if history is not None else {}
+    # max-demoted = 0 turns demotion off, for what the history demoted before too
+    demoted = history.demotion.demoted if history is not None and config.max_demoted else []
+    by_lane = Demotion(demoted=demoted).tests()
 
     def plan_for(
         tests: Sequence[TestItem], notes: Sequence[str], shards: int | None = None
@@ -83,7 +87,7 @@ def build_plan(
         chosen = config if shards is None else config.model_copy(update={"shards": shards})
         return make_plan(
             chosen, tests, timings, mode=mode, mode_reason=reason, warnings=notes,
-            cpus=os.cpu_count(), file_bytes=sizes, costs=costs,
+            cpus=os.cpu_count(), file_bytes=sizes, costs=costs, demoted=by_lane,
         )  # fmt: skip
 
     given = bool(args.timings)
@@ -92,7 +96,7 @@ def build_plan(
     if explain is not None:
         counts = shardcount.counts_up_to(config.max_shards)
         explain.extend(shardcount.options(lambda k: plan_for(collected.tests, (), k), counts))
-    return plan.model_copy(update={"quarantine": quarantine})
+    return plan.model_copy(update={"quarantine": quarantine, "demoted": demoted})
 
 
 def plan_summary(plan: Plan, folder: Path | None = None) -> tuple[str, list[str]]:

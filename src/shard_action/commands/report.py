@@ -415,6 +415,8 @@ FAN_IN_VARIABLES: Final = (
     "SHARD_ACTION_FLAKY_THRESHOLD",
     "SHARD_ACTION_RECOVER_AFTER",
     "SHARD_ACTION_OUTAGE_THRESHOLD",
+    "SHARD_ACTION_PROMOTE_AFTER",
+    "SHARD_ACTION_MAX_DEMOTED",
 )
 
 
@@ -434,6 +436,8 @@ def settings_from(
         "flaky-threshold": plan.fan_in.flaky_threshold,
         "recover-after": plan.fan_in.recover_after,
         "outage-threshold": plan.fan_in.outage_threshold,
+        "promote-after": plan.fan_in.promote_after,
+        "max-demoted": plan.fan_in.max_demoted,
     }
     variables = {name: env[name] for name in FAN_IN_VARIABLES if name in env}
     try:
@@ -508,6 +512,8 @@ def make_report(
             flaky_threshold=config.flaky_threshold,
             recover_after=config.recover_after,
             outage_threshold=config.outage_threshold,
+            promote_after=config.promote_after,
+            max_demoted=config.max_demoted,
             fork=fork,
             sha=env.get("GITHUB_SHA"),
             today=today_utc(),

@@ -22,6 +22,15 @@ RECOVER_AFTER: Final = 3
 """Clean serial runs after which the mode returns to parallel, unless told otherwise."""
 OUTAGE_THRESHOLD: Final = 0.8
 """The share of failing tests over which a run is an outage, unless told otherwise."""
+PROMOTE_AFTER: Final = 5
+"""Clean runs in its demoted lane after which a demoted test runs in parallel again."""
+MAX_DEMOTED: Final = 10
+"""Tests demoted at once. The demoted lane is one shard, so each one adds its time to that
+shard; and a suite with more parallel-sensitive tests than this shares state widely, which the
+serial rollback shows (and fixes) better than a growing sequential shard."""
+DEMOTED_SUFFIX: Final = ".demoted"
+"""A lane instance's demoted lane is ``{instance}.demoted`` (``core.lanes``); no lane of the
+config may end so, so the name always says where a test came from."""
 
 GITHUB_MATRIX_LIMIT = 256
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
@@ -232,6 +241,17 @@ class Config(_Strict):
         "of the failures ended in one error) is an outage: not counted toward the flaky rate or "
         "the mode. 1 turns these rules off; a dead shard is always an outage.",
     )
+    promote_after: Annotated[int, Field(ge=1)] = Field(
+        PROMOTE_AFTER,
+        description="Clean runs in a row after which a demoted test (parallel-sensitive: it "
+        "failed in parallel and passed when re-run alone) runs in parallel again.",
+    )
+    max_demoted: Annotated[int, Field(ge=0)] = Field(
+        MAX_DEMOTED,
+        description="Tests that may be demoted to their lane's sequential `{lane}.demoted` lane "
+        "at once; a parallel-sensitive test over the cap counts toward the flaky rate (and may "
+        "send the suite to serial). 0 turns demotion off.",
+    )
     quarantine_file: str | None = Field(
         None,
         description="The quarantine file (TOML, `[[quarantine]]` tables with `test`, `owner`, "
@@ -297,6 +317,11 @@ class Config(_Strict):
         for lane in self.lanes:
             instances = [f"{lane.name}-{v}" for v in lane.backends] or [lane.name]
             for name in instances:
+                if name.endswith(DEMOTED_SUFFIX):
+                    raise ValueError(
+                        f"lane name {name!r} ends with {DEMOTED_SUFFIX!r}, which names the lane "
+                        "of demoted tests"
+                    )
                 if name in names and not (name == self.default_lane and lane.name == name):
                     raise ValueError(f"lane name {name!r} is used twice")
                 names.add(name)

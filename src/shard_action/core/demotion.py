@@ -174,6 +174,9 @@ def update(
         key = (item.lane, item.test)
         label = item.label or item.test
         entry = current.pop(key, None)
+        if entry is not None and not item.demoted and not item.own:
+            kept[key] = entry  # ran in its own lane (a plan that did not demote): no evidence
+            continue
         if entry is not None:
             after, change = _demoted_step(entry, item, promote_after)
             if after is not None:
@@ -184,7 +187,8 @@ def update(
                 blocked[key] = NotHelped(lane=item.lane, test=item.test, run=index)
             continue
         candidate = (
-            mode == "parallel"
+            max_demoted > 0  # 0: demotion off, so no "cap reached" either
+            and mode == "parallel"
             and item.status == "flaky"
             and item.alone
             and not item.own
@@ -208,3 +212,48 @@ def update(
         ),
         tuple(events),
     )
+
+
+class DemotionRow(Frozen):
+    """One line of the report's demotion table."""
+
+    test: str
+    lane: str = Field(description="The test's lane instance.")
+    state: Literal[
+        "demoted", "still demoted", "promoted", "not helped", "flaky on its own", "cap reached"
+    ]
+    detail: str = Field(description="For a person: why, and what happens next.")
+
+
+_DETAIL: Final[dict[str, str]] = {
+    "promoted": "clean in its demoted lane for {n} runs in a row: back to parallel",
+    "not helped": "flaky in its demoted lane too: counted toward the flaky rate, not demoted "
+    "again for a while",
+    "flaky on its own": "flaky in a serial run: demotion cannot help (quarantine it)",
+    "cap reached": "parallel-sensitive, but max-demoted ({cap}) tests are demoted already: "
+    "counted toward the flaky rate",
+}
+
+
+def rows(step: Step, *, promote_after: int, max_demoted: int) -> list[DemotionRow]:
+    """The report's table: this run's changes, then the tests still demoted."""
+    out: list[DemotionRow] = []
+    new = {(e.lane, e.test) for e in step.events if e.change == "demoted"}
+    for event in step.events:
+        if event.change == "demoted":
+            continue
+        detail = _DETAIL[event.change].format(n=promote_after, cap=max_demoted)
+        out.append(DemotionRow(test=event.test, lane=event.lane, state=event.change, detail=detail))
+    for entry in step.demotion.demoted:
+        left = promote_after - entry.clean_runs
+        fresh = (entry.lane, entry.test) in new
+        out.append(
+            DemotionRow(
+                test=entry.test,
+                lane=entry.lane,
+                state="demoted" if fresh else "still demoted",
+                detail=f"{entry.reason}; back to parallel after {left} clean "
+                f"run{'s' if left != 1 else ''} in its demoted lane",
+            )
+        )
+    return out

@@ -19,17 +19,25 @@ leading ``./`` or ``/`` ignored):
 - a pattern without ``/`` matches a file or folder name at any depth (``test_*_db.py``), like
   ``.gitignore``.
 
+A lane instance with demoted tests (``core.demotion``) gets a **demoted lane**
+``{instance}.demoted``: the same env, backend, isolation and limits, but sequential (one shard,
+one process, the tests in order, no workers). Why its own lane rather than a configured
+sequential lane: a test keeps the environment it was written for (a fan-out lane's backend, a
+lane's env), which another lane may not give it, and a suite without a sequential lane can
+demote too. The history keeps its timings and outcomes under the demoted lane's name while it
+is there.
+
 At a million tests the glob work is done once per distinct file, not once per test.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from shard_action.core.config import Config, LaneConfig, TierConfig
+from shard_action.core.config import DEMOTED_SUFFIX, Config, LaneConfig, TierConfig
 from shard_action.core.models import TestItem
 from shard_action.core.testids import normalise_path
 
@@ -48,6 +56,52 @@ class LaneInstance:
     timeout: float | None = None
     memory_mb: int | None = None
     workers: int | Literal["auto"] | None = None
+
+
+def demoted_lane(instance: LaneInstance) -> LaneInstance:
+    """The lane a lane instance's demoted tests run in (see the module docstring)."""
+    return LaneInstance(
+        name=instance.name + DEMOTED_SUFFIX,
+        base=instance.base,
+        mode="sequential",
+        env=dict(instance.env),
+        isolated=instance.isolated,
+        max_shards=1,
+        backend=instance.backend,
+        timeout=instance.timeout,
+        memory_mb=instance.memory_mb,
+        workers=None,
+    )
+
+
+def with_demoted(
+    lanes: Sequence[tuple[LaneInstance, list[int]]],
+    ids: Sequence[str],
+    demoted: Mapping[str, Collection[str]],
+) -> list[tuple[LaneInstance, list[int]]]:
+    """Each lane instance with its tests (positions into ``ids``), the demoted ones moved to
+    the instance's demoted lane, which comes right after it (a lane left empty is dropped)."""
+    out: list[tuple[LaneInstance, list[int]]] = []
+    for instance, positions in lanes:
+        moving = demoted.get(instance.name)
+        if not moving:
+            out.append((instance, positions))
+            continue
+        kept = [p for p in positions if ids[p] not in moving]
+        moved = [p for p in positions if ids[p] in moving]
+        if kept or not moved:
+            out.append((instance, kept))
+        if moved:
+            out.append((demoted_lane(instance), moved))
+    return out
+
+
+def home_lane(name: str) -> tuple[str, bool]:
+    """The lane instance a test belongs to, from the lane it ran in, and whether it ran
+    demoted (no configured lane ends with the suffix, so the name is unambiguous)."""
+    if name.endswith(DEMOTED_SUFFIX):
+        return name.removesuffix(DEMOTED_SUFFIX), True
+    return name, False
 
 
 def _translate(pattern: str) -> str:

@@ -18,6 +18,8 @@ The rules, as a state machine over runs (``state`` is the history's mode before 
 * A run that proves nothing about serial stability does not count and does not reset the count:
   an incomplete run (lost tests or shards) and a parallel run forced by hand while the history is
   serial.
+* Flaky tests the run **demoted** (``core.demotion``: parallel-sensitive, moved to their lane's
+  sequential lane) are explained and left out of the rate: the rollback is the last resort.
 * An **outage** (``core.outage``: most tests failing, failures clustered in one shard or one
   error, a dead shard) is not counted at all: the state stays as it was, whatever its flaky rate.
 
@@ -103,6 +105,9 @@ class RunFacts:
     complete: bool = True
     outage: str | None = None
     """Why the run looks like an outage (``core.outage``): then it does not count."""
+    demoted: Sequence[str] = ()
+    """Flaky tests the run demoted (``core.demotion``): explained, so not in ``flaky`` and not
+    in the rate; the serial rollback is for what demotion does not explain."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +163,11 @@ def next_mode(
     rate = flaky_rate(len(run.flaky), run.tests)
     over = rate > flaky_threshold
     facts = f"flaky rate {percent(rate)} ({len(run.flaky)} of {run.tests} tests)"
+    if run.demoted:
+        facts = (
+            f"{facts}; {len(run.demoted)} more demoted to their lane's sequential lane and not "
+            f"counted: {_names(run.demoted)}"
+        )
     if run.outage is not None:
         note = f"run #{run.index} looked like an outage ({run.outage}) and does not count"
         if state.mode == "serial":

@@ -11,7 +11,14 @@ from typing import ClassVar, Final, Literal
 
 from pydantic import ConfigDict, Field
 
-from shard_action.core.config import FLAKY_THRESHOLD, OUTAGE_THRESHOLD, RECOVER_AFTER
+from shard_action.core.config import (
+    FLAKY_THRESHOLD,
+    MAX_DEMOTED,
+    OUTAGE_THRESHOLD,
+    PROMOTE_AFTER,
+    RECOVER_AFTER,
+)
+from shard_action.core.demotion import DemotedTest
 from shard_action.core.documents import Document, Frozen
 from shard_action.core.prediction import Parts
 from shard_action.core.quarantine import Quarantine
@@ -158,6 +165,8 @@ class FanInSettings(Frozen):
     flaky_threshold: float = Field(FLAKY_THRESHOLD, ge=0, le=1, allow_inf_nan=False)
     recover_after: int = Field(RECOVER_AFTER, ge=1)
     outage_threshold: float = Field(OUTAGE_THRESHOLD, ge=0, le=1, allow_inf_nan=False)
+    promote_after: int = Field(PROMOTE_AFTER, ge=1)
+    max_demoted: int = Field(MAX_DEMOTED, ge=0)
 
 
 class CountOption(Frozen):
@@ -205,6 +214,11 @@ class Plan(Document):
         default_factory=Quarantine,
         description="The quarantine file's entries as the plan job read them: the shards and "
         "the fan-in judge by these.",
+    )
+    demoted: list[DemotedTest] = Field(
+        default_factory=list,
+        description="Tests planned in their lane's demoted lane (`{lane}.demoted`, sequential): "
+        "parallel-sensitive, from the history (`core.demotion`).",
     )
     counts: list[CountOption] = Field(
         default_factory=list,

@@ -61,7 +61,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from statistics import median
@@ -69,7 +69,7 @@ from typing import Literal
 
 from shard_action.core import estimate, shardcount, units
 from shard_action.core.config import GITHUB_MATRIX_LIMIT, Config
-from shard_action.core.lanes import LaneInstance, assign_lanes, lane_instances
+from shard_action.core.lanes import LaneInstance, assign_lanes, lane_instances, with_demoted
 from shard_action.core.models import TestItem, Timings
 from shard_action.core.partition import Algorithm, partition
 from shard_action.core.plan import (
@@ -239,7 +239,10 @@ def _suite(tests: Sequence[TestItem], file_bytes: Mapping[str, int]) -> _Suite:
 
 
 def _prepare_lanes(
-    config: Config, suite: _Suite, timings: Timings
+    config: Config,
+    suite: _Suite,
+    timings: Timings,
+    demoted: Mapping[str, Collection[str]] | None = None,
 ) -> tuple[list[_Lane], list[str]]:
     base_of = assign_lanes(config, suite.tests)
     by_base: dict[str, list[int]] = {}
@@ -248,8 +251,8 @@ def _prepare_lanes(
     lanes: list[_Lane] = []
     warnings: list[str] = []
     splittable = config.granularity == "test" or config.split_files
-    for instance in lane_instances(config):
-        positions = by_base.get(instance.base, [])
+    instances = [(i, by_base.get(i.base, [])) for i in lane_instances(config)]
+    for instance, positions in with_demoted(instances, suite.ids, demoted or {}):
         if not positions:
             note = f"lane {instance.base!r} matched no test"
             if instance.base != config.default_lane and note not in warnings:
@@ -492,6 +495,8 @@ def _fan_in(config: Config) -> FanInSettings:
         flaky_threshold=config.flaky_threshold,
         recover_after=config.recover_after,
         outage_threshold=config.outage_threshold,
+        promote_after=config.promote_after,
+        max_demoted=config.max_demoted,
     )
 
 
@@ -814,8 +819,11 @@ def make_plan(
     cpus: int | None = None,
     file_bytes: Mapping[str, int] | None = None,
     costs: Mapping[str, Costs] | None = None,
+    demoted: Mapping[str, Collection[str]] | None = None,
 ) -> Plan:
     """The plan for ``tests`` under ``config`` (steps in the module docstring).
+
+    ``demoted``: lane instance -> the test ids that run in its demoted lane (``core.demotion``).
 
     ``costs``: each lane's learned fixed costs (``core.prediction``, from the history); a lane
     without them is predicted with ``shard-overhead`` as its set-up and nothing else.
@@ -830,7 +838,7 @@ def make_plan(
             fixed = config.model_copy(update={"shards": k, "target_time": None})
             return make_plan(
                 fixed, tests, timings, mode=mode, mode_reason=mode_reason, warnings=warnings,
-                cpus=cpus, file_bytes=file_bytes, costs=costs,
+                cpus=cpus, file_bytes=file_bytes, costs=costs, demoted=demoted,
             )  # fmt: skip
 
         return shardcount.by_cost(plan_for, config.max_shards, config.target_time)
@@ -840,7 +848,7 @@ def make_plan(
         notes.append(f"{units.count(suite.duplicates, 'duplicate test id')} planned once")
     if not suite.ids:
         return _empty_plan(config, timings, mode, mode_reason, notes)
-    lanes, lane_notes = _prepare_lanes(config, suite, timings)
+    lanes, lane_notes = _prepare_lanes(config, suite, timings, demoted)
     notes.extend(lane_notes)
     plan = _serial_plan if mode == "serial" else partial(_parallel_plan, cpus=cpus)
     return plan(

@@ -32,9 +32,18 @@ from typing import Annotated, ClassVar, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from shard_action.core.completeness import Completeness, Executed, Instance, LostTest, check
-from shard_action.core.config import FLAKY_THRESHOLD, OUTAGE_THRESHOLD, RECOVER_AFTER
+from shard_action.core.config import (
+    FLAKY_THRESHOLD,
+    MAX_DEMOTED,
+    OUTAGE_THRESHOLD,
+    PROMOTE_AFTER,
+    RECOVER_AFTER,
+)
+from shard_action.core.demotion import DemotionRow, Seen, Step, rows
+from shard_action.core.demotion import update as update_demotion
 from shard_action.core.documents import Document
 from shard_action.core.flakiness import (
+    OUR_RERUN,
     Verdict,
     classify,
     group_cases,
@@ -54,6 +63,7 @@ from shard_action.core.history import (
     update_tests,
     with_run,
 )
+from shard_action.core.lanes import home_lane
 from shard_action.core.manifest import Rerun, ShardManifest
 from shard_action.core.mode import ModeDecision, ModeState, RunFacts, next_mode
 from shard_action.core.outage import Ran
@@ -418,6 +428,11 @@ class Report(Document):
     timing: TimingEntry
     coverage: CoverageEntry
     mode: ModeEntry
+    demotion: list[DemotionRow] = Field(
+        default_factory=list,
+        description="Parallel-sensitive tests (`core.demotion`): demoted this run, still "
+        "demoted, promoted back to parallel, or why not demoted.",
+    )
     problems: list[Problem]
     trends: Trends | None = Field(
         None,
@@ -461,6 +476,8 @@ class Settings:
     flaky_threshold: float = FLAKY_THRESHOLD
     recover_after: int = RECOVER_AFTER
     outage_threshold: float = OUTAGE_THRESHOLD
+    promote_after: int = PROMOTE_AFTER
+    max_demoted: int = MAX_DEMOTED
     fork: bool = False
     """A run from an untrusted fork: the history is neither changed nor written."""
     limits: Limits = field(default_factory=Limits)
@@ -876,6 +893,51 @@ def _suggested(
     return rows
 
 
+def _demotion(
+    plan: Plan,
+    entries: Sequence[TestEntry],
+    covered: Mapping[int, QuarantineEntry],
+    previous: History,
+    *,
+    settings: Settings,
+    index: int,
+    outage: bool,
+) -> Step:
+    """This run applied to the history's demotion state (``core.demotion``); quarantined tests
+    are owned already and left out."""
+    serial = plan.mode == "serial"
+    lanes = {lane.name: lane for lane in plan.lanes}
+    seen = []
+    for n, e in enumerate(entries):
+        if n in covered or e.kind == "drift":
+            continue
+        home, demoted = home_lane(e.lane)
+        record = previous.record(e.lane, e.test)
+        lane = lanes.get(e.lane)
+        seen.append(
+            Seen(
+                lane=home,
+                test=e.test,
+                status=e.status,
+                demoted=demoted,
+                alone=OUR_RERUN in e.evidence,
+                own=(serial and e.status == "flaky")
+                or (record is not None and record.last_serial_flake is not None),
+                sequential=lane is not None and lane.sequential and not demoted,
+                label=label(e.test, e.lane, e.fanned_out),
+            )
+        )
+    return update_demotion(
+        previous.demotion,
+        seen,
+        index=index,
+        mode=plan.mode,
+        outage=outage,
+        promote_after=settings.promote_after,
+        max_demoted=settings.max_demoted,
+    )
+
+
 def held_back(plan: Plan, shards: Mapping[str, ShardResult]) -> frozenset[str]:
     """Shards that did not run because the first tier did not pass: the workflow held them back
     on purpose, so they are "not run", not lost (a shard that ran anyway is counted as usual).
@@ -998,13 +1060,17 @@ def build(
         shards=sum(1 for s in checked.shards if s.tests),
         dead_shards=[x.shard for x in completeness.lost_shards] + stopped,
     )
+    moved = _demotion(
+        plan, entries, covered, previous, settings=settings, index=index, outage=outage is not None
+    )
     facts = RunFacts(
         index=index,
         mode=plan.mode,
         tests=len(run_entries),
-        flaky=flaky_names,
+        flaky=[n for n in flaky_names if n not in set(moved.explained)],
         complete=completeness.complete,
         outage=outage,
+        demoted=moved.explained,
     )
     decision = next_mode(
         ModeState.of(previous),
@@ -1161,6 +1227,9 @@ def build(
         timing=timing,
         coverage=cover,
         mode=mode,
+        demotion=rows(
+            moved, promote_after=settings.promote_after, max_demoted=settings.max_demoted
+        ),
         problems=list(problems),
     )
     sequential = {s.id: plan.sequential(s) for s in plan.shards}
@@ -1212,6 +1281,7 @@ def build(
         mode_cause=decision.cause,
         limits=settings.limits,
         costs=costs,
+        demotion=moved.demotion,
     )
     report = report.model_copy(update={"trends": trends_of(after)})
     return Fanin(report=report, tests=tuple(entries), history=after if writable else None)
