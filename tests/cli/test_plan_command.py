@@ -90,6 +90,7 @@ def test_the_plan_carries_the_fan_in_thresholds_of_its_config(workspace: Path) -
     ids = write_ids(workspace / "i.txt", ["t/test_a.py::a"])
     (workspace / "ci.toml").write_text(
         "flaky-threshold = 0.2\nrecover-after = 5\noutage-threshold = 0.5\n"
+        "promote-after = 2\nmax-demoted = 3\n"
     )
     code, document = plan(workspace, "--tests-from", str(ids), "--config", "ci.toml")
     assert code == 0 and document is not None
@@ -97,6 +98,8 @@ def test_the_plan_carries_the_fan_in_thresholds_of_its_config(workspace: Path) -
         "flaky_threshold": 0.2,
         "recover_after": 5,
         "outage_threshold": 0.5,
+        "promote_after": 2,
+        "max_demoted": 3,
     }
     code, document = plan(workspace, "--tests-from", str(ids), "--recover-after", "7")
     assert code == 0 and document is not None
@@ -104,6 +107,8 @@ def test_the_plan_carries_the_fan_in_thresholds_of_its_config(workspace: Path) -
         "flaky_threshold": 0.05,
         "recover_after": 7,
         "outage_threshold": 0.8,
+        "promote_after": 5,
+        "max_demoted": 10,
     }
 
 
