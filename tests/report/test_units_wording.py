@@ -18,7 +18,7 @@ from shard_action.commands.plan import plan_summary
 from shard_action.core.config import Config
 from shard_action.core.models import TestItem, Timings
 from shard_action.core.planner import make_plan
-from shard_action.core.units import count, speedup
+from shard_action.core.units import count, duration, speedup
 
 
 @pytest.mark.parametrize(
@@ -39,11 +39,18 @@ def test_count(number: int, noun: str, plural: str | None, text: str) -> None:
 
 @pytest.mark.parametrize(
     ("ratio", "text"),
-    [(1.74, "1.7\u00d7 faster"), (1.0, "1.0\u00d7 faster"), (0.8, "1.2\u00d7 slower"),
-     (0.0, "\u2013"), (float("nan"), "\u2013")],
+    [(1.74, "1.7\u00d7 faster"), (1.0, "about the same"), (0.95, "about the same"),
+     (1.049, "about the same"), (1.06, "1.1\u00d7 faster"), (0.94, "1.1\u00d7 slower"),
+     (0.8, "1.2\u00d7 slower"), (0.0, "\u2013"), (float("nan"), "\u2013")],
 )  # fmt: skip
 def test_speedup(ratio: float, text: str) -> None:
     assert speedup(ratio) == text
+
+
+def test_speedup_against_something() -> None:
+    assert speedup(1.74, "one job") == "1.7\u00d7 faster than one job"
+    assert speedup(1.01, "one job") == "about as fast as one job"
+    assert speedup(0.5, "one job") == "2.0\u00d7 slower than one job"
 
 
 def _one_shard_plan(seconds: float) -> str:
@@ -82,3 +89,29 @@ def test_the_plan_summary_is_a_template_users_can_extend(tmp_path: Path) -> None
     text, warnings = plan_summary(plan, tmp_path)
     assert text.startswith("## shard-action plan\n")
     assert len(warnings) == 1 and "plan.md.j2:1" in warnings[0] and "default used" in warnings[0]
+
+
+def test_the_plan_summary_counts_the_job_set_up_once() -> None:
+    """``predicted_seconds`` is already set-up + start-up + tests + finish: the shard table and
+    the Gantt chart added ``shard-overhead`` on top (17 s and a bar from 5 s to 17 s for a 12 s
+    shard)."""
+    tests = [TestItem(id="tests/test_a.py::test_one", file="tests/test_a.py")]
+    timings = Timings(durations={"tests/test_a.py::test_one": 7.0})
+    plan = make_plan(
+        Config(shards=1, shard_overhead=5.0), tests, timings, mode="parallel", mode_reason="t"
+    )
+    shard = plan.shards[0]
+    assert shard.prediction is not None and shard.prediction.setup == 5.0
+    total = shard.predicted_seconds
+    assert total == pytest.approx(shard.prediction.total) and total >= 12.0
+    text = plan_summary(plan)[0]
+    row = next(line for line in text.splitlines() if line.startswith("| <code>default-1"))
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    assert cells[3] == duration(total), row
+    parts = shard.prediction
+    assert cells[4] == " + ".join(
+        duration(x) for x in (parts.setup, parts.startup, parts.tests, parts.finish)
+    )
+    assert cells[4].startswith("5.0 s + ") and " + 7.0 s + " in cells[4]
+    bars = re.findall(r"^    default-1 .*:(\d+), (\d+)$", text, re.MULTILINE)
+    assert bars == [("0", str(round(total * 1000)))], text

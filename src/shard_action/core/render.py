@@ -176,14 +176,13 @@ def shard_bars(report: Report) -> list[Bar]:
 
 
 def predicted_bars(plan: Plan) -> list[Bar]:
-    """The shards as planned: each one's start-up (done-grey) and then its tests."""
-    bars: list[Bar] = []
-    for shard in plan.shards:
-        if plan.shard_overhead > 0:
-            bars.append(Bar(shard.lane, f"{shard.id} start-up", 0.0, plan.shard_overhead, "done"))
-        label = f"{shard.id} ({len(shard.tests)})"
-        bars.append(Bar(shard.lane, label, plan.shard_overhead, shard.predicted_seconds))
-    return bars
+    """The shards as planned: one bar each, from the start and as long as ``predicted_seconds``
+    (already the sum of its parts: set-up, start-up, tests, finish)."""
+    return [
+        Bar(shard.lane, f"{shard.id} ({duration(shard.predicted_seconds)})", 0.0,
+            shard.predicted_seconds)
+        for shard in plan.shards
+    ]  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
