@@ -85,7 +85,7 @@ def test_serial_counts_set_up_and_start_up_once() -> None:
     assert timing.speedup == pytest.approx(60 / 35)
     summary = render_summary(TEMPLATES, _run()).text
     assert (
-        f"**1.7{TIMES} faster** than one serial job would be (1 m 00 s: 5.0 s of job set-up "
+        f"**1.7{TIMES} faster than one serial job would be** (1 m 00 s: 5.0 s of job set-up "
         "and 5.0 s of start-up once, plus 50 s of tests)"
     ) in summary
 
@@ -101,7 +101,7 @@ def test_a_slower_run_reads_slower_in_every_view() -> None:
     for text in (summary, comment):
         assert "slower" in text
         assert not re.search(rf"0\.\d{TIMES} faster", text), text
-    assert f"**1.2{TIMES} slower** than one serial job" in summary
+    assert f"**1.2{TIMES} slower than one serial job would be**" in summary
     assert f"1.2{TIMES} slower than one serial job" in comment
 
 
@@ -136,6 +136,8 @@ def test_a_failing_cell_holds_the_first_line_and_the_details_the_rest() -> None:
     for text in (render_summary(TEMPLATES, report).text, render_comment(TEMPLATES, report).text):
         row = next(line for line in text.splitlines() if "assert 2 == 3" in line)
         assert row.startswith("| <code>") and row.endswith("| AssertionError: assert 2 == 3 … |")
+        result = row.split(" | ")[-3]  # Result, Attempts, Message
+        assert result == "failed", row  # one word, not "failed (failed)"
         details = text[text.index("<summary>The full message</summary>") :]
         block = details[: details.index("</details>")]
         assert "````text\n" + MESSAGE + "\n````" in block  # a longer fence: ``` stays inside

@@ -92,12 +92,19 @@ def number(value: object) -> str:
     return f"{int(value):,}"  # type: ignore[call-overload]
 
 
-def speedup(value: object) -> str:
-    """E.g. "1.7 times faster"; a ratio below 1 reads "1.3 times slower", never "0.8 times
-    faster"."""
+SAME_SPEED: Final = (0.95, 1.05)
+"""Ratios from the first up to (not including) the second read "about the same": "1.0 times
+faster" says nothing, and a 3% gain is within a run's noise."""
+
+
+def speedup(value: object, than: str | None = None) -> str:
+    """A speed-up ratio in words: "1.7 times faster", "about the same", "1.3 times slower" (a
+    ratio below 1 is never "0.8 times faster"); with ``than``: "1.7 times faster than one job",
+    "about as fast as one job" (times written :data:`TIMES`)."""
     x = _finite(value)
     if x is None or x <= 0:
         return MISSING
-    if round(x, 1) < 1.0:
-        return f"{ratio(1 / x)} slower"
-    return f"{ratio(x)} faster"
+    if SAME_SPEED[0] <= x < SAME_SPEED[1]:
+        return f"about as fast as {than}" if than else "about the same"
+    text = f"{ratio(1 / x)} slower" if x < 1.0 else f"{ratio(x)} faster"
+    return f"{text} than {than}" if than else text
