@@ -18,6 +18,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from shard_action.commands.report import default_templates
+from shard_action.core.markdown import fit, md_fenced
 from shard_action.core.render import render_comment, render_summary, template_set
 from shard_action.core.report import Report
 
@@ -167,3 +168,18 @@ def test_the_width_estimate_catches_an_unbreakable_id() -> None:
     assert table_widths(table.replace(long_id, breakable))[0] > COLUMN_PX  # 120 x still one piece
     short = "| Test | Result |\n| --- | --- |\n| <code>tests/<wbr>test_a.py</code> | broken |\n"
     assert table_widths(short)[0] < 300
+
+
+def test_a_cut_inside_a_long_fence_closes_it_with_its_own_fence() -> None:
+    """A message holding ``` is fenced with ````: closing it with ``` left the pointer (and
+    the rest of the page) inside the code block."""
+    message = "assert a == b\n```\nnot the end\n" + "\n".join(f"line {n}" for n in range(400))
+    text = "## Title\n\n" + md_fenced(message, "text") + "\n\nafter\n"
+    pointer = "> **Truncated**: the rest is elsewhere.\n"
+    cut = fit(text, 1500, pointer)
+    assert len(cut) <= 1500 and cut.endswith(pointer)
+    tokens = _parse(cut)
+    fences = [t for t in tokens if t.type == "fence"]
+    assert len(fences) == 1 and "Truncated" not in fences[0].content
+    assert "line 5" in fences[0].content and "not the end" in fences[0].content
+    assert any(t.type == "blockquote_open" for t in tokens)  # the pointer is Markdown again

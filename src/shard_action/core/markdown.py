@@ -119,10 +119,34 @@ def tidy(text: str) -> str:
     return _BLANK_RUNS.sub("\n\n", text).strip("\n") + "\n"
 
 
+_FENCE_LINE: Final = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
+
+
+def _open_fence(text: str) -> str | None:
+    """The fence of the code block ``text`` ends inside, or None.
+
+    CommonMark closes a block only with the same character, at least as many times, and nothing
+    else on the line: :func:`md_fenced` uses four or more backticks when a message holds three,
+    so a line of three backticks inside it does not close it.
+    """
+    opened: str | None = None
+    for line in text.splitlines():
+        found = _FENCE_LINE.match(line)
+        if found is None:
+            continue
+        fence, rest = found.groups()
+        if opened is None:
+            if not (fence[0] == "`" and "`" in rest):  # a backtick fence's info has none
+                opened = fence
+        elif fence[0] == opened[0] and len(fence) >= len(opened) and not rest.strip():
+            opened = None
+    return opened
+
+
 def _close_open_blocks(text: str) -> str:
-    fences = sum(1 for line in text.splitlines() if line.lstrip().startswith("```"))
-    if fences % 2:
-        text += "\n```"
+    fence = _open_fence(text)
+    if fence is not None:
+        text += "\n" + fence
     opened = text.count("<details")
     closed = text.count("</details>")
     text += "\n</details>" * max(0, opened - closed)
