@@ -4,10 +4,12 @@ for the terminal becomes lines rather than cutting an id."""
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 from rich.console import Console
 
+from shard_action.adapters.shard_pool import ShardProcess, progress_table
 from shard_action.adapters.terminal import print_markdown, print_plan
 from shard_action.commands.report import default_templates
 from shard_action.core.config import Config, LaneConfig
@@ -17,6 +19,7 @@ from shard_action.core.plan import Plan
 from shard_action.core.planner import make_plan
 from shard_action.core.render import for_terminal, render_summary, template_set
 from shard_action.core.report import Report, ShardResult, build
+from shard_action.core.units import duration
 
 from .factories import manifest, plan, shard
 
@@ -116,3 +119,22 @@ def test_the_summary_on_a_terminal_never_cuts_a_shard_id(columns: int) -> None:
     assert "\u2026" not in text
     assert "gantt" not in text and "mermaid" not in text and "chart elsewhere" in text
     assert all(len(line) <= columns for line in text.splitlines()), text
+
+
+def test_the_local_progress_table_predicts_without_the_job_set_up(tmp_path: Path) -> None:
+    """``local`` has no checkout or install: its live table showed the plan's 5 s of job
+    set-up on top of the 2 s the shard takes on this machine."""
+    tests = [TestItem(id="tests/test_a.py::test_one", file="tests/test_a.py")]
+    timings = Timings(durations={"tests/test_a.py::test_one": 2.0})
+    planned = make_plan(
+        Config(shards=1, shard_overhead=5.0), tests, timings, mode="parallel", mode_reason="t"
+    )
+    one = planned.shards[0]
+    assert one.prediction is not None and one.prediction.setup == 5.0
+    job = ShardProcess(shard=one, results=tmp_path / "r", log=tmp_path / "log")
+    stream = io.StringIO()
+    Console(file=stream, width=120).print(progress_table([job], 0.0))
+    row = next(line for line in stream.getvalue().splitlines() if "default-1" in line)
+    assert (
+        duration(one.predicted_seconds - 5.0) in row and duration(one.predicted_seconds) not in row
+    )

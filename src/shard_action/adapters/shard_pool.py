@@ -126,6 +126,12 @@ def _poll(job: ShardProcess) -> bool:
     return True
 
 
+def felt_locally(shard: PlannedShard) -> float:
+    """What a local run waits for a shard: the plan's parts without the job's set-up
+    (checkout, install), which only a CI job has."""
+    return shard.predicted_seconds - (shard.prediction.setup if shard.prediction else 0.0)
+
+
 def progress_table(jobs: Sequence[ShardProcess], now: float) -> Table:
     drawn = table(
         "shards",
@@ -140,7 +146,7 @@ def progress_table(jobs: Sequence[ShardProcess], now: float) -> Table:
             escape(job.shard.id),
             escape(job.shard.lane),
             str(len(job.shard.tests)),
-            duration(job.shard.predicted_seconds),
+            duration(felt_locally(job.shard)),
             duration(job.elapsed(now)) if job.process else "",
             f"[{colour}]{status}[/{colour}]",
         )
