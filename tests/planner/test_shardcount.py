@@ -42,6 +42,15 @@ def test_choose_takes_the_cheapest_count_that_meets_the_target_else_the_fastest(
     assert shardcount.choose(found, None).shards == 8
 
 
+def test_the_cost_choice_writes_times_like_every_other_view() -> None:
+    reached = shardcount.by_cost(_plan_for, 8, 300.0)
+    critical = [lane.capped_by for lane in reached.lanes if lane.critical]
+    assert critical and critical[0] is not None and "target-time 5 m 00 s:" in critical[0]
+    missed = shardcount.by_cost(_plan_for, 8, 30.0)
+    warning = next(w for w in missed.warnings if "target-time" in w)
+    assert "target-time 30 s: planned the fastest, 8 shards (1 m 00 s)" in warning, warning
+
+
 def test_plan_explain_prints_the_table(tmp_path: Path) -> None:
     tests = tmp_path / "tests"
     tests.mkdir()

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from shard_action.core.plan import CountOption, Plan
+from shard_action.core.units import count, duration, speedup
 
 CANDIDATES = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256)
 
@@ -84,16 +85,17 @@ def by_cost(plan_for: Callable[[int], Plan], limit: int, target: float) -> Plan:
         plan = plans[chosen.requested]
     if chosen.wall <= target:
         why = (
-            f"target-time {target:g} s: the fewest billed minutes ({chosen.billed_minutes}) "
+            f"target-time {duration(target)}: the fewest billed minutes ({chosen.billed_minutes}) "
             "predicted to finish within it"
         )
         warnings = list(plan.warnings)
     else:
-        why = f"target-time {target:g} s is out of reach: the fastest count up to max-shards"
+        why = f"target-time {duration(target)} is out of reach: the fastest count up to max-shards"
         warnings = [
             *plan.warnings,
             f"no shard count up to max-shards {limit} is predicted to finish within target-time "
-            f"{target:g} s: planned the fastest, {chosen.shards} shards ({chosen.wall:.1f} s)",
+            f"{duration(target)}: planned the fastest, {count(chosen.shards, 'shard')} "
+            f"({duration(chosen.wall)})",
         ]
     lanes = [
         lane.model_copy(update={"capped_by": why}) if lane.critical else lane for lane in plan.lanes
@@ -113,8 +115,6 @@ def by_cost(plan_for: Callable[[int], Plan], limit: int, target: float) -> Plan:
 
 def table(found: list[Option], chosen: Option | None = None) -> list[str]:
     """Rows for a person: shards → predicted wall, billed minutes, speed-up."""
-    from shard_action.core.units import duration, speedup  # noqa: PLC0415 (small, pure)
-
     rows = [f"{'shards':>6}  {'wall':>9}  {'billed min':>10}  {'speed-up':<14}"]
     for option in found:
         mark = "  <- chosen" if chosen is not None and option == chosen else ""
