@@ -78,3 +78,11 @@ def test_help_shows_the_granularity_and_bad_report_options() -> None:
     text = " ".join(proc.stdout.split())
     assert "Split by test id, or keep files whole" in text
     assert "A corrupt timing report: stop with an error, or warn and skip it." in text
+
+
+@pytest.mark.parametrize("command", ["comment", "fetch-history"])
+def test_help_names_every_token_variable_read(command: str) -> None:
+    proc = shard_action(command, "--help")
+    assert proc.returncode == 0
+    for name in ("SHARD_ACTION_TOKEN", "GITHUB_TOKEN", "GH_TOKEN"):
+        assert name in proc.stdout, (command, proc.stdout)

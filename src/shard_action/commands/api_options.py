@@ -19,6 +19,10 @@ if TYPE_CHECKING:
 
 TOKEN_VARS = ("SHARD_ACTION_TOKEN", "GITHUB_TOKEN", "GH_TOKEN")
 """Where the token is read from, first found wins. It is never a flag: flags end up in logs."""
+TOKEN_HELP: Final = (
+    f"token from {', '.join(TOKEN_VARS[:-1])} or {TOKEN_VARS[-1]} (the first one set)"
+)
+"""The variables in words, for each command's ``--help``."""
 
 
 def token_from_env(env: Mapping[str, str] | None = None) -> str | None:

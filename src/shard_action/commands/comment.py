@@ -20,6 +20,7 @@ from shard_action.adapters import gha
 from shard_action.adapters.comment_files import read_body, read_event, read_saved, save_comment
 from shard_action.commands import positive_int
 from shard_action.commands.api_options import (
+    TOKEN_HELP,
     add_api_options,
     api_patience,
     quiet_libraries,
@@ -133,7 +134,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "triggering run's head, and the comment is posted only while that run's commit is the "
         "pull request's head. A read-only token (forks, Dependabot) saves the body and its "
         "metadata for the workflow_run companion and exits 0. "
-        "Token: SHARD_ACTION_TOKEN or GITHUB_TOKEN.",
+        f"{TOKEN_HELP[0].upper()}{TOKEN_HELP[1:]}.",
     )
     _where_options(parser)
     _policy_options(parser)

@@ -19,6 +19,7 @@ from shard_action.adapters import gha
 from shard_action.adapters.files import make_folder, write_text_atomic
 from shard_action.adapters.history_file import read_history
 from shard_action.commands.api_options import (
+    TOKEN_HELP,
     add_api_options,
     api_patience,
     quiet_libraries,
@@ -172,8 +173,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Find the newest unexpired history artifact uploaded by a successful run on "
         "the default branch of this repository (never a fork's or a pull request's; only of the "
         "current workflow file when GITHUB_WORKFLOW_REF names it), download "
-        "it through the REST API (GITHUB_API_URL, token from SHARD_ACTION_TOKEN or "
-        "GITHUB_TOKEN) and unpack it safely into DIR. No history yet, or the API failing, is "
+        f"it through the REST API (GITHUB_API_URL, {TOKEN_HELP}) and unpack it safely into "
+        "DIR. No history yet, or the API failing, is "
         "a notice or a warning and exit status 0: the plan then uses estimates. Writes "
         f"DIR/{STATUS_FILE} and the step outputs `history` (path or empty) and "
         "`history-status` (found, none, unusable, error).",
