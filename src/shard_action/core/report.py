@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
-from typing import Annotated, ClassVar, Final, Literal
+from typing import Annotated, Any, ClassVar, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -153,7 +153,11 @@ class Counts(_Model):
 
 
 class TestEntry(_Model):
+    """One executed test: where it ran (test, lane, shard) and its verdict; built whole by the
+    fan-in's stages (``model_copy``), never changed afterwards."""
+
     __test__ = False
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     test: str
     lane: str
@@ -837,16 +841,17 @@ def _covered(plan: Plan, entries: Sequence[TestEntry]) -> dict[int, QuarantineEn
 
 def _quarantined(
     entries: Sequence[TestEntry], covered: Mapping[int, QuarantineEntry]
-) -> list[QuarantinedEntry]:
-    """The quarantine table; a quarantined test that failed or flaked becomes ``quarantined``
-    (keeping its verdict), so it no longer fails the job."""
+) -> tuple[list[TestEntry], list[QuarantinedEntry]]:
+    """The entries with each quarantined test that failed or flaked as ``quarantined`` (its
+    verdict kept, so it no longer fails the job), and the quarantine table."""
+    judged = list(entries)
     rows = []
     for n, entry in sorted(covered.items()):
         test = entries[n]
         status = test.status
         if status != "quarantined" and status in FAILED_FIRST:
-            test.verdict = status
-            test.status = "quarantined"
+            test = test.model_copy(update={"verdict": status, "status": "quarantined"})
+            judged[n] = test
         rows.append(
             QuarantinedEntry(
                 test=test.test,
@@ -861,7 +866,7 @@ def _quarantined(
                 fanned_out=test.fanned_out,
             )
         )
-    return rows
+    return judged, rows
 
 
 def _suggested(
@@ -995,45 +1000,87 @@ def lost_groups(lost: Sequence[LostTest], results: Mapping[str, ShardResult]) ->
     return out
 
 
-def build(
-    plan: Plan,
-    shards: Sequence[ShardResult],
-    *,
-    history: History | None,
-    coverage: CoverageTotals | None = None,
-    settings: Settings | None = None,
-    problems: Sequence[Problem] = (),
-    setups: Mapping[str, float] | None = None,
-) -> Fanin:
-    """Everything the fan-in concludes from one run.
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    """Stage 1, check: the shards' results against the plan, each executed test as its
+    placement and its verdict."""
 
-    ``history`` is the previous history (an empty :class:`History` when there is none) or None
-    when it could not be read: then nothing is remembered and no history is written. Two
-    manifests for the same shard keep the first; the caller names the duplicate as a problem.
-    ``setups``: each shard job's set-up before our step (seconds), when the jobs endpoint gave it.
-    """
-    settings = settings or Settings()
+    plan: Plan
+    by_shard: Mapping[str, ShardResult]
+    """The first result of each shard (the caller names a second one as a problem)."""
+    not_run: frozenset[str]
+    ran: Plan
+    """The plan without the shards held back (not run on purpose)."""
+    completeness: Completeness
+    entries: tuple[TestEntry, ...]
+    unmatched: Mapping[str, int]
+
+
+def _check(plan: Plan, shards: Sequence[ShardResult]) -> _Checked:
     by_shard: dict[str, ShardResult] = {}
     for result in shards:
         by_shard.setdefault(result.manifest.shard, result)
     not_run = held_back(plan, by_shard)
-    checked = plan.model_copy(update={"shards": [s for s in plan.shards if s.id not in not_run]})
-    completeness = check(checked, [Executed.of(r.manifest) for r in by_shard.values()])
-    fanned_out = completeness.fanned_out
+    ran = plan.model_copy(update={"shards": [s for s in plan.shards if s.id not in not_run]})
+    completeness = check(ran, [Executed.of(r.manifest) for r in by_shard.values()])
     verdicts, unmatched = _verdicts(completeness, by_shard)
-    entries = [
+    fanned_out = completeness.fanned_out
+    entries = tuple(
         _entry(i, verdicts[n], i.test in fanned_out) for n, i in enumerate(completeness.executed)
-    ]
-    previous = history if history is not None else History()
-    index = previous.next_index()
-    run_entries = [e for e in entries if e.status != "skipped"]
-    flaky_entries = [e for e in entries if e.status == "flaky"]
-    failing_entries = [e for e in entries if is_failing_status(e.status)]
-    for entry in failing_entries:
+    )
+    return _Checked(plan, by_shard, not_run, ran, completeness, entries, unmatched)
+
+
+@dataclass(frozen=True, slots=True)
+class _Judged:
+    """Stage 2, judge: the tests against the history (known flaky, quarantine, demotion), the
+    outage, and the facts of this run the mode is decided on."""
+
+    entries: tuple[TestEntry, ...]
+    covered: Mapping[int, QuarantineEntry]
+    flaky_names: list[str]
+    outage: str | None
+    moved: Step
+    facts: RunFacts
+
+
+def _with_known_flaky(entries: Sequence[TestEntry], previous: History) -> list[TestEntry]:
+    """A test that failed every attempt but flipped in the history's window: ``failed``."""
+    judged = []
+    for entry in entries:
         before = previous.record(entry.lane, entry.test)
-        if before is not None and known_flaky(before.outcomes):
-            entry.known_flaky = True
-            entry.status = "failed"
+        if is_failing_status(entry.status) and before is not None and known_flaky(before.outcomes):
+            judged.append(entry.model_copy(update={"known_flaky": True, "status": "failed"}))
+        else:
+            judged.append(entry)
+    return judged
+
+
+def _outage(checked: _Checked, entries: Sequence[TestEntry], settings: Settings) -> str | None:
+    by_shard = checked.by_shard.values()
+    stopped = [r.manifest.shard for r in by_shard if r.manifest.failure and r.manifest.shard]
+    ran = [
+        Ran(
+            shard=e.shard,
+            failed_first=e.status in FAILED_FIRST,
+            error=e.outcome == "error",
+            message=e.message,
+        )
+        for e in entries
+        if e.status != "skipped"
+    ]
+    return detect_outage(
+        ran,
+        threshold=settings.outage_threshold,
+        shards=sum(1 for s in checked.ran.shards if s.tests),
+        dead_shards=[x.shard for x in checked.completeness.lost_shards] + stopped,
+    )
+
+
+def _judge(checked: _Checked, previous: History, settings: Settings) -> _Judged:
+    plan = checked.plan
+    entries = _with_known_flaky(checked.entries, previous)
+    index = previous.next_index()
     covered = _covered(plan, entries)
     # A known-flaky test that failed every attempt flipped in this run too: it counts as flaky
     # in the rate that decides the mode, so a serial run that hit it is not a clean one. A
@@ -1043,103 +1090,106 @@ def build(
         for n, e in enumerate(entries)
         if (e.status == "flaky" or e.known_flaky) and n not in covered
     ]
-    stopped = [
-        r.manifest.shard for r in by_shard.values() if r.manifest.failure and r.manifest.shard
-    ]
-    outage = detect_outage(
-        [
-            Ran(
-                shard=e.shard,
-                failed_first=e.status in FAILED_FIRST,
-                error=e.outcome == "error",
-                message=e.message,
-            )
-            for e in run_entries
-        ],
-        threshold=settings.outage_threshold,
-        shards=sum(1 for s in checked.shards if s.tests),
-        dead_shards=[x.shard for x in completeness.lost_shards] + stopped,
-    )
+    outage = _outage(checked, entries, settings)
     moved = _demotion(
         plan, entries, covered, previous, settings=settings, index=index, outage=outage is not None
     )
     facts = RunFacts(
         index=index,
         mode=plan.mode,
-        tests=len(run_entries),
+        tests=sum(e.status != "skipped" for e in entries),
         flaky=[n for n in flaky_names if n not in set(moved.explained)],
-        complete=completeness.complete,
+        complete=checked.completeness.complete,
         outage=outage,
         demoted=moved.explained,
     )
-    decision = next_mode(
+    return _Judged(tuple(entries), covered, flaky_names, outage, moved, facts)
+
+
+def _decide(previous: History, judged: _Judged, settings: Settings) -> ModeDecision:
+    """Stage 3, decide: the next run's mode."""
+    return next_mode(
         ModeState.of(previous),
-        facts,
+        judged.facts,
         flaky_threshold=settings.flaky_threshold,
         recover_after=settings.recover_after,
     )
-    serial = plan.mode == "serial"
+
+
+def _test_records(
+    plan: Plan, judged: _Judged, previous: History, settings: Settings
+) -> tuple[dict[str, dict[str, TestRecord]], float]:
+    """The tests' history with this run in, and this machine's speed against the history's."""
     speed = speed_factor(
         (e.seconds, before.duration)
-        for e in entries
+        for e in judged.entries
         if e.seconds is not None
         and e.status == "passed"
         and (before := previous.record(e.lane, e.test)) is not None
         and before.recent
     )
+    observed = [
+        Observed(
+            e.lane, e.test, letter_of(e.status), None if e.seconds is None else e.seconds / speed
+        )
+        for e in judged.entries
+        # an outage's failures say nothing about the tests: no flips, no durations
+        if e.kind != "drift" and not (judged.outage is not None and is_failing_status(e.status))
+    ]
     records = update_tests(
         previous,
-        [
-            Observed(
-                e.lane,
-                e.test,
-                letter_of(e.status),
-                None if e.seconds is None else e.seconds / speed,
-            )
-            for e in entries
-            # an outage's failures say nothing about the tests: no flips, no durations
-            if e.kind != "drift" and not (outage is not None and is_failing_status(e.status))
-        ],
-        index=index,
-        serial=serial,
+        observed,
+        index=previous.next_index(),
+        serial=plan.mode == "serial",
         limits=settings.limits,
     )
-    for entry in flaky_entries:
-        record = records.get(entry.lane, {}).get(entry.test)
-        if record is not None:
-            entry.flip_rate = flip_rate(record.outcomes)
-            entry.flip_window = judged_runs(record.outcomes)
-            entry.flaky_on_its_own = record.last_serial_flake is not None
-        else:
-            entry.flip_rate = 1.0
-            entry.flip_window = 1
-            entry.flaky_on_its_own = serial
-    for entry in failing_entries:
-        record = records.get(entry.lane, {}).get(entry.test)
-        entry.flip_rate = flip_rate(record.outcomes) if record is not None else None
-        entry.flip_window = judged_runs(record.outcomes) if record is not None else None
-    suggested = _suggested(entries, covered, records)
-    quarantined = _quarantined(entries, covered)
-    flaky_entries = [e for e in flaky_entries if e.status == "flaky"]
-    failing_entries = [e for e in failing_entries if e.status != "quarantined"]
+    return records, speed
 
-    timing = _timing(plan, by_shard, entries, settings.concurrency)
-    planned_shards = sum(1 for s in plan.shards if s.slices)
-    cover = _coverage(coverage, history, planned_shards)
-    cores = {run.coverage_core for r in by_shard.values() for run in r.manifest.slices}
-    cover = cover.model_copy(update={"cores": sorted(c for c in cores if c)})
-    counts = Counts(
-        planned=completeness.planned + sum(len(s.tests) for s in plan.shards if s.id in not_run),
-        not_run=sum(len(s.tests) for s in plan.shards if s.id in not_run),
+
+def _with_flips(
+    entries: Sequence[TestEntry],
+    records: Mapping[str, Mapping[str, TestRecord]],
+    *,
+    serial: bool,
+) -> list[TestEntry]:
+    """Each flaky or failing test with its flip rate over the history's window, this run in."""
+    judged = []
+    for entry in entries:
+        record = records.get(entry.lane, {}).get(entry.test)
+        update: dict[str, Any] = {}
+        if entry.status == "flaky":
+            update = {
+                "flip_rate": flip_rate(record.outcomes) if record is not None else 1.0,
+                "flip_window": judged_runs(record.outcomes) if record is not None else 1,
+                "flaky_on_its_own": record.last_serial_flake is not None
+                if record is not None
+                else serial,
+            }
+        elif is_failing_status(entry.status) and record is not None:
+            update = {
+                "flip_rate": flip_rate(record.outcomes),
+                "flip_window": judged_runs(record.outcomes),
+            }
+        judged.append(entry.model_copy(update=update) if update else entry)
+    return judged
+
+
+def _counts(checked: _Checked, entries: Sequence[TestEntry]) -> Counts:
+    plan, completeness, not_run = checked.plan, checked.completeness, checked.not_run
+    failing = [e for e in entries if is_failing_status(e.status)]
+    held = sum(len(s.tests) for s in plan.shards if s.id in not_run)
+    return Counts(
+        planned=completeness.planned + held,
+        not_run=held,
         tests=len(entries),
         passed=sum(e.status == "passed" for e in entries),
         failed=sum(e.status == "failed" for e in entries),
         broken=sum(e.status == "broken" for e in entries),
-        flaky=len(flaky_entries),
+        flaky=sum(e.status == "flaky" for e in entries),
         skipped=sum(e.status == "skipped" for e in entries),
-        known_flaky=sum(e.known_flaky for e in failing_entries),
+        known_flaky=sum(e.known_flaky for e in failing),
         quarantined=sum(e.status == "quarantined" for e in entries),
-        errors=sum(e.outcome == "error" for e in failing_entries),
+        errors=sum(e.outcome == "error" for e in failing),
         reruns=sum(max(0, e.attempts - 1) for e in entries),
         lost=len(completeness.lost),
         lost_shards=len(completeness.lost_shards),
@@ -1147,27 +1197,14 @@ def build(
         unplanned=len(completeness.unplanned),
         cases=sum(e.cases for e in entries),
     )
-    writable = history is not None and not settings.fork
-    shard_entries = _shard_entries(
-        plan, by_shard, entries, unmatched, completeness, not_run=not_run, setups=setups
-    )
-    mode = _mode_entry(plan, decision, previous, settings, facts, recorded=writable)
-    code = exit_code(
-        complete=completeness.complete,
-        problems=problems,
-        failing=counts.failing,
-        flaky=counts.flaky,
-        fail_on_flaky=plan.runner.fail_on_flaky,
-    )
-    report = Report(
-        run=index if writable else None,
-        complete=completeness.complete,
-        ok=code == EXIT_OK,
-        exit_code=code,
-        fork=settings.fork,
-        unit=plan.granularity,
-        counts=counts,
-        lost=[
+
+
+def _completeness_fields(checked: _Checked) -> dict[str, Any]:
+    """The report's account of what ran against the plan: lost, twice, unplanned, drift."""
+    completeness, fanned_out = checked.completeness, checked.completeness.fanned_out
+    return {
+        "complete": completeness.complete,
+        "lost": [
             LostEntry(
                 test=x.test,
                 lane=x.lane,
@@ -1177,18 +1214,18 @@ def build(
             )
             for x in completeness.lost
         ],
-        lost_shards=[
+        "lost_shards": [
             LostShardEntry(shard=x.shard, lane=x.lane, tests=x.tests, reason=x.reason)
             for x in completeness.lost_shards
         ],
-        lost_by_shard=lost_groups(completeness.lost, by_shard),
-        run_twice=[
+        "lost_by_shard": lost_groups(completeness.lost, checked.by_shard),
+        "run_twice": [
             RunTwiceEntry(
                 test=x.test, lane=x.lane, shards=list(x.shards), fanned_out=x.test in fanned_out
             )
             for x in completeness.run_twice
         ],
-        unplanned=[
+        "unplanned": [
             UnplannedEntry(
                 test=x.test,
                 lane=x.lane,
@@ -1198,9 +1235,9 @@ def build(
             )
             for x in completeness.unplanned
         ],
-        unknown_shards=list(completeness.unknown_shards),
-        not_run_shards=[s.id for s in plan.shards if s.id in not_run],
-        drift=[
+        "unknown_shards": list(completeness.unknown_shards),
+        "not_run_shards": [s.id for s in checked.plan.shards if s.id in checked.not_run],
+        "drift": [
             DriftEntry(
                 shard=x.shard,
                 lane=x.lane,
@@ -1211,47 +1248,120 @@ def build(
             )
             for x in completeness.drift
         ],
-        failures=failing_entries,
-        flaky=flaky_entries,
+    }
+
+
+def _suggested_toml(plan: Plan, suggested: Sequence[SuggestedEntry], today: date | None) -> str:
+    if today is None:
+        return ""
+    items = [Suggestion(x.test, x.lane, x.reason) for x in suggested]
+    return suggestion_block(items, today, lanes=len(plan.lanes) > 1)
+
+
+@dataclass(frozen=True, slots=True)
+class _Inputs:
+    """What ``build`` was given besides the plan and the shards' results."""
+
+    history: History | None
+    previous: History
+    coverage: CoverageTotals | None
+    settings: Settings
+    problems: Sequence[Problem]
+    setups: Mapping[str, float] | None
+
+    @property
+    def writable(self) -> bool:
+        return self.history is not None and not self.settings.fork
+
+
+def _report(
+    checked: _Checked,
+    judged: _Judged,
+    decision: ModeDecision,
+    records: Mapping[str, Mapping[str, TestRecord]],
+    given: _Inputs,
+) -> tuple[Report, list[TestEntry]]:
+    """The report of this run (without its trends), and every executed test as judged."""
+    plan, settings = checked.plan, given.settings
+    flipped = _with_flips(judged.entries, records, serial=plan.mode == "serial")
+    suggested = _suggested(flipped, judged.covered, records)
+    entries, quarantined = _quarantined(flipped, judged.covered)
+    counts = _counts(checked, entries)
+    cover = _coverage(given.coverage, given.history, sum(1 for s in plan.shards if s.slices))
+    cores = {run.coverage_core for r in checked.by_shard.values() for run in r.manifest.slices}
+    code = exit_code(
+        complete=checked.completeness.complete,
+        problems=given.problems,
+        failing=counts.failing,
+        flaky=counts.flaky,
+        fail_on_flaky=plan.runner.fail_on_flaky,
+    )
+    report = Report(
+        run=judged.facts.index if given.writable else None,
+        ok=code == EXIT_OK,
+        exit_code=code,
+        fork=settings.fork,
+        unit=plan.granularity,
+        counts=counts,
+        **_completeness_fields(checked),
+        failures=[e for e in entries if is_failing_status(e.status)],
+        flaky=[e for e in entries if e.status == "flaky"],
         quarantined=quarantined,
         quarantine_file=plan.quarantine.source,
         suggested=suggested,
-        suggested_toml=suggestion_block(
-            [Suggestion(x.test, x.lane, x.reason) for x in suggested],
-            settings.today,
-            lanes=len(plan.lanes) > 1,
-        )
-        if settings.today is not None
-        else "",
-        shards=shard_entries,
-        timing=timing,
-        coverage=cover,
-        mode=mode,
-        demotion=rows(
-            moved, promote_after=settings.promote_after, max_demoted=settings.max_demoted
+        suggested_toml=_suggested_toml(plan, suggested, settings.today),
+        shards=_shard_entries(
+            plan,
+            checked.by_shard,
+            entries,
+            checked.unmatched,
+            checked.completeness,
+            not_run=checked.not_run,
+            setups=given.setups,
         ),
-        problems=list(problems),
+        timing=_timing(plan, checked.by_shard, entries, settings.concurrency),
+        coverage=cover.model_copy(update={"cores": sorted(c for c in cores if c)}),
+        mode=_mode_entry(
+            plan, decision, given.previous, settings, judged.facts, recorded=given.writable
+        ),
+        demotion=rows(
+            judged.moved, promote_after=settings.promote_after, max_demoted=settings.max_demoted
+        ),
+        problems=list(given.problems),
     )
+    return report, entries
+
+
+def _run_record(
+    plan: Plan,
+    report: Report,
+    entries: Sequence[TestEntry],
+    judged: _Judged,
+    decision: ModeDecision,
+    *,
+    sha: str | None,
+    speed: float,
+) -> RunRecord:
     sequential = {s.id: plan.sequential(s) for s in plan.shards}
     ran = [
         (s.shard, s.start_offset or 0.0, s.actual_seconds, sequential.get(s.shard, False), s.lane)
-        for s in shard_entries
+        for s in report.shards
         if s.actual_seconds is not None
     ]
     timed = [e for e in entries if e.kind != "drift"]
-    run = RunRecord(
-        index=index,
+    return RunRecord(
+        index=judged.facts.index,
         mode=plan.mode,
-        tests=len(run_entries),
-        flaky=len(flaky_names),
+        tests=judged.facts.tests,
+        flaky=len(judged.flaky_names),
         flaky_rate=decision.flaky_rate,
-        failed=counts.failing,
-        lost=counts.lost,
-        coverage=None if cover.partial else cover.percent,
-        seconds=timing.wall_seconds,
-        flaky_tests=flaky_names,
-        sha=settings.sha,
-        outage=outage,
+        failed=report.counts.failing,
+        lost=report.counts.lost,
+        coverage=None if report.coverage.partial else report.coverage.percent,
+        seconds=report.timing.wall_seconds,
+        flaky_tests=judged.flaky_names,
+        sha=sha,
+        outage=judged.outage,
         test_seconds=sum(e.seconds or 0.0 for e in timed),
         shards=len(plan.shards),
         tier=plan.tier,
@@ -1259,18 +1369,34 @@ def build(
         bottleneck=bottleneck(ran, [(e.shard, e.test, e.seconds) for e in timed]),
         speed=round(speed, 3),
     )
+
+
+def _remember(
+    checked: _Checked,
+    judged: _Judged,
+    decision: ModeDecision,
+    records: dict[str, dict[str, TestRecord]],
+    run: RunRecord,
+    *,
+    given: _Inputs,
+    speed: float,
+) -> History:
+    """Stage 4, remember: the history with this run in (computed for a fork too, so its
+    report shows trends; only a writable one is kept)."""
+    previous = given.previous
     # A shard that stopped early or ran in an outage measured its failure, not its costs.
     measurements = [
         (r.manifest.lane, m)
-        for r in by_shard.values()
+        for r in checked.by_shard.values()
         if not r.manifest.failure
-        and (m := _measured(r.manifest, (setups or {}).get(r.manifest.shard))) is not None
+        and (m := _measured(r.manifest, (given.setups or {}).get(r.manifest.shard))) is not None
     ]
     costs = (
-        previous.costs if outage is not None else learned(previous.costs, measurements, speed=speed)
+        previous.costs
+        if judged.outage is not None
+        else learned(previous.costs, measurements, speed=speed)
     )
-    # Computed for a fork too, so its report shows trends; only a writable one is kept.
-    after = with_run(
+    return with_run(
         previous,
         run,
         records,
@@ -1279,9 +1405,37 @@ def build(
         clean_serial_runs=decision.clean_serial_runs,
         mode_since=decision.since,
         mode_cause=decision.cause,
-        limits=settings.limits,
+        limits=given.settings.limits,
         costs=costs,
-        demotion=moved.demotion,
+        demotion=judged.moved.demotion,
     )
+
+
+def build(
+    plan: Plan,
+    shards: Sequence[ShardResult],
+    *,
+    history: History | None,
+    coverage: CoverageTotals | None = None,
+    settings: Settings | None = None,
+    problems: Sequence[Problem] = (),
+    setups: Mapping[str, float] | None = None,
+) -> Fanin:
+    """Everything the fan-in concludes from one run: check → judge → decide → remember.
+
+    ``history`` is the previous history (an empty :class:`History` when there is none) or None
+    when it could not be read: then nothing is remembered and no history is written. Two
+    manifests for the same shard keep the first; the caller names the duplicate as a problem.
+    ``setups``: each shard job's set-up before our step (seconds), when the jobs endpoint gave it.
+    """
+    previous = history if history is not None else History()
+    given = _Inputs(history, previous, coverage, settings or Settings(), problems, setups)
+    checked = _check(plan, shards)
+    judged = _judge(checked, previous, given.settings)
+    decision = _decide(previous, judged, given.settings)
+    records, speed = _test_records(plan, judged, previous, given.settings)
+    report, entries = _report(checked, judged, decision, records, given)
+    run = _run_record(plan, report, entries, judged, decision, sha=given.settings.sha, speed=speed)
+    after = _remember(checked, judged, decision, records, run, given=given, speed=speed)
     report = report.model_copy(update={"trends": trends_of(after)})
-    return Fanin(report=report, tests=tuple(entries), history=after if writable else None)
+    return Fanin(report=report, tests=tuple(entries), history=after if given.writable else None)
