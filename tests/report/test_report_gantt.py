@@ -173,3 +173,15 @@ def test_axis_ticks_never_repeat_and_read_the_same_in_every_time_zone(span: floa
     assert 1 <= len(ticks) <= MAX_TICKS + 1
     if span >= 1:
         assert len(ticks) >= 2  # an axis with one tick says nothing about the length
+
+
+def test_long_section_names_get_room_left_of_the_bars() -> None:
+    """Mermaid's default leftPadding (75 px) fits about 8 characters: ``storage-memory`` ran
+    under its bars."""
+    text = gantt([("storage-memory", "storage-memory-1", 0.0, 3.0)])
+    padding = re.search(r'^    %%\{init: \{"gantt": \{"leftPadding": (\d+)\}\}\}%%$', text, re.M)
+    assert padding is not None and int(padding.group(1)) >= 14 * 6 + 10, text
+    assert [kind for line in statements(text) for kind, _ in line][:2] == ["gantt", "dateFormat"]
+    assert "leftPadding" not in gantt([("default", "default-1", 0.0, 3.0)])
+    hostile = gantt([("}}%%{init: x}%%" * 4, "a", 0.0, 1.0)])
+    assert hostile.count("%%{") == 1 and hostile.count("}%%") == 1

@@ -284,7 +284,12 @@ def test_times_coverage_and_gantt(templates: dict[str, str]) -> None:
     ]
     assert shards[3][-1] == "🕳️ no results"
     assert "**85.12%** of 800 statements" in text and "+0.62 pp" in text
-    assert "```mermaid\ngantt\n" in text and "default-1 (1 m 35 s) :crit, 0, 95000" in text
+    assert "```mermaid\ngantt\n" in text
+    # each shard as predicted (grey, "done") and as it ran, from the moment it started
+    assert "    default-1 predicted 30 s :done, 0, 30000\n" in text
+    assert "    default-1 ran 1 m 35 s :crit, 0, 95000\n" in text
+    lost = shards[3][0]
+    assert re.search(rf"^    {re.escape(lost)} no results \(.* predicted\) :crit, 0, ", text, re.M)
 
 
 def test_fanned_out_tests_are_shown_with_their_lane_in_the_comment(

@@ -55,6 +55,18 @@ _KEYWORD_START: Final = re.compile(
 )
 _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
 MAX_LABEL: Final = 80
+MAX_SECTION: Final = 36
+"""A section name is drawn left of the bars, in a column as wide as Mermaid's ``leftPadding``."""
+DEFAULT_PADDING: Final = 75
+"""Mermaid's default ``leftPadding``: room for about 8 characters of a section name."""
+SECTION_CHAR_PX: Final = 6.5
+"""Width of a character of a section name (Mermaid's 11 px sans-serif), a little generous."""
+
+
+def left_padding(sections: Iterable[str]) -> int:
+    """The ``leftPadding`` that fits the longest section name, so none runs under the bars."""
+    longest = max((len(name) for name in sections), default=0)
+    return max(DEFAULT_PADDING, math.ceil(longest * SECTION_CHAR_PX) + 20)
 
 
 class Bar(NamedTuple):
@@ -115,10 +127,13 @@ def gantt(bars: Iterable[Bar | tuple[str, str, float, float]], *, title: str | N
     span = 0.0
     for raw in bars:
         bar = raw if isinstance(raw, Bar) else Bar(*raw)
-        by_section.setdefault(safe_text(bar.section), []).append(bar)
+        by_section.setdefault(safe_text(bar.section, MAX_SECTION), []).append(bar)
         if math.isfinite(bar.start) and math.isfinite(bar.duration):
             span = max(span, bar.start + max(bar.duration, 0.0))
     lines = ["gantt"]
+    padding = left_padding(by_section)
+    if padding > DEFAULT_PADDING:  # a directive Mermaid reads anywhere; to its parser, a comment
+        lines.append(f'    %%{{init: {{"gantt": {{"leftPadding": {padding}}}}}}}%%')
     if title:
         lines.append(f"    title {safe_text(title, 200)}")
     lines.append("    dateFormat x")

@@ -155,22 +155,26 @@ def template_set(
 
 
 def shard_bars(report: Report) -> list[Bar]:
-    """The shards as they ran: one bar per shard that left a manifest, red when it failed.
+    """Each shard twice: as predicted (grey) and as it ran (red when it failed), both from the
+    moment it started, so the chart shows the same model as the Predicted column.
 
     A shard that left no results still gets a red bar, from the start and as long as predicted,
     labelled so: a chart without it would look like a complete run.
     """
     bars: list[Bar] = []
     for shard in report.shards:
+        predicted = shard.predicted_seconds
         if shard.status == "missing":
-            predicted = shard.predicted_seconds or 0.0
-            label = f"{shard.shard} (no results, {duration(predicted)} predicted)"
-            bars.append(Bar(shard.lane, label, 0.0, predicted, "crit"))
+            label = f"{shard.shard} no results ({duration(predicted or 0.0)} predicted)"
+            bars.append(Bar(shard.lane, label, 0.0, predicted or 0.0, "crit"))
             continue
         if shard.start_offset is None or shard.actual_seconds is None:
             continue
+        if predicted is not None:
+            label = f"{shard.shard} predicted {duration(predicted)}"
+            bars.append(Bar(shard.lane, label, shard.start_offset, predicted, "done"))
         tag = "crit" if shard.status in ("failed", "stopped") else ""
-        label = f"{shard.shard} ({duration(shard.actual_seconds)})"
+        label = f"{shard.shard} ran {duration(shard.actual_seconds)}"
         bars.append(Bar(shard.lane, label, shard.start_offset, shard.actual_seconds, tag))
     return bars
 
@@ -197,7 +201,9 @@ class Rendered:
 def _context(report: Report, summary_url: str | None, limit: int | None) -> dict[str, Any]:
     return {
         "report": report.model_dump(mode="json"),
-        "gantt": Markup(gantt_block(shard_bars(report), title="Shards as they ran")),
+        "gantt": Markup(
+            gantt_block(shard_bars(report), title="Shards as predicted (grey) and as they ran")
+        ),
         "summary_url": summary_url,
         "limit": limit,
     }
