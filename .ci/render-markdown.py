@@ -6,11 +6,16 @@ Markdown is tested with markdown-it in tests/report/test_rendered_markdown.py. U
 
     apt-get install -y chromium
     python3 .ci/render-markdown.py --out /tmp/pages tests/report/data/golden/comment.md
+    # with the charts drawn, as GitHub draws them:
+    npm install --prefix /tmp/mm mermaid@11
+    python3 .ci/render-markdown.py --mermaid /tmp/mm/node_modules/mermaid/dist/mermaid.min.js \
+        --out /tmp/pages tests/report/data/golden/summary.md
 
 Each file is parsed as GFM (markdown-it, raw HTML on, as GitHub keeps ``<code>``, ``<wbr>`` and
 ``<details>``), laid out in a 730 px column with GitHub's table and code styles, and every
-``<details>`` is opened. A PNG per file goes to --out, to look at; each table's narrowest
-width (min-content) is printed. Exit 1 when a table is wider than the column.
+``<details>`` is opened; with ``--mermaid``, each ```` ```mermaid ```` block is drawn as on
+GitHub. A PNG per file goes to --out, to look at; each table's narrowest width (min-content) is
+printed. Exit 1 when a table is wider than the column.
 """
 
 from __future__ import annotations
@@ -51,18 +56,28 @@ document.title = 'widths=' + widths.join(',');
 """
 
 
-def page(markdown: str) -> str:
+_MERMAID_BLOCK = re.compile(r'<pre><code class="language-mermaid">(.*?)</code></pre>', re.S)
+
+
+def page(markdown: str, mermaid_js: Path | None = None) -> str:
     body = MarkdownIt("commonmark", {"html": True}).enable("table").render(markdown)
+    script = ""
+    if mermaid_js is not None:
+        body = _MERMAID_BLOCK.sub(r"<pre class='mermaid'>\1</pre>", body)
+        script = (
+            f"<script src='{mermaid_js.resolve().as_uri()}'></script>"
+            "<script>mermaid.initialize({startOnLoad: true});</script>"
+        )
     return (
         f"<html><head><style>{STYLE}</style></head><body><div id='page'>{body}</div>"
-        f"{MEASURE}</body></html>"
+        f"{script}{MEASURE}</body></html>"
     )
 
 
 def chromium(*args: str) -> str:
     done = subprocess.run(
         ["chromium", "--headless", "--no-sandbox", "--disable-gpu",
-         "--virtual-time-budget=2000", *args],
+         "--virtual-time-budget=5000", *args],
         capture_output=True, text=True, timeout=120, check=True,
     )  # fmt: skip
     return done.stdout
@@ -71,6 +86,7 @@ def chromium(*args: str) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True, help="folder for the PNGs")
+    parser.add_argument("--mermaid", type=Path, help="mermaid.min.js: draw the charts too")
     parser.add_argument("markdown", nargs="+", type=Path)
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -78,7 +94,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for md in args.markdown:
             file = Path(tmp) / f"{md.stem}.html"
-            file.write_text(page(md.read_text(encoding="utf-8")), encoding="utf-8")
+            file.write_text(page(md.read_text(encoding="utf-8"), args.mermaid), encoding="utf-8")
             dom = chromium("--dump-dom", file.as_uri())
             found = re.search(r"<title>widths=([\d,]*)</title>", dom)
             widths = [int(w) for w in found.group(1).split(",") if w] if found else []
