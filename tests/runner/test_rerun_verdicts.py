@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shard_action.core.outcomes import Outcome
-from shard_action.core.reruns import final_outcome, shard_exit_code, verdict, wants_rerun
+from shard_action.core.reruns import final_outcome, finding, shard_exit_code, wants_rerun
 
 
 @pytest.mark.parametrize(
@@ -22,7 +22,7 @@ from shard_action.core.reruns import final_outcome, shard_exit_code, verdict, wa
     ],
 )
 def test_verdict(outcomes: list[Outcome], expected: str | None) -> None:
-    assert verdict(outcomes) == expected
+    assert finding(outcomes) == expected
 
 
 def test_final_outcome() -> None:

@@ -19,7 +19,13 @@ from shard_action.core.plan import Plan
 from shard_action.core.prediction import ProcessTimes
 from shard_action.core.process_report import ProcessResult, PytestReport
 from shard_action.core.quarantine import Quarantine
-from shard_action.core.reruns import Verdict, final_outcome, shard_exit_code, verdict, wants_rerun
+from shard_action.core.reruns import (
+    RerunFinding,
+    final_outcome,
+    finding,
+    shard_exit_code,
+    wants_rerun,
+)
 from shard_action.core.selection import PlacedSlice, group_by_file, not_run
 from shard_action.core.testids import file_of, label
 from shard_action.core.units import count
@@ -277,19 +283,19 @@ class Verdicts:
 
 def slice_result(
     record: SliceRecord, quarantine: Quarantine, base: str | None
-) -> tuple[SliceResult, list[Verdict], list[str]]:
+) -> tuple[SliceResult, list[RerunFinding], list[str]]:
     """The manifest's view of one slice, the verdicts that decide the exit code, its lost ids.
 
     A quarantined test's verdict is left out of those verdicts: it ran and the manifest records
     it, but it does not fail the shard.
     """
     outcomes: dict[str, Outcome] = {}
-    verdicts: list[Verdict] = []
+    verdicts: list[RerunFinding] = []
     reruns: list[Rerun] = []
     for test in record.tests:
         attempts = record.attempts[test]
         outcomes[test] = final_outcome([a.outcome for a in attempts])
-        judged = verdict([a.outcome for a in attempts])
+        judged = finding([a.outcome for a in attempts])
         if judged is not None:
             if quarantine.covers(test, record.lane, base) is None:
                 verdicts.append(judged)
@@ -319,7 +325,7 @@ def add_up(plan: Plan, shard_id: str, ledger: Ledger, fanned: frozenset[str]) ->
     """The shard's verdict: 1 for a broken test (a flaky one too with ``fail-on-flaky``),
     lost tests, or a failure; quarantined tests never decide it."""
     slices: list[SliceResult] = []
-    verdicts: list[Verdict] = []
+    verdicts: list[RerunFinding] = []
     lost: list[str] = []
     counts: Counter[Outcome] = Counter()
     bases = {lane.name: lane.base for lane in plan.lanes}
