@@ -273,9 +273,9 @@ def test_flaky_table_flip_rates_and_mode_notice(templates: dict[str, str]) -> No
 def test_times_coverage_and_gantt(templates: dict[str, str]) -> None:
     text = render_summary(templates, sample_report(), summary_url=URL).text
     shards = _table_with(text, "Shard")
+    assert shards[0][:2] == ["Shard", "Tests"]  # each id names its lane: no Lane column
     assert shards[1] == [
         "default-1",
-        "default",
         "4 / 4",
         "30 s",
         "1 m 35 s",
@@ -461,3 +461,14 @@ def test_percent_and_points() -> None:
 def test_golden_files_have_no_runaway_blank_lines() -> None:
     for path in GOLDEN.glob("*.md"):
         assert not re.search(r"\n\n\n", path.read_text(encoding="utf-8")), path
+
+
+def test_the_shard_table_names_the_lane_when_an_id_does_not(templates: dict[str, str]) -> None:
+    tests = ["tests/test_q.py::test_a"]
+    report = build(
+        plan([shard("nightly", tests, "db")]),
+        [ShardResult(manifest("nightly", tests, lane="db"), {})],
+        history=History(),
+    ).report
+    table = _table_with(render_summary(templates, report).text, "Shard")
+    assert table[0][:3] == ["Shard", "Lane", "Tests"] and table[1][:2] == ["nightly", "db"]
