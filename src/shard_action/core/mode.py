@@ -162,12 +162,13 @@ def next_mode(
         raise ValueError("recover_after must be at least 1")
     rate = flaky_rate(len(run.flaky), run.tests)
     over = rate > flaky_threshold
-    facts = f"flaky rate {percent(rate)} ({len(run.flaky)} of {run.tests} tests)"
-    if run.demoted:
-        facts = (
-            f"{facts}; {len(run.demoted)} more demoted to their lane's sequential lane and not "
-            f"counted: {_names(run.demoted)}"
-        )
+    demoted = (
+        f"; {len(run.demoted)} more demoted to their lane's sequential lane, not counted: "
+        f"{_names(run.demoted)}"
+        if run.demoted
+        else ""
+    )
+    facts = f"flaky rate {percent(rate)} ({len(run.flaky)} of {run.tests} tests{demoted})"
     if run.outage is not None:
         note = f"run #{run.index} looked like an outage ({run.outage}) and does not count"
         if state.mode == "serial":
