@@ -20,7 +20,10 @@ from tests.plan_json import shard_tests
 SETTINGS = """
 flaky-threshold = 0.005
 recover-after = 1
+max-demoted = 0
 """
+# max-demoted = 0: the story is about the all-or-nothing serial rollback; a re-run flaky test
+# would otherwise be demoted (core/demotion.py) and the suite would stay parallel.
 FLAKY_TEST = "tests/test_flaky.py::test_price_table_cache_warms_up"
 #: First-attempt names: the action adds `.attempt-N` so a re-run never mixes attempts.
 ATTEMPT = ".attempt-1"

@@ -75,7 +75,12 @@ def test_plan_run_report_history_fork_comment_and_manual_mode(tmp_path: Path) ->
         flaky_dir.mkdir()
         first = Scenario(
             tmp_path, runs, fake.api_url, WRITE_TOKEN, push_event(),
-            env={"EXAMPLE_FLAKY_DIR": str(flaky_dir), "SHARD_ACTION_COLLECT_ARGS": SUBSET},
+            # demotion off: this story is the all-or-nothing serial rollback
+            env={
+                "EXAMPLE_FLAKY_DIR": str(flaky_dir),
+                "SHARD_ACTION_COLLECT_ARGS": SUBSET,
+                "SHARD_ACTION_MAX_DEMOTED": "0",
+            },
         )  # fmt: skip
         assert template_plan_mode(first.event) == ""  # a push: the action's default, `auto`
         plan = ok(plan_job(first, **{"max-shards": "3"}))

@@ -56,10 +56,11 @@ def flaky_run(tmp_path_factory: pytest.TempPathFactory) -> LocalRun:
     flaky_dir.mkdir()
     env = {"EXAMPLE_FLAKY_DIR": str(flaky_dir)}
     # one flaky test in ~100 is about 1%: over this threshold, under the default 5%. Given as
-    # options of `local`, they must reach the report through the plan.
+    # options of `local`, they must reach the report through the plan. Demotion off: this is the
+    # all-or-nothing serial rollback (tests/demotion drives demotion).
     return run_local(
         project, base / "out", base / "history.json", env,
-        "--flaky-threshold", "0.005", "--recover-after", "2",
+        "--flaky-threshold", "0.005", "--recover-after", "2", "--max-demoted", "0",
     )  # fmt: skip
 
 
