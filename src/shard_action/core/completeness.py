@@ -226,21 +226,21 @@ def _match_shard(shard: PlannedShard, result: Executed, tally: _Tally) -> None:
         tally.leftovers.extend((shard, lane, test) for _ in range(remaining))
 
 
-def check(plan: Plan, executed: Iterable[Executed]) -> Completeness:
-    """Compare the plan with what the shards executed (see the module docstring)."""
-    shards_by_id = {shard.id: shard for shard in plan.shards}
-    base_of = {lane.name: lane.base for lane in plan.lanes}
-    results: dict[str, Executed] = {}
-    for item in executed:
-        results.setdefault(item.shard, item)
-    where_planned: dict[str, list[str]] = {}
+def _where_planned(plan: Plan) -> dict[str, list[str]]:
+    """Each planned id -> the shards it is planned in, in plan order."""
+    where: dict[str, list[str]] = {}
     for shard in plan.shards:
         for _lane, test in planned_pairs(shard):
-            shards = where_planned.setdefault(test, [])
+            shards = where.setdefault(test, [])
             if not shards or shards[-1] != shard.id:
                 shards.append(shard.id)
+    return where
 
-    tally = _Tally()
+
+def _match_plan(
+    plan: Plan, results: Mapping[str, Executed], tally: _Tally
+) -> tuple[list[LostShard], list[LostTest]]:
+    """Match each shard that left results; the others are lost shards, all their tests lost."""
     lost_shards: list[LostShard] = []
     lost: list[LostTest] = []
     for shard in plan.shards:
@@ -253,15 +253,14 @@ def check(plan: Plan, executed: Iterable[Executed]) -> Completeness:
             )
             continue
         _match_shard(shard, result, tally)
+    return lost_shards, lost
 
-    unknown = sorted(set(results) - set(shards_by_id))
-    for shard_id in unknown:
-        tally.extras.extend(
-            (shard_id, index, run.lane, test)
-            for index, run in enumerate(results[shard_id].runs)
-            for test in run.tests
-        )
 
+def _place_extras(
+    tally: _Tally, results: Mapping[str, Executed], where_planned: Mapping[str, list[str]]
+) -> tuple[dict[Key, list[str]], list[Unplanned], dict[str, set[str]]]:
+    """Executions matching no planned slot: run twice, drift (a new id of a planned file) or
+    unplanned. Returns who ran what twice, the unplanned, and the lanes each drifted file ran in."""
     executions = tally.executions
     run_twice_at = {key: list(shards) for key, shards in executions.items() if len(shards) > 1}
     unplanned: list[Unplanned] = []
@@ -282,6 +281,14 @@ def check(plan: Plan, executed: Iterable[Executed]) -> Completeness:
             drift_ran.setdefault(file_of(test), set()).add(lane)
         else:
             unplanned.append(Unplanned(test, lane, shard_id, tuple(where_planned.get(test, ()))))
+    return run_twice_at, unplanned, drift_ran
+
+
+def _drift_notes(
+    plan: Plan, results: Mapping[str, Executed], drift_ran: Mapping[str, set[str]]
+) -> tuple[list[DriftNote], dict[tuple[str, str, str], bool]]:
+    """Each shard's drift, and whether each drifted planned id was replaced by its file's tests."""
+    base_of = {lane.name: lane.base for lane in plan.lanes}
 
     def replaced(lane: str, file: str) -> bool:
         """Drifted ids run once per lane instance of the lane that owns the file (see
@@ -290,16 +297,14 @@ def check(plan: Plan, executed: Iterable[Executed]) -> Completeness:
         base = base_of.get(lane, lane)
         return lane in ran_in or any(base_of.get(other, other) != base for other in ran_in)
 
-    drift_notes: list[DriftNote] = []
+    notes: list[DriftNote] = []
     drifted: dict[tuple[str, str, str], bool] = {}
     for shard in plan.shards:
         result = results.get(shard.id)
-        if result is None:
-            continue
-        for run in result.runs:
+        for run in result.runs if result is not None else ():
             for record in run.drift:
                 done = replaced(run.lane, record.file)
-                drift_notes.append(
+                notes.append(
                     DriftNote(
                         shard.id,
                         run.lane,
@@ -311,6 +316,14 @@ def check(plan: Plan, executed: Iterable[Executed]) -> Completeness:
                 )
                 for test in record.planned:
                     drifted[(shard.id, run.lane, test)] = done
+    return notes, drifted
+
+
+def _leftovers_lost(
+    tally: _Tally, results: Mapping[str, Executed], drifted: Mapping[tuple[str, str, str], bool]
+) -> list[LostTest]:
+    """Planned ids no execution matched, with why (a drifted id replaced by its file's is not)."""
+    lost = []
     for shard, lane, test in tally.leftovers:
         result = results[shard.id]
         if (shard.id, lane, test) in drifted:
@@ -322,7 +335,26 @@ def check(plan: Plan, executed: Iterable[Executed]) -> Completeness:
         else:
             reason = "not run: missing from the shard's results"
         lost.append(LostTest(test, lane, shard.id, reason))
+    return lost
 
+
+def check(plan: Plan, executed: Iterable[Executed]) -> Completeness:
+    """Compare the plan with what the shards executed (see the module docstring)."""
+    results: dict[str, Executed] = {}
+    for item in executed:
+        results.setdefault(item.shard, item)
+    tally = _Tally()
+    lost_shards, lost = _match_plan(plan, results, tally)
+    unknown = sorted(set(results) - {shard.id for shard in plan.shards})
+    for shard_id in unknown:
+        tally.extras.extend(
+            (shard_id, index, run.lane, test)
+            for index, run in enumerate(results[shard_id].runs)
+            for test in run.tests
+        )
+    run_twice_at, unplanned, drift_ran = _place_extras(tally, results, _where_planned(plan))
+    drift_notes, drifted = _drift_notes(plan, results, drift_ran)
+    lost += _leftovers_lost(tally, results, drifted)
     return Completeness(
         planned=sum(len(shard.tests) for shard in plan.shards),
         executed=tuple(tally.instances),

@@ -188,6 +188,41 @@ def _combine_cases(verdicts: Sequence[Verdict]) -> Verdict:
     )
 
 
+def _from_rerun(outcome: Outcome | None, rerun: Rerun, parts: Sequence[Verdict]) -> Verdict:
+    """A test our runner re-ran: the re-run decides flaky or broken, JUnit adds the details."""
+    outcomes = [a.outcome for a in rerun.attempts]
+    flaky = rerun.verdict == "flaky"
+    final: Outcome
+    if flaky:
+        final = "passed"
+    elif outcome is not None and is_failing(outcome):
+        final = outcome
+    else:
+        final = next((o for o in outcomes if is_failing(o)), "failed")
+    failures = tuple(f for part in parts for f in part.failures) or tuple(
+        None for o in outcomes if is_failing(o)
+    )
+    message = next((p.message for p in reversed(parts) if p.message), None)
+    seconds = parts[0].seconds if parts else None
+    details = parts[-1] if parts else None
+    return Verdict(
+        status="flaky" if flaky else "broken",
+        outcome=final,
+        attempts=max(len(outcomes), sum(p.attempts for p in parts)),
+        evidence=(
+            OUR_RERUN,
+            *dict.fromkeys(e for p in parts for e in p.evidence if e != REPEATED),
+        ),
+        seconds=seconds if seconds is not None else rerun.attempts[0].seconds,
+        message=message,
+        failures=failures,
+        file=details.file if details else None,
+        line=details.line if details else None,
+        classname=details.classname if details else None,
+        name=details.name if details else None,
+    )
+
+
 def classify(
     *,
     outcome: Outcome | None = None,
@@ -207,37 +242,7 @@ def classify(
     parts = [classify_case(group, retries=retries) for group in cases if group]
     junit = _combine_cases(parts) if parts else None
     if rerun is not None and rerun.attempts:
-        outcomes = [a.outcome for a in rerun.attempts]
-        flaky = rerun.verdict == "flaky"
-        final: Outcome
-        if flaky:
-            final = "passed"
-        elif outcome is not None and is_failing(outcome):
-            final = outcome
-        else:
-            final = next((o for o in outcomes if is_failing(o)), "failed")
-        failures = tuple(f for part in parts for f in part.failures) or tuple(
-            None for o in outcomes if is_failing(o)
-        )
-        message = next((p.message for p in reversed(parts) if p.message), None)
-        seconds = parts[0].seconds if parts else None
-        details = parts[-1] if parts else None
-        return Verdict(
-            status="flaky" if flaky else "broken",
-            outcome=final,
-            attempts=max(len(outcomes), sum(p.attempts for p in parts)),
-            evidence=(
-                OUR_RERUN,
-                *dict.fromkeys(e for p in parts for e in p.evidence if e != REPEATED),
-            ),
-            seconds=seconds if seconds is not None else rerun.attempts[0].seconds,
-            message=message,
-            failures=failures,
-            file=details.file if details else None,
-            line=details.line if details else None,
-            classname=details.classname if details else None,
-            name=details.name if details else None,
-        )
+        return _from_rerun(outcome, rerun, parts)
     if junit is None:
         if outcome is None:
             return Verdict(

@@ -154,6 +154,72 @@ def _parallel(
     )
 
 
+def _outage(state: ModeState, run: RunFacts, rate: float, recover_after: int) -> ModeDecision:
+    """An outage's run does not count: the mode, its cause and its clean runs stay."""
+    assert run.outage is not None
+    note = f"run #{run.index} looked like an outage ({run.outage}) and does not count"
+    if state.mode == "serial":
+        reason = (
+            f"{state.cause or state.reason}; {note}: {state.clean_serial_runs} of "
+            f"{recover_after} clean serial runs so far"
+        )
+    else:
+        reason = f"{note}; the mode stays parallel"
+    return ModeDecision(
+        mode=state.mode,
+        reason=reason,
+        clean_serial_runs=state.clean_serial_runs,
+        cause=state.cause,
+        since=state.since,
+        flaky_rate=rate,
+        over_threshold=False,
+        counted=False,
+        changed=False,
+        flaky_on_their_own=False,
+    )
+
+
+def _while_serial(
+    state: ModeState,
+    run: RunFacts,
+    rate: float,
+    recover_after: int,
+    *,
+    facts: str,
+    own_note: str,
+    own: bool,
+) -> ModeDecision:
+    """A serial suite's run: one clean serial run more, back to parallel after enough."""
+    cause = state.cause or state.reason
+    counted = run.mode == "serial" and run.complete
+    clean = state.clean_serial_runs + (1 if counted else 0)
+    if counted and clean >= recover_after:
+        reason = (
+            f"back to parallel after {clean} clean serial runs (last: run #{run.index}, "
+            f"{facts}){own_note}; it was serial because {cause}"
+        )
+        return _parallel(reason, rate, counted=True, changed=True, own=own)
+    if counted:
+        note = f"run #{run.index} was a clean serial run{own_note}"
+    elif run.mode != "serial":
+        note = f"run #{run.index} ran in parallel (set by hand) and does not count"
+    else:
+        note = f"run #{run.index} was incomplete (lost tests) and does not count{own_note}"
+    reason = f"{cause}; {note}: {clean} of {recover_after} clean serial runs so far"
+    return ModeDecision(
+        mode="serial",
+        reason=reason,
+        clean_serial_runs=clean,
+        cause=cause,
+        since=state.since,
+        flaky_rate=rate,
+        over_threshold=own,
+        counted=counted,
+        changed=False,
+        flaky_on_their_own=own,
+    )
+
+
 def next_mode(
     state: ModeState, run: RunFacts, *, flaky_threshold: float, recover_after: int
 ) -> ModeDecision:
@@ -170,26 +236,7 @@ def next_mode(
     )
     facts = f"flaky rate {percent(rate)} ({len(run.flaky)} of {run.tests} tests{demoted})"
     if run.outage is not None:
-        note = f"run #{run.index} looked like an outage ({run.outage}) and does not count"
-        if state.mode == "serial":
-            reason = (
-                f"{state.cause or state.reason}; {note}: {state.clean_serial_runs} of "
-                f"{recover_after} clean serial runs so far"
-            )
-        else:
-            reason = f"{note}; the mode stays parallel"
-        return ModeDecision(
-            mode=state.mode,
-            reason=reason,
-            clean_serial_runs=state.clean_serial_runs,
-            cause=state.cause,
-            since=state.since,
-            flaky_rate=rate,
-            over_threshold=False,
-            counted=False,
-            changed=False,
-            flaky_on_their_own=False,
-        )
+        return _outage(state, run, rate, recover_after)
     own = over and run.mode == "serial"
     if over and not own:
         cause = (
@@ -224,31 +271,4 @@ def next_mode(
                 f"{facts} at or under the {percent(flaky_threshold)} threshold in run #{run.index}"
             )
         return _parallel(reason, rate, counted=False, changed=False, own=own)
-    cause = state.cause or state.reason
-    counted = run.mode == "serial" and run.complete
-    clean = state.clean_serial_runs + (1 if counted else 0)
-    if counted and clean >= recover_after:
-        reason = (
-            f"back to parallel after {clean} clean serial runs (last: run #{run.index}, "
-            f"{facts}){own_note}; it was serial because {cause}"
-        )
-        return _parallel(reason, rate, counted=True, changed=True, own=own)
-    if counted:
-        note = f"run #{run.index} was a clean serial run{own_note}"
-    elif run.mode != "serial":
-        note = f"run #{run.index} ran in parallel (set by hand) and does not count"
-    else:
-        note = f"run #{run.index} was incomplete (lost tests) and does not count{own_note}"
-    reason = f"{cause}; {note}: {clean} of {recover_after} clean serial runs so far"
-    return ModeDecision(
-        mode="serial",
-        reason=reason,
-        clean_serial_runs=clean,
-        cause=cause,
-        since=state.since,
-        flaky_rate=rate,
-        over_threshold=own,
-        counted=counted,
-        changed=False,
-        flaky_on_their_own=own,
-    )
+    return _while_serial(state, run, rate, recover_after, facts=facts, own_note=own_note, own=own)

@@ -76,7 +76,7 @@ from shard_action.core.outcomes import (
     Status,
     is_failing_status,
 )
-from shard_action.core.plan import Plan
+from shard_action.core.plan import Plan, PlannedShard
 from shard_action.core.prediction import Measured, Parts, learned, speed_factor
 from shard_action.core.quarantine import QuarantineEntry, Suggestion, suggestion_block
 from shard_action.core.resolver import Resolver
@@ -655,6 +655,33 @@ def _timing(
     )
 
 
+ShardStatus = Literal["passed", "failed", "stopped", "missing", "unknown", "not run"]
+
+
+def _shard_status(
+    held: bool, shard: PlannedShard | None, manifest: ShardManifest | None, failing: int
+) -> ShardStatus:
+    """``held``: held back on purpose; no ``shard``: not in the plan; no ``manifest``: lost."""
+    if held:
+        return "not run"
+    if manifest is None:
+        return "missing"
+    if shard is None:
+        return "unknown"
+    if manifest.failure:
+        return "stopped"
+    return "failed" if failing or manifest.exit_code != 0 else "passed"
+
+
+def _predicted(shard: PlannedShard | None, setup: float | None) -> float | None:
+    """The plan's prediction, with the job's set-up only when it is measured too."""
+    if shard is None:
+        return None
+    if shard.prediction is not None:
+        return shard.prediction.total - (0.0 if setup is not None else shard.prediction.setup)
+    return shard.predicted_seconds
+
+
 def _shard_entries(
     plan: Plan,
     shards: Mapping[str, ShardResult],
@@ -683,27 +710,11 @@ def _shard_entries(
         shard = planned.get(shard_id)
         result = shards.get(shard_id)
         manifest = result.manifest if result is not None else None
-        status: Literal["passed", "failed", "stopped", "missing", "unknown", "not run"]
-        if shard_id in not_run:
-            status = "not run"
-        elif manifest is None:
-            status = "missing"
-        elif shard is None:
-            status = "unknown"
-        elif manifest.failure:
-            status = "stopped"
-        elif failing.get(shard_id) or manifest.exit_code != 0:
-            status = "failed"
-        else:
-            status = "passed"
+        status = _shard_status(shard_id in not_run, shard, manifest, failing.get(shard_id, 0))
         setup = (setups or {}).get(shard_id)
         measured = _measured(manifest, setup)
         prediction = shard.prediction if shard is not None else None
-        predicted: float | None = None
-        if prediction is not None:
-            predicted = prediction.total - (0.0 if setup is not None else prediction.setup)
-        elif shard is not None:
-            predicted = shard.predicted_seconds
+        predicted = _predicted(shard, setup)
         wall = _seconds(manifest.started, manifest.finished) if manifest else None
         entries.append(
             ShardEntry(
