@@ -303,6 +303,7 @@ def test_runner_settings_and_lane_limits_travel_in_the_plan() -> None:
         plan = _plan(config, tests, {}, mode=mode)
         assert plan.runner.model_dump() == {
             "reruns": 4,
+            "early_flake_runs": 0,  # set by core.early_flakes when it places extra runs
             "fail_on_flaky": True,
             "coverage": False,
             "coverage_core": "ctrace",

@@ -25,7 +25,7 @@ from shard_action.adapters.runner import (
 )
 from shard_action.core import ledger as book
 from shard_action.core.coverage_core import choose_core
-from shard_action.core.ledger import FIRST, Ledger, SliceRecord
+from shard_action.core.ledger import FIRST, EarlyRecord, Ledger, SliceRecord
 from shard_action.core.manifest import MANIFEST_FILE
 from shard_action.core.outcomes import Outcome
 from shard_action.core.plan import Plan, PlannedShard
@@ -227,6 +227,7 @@ def run_slices(ctx: ShardContext, ledger: Ledger) -> list[str]:
             run_pytest_slice(ctx, piece, owners, ledger, record)
         if ledger.fatal:
             break
+    run_early(ctx, ledger)
     parts = ctx.work / "coverage"
     if not (plan.runner.coverage and plan.runner.command is None and parts.is_dir()):
         return []
@@ -237,6 +238,38 @@ def run_slices(ctx: ShardContext, ledger: Ledger) -> list[str]:
     if any(record.tests for record in ledger.slices):
         ledger.fail(f"shard {shard.id}: {problem}", fatal=False)
     return []
+
+
+def run_early(ctx: ShardContext, ledger: Ledger) -> None:
+    """The plan's new tests, ``early_flake_runs`` more rounds each after the shard's own, each
+    round a fresh process without coverage. What goes wrong here is a note, never a failure."""
+    runner = ctx.plan.runner
+    if ledger.fatal or runner.early_flake_runs <= 0 or runner.command is not None:
+        return
+    number = 0
+    for early in ctx.shard.early:
+        piece = PlacedSlice(-1, ctx.plan.lane(early.lane), tuple(early.tests))
+        record = EarlyRecord(early.lane, piece.tests)
+        ledger.early.append(record)
+        keep = Selection(keep=piece.tests, known=frozenset(piece.tests), owned_files=frozenset())
+        for attempt in range(2, runner.early_flake_runs + 2):
+            number += 1
+            name = f"early-{number}.xml"
+            report = run_pytest(
+                python=ctx.python, selection=keep, files=files_in_order(piece.tests),
+                cwd=ctx.root, env=ctx.env(piece, attempt), junit=ctx.results / name,
+                workdir=ctx.work / f"early-{number}", coverage_file=None,
+                sequential=piece.lane.sequential, args=(*runner.pytest_args, *ctx.extra),
+                timeout=piece.lane.timeout, memory_mb=piece.lane.memory_mb, workers=None,
+            )  # fmt: skip
+            if (ctx.results / name).is_file():
+                record.junit.append(name)
+            record.round(report)
+            if report.process.timed_out or report.process.signal is not None:
+                ledger.notes.append(
+                    f"{ctx.where(piece)}: early-flake round {number} was stopped "
+                    f"(exit {report.process.returncode}); its tests count only where they ran"
+                )
 
 
 def choose_coverage_core(plan: Plan, python: str, root: Path, ledger: Ledger) -> str | None:
@@ -256,8 +289,9 @@ def clean(results: Path, shard_id: str) -> None:
     """Remove what an earlier run of this shard left here, and nothing else."""
     for old in [results / MANIFEST_FILE, results / f".coverage.{shard_id}"]:
         old.unlink(missing_ok=True)
-    for old in results.glob("junit-*.xml"):
-        old.unlink()
+    for pattern in ("junit-*.xml", "early-*.xml"):
+        for old in results.glob(pattern):
+            old.unlink()
 
 
 @contextlib.contextmanager

@@ -32,6 +32,7 @@ from shard_action.commands.options import (
 from shard_action.commands.report import default_templates, user_templates
 from shard_action.core import shardcount
 from shard_action.core.demotion import Demotion
+from shard_action.core.early_flakes import known_tests, place_early_runs
 from shard_action.core.matrix import Matrix, matrix
 from shard_action.core.mode import plan_mode
 from shard_action.core.models import TestItem
@@ -67,12 +68,9 @@ def build_plan(
         raise NoTestsError(no_tests_message(config, root, args.tests_from))
     timing_input = read_timings(args.timings, on_bad_report=config.on_bad_report)
     timings = resolve(
-        timing_input.observations,
-        collected.tests,
-        granularity=units_of(collected.tests),
-        sources=timing_input.sources,
-        skipped_reports=timing_input.skipped_reports,
-    )
+        timing_input.observations, collected.tests, granularity=units_of(collected.tests),
+        sources=timing_input.sources, skipped_reports=timing_input.skipped_reports,
+    )  # fmt: skip
     mode, reason = plan_mode(config.mode, timing_input.history, override=args.mode)
     sizes = file_sizes(root, collected.tests)
     history = timing_input.history
@@ -96,7 +94,10 @@ def build_plan(
     if explain is not None:
         counts = shardcount.counts_up_to(config.max_shards)
         explain.extend(shardcount.options(lambda k: plan_for(collected.tests, (), k), counts))
-    return plan.model_copy(update={"quarantine": quarantine, "demoted": demoted})
+    early = place_early_runs(plan, known_tests(history), config.early_flake_runs)
+    if early.new:
+        print(early.note())
+    return early.plan.model_copy(update={"quarantine": quarantine, "demoted": demoted})
 
 
 def plan_summary(plan: Plan, folder: Path | None = None) -> tuple[str, list[str]]:

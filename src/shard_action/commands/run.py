@@ -126,6 +126,7 @@ def _finish(
         finished=finished,
         exit_code=verdicts.exit_code,
         slices=verdicts.slices,
+        early=[record.result() for record in ledger.early],
         coverage=coverage,
         workdir=str(root),
         failure=verdicts.failure,

@@ -287,6 +287,12 @@ class Config(_Strict):
         description="Re-run a failed test up to this many times in a fresh process: passed on a "
         "re-run = flaky, failed every time = broken.",
     )
+    early_flake_runs: Annotated[int, Field(ge=0, le=10)] = Field(
+        0,
+        description="Run each new test (not in the history) this many more times, each round in "
+        "a fresh process, in the spare time of the shards that finish early: a new test that "
+        "fails in one of them is reported flaky before it can flake on the main branch. 0: off.",
+    )
     fail_on_flaky: bool = Field(
         False, description="Make a shard fail for flaky tests too, not only for broken ones."
     )

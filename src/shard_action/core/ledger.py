@@ -13,8 +13,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from shard_action.core.manifest import Attempt, Drift, Rerun, SliceResult
-from shard_action.core.outcomes import Outcome, is_failing
+from shard_action.core.manifest import Attempt, Drift, EarlyResult, Rerun, SliceResult
+from shard_action.core.outcomes import Outcome, is_failing, worse
 from shard_action.core.plan import Plan
 from shard_action.core.prediction import ProcessTimes
 from shard_action.core.process_report import ProcessResult, PytestReport
@@ -75,6 +75,38 @@ class SliceRecord:
 
 
 @dataclass
+class EarlyRecord:
+    """The rounds of one lane's new tests after the shard's own (``core.early_flakes``)."""
+
+    lane: str
+    tests: tuple[str, ...]
+    outcomes: dict[str, list[Outcome]] = field(default_factory=dict)
+    exit_codes: list[int] = field(default_factory=list)
+    junit: list[str] = field(default_factory=list)
+
+    def round(self, report: PytestReport) -> None:
+        """One round's outcomes; a whole-file id gets its file's worst. A test the round did
+        not report (its process died) has no outcome: nothing is held against it."""
+        got: dict[str, Outcome] = {}
+        for result in report.results:
+            key = file_of(result.id) if file_of(result.id) in self.tests else result.id
+            got[key] = worse(got[key], result.outcome) if key in got else result.outcome
+        self.exit_codes.append(report.process.returncode)
+        for test in self.tests:
+            if (outcome := got.get(test)) is not None:
+                self.outcomes.setdefault(test, []).append(outcome)
+
+    def result(self) -> EarlyResult:
+        return EarlyResult(
+            lane=self.lane,
+            tests=list(self.tests),
+            outcomes=self.outcomes,
+            exit_codes=self.exit_codes,
+            junit=self.junit,
+        )
+
+
+@dataclass
 class Ledger:
     """Everything the shard learns while it runs, in the order it learns it."""
 
@@ -86,6 +118,7 @@ class Ledger:
     """The first process of each slice that ran a test, for the shard's measured parts."""
     files: dict[str, float] = field(default_factory=dict)
     reruns: bool = False
+    early: list[EarlyRecord] = field(default_factory=list)
 
     def fail(self, message: str, *, fatal: bool = True) -> None:
         self.failures.append(message)

@@ -101,6 +101,25 @@ class SliceResult(_Model):
     )
 
 
+class EarlyResult(_Model):
+    """New tests of one lane run again after the shard's own (`early-flake-runs`), each round in
+    a fresh process. Never part of the shard's verdict: a failure here makes a passed test
+    flaky in the fan-in, nothing more."""
+
+    lane: str = Field(description="The lane instance the rounds ran with.")
+    tests: list[str]
+    outcomes: dict[str, list[Outcome]] = Field(
+        default_factory=dict,
+        description="Per test, its outcome in each round that reported it, in order.",
+    )
+    exit_codes: list[int] = Field(default_factory=list, description="One per round.")
+    junit: list[str] = Field(
+        default_factory=list,
+        description="JUnit files of the rounds (`early-<n>.xml`), relative to the results folder; "
+        "not among the slices' files, so the fan-in never mistakes them for attempts.",
+    )
+
+
 class ShardManifest(Document):
     model_config = ConfigDict(frozen=True)
     kind: Literal["shard-action-result"] = MANIFEST_KIND
@@ -117,6 +136,10 @@ class ShardManifest(Document):
         default_factory=list,
         description="One per slice of the shard, in plan order (slices after a fatal failure "
         "are listed with nothing executed).",
+    )
+    early: list[EarlyResult] = Field(
+        default_factory=list,
+        description="The plan's `early` tests, run again in the shard's spare time.",
     )
     coverage: list[str] = Field(
         default_factory=list, description="Coverage data files, relative to the results folder."

@@ -64,6 +64,12 @@ class PlannedShard(Frozen):
         description="A shard of the first tier (`first-tier`): it runs before the others, which "
         "run only when every first shard passed.",
     )
+    early: list[Slice] = Field(
+        default_factory=list,
+        description="New tests (not in the history) this shard runs `runner.early_flake_runs` "
+        "more times after its own, each round in a fresh process, in its spare time "
+        "(`early-flake-runs`); their first run is in `slices`, wherever it was planned.",
+    )
 
     @property
     def tests(self) -> list[str]:
@@ -146,6 +152,7 @@ class RunnerSettings(Frozen):
     """
 
     reruns: int = 2
+    early_flake_runs: int = Field(0, ge=0, description="Extra runs of each test in `early`.")
     fail_on_flaky: bool = False
     coverage: bool = True
     coverage_core: Literal["auto", "sysmon", "ctrace", "pytrace"] = "auto"

@@ -42,6 +42,7 @@ from shard_action.core.config import (
 from shard_action.core.demotion import DemotionRow, Seen, Step, rows
 from shard_action.core.demotion import update as update_demotion
 from shard_action.core.documents import Document
+from shard_action.core.early_flakes import early_failures
 from shard_action.core.flakiness import (
     OUR_RERUN,
     Verdict,
@@ -610,6 +611,14 @@ def _entry(instance: Instance, verdict: Verdict, fanned_out: bool) -> TestEntry:
     )
 
 
+def _early_flaky(entry: TestEntry, early: Mapping[tuple[str, str], str]) -> TestEntry:
+    """A passed new test that failed in an early-flake run is flaky (``core.early_flakes``)."""
+    seen = early.get((entry.lane, entry.test))
+    if seen is None or entry.status != "passed":
+        return entry
+    return entry.model_copy(update={"status": "flaky", "evidence": [*entry.evidence, seen]})
+
+
 def _timing(
     plan: Plan,
     shards: Mapping[str, ShardResult],
@@ -1039,6 +1048,8 @@ def _check(plan: Plan, shards: Sequence[ShardResult]) -> _Checked:
     entries = tuple(
         _entry(i, verdicts[n], i.test in fanned_out) for n, i in enumerate(completeness.executed)
     )
+    early = early_failures(r.manifest for r in by_shard.values())
+    entries = tuple(_early_flaky(e, early) for e in entries) if early else entries
     return _Checked(plan, by_shard, not_run, ran, completeness, entries, unmatched)
 
 

@@ -7,7 +7,7 @@ is named with its lane when it is fanned out (``core.testids.label``).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from shard_action.core.manifest import MANIFEST_FILE, ShardManifest
 from shard_action.core.outcomes import Outcome, is_failing
@@ -40,6 +40,25 @@ def _headline(
     return lines
 
 
+def _early_lines(manifest: ShardManifest, name: Callable[[str, str], str]) -> list[str]:
+    """The new tests run again in the shard's spare time, and those that failed there."""
+    if not manifest.early:
+        return []
+    tests = sum(len(e.tests) for e in manifest.early)
+    rounds = max(len(e.exit_codes) for e in manifest.early)
+    failed = [
+        (t, e.lane)
+        for e in manifest.early
+        for t, outcomes in e.outcomes.items()
+        if any(is_failing(o) for o in outcomes)
+    ]
+    lines = [
+        f"  early-flake runs: {count(tests, 'new test')} run {count(rounds, 'more time')}, "
+        f"{len(failed)} failed in one (flaky)"
+    ]
+    return lines + [f"  early flaky: {name(t, lane)}" for t, lane in failed[:LISTED]]
+
+
 def summary_lines(
     manifest: ShardManifest,
     results: str,
@@ -63,6 +82,7 @@ def summary_lines(
     lines += [f"  broken: {name(t, lane)} ({o})" for t, o, lane in broken[:LISTED]]
     if len(broken) > LISTED:
         lines.append(f"  … and {len(broken) - LISTED} more broken")
+    lines += _early_lines(manifest, name)
     drift = [(d, s.lane) for s in manifest.slices for d in s.drift]
     for record, lane in drift[:10]:
         lines.append(

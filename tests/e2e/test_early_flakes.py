@@ -1,0 +1,88 @@
+"""Catching new flakes early, through the real pipeline: ``local`` twice on a tiny project.
+
+The first run makes the history; then two new tests appear, one of which fails on exactly its
+second invocation (a counter file, so the outcome is planned, not random). With
+``early-flake-runs = 2`` the second plan gives both new tests two more runs in the spare time of
+the shard that finishes early; the one that failed there is reported flaky, nothing else changes.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import shard_action
+from tests.e2e.test_local_command import tiny_project
+
+pytestmark = pytest.mark.slow
+
+CONFIG = """
+[tool.shard-action]
+shard-overhead = 0.0
+coverage = false
+early-flake-runs = 2
+"""
+SLOW = "import time\n\ndef test_takes_its_time():\n    time.sleep(3)\n"
+NEW = """\
+import pathlib
+
+COUNTER = pathlib.Path(__file__).with_name("invocations.txt")
+
+
+def test_new_and_flaky():
+    seen = int(COUNTER.read_text()) if COUNTER.exists() else 0
+    COUNTER.write_text(str(seen + 1))
+    assert seen != 1, "fails on its second invocation only"
+
+
+def test_new_and_steady():
+    assert True
+"""
+FLAKY = "tests/test_new.py::test_new_and_flaky"
+STEADY = "tests/test_new.py::test_new_and_steady"
+
+
+def _local(project: Path) -> dict[str, Any]:
+    proc = shard_action(["local", "--shards", "2"], cwd=project)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
+    report: dict[str, Any] = json.loads(
+        (project / "shard-action-out" / "report" / "report.json").read_text()
+    )
+    return report
+
+
+def test_a_new_test_that_fails_in_an_extra_run_is_reported_flaky(tmp_path: Path) -> None:
+    project = tiny_project(tmp_path / "project")
+    (project / "pyproject.toml").write_text((project / "pyproject.toml").read_text() + CONFIG)
+    (project / "tests" / "test_slow.py").write_text(SLOW)
+    first = _local(project)
+    assert first["counts"]["flaky"] == 0
+    out = project / "shard-action-out"
+    assert all(s["early"] == [] for s in json.loads((out / "plan.json").read_text())["shards"])
+
+    (project / "tests" / "test_new.py").write_text(NEW)
+    report = _local(project)
+    plan = json.loads((out / "plan.json").read_text())
+    assert plan["runner"]["early_flake_runs"] == 2
+    early = [(s["id"], e["tests"]) for s in plan["shards"] for e in s["early"]]
+    slow_shard = next(s["id"] for s in plan["shards"] if "tests/test_slow.py" in str(s))
+    assert len(early) == 1 and sorted(early[0][1]) == [FLAKY, STEADY], early
+    assert early[0][0] != slow_shard, "the spare time is in the shard that finishes early"
+
+    manifests = [json.loads(p.read_text()) for p in out.rglob("manifest.json")]
+    rounds = {t: o for m in manifests for e in m["early"] for t, o in e["outcomes"].items()}
+    assert rounds == {FLAKY: ["failed", "passed"], STEADY: ["passed", "passed"]}
+    assert (project / "tests" / "invocations.txt").read_text() == "3", "1 planned + 2 extra"
+
+    assert report["exit_code"] == 0 and report["complete"] is True
+    assert report["counts"]["failed"] == 0 and report["lost"] == []
+    assert report["run_twice"] == [], "nothing ran twice in the main pass"
+    (flaky,) = report["flaky"]
+    assert flaky["test"] == FLAKY and flaky["status"] == "flaky"
+    assert "failed 1 of 2 early-flake runs (new test)" in flaky["evidence"]
+    history = json.loads((project / ".shard-action" / "history.json").read_text())
+    assert history["tests"]["default"][FLAKY]["outcomes"].endswith("F")
+    assert history["tests"]["default"][STEADY]["outcomes"].endswith("p")
