@@ -25,7 +25,7 @@ shard-overhead = 0.0
 coverage = false
 early-flake-runs = 2
 """
-SLOW = "import time\n\ndef test_takes_its_time():\n    time.sleep(3)\n"
+SLOW = "import time\n\ndef test_takes_its_time():\n    time.sleep(5)\n"
 NEW = """\
 import pathlib
 
