@@ -31,7 +31,7 @@ PLAN = "shard-action-plan" + ATTEMPT
 HISTORY = "shard-action-history"
 RESULTS = "shard-action-results-"
 SAVED_COMMENT = "shard-action-comment"
-PR, FORK_PR, TIERS_PR = 7, 8, 9  # fmt: skip
+PR, FORK_PR, TIERS_PR, QUARANTINE_PR = 7, 8, 9, 10  # fmt: skip
 #: The tiers of ``workflows/tiers.yml``'s runs (the template's dispatch offers full, core, smoke),
 #: set as CI variables would be, over four files of the default lane (at most two shards per
 #: stage): the lanes are ``test_pytest_lanes.py``'s business, and this keeps the runs short.
@@ -45,6 +45,17 @@ TIERS_ENV = {
     ),
     "SHARD_ACTION_MAX_SHARDS": "2",
 }
+
+QUARANTINED_TEST = "tests/test_quarantined.py::test_talks_to_a_service_that_is_down"
+QUARANTINED_SOURCE = """def test_talks_to_a_service_that_is_down() -> None:
+    raise ConnectionError("the service is down")
+"""
+QUARANTINE_ENTRY = """[[quarantine]]
+test = "{test}"
+owner = "@alice"
+reason = "the service is down, #42"
+expires = {expires}
+"""
 
 
 class Story:
@@ -161,6 +172,29 @@ class Story:
             ),
         )
 
+    # -- quarantine: a pull request that adds a failing test and lists it in quarantine.toml ------
+    def quarantine_pull_request(self, expires: str = "2099-12-31") -> Run:
+        """A pull request (not merged) adding :data:`QUARANTINED_TEST`, which always fails, and
+        a ``.shard-action/quarantine.toml`` entry for it that expires on ``expires``."""
+
+        def make() -> Run:
+            w = self.world
+            test = w.checkout / QUARANTINED_TEST.split("::", 1)[0]
+            test.write_text(QUARANTINED_SOURCE, "utf-8")
+            entry = w.checkout / ".shard-action" / "quarantine.toml"
+            entry.parent.mkdir(exist_ok=True)
+            entry.write_text(QUARANTINE_ENTRY.format(test=QUARANTINED_TEST, expires=expires))
+            git(w.checkout, "add", "-A", "-f")
+            git(w.checkout, "commit", "-q", "-m", "a quarantined test")
+            w.repo.issues[QUARANTINE_PR].head_sha = w.head_sha
+            try:
+                label = f"quarantine-{expires}"
+                return w.act("pull_request", w.pull_request_event(QUARANTINE_PR), label=label)
+            finally:  # the pull request is not merged: main goes on without it
+                git(w.checkout, "revert", "--no-edit", "HEAD")
+
+        return self.step(f"quarantine-{expires}", make)
+
     # -- workflows/tiers.yml, on the same repository (it plans from its own runs' history) --------
     def tiers_pull_request(self) -> Run:
         w = self.world
@@ -224,6 +258,7 @@ def shop_story(toolkit: Toolkit, fake: FakeGitHub, logs: Path, scratch: Path) ->
     repo.add_pull(PR, head_ref="feature", head_sha=world.head_sha)
     repo.add_pull(FORK_PR, head_ref="patch-1", fork=True, head_sha=world.head_sha)
     repo.add_pull(TIERS_PR, head_ref="tiers", head_sha=world.head_sha)
+    repo.add_pull(QUARANTINE_PR, head_ref="quarantine", head_sha=world.head_sha)
     return Story(world, scratch)
 
 
