@@ -24,6 +24,8 @@ max-demoted = 0
 """
 # max-demoted = 0: the story is about the all-or-nothing serial rollback; a re-run flaky test
 # would otherwise be demoted (core/demotion.py) and the suite would stay parallel.
+#: The demotion steps (``test_demotion.py``) turn it back on, as a CI variable would.
+DEMOTION_ENV = {"SHARD_ACTION_MAX_DEMOTED": "10"}
 FLAKY_TEST = "tests/test_flaky.py::test_price_table_cache_warms_up"
 #: First-attempt names: the action adds `.attempt-N` so a re-run never mixes attempts.
 ATTEMPT = ".attempt-1"
@@ -170,6 +172,25 @@ class Story:
             lambda: w.act(
                 "push", w.event("push"), label="push-broken", env={"ACT_BREAK_INSTALL": str(gate)}
             ),
+        )
+
+    # -- targeted demotion: two more pushes on main, demotion on --------------------------------
+    def demoting_push(self) -> Run:
+        """The planted flaky test fails in parallel and passes re-run alone: demoted, not serial."""
+        self.broken_install()
+        w = self.world
+        env = {**DEMOTION_ENV, "EXAMPLE_FLAKY_DIR": str(self.scratch / "flaky-demotion")}
+        return self.step(
+            "push-demote", lambda: w.act("push", w.event("push"), label="push-demote", env=env)
+        )
+
+    def demoted_push(self) -> Run:
+        """The next push plans the demoted test in ``default.demoted``, in parallel mode."""
+        self.demoting_push()
+        w = self.world
+        return self.step(
+            "push-demoted",
+            lambda: w.act("push", w.event("push"), label="push-demoted", env=DEMOTION_ENV),
         )
 
     # -- quarantine: a pull request that adds a failing test and lists it in quarantine.toml ------
