@@ -37,7 +37,7 @@ def test_the_cheapest_count_within_the_target_wins_fewer_shards_on_a_tie() -> No
     assert [c.wall for c in plan.counts] == pytest.approx([150, 90, 72, 60, 51, 45])
     assert plan.counts[1].speedup == pytest.approx(150 / 90)
     critical = next(lane for lane in plan.lanes if lane.critical)
-    assert critical.capped_by is not None and "target-time 100 s" in critical.capped_by
+    assert critical.capped_by is not None and "target-time 1 m 40 s" in critical.capped_by
     assert not plan.warnings
     summary = plan_summary(plan)[0]
     assert "| 2 | 1 m 30 s | 4 | 1.7\u00d7 faster | chosen |" in summary
