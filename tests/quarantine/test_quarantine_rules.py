@@ -112,6 +112,15 @@ def test_covers_matches_the_id_and_the_lane_instance_or_its_base() -> None:
     assert quarantine.covers("tests/t.py::y", "db", "db") is None
 
 
+def test_an_entry_for_a_lane_instance_follows_its_test_into_the_demoted_lane() -> None:
+    """A demoted test runs in ``{lane}.demoted`` (core/lanes.py); its quarantine still holds."""
+    entry = {**GOOD, "test": "tests/t.py::x", "lane": "db-sqlite"}
+    quarantine = Quarantine(entries=parse({"quarantine": [entry]}))
+    assert quarantine.covers("tests/t.py::x", "db-sqlite.demoted", "db") is not None
+    assert quarantine.covers("tests/t.py::x", "db-sqlite.demoted", None) is not None
+    assert quarantine.covers("tests/t.py::x", "db-postgres.demoted", "db") is None
+
+
 @given(st.text())
 def test_toml_string_reads_back_as_the_same_text(text: str) -> None:
     assert tomllib.loads(f"x = {toml_string(text)}")["x"] == text

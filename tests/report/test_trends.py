@@ -223,3 +223,17 @@ def test_the_report_carries_trends_and_the_summary_and_history_show_say_the_same
     assert main(["history", "show", str(path), "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == json.loads(trends.model_dump_json())
     assert main(["history", "show", str(tmp_path / "missing.json")]) == 2
+
+
+def test_the_trend_chart_starts_its_axis_at_zero_so_the_bars_show_their_size() -> None:
+    """Mermaid's xychart fits the y-axis to the data: a suite of 16-18 s read as empty bars."""
+    history = run_series([1.0, 1.0, 1.0])
+    the_plan = plan([shard("default-1", ["tests/test_a.py::test_x"])])
+    case = manifest("default-1", ["tests/test_a.py::test_x"], seconds=2.5)
+    trends = build(the_plan, [ShardResult(case)], history=history).report.trends
+    assert trends is not None
+    section = render_trends(template_set(default_templates()), trends)
+    (axis,) = [line.strip() for line in section.splitlines() if "y-axis" in line]
+    low, high = axis.removeprefix('y-axis "seconds"').split("-->")
+    top = max(max(p.test_seconds or 0, p.wall_seconds or 0) for p in trends.runs)
+    assert float(low) == 0 and top < float(high) <= max(1.0, top * 1.1) + 1

@@ -18,6 +18,8 @@ from typing import Annotated, Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
+from shard_action.core.lanes import home_lane
+
 DEFAULT_FILE: Final = ".shard-action/quarantine.toml"
 SUGGESTED_DAYS: Final = 30
 """Days of quarantine a suggested entry proposes: long enough to fix, short enough to notice."""
@@ -68,9 +70,11 @@ class Quarantine(BaseModel):
             self._by_test.setdefault(entry.test, []).append(entry)
 
     def covers(self, test: str, lane: str, base: str | None = None) -> QuarantineEntry | None:
-        """The entry that quarantines ``test`` in lane instance ``lane`` (of lane ``base``)."""
+        """The entry that quarantines ``test`` in lane instance ``lane`` (of lane ``base``); a
+        demoted lane (``db-sqlite.demoted``) is its home lane's, so the entry follows the test."""
+        home, _ = home_lane(lane)
         for entry in self._by_test.get(test, ()):
-            if entry.lane in (None, lane, base):
+            if entry.lane in (None, lane, home, base):
                 return entry
         return None
 
