@@ -15,9 +15,17 @@ any one of them can run alone):
 7. ``workflow_dispatch`` with ``mode: serial``: one shard; a clean serial run, so (with
    ``recover-after = 1``) the history returns to parallel;
 8. a push, parallel again, in which one shard's install fails: the report names its lost tests
-   and the run is red.
+   and the run is red;
+9. a push with demotion on (``SHARD_ACTION_MAX_DEMOTED=10``, as a CI variable would set it):
+   the planted flaky test fails in parallel and passes re-run alone, so it is demoted and the
+   next run stays parallel, where step 2's same flake sent the suite serial;
+10. the next push plans it in the demoted lane ``default.demoted`` and runs green in parallel.
 
-The user's configuration adds ``flaky-threshold = 0.005`` (one flaky test in 100 is over it)
+The steps change the repository's state (its comments, its history), so the tests stay in this
+one file, in story order: a later step run first would change what an earlier test reads.
+
+The user's configuration adds ``max-demoted = 0`` (demotion off until step 9),
+``flaky-threshold = 0.005`` (one flaky test in 100 is over it)
 and ``recover-after = 1`` (one clean serial run is enough) to the example's, to keep the story
 short.
 """
@@ -32,6 +40,7 @@ import pytest
 
 from tests.act.story import (
     ATTEMPT,
+    FLAKY_TEST,
     FORK_PR,
     HISTORY,
     PLAN,
@@ -40,6 +49,7 @@ from tests.act.story import (
     SAVED_COMMENT,
     Story,
     all_green,
+    plan_of,
     planned,
     zipped,
 )
@@ -203,3 +213,28 @@ def test_a_shard_that_fails_to_install_loses_its_tests_loudly_and_the_run_is_red
     summary = html.unescape(report.summary)
     assert broken in summary and "never ran" in summary
     assert RESULTS + broken + ATTEMPT not in story.world.artifacts_of(run)
+
+
+def test_a_test_flaky_in_parallel_that_passes_alone_is_demoted_not_sent_serial(
+    story: Story,
+) -> None:
+    run = story.demoting_push()
+    all_green(run)
+    report = run.job("report")
+    assert report.outputs["mode"] == "parallel"  # the next run's mode
+    summary = html.unescape(report.summary)
+    assert "Demoted" in summary and "test_price_table_cache_warms_up" in summary
+
+
+def test_the_next_push_runs_the_demoted_test_in_its_demoted_lane_in_parallel(
+    story: Story,
+) -> None:
+    run = story.demoted_push()
+    all_green(run)
+    plan = run.job("plan")
+    assert plan.outputs["mode"] == "parallel"
+    shards = plan_of(story.world, run)["shards"]
+    assert len(shards) > 1
+    lanes = {piece["lane"] for s in shards for piece in s["slices"] if FLAKY_TEST in piece["tests"]}
+    assert lanes == {"default.demoted"}, lanes
+    assert "test_price_table_cache_warms_up" in html.unescape(plan.summary)
