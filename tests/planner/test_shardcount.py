@@ -58,9 +58,12 @@ def test_plan_explain_prints_the_table(tmp_path: Path) -> None:
         (tests / f"test_m{n}.py").write_text("def test_a():\n    pass\n", encoding="utf-8")
     durations = {f"tests/test_m{n}.py::test_a": 40.0 for n in range(3)}
     (tmp_path / "d.json").write_text(json.dumps(durations), encoding="utf-8")
+    # a test list: no collection, so no start-up estimated from it (core.estimate.first_costs)
+    (tmp_path / "ids.txt").write_text("\n".join(durations), encoding="utf-8")
     proc = subprocess.run(
         [sys.executable, "-m", "shard_action", "plan", "--explain", "--no-history",
-         "--timings", "d.json", "--shard-overhead", "30", "--out", "out"],
+         "--timings", "d.json", "--tests-from", "ids.txt", "--shard-overhead", "30",
+         "--out", "out"],
         cwd=tmp_path, capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr

@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +32,7 @@ from typing import Any
 from shard_action import __version__
 from shard_action.adapters.plugin_path import env_for
 from shard_action.core.config import Config
+from shard_action.core.estimate import Collection
 from shard_action.core.models import TestItem
 from shard_action.core.testids import file_of
 from shard_action.core.units import count
@@ -49,12 +52,17 @@ PLAIN_ASSERT = "--assert=plain"
 
 @dataclass(frozen=True)
 class Collected:
-    """What collection found: the tests in collection order, and what to tell the user."""
+    """What collection found: the tests in collection order, and what to tell the user.
+
+    ``times``: what pytest's collection took (a cached one: when it ran), for a first run's
+    start-up estimate; ``None`` when pytest did not collect.
+    """
 
     tests: tuple[TestItem, ...]
     source: str
     warnings: tuple[str, ...] = field(default=())
     cached: bool = False
+    times: Collection | None = None
 
 
 def _dedupe(items: Sequence[TestItem], source: str) -> tuple[tuple[TestItem, ...], list[str]]:
@@ -231,16 +239,40 @@ def _parse_payload(data: Any, where: str) -> tuple[list[TestItem], list[dict[str
     return items, errors
 
 
+def _number(value: Any) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
+
+
+def _times(data: Any) -> Collection | None:
+    """The collection's clock from the plugin's payload (``started``: set by us before pytest);
+    an older or odd payload gives ``None``, never an error."""
+    clock = data.get("clock") if isinstance(data, dict) else None
+    started = _number(data.get("started")) if isinstance(data, dict) else None
+    configured = _number(clock.get("configured")) if isinstance(clock, dict) else None
+    if started is None or configured is None:
+        return None
+    files = data.get("files")
+    seconds = {
+        str(name): number
+        for name, value in (files.items() if isinstance(files, dict) else ())
+        if (number := _number(value)) is not None and number >= 0
+    }
+    return Collection(interpreter=max(0.0, configured - started), files=seconds)
+
+
 def _from_cache(cached: Path) -> Collected | None:
     """The stored collection of an unchanged tree; a damaged entry is just a miss."""
     if not cached.is_file():
         return None
     try:
-        items, _ = _parse_payload(json.loads(cached.read_text("utf-8")), str(cached))
+        data = json.loads(cached.read_text("utf-8"))
+        items, _ = _parse_payload(data, str(cached))
     except (OSError, ValueError, InputError):
         return None
     tests, warnings = _dedupe(items, "pytest collection")
-    return Collected(tests, "pytest collection (cached)", tuple(warnings), True)
+    return Collected(tests, "pytest collection (cached)", tuple(warnings), True, _times(data))
 
 
 def _tail(proc: subprocess.CompletedProcess[str]) -> str:
@@ -258,6 +290,7 @@ def _run_collection(
         command = [
             interpreter, "-m", "pytest", "--collect-only", "-qq", "-p", PLUGIN, PLAIN_ASSERT, *args
         ]  # fmt: skip
+        started = time.time()
         try:
             proc = subprocess.run(
                 command, cwd=root, env=run_env, capture_output=True, text=True, check=False
@@ -274,7 +307,10 @@ def _run_collection(
             raise InputError(
                 f"pytest collection failed (exit {proc.returncode}) in {root}:\n{_tail(proc)}"
             )
-        return json.loads(out.read_text("utf-8")), proc
+        payload = json.loads(out.read_text("utf-8"))
+        if isinstance(payload, dict):
+            payload["started"] = started
+        return payload, proc
 
 
 def _refuse_errors(errors: Sequence[Mapping[str, str]], root: Path) -> None:
@@ -326,7 +362,9 @@ def collect_pytest(
         tmp_file.write_text(json.dumps(payload, ensure_ascii=False), "utf-8")
         tmp_file.replace(cache_dir / f"collect-{key[:32]}.json")
     tests, warnings = _dedupe(items, "pytest collection")
-    return Collected(tests=tests, source="pytest collection", warnings=tuple(warnings))
+    return Collected(
+        tests=tests, source="pytest collection", warnings=tuple(warnings), times=_times(payload)
+    )
 
 
 def todays_tests(

@@ -33,6 +33,7 @@ from shard_action.commands.report import default_templates, user_templates
 from shard_action.core import shardcount
 from shard_action.core.demotion import Demotion
 from shard_action.core.early_flakes import known_tests, place_early_runs
+from shard_action.core.estimate import first_costs
 from shard_action.core.matrix import Matrix, matrix
 from shard_action.core.mode import plan_mode
 from shard_action.core.models import TestItem
@@ -78,6 +79,7 @@ def build_plan(
     # max-demoted = 0 turns demotion off, for what the history demoted before too
     demoted = history.demotion.demoted if history is not None and config.max_demoted else []
     by_lane = Demotion(demoted=demoted).tests()
+    first_run = first_costs(collected.times, coverage=config.coverage)  # lanes without history
 
     def plan_for(
         tests: Sequence[TestItem], notes: Sequence[str], shards: int | None = None
@@ -86,6 +88,7 @@ def build_plan(
         return make_plan(
             chosen, tests, timings, mode=mode, mode_reason=reason, warnings=notes,
             cpus=os.cpu_count(), file_bytes=sizes, costs=costs, demoted=by_lane,
+            first_run=first_run,
         )  # fmt: skip
 
     given = bool(args.timings)

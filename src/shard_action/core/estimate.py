@@ -20,12 +20,21 @@ measured run replaces every figure.
 
 Tests whose file (or lane) has measured tests are not estimated here: the planner takes the
 median of those first (``core.planner``).
+
+A shard's fixed costs (start-up, finish) are estimated here too when no run has measured them
+(:func:`first_costs`): the plan step has just run pytest's collection of the whole suite, so its
+own clock is the best figure there is for a shard's start-up (interpreter and plugins, then each
+file's import), and the finish gets :data:`FINISH`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Final, Literal
+
+from shard_action.core.models import usable_seconds
+from shard_action.core.prediction import Costs
 
 BASE: Final = 0.002
 """Seconds for a test whose file holds :data:`REF_BYTES` bytes per test."""
@@ -38,6 +47,52 @@ UNKNOWN_SIZE: Final = BASE
 
 RELIABILITY: Final = "within about 4x either way"
 """How far the estimated suite time was from the measured one on the calibration suites."""
+
+RUN_LEAD: Final = 0.5
+"""Seconds ``shard-action run`` adds before pytest starts (its own import, reading the plan) and
+an interpreter with assertion rewriting and the runner's plugin costs beyond the plan's plain
+collection."""
+REWRITE: Final = 1.5
+"""A shard's collection of a file against the plan's (``--assert=plain``): the shard rewrites
+each test module's asserts, on a fresh checkout without bytecode."""
+FINISH: Final = 1.5
+"""Seconds from a shard's last test to its end (session end, JUnit, manifest) before any run
+measured them: 0.7 s for a small suite, 2-3 s for networkx, coverage off (docs/benchmarks.md)."""
+COVERAGE_FINISH: Final = 2.0
+"""What saving coverage data adds to the finish (about 3 s per shard on the bundled example,
+part of it in the tests)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Collection:
+    """What the plan's own pytest collection measured, in seconds."""
+
+    interpreter: float
+    """Process start to pytest's configure (interpreter, plugins, conftest)."""
+    files: Mapping[str, float] = field(default_factory=dict)
+    """Each test file's collection (importing it, building its items)."""
+
+
+def first_costs(collection: Collection | None, *, coverage: bool) -> Costs | None:
+    """A lane's fixed costs before any run measured them, from the plan's collection.
+
+    Start-up: the collection's interpreter and plugins plus :data:`RUN_LEAD`, and each file's
+    collection times :data:`REWRITE`; finish: :data:`FINISH`, plus :data:`COVERAGE_FINISH`
+    with ``coverage``.
+
+    ``None`` (nothing measured: a test list, files for another runner) keeps the old prediction:
+    ``shard-overhead`` and the tests only.
+    """
+    if collection is None or not usable_seconds(collection.interpreter):
+        return None
+    files = {
+        name: round(seconds * REWRITE, 6)
+        for name, seconds in collection.files.items()
+        if usable_seconds(seconds)
+    }
+    finish = FINISH + (COVERAGE_FINISH if coverage else 0.0)
+    return Costs(interpreter=collection.interpreter + RUN_LEAD, finish=finish, files=files)
+
 
 Method = Literal["measured", "same-file", "same-lane", "source-size", "default-duration"]
 """How a test's duration was found: its own timing, the median of the measured tests of its
@@ -55,6 +110,17 @@ def per_test(file_bytes: int | None, tests_in_file: int) -> float:
 def per_file(file_bytes: Mapping[str, int], tests_per_file: Mapping[str, int]) -> dict[str, float]:
     """Estimated seconds per test for every file that has tests."""
     return {name: per_test(file_bytes.get(name), tests) for name, tests in tests_per_file.items()}
+
+
+FIRST_RUN_NOTE: Final = (
+    "start-up and finish per shard from this plan's own collection until a run measures them "
+    "(within about 2x)"
+)
+
+
+def first_run_note(reliability: str) -> str:
+    """The reliability sentence of a plan whose fixed costs were estimated (:func:`first_costs`)."""
+    return f"{reliability}; {FIRST_RUN_NOTE}" if reliability else FIRST_RUN_NOTE
 
 
 def reliability(methods: Mapping[str, int]) -> str:

@@ -84,7 +84,7 @@ from shard_action.core.plan import (
     TimingsInfo,
     Totals,
 )
-from shard_action.core.prediction import Costs, Parts, predict
+from shard_action.core.prediction import Costs, Parts, predict, with_first_run
 from shard_action.core.workers import WORKER_STARTUP, longest_first, shard_seconds
 from shard_action.core.workers import resolve as resolve_workers
 from shard_action.errors import InputError
@@ -820,13 +820,15 @@ def make_plan(
     file_bytes: Mapping[str, int] | None = None,
     costs: Mapping[str, Costs] | None = None,
     demoted: Mapping[str, Collection[str]] | None = None,
+    first_run: Costs | None = None,
 ) -> Plan:
     """The plan for ``tests`` under ``config`` (steps in the module docstring).
 
     ``demoted``: lane instance -> the test ids that run in its demoted lane (``core.demotion``).
 
     ``costs``: each lane's learned fixed costs (``core.prediction``, from the history); a lane
-    without them is predicted with ``shard-overhead`` as its set-up and nothing else.
+    without them is predicted with ``first_run`` (``core.estimate.first_costs``) when given,
+    else with ``shard-overhead`` as its set-up and nothing else.
 
     ``cpus``: the CPU count ``workers = "auto"`` is planned with (the caller's machine).
     ``file_bytes``: the size of each test file, for durations that nothing measured
@@ -839,6 +841,7 @@ def make_plan(
             return make_plan(
                 fixed, tests, timings, mode=mode, mode_reason=mode_reason, warnings=warnings,
                 cpus=cpus, file_bytes=file_bytes, costs=costs, demoted=demoted,
+                first_run=first_run,
             )  # fmt: skip
 
         return shardcount.by_cost(plan_for, config.max_shards, config.target_time)
@@ -850,13 +853,20 @@ def make_plan(
         return _empty_plan(config, timings, mode, mode_reason, notes)
     lanes, lane_notes = _prepare_lanes(config, suite, timings, demoted)
     notes.extend(lane_notes)
+    learned = costs or {}
+    filled = with_first_run(learned, (lane.instance.name for lane in lanes), first_run)
     plan = _serial_plan if mode == "serial" else partial(_parallel_plan, cpus=cpus)
-    return plan(
+    made = plan(
         config,
         suite=suite,
         lanes=lanes,
         timings=timings,
         mode_reason=mode_reason,
         warnings=notes,
-        costs=costs or {},
+        costs=filled,
     )
+    if len(filled) == len(learned):
+        return made
+    info = made.timings.estimate
+    info = info.model_copy(update={"reliability": estimate.first_run_note(info.reliability)})
+    return made.model_copy(update={"timings": made.timings.model_copy(update={"estimate": info})})

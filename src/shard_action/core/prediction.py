@@ -272,3 +272,15 @@ def measure(
         files={name: round(max(0.0, s), 6) for name, s in files.items()},
         reruns=reruns,
     )
+
+
+def with_first_run(
+    learned: Mapping[str, Costs], lanes: Iterable[str], first_run: Costs | None
+) -> dict[str, Costs]:
+    """Each lane's costs: learned from the history, else ``first_run`` (estimated from the
+    plan's own collection, ``core.estimate.first_costs``); a lane with neither has none."""
+    costs = dict(learned)
+    if first_run is not None:
+        for lane in lanes:
+            costs.setdefault(lane, first_run)
+    return costs
