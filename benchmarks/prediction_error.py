@@ -1,12 +1,13 @@
 """Prediction error: how close each shard's predicted wall is to what it then took, for real.
 
-A real suite from PyPI that ships its tests (networkx, from the wheel pinned in the ``bench``
-extra; ``--subset`` takes a part of it) is copied into a scratch project without bytecode, as a
-fresh checkout would be. Then the whole pipeline runs twice with ``shard-action local`` (plan →
-every shard as a real ``shard-action run``, one after another on this 2-core machine → report,
-which writes the history the next plan reads):
+A real suite from PyPI that ships its tests (networkx or, with ``--suite scipy``, scipy, from
+the wheels pinned in the ``bench`` extra; ``--subset`` takes a part of it) is copied into a
+scratch project without bytecode, as a fresh checkout would be. Then the whole pipeline runs
+twice with ``shard-action local`` (plan → every shard as a real ``shard-action run``, one after
+another on this 2-core machine → report, which writes the history the next plan reads):
 
-1. **first run, no history**: the plan's durations are estimates, its fixed costs the config's
+1. **first run, no history**: the plan's durations are estimates, its start-up and finish
+   estimated from its own collection (``core.estimate.first_costs``), its set-up the config's
    ``shard-overhead`` (0 here: ``local`` has no job set-up);
 2. **second run**: planned from the first run's history (test durations and the learned
    per-lane start-up, per-file collection and finish).
@@ -30,26 +31,19 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from importlib import metadata, util
 from pathlib import Path
 from typing import Any
 
-SUITE = "networkx"
+from _suites import ENV as THREADS
+from _suites import PINNED, copy_suite, installed
 
 
-def installed_suite() -> Path:
-    spec = util.find_spec(SUITE)
-    if spec is None or not spec.submodule_search_locations:
-        raise SystemExit(f"{SUITE} is not installed: `.venv/bin/pip install -e '.[bench]'`")
-    return Path(next(iter(spec.submodule_search_locations)))
-
-
-def prepare(work: Path, subset: str, coverage: bool) -> Path:
+def prepare(work: Path, name: str, subset: str, coverage: bool) -> Path:
     """The scratch project: the package without bytecode, a rootdir, our config."""
     suite = work / "suite"
     if suite.exists():
         shutil.rmtree(suite)
-    shutil.copytree(installed_suite(), suite / SUITE, ignore=shutil.ignore_patterns("__pycache__"))
+    copy_suite(name, installed(name)[0], suite)
     (suite / "pytest.ini").write_text("[pytest]\n", "utf-8")
     (suite / "shard-action.toml").write_text(
         f"coverage = {'true' if coverage else 'false'}\n"
@@ -78,7 +72,7 @@ def run_local(suite: Path, out: Path, history: Path, shards: int) -> dict[str, A
         "--out", str(out), "--history", str(history),
         "--shards", str(shards), "--jobs", "1",
     ]  # fmt: skip
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0"}
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0", **THREADS}
     started = time.monotonic()
     proc = subprocess.run(command, cwd=suite, env=env, capture_output=True, text=True, check=False)
     if proc.returncode not in (0, 1):
@@ -124,17 +118,19 @@ def summary(name: str, report: dict[str, Any]) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--subset", default="networkx/algorithms", help="what to collect")
+    parser.add_argument("--suite", choices=sorted(PINNED), default="networkx", help="which suite")
+    parser.add_argument("--subset", help="what to collect (default: networkx/algorithms)")
     parser.add_argument("--shards", type=int, default=4)
     parser.add_argument("--coverage", action="store_true")
     parser.add_argument("--runs", type=int, default=2, help="runs in a row (default 2)")
     parser.add_argument("--work", type=Path, help="scratch folder, kept (default: temporary)")
     args = parser.parse_args(argv)
     work = args.work or Path(tempfile.mkdtemp(prefix="prediction-error-"))
-    suite = prepare(work, args.subset, args.coverage)
+    subset = args.subset or ("networkx/algorithms" if args.suite == "networkx" else args.suite)
+    suite = prepare(work, args.suite, subset, args.coverage)
     history = work / "history.json"
     print(
-        f"# prediction error: {SUITE} {metadata.version(SUITE)} {args.subset}, k = {args.shards}, "
+        f"# prediction error: {args.suite} {installed(args.suite)[1]} {subset}, k = {args.shards}, "
         f"coverage {'on' if args.coverage else 'off'}, load {os.getloadavg()[0]:.2f}",
         flush=True,
     )

@@ -1,10 +1,11 @@
 """Shard start-up and executed makespan: ``shard-action run`` against pytest-split, for real.
 
 The suite is networkx's own test suite, which ships inside its wheel (pinned in the ``bench``
-extra). The installed package is copied into a scratch project (``suite/networkx`` plus an empty
-``pytest.ini`` that fixes the rootdir), so both tools see the same node ids; the copy has no
-bytecode and every process runs with ``PYTHONDONTWRITEBYTECODE=1``, so each shard starts cold, as
-a CI job on a fresh checkout does. ``PYTHONHASHSEED=0`` for every process.
+extra), or with ``--suite scipy`` scipy's, whose test files import heavy subpackages
+(``_suites.py``). The installed package is copied into a scratch project (``suite/networkx``
+plus an empty ``pytest.ini`` that fixes the rootdir), so both tools see the same node ids; the
+copy has no bytecode and every process runs with ``PYTHONDONTWRITEBYTECODE=1``, so each shard
+starts cold, as a CI job on a fresh checkout does. ``PYTHONHASHSEED=0`` for every process.
 
 1. **Durations**: one serial run of the whole suite with pytest-split's ``--store-durations``
    (``{node id: seconds}``, setup + call + teardown). Both tools plan from this one file.
@@ -42,15 +43,18 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from importlib import metadata, util
+from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
+
+from _suites import ENV as THREADS
+from _suites import PINNED, copy_suite, installed
 
 from shard_action.core.plan import Plan
 from shard_action.core.selection import files_in_order
 
 SUITE = "networkx"
-SUITE_VERSION = "3.4.2"
+"""The suite (``--suite``): a key of ``_suites.PINNED``."""
 SHARDS = 4
 """k; ``--shards K...`` runs the makespan part once per k (set before each)."""
 TARGET = SUITE
@@ -271,20 +275,15 @@ class Layout:
 
 
 def installed_suite() -> tuple[Path, str]:
-    spec = util.find_spec(SUITE)
-    if spec is None or not spec.submodule_search_locations:
-        raise SystemExit(
-            f"{SUITE} is not installed: `.venv/bin/pip install -e '.[bench]'` "
-            f"(the bench extra pins {SUITE}=={SUITE_VERSION})"
-        )
-    return Path(next(iter(spec.submodule_search_locations))), metadata.version(SUITE)
+    """The installed :data:`SUITE` and its version (also used by run_overhead and plan_speed)."""
+    return installed(SUITE)
 
 
 def prepare(layout: Layout, source: Path) -> None:
     """The scratch project: the package copied without bytecode, a rootdir, our config."""
     if layout.suite.exists():
         shutil.rmtree(layout.suite)
-    shutil.copytree(source, layout.suite / SUITE, ignore=shutil.ignore_patterns("__pycache__"))
+    copy_suite(SUITE, source, layout.suite)
     (layout.suite / "pytest.ini").write_text("[pytest]\n", "utf-8")
     layout.probe_dir.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(PROBE_FILE, layout.probe_dir / PROBE_FILE.name)
@@ -306,6 +305,7 @@ def child_env(layout: Layout, probe: Path | None, stop: bool) -> dict[str, str]:
     }
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env["PYTHONHASHSEED"] = "0"
+    env.update(THREADS)
     env["PYTHONPATH"] = os.pathsep.join(
         p for p in (str(layout.probe_dir), os.environ.get("PYTHONPATH", "")) if p
     )
@@ -683,14 +683,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--shards", type=int, nargs="+", default=[SHARDS], help="k values for the makespan part"
     )
     parser.add_argument(
-        "--subset", help=f"collect only this part of the suite (e.g. {SUITE}/algorithms)"
+        "--subset", help="collect only this part of the suite (e.g. networkx/algorithms)"
     )
     parser.add_argument("--workers", help="ours: `workers` for the default lane (a number or auto)")
     parser.add_argument("--python", help="ours: the interpreter that runs the tests")
     parser.add_argument("--coverage-core", help="ours: coverage-core (auto, sysmon, ctrace)")
     parser.add_argument("--ours-only", action="store_true", help="run only our shards")
+    parser.add_argument("--suite", choices=sorted(PINNED), default="networkx", help="which suite")
     args = parser.parse_args(argv)
-    global TARGET, EXTRA_CONFIG, OURS_ONLY  # noqa: PLW0603 - one benchmark process, set once
+    global TARGET, EXTRA_CONFIG, OURS_ONLY, SUITE  # noqa: PLW0603 - one benchmark process
+    SUITE = args.suite
     TARGET = args.subset or SUITE
     OURS_ONLY = args.ours_only
     extra = []
@@ -732,8 +734,8 @@ def _measure(
     repeats: int,
     startup_repeats: int,
 ) -> int:
-    if version != SUITE_VERSION:
-        print(f"note: {SUITE} {version} is installed; the figures in docs are for {SUITE_VERSION}")
+    if version != PINNED[SUITE]:
+        print(f"note: {SUITE} {version} is installed; the figures in docs are for {PINNED[SUITE]}")
     prepare(layout, source)
     print(
         f"suite: {SUITE} {version} (its own tests, from the wheel), copied to {layout.suite}; "
