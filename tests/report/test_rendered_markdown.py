@@ -17,8 +17,12 @@ import pytest
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from shard_action.commands.plan import plan_summary
 from shard_action.commands.report import default_templates
-from shard_action.core.markdown import fit, md_fenced
+from shard_action.core.config import Config
+from shard_action.core.markdown import FIGURE_SPACE, fit, md_fenced, plain_header
+from shard_action.core.models import TestItem, Timings
+from shard_action.core.planner import make_plan
 from shard_action.core.render import render_comment, render_summary, template_set
 from shard_action.core.report import Report
 
@@ -30,6 +34,10 @@ TEXT_PX = 8.4  # a character of the 14 px sans-serif text, bold headers included
 CODE_PX = 8.0  # a monospace character at 85% of 14 px, with the code span's padding
 CELL_PX = 2 * 13 + 1  # padding and border
 EMOJI_PX = 20
+FIGURE_PX = (7.7, 8.9)
+"""A figure space: a digit's width, narrowest in Segoe UI (GitHub on Windows), widest in the
+DejaVu Sans Chromium falls back to here. The narrow one decides whether an id can wrap, the wide
+one whether the table still fits."""
 TEMPLATES = template_set(default_templates())
 
 
@@ -42,8 +50,28 @@ def _reports() -> dict[str, Report]:
     }
 
 
+def _lanes_plan() -> str:
+    """A plan summary of two lanes with hyphenated names, the critical one capped by ``auto``
+    (its reason is a long sentence) and every test estimated (the Estimated column)."""
+    tests = [
+        TestItem(id=f"tests/{lane}/test_{n}.py::test_it", file=f"tests/{lane}/test_{n}.py")
+        for lane in ("sqlite", "unit")
+        for n in range(6)
+    ]
+    measured = {t.id: 20.0 for t in tests if "/unit/" in t.id}
+    config = Config.model_validate(
+        {"shard-overhead": 30.0, "lanes": [
+            {"name": "storage-sqlite", "paths": ["tests/sqlite/**"], "mode": "sequential"},
+            {"name": "unit-fast-path", "paths": ["tests/unit/**"]},
+        ]}
+    )  # fmt: skip
+    plan = make_plan(config, tests, Timings(durations=measured), mode="parallel", mode_reason="x")
+    assert any(lane.capped_by and "shards auto" in lane.capped_by for lane in plan.lanes)
+    return plan_summary(plan)[0]
+
+
 def _documents() -> list[tuple[str, str]]:
-    out = []
+    out = [("lanes/plan", _lanes_plan())]
     for name, report in _reports().items():
         out.append((f"{name}/summary", render_summary(TEMPLATES, report).text))
         out.append((f"{name}/comment", render_comment(TEMPLATES, report).text))
@@ -107,7 +135,8 @@ def test_no_line_reads_as_a_workflow_command(name: str, text: str) -> None:
 
 
 def _pieces(token: Token) -> list[tuple[str, bool]]:
-    """The unbreakable pieces of a cell: (text, is code)."""
+    """The unbreakable pieces of a cell: (text, is code). A browser may break after a hyphen
+    (``storage-`` / ``sqlite-1``) and at a space, never at a figure space."""
     pieces: list[tuple[str, bool]] = []
     code = False
     for child in token.children or []:
@@ -120,17 +149,22 @@ def _pieces(token: Token) -> list[tuple[str, bool]]:
                 pieces.append(("", code))
             continue
         content = child.content if child.type in ("text", "code_inline") else ""
-        for n, word in enumerate(re.split(r"\s+", html.unescape(content))):
-            if n == 0 and pieces and pieces[-1][1] == code and content[:1].strip():
+        text = html.unescape(content)
+        if code:
+            text = text.replace("-", "- ")
+        for n, word in enumerate(re.split(r"[ \t\n]+", text)):
+            if n == 0 and pieces and pieces[-1][1] == code and content[:1] not in " \t\n":
                 pieces[-1] = (pieces[-1][0] + word, code)
             else:
                 pieces.append((word, code or child.type == "code_inline"))
     return pieces
 
 
-def _px(piece: str, code: bool) -> float:
-    emoji = sum(1 for ch in piece if ord(ch) > 0x2000)
-    return (len(piece) - emoji) * (CODE_PX if code else TEXT_PX) + emoji * EMOJI_PX + 6 * code
+def _px(piece: str, code: bool, figure: float = FIGURE_PX[1]) -> float:
+    figures = piece.count(FIGURE_SPACE)
+    emoji = sum(1 for ch in piece if ord(ch) > 0x2000) - figures
+    chars = len(piece) - emoji - figures
+    return chars * (CODE_PX if code else TEXT_PX) + emoji * EMOJI_PX + figures * figure + 6 * code
 
 
 def table_widths(text: str) -> list[float]:
@@ -183,3 +217,69 @@ def test_a_cut_inside_a_long_fence_closes_it_with_its_own_fence() -> None:
     assert len(fences) == 1 and "Truncated" not in fences[0].content
     assert "line 5" in fences[0].content and "not the end" in fences[0].content
     assert any(t.type == "blockquote_open" for t in tokens)  # the pointer is Markdown again
+
+
+def _id_columns(text: str, figure: float) -> list[tuple[str, float, list[tuple[str, float]]]]:
+    """Per column that holds whole ids (inline code without ``<wbr>``: shard ids, lane names)
+    of a table the browser must squeeze (wider than the comment column on one line per cell):
+    (header, the column's narrowest width, each id's width unbroken)."""
+    found: list[tuple[str, float, list[tuple[str, float]]]] = []
+    columns: list[tuple[str, float, list[tuple[str, float]]]] = []
+    widest: list[float] = []
+    cell = 0
+    for token in _parse(text):
+        if token.type == "table_open":
+            columns, widest = [], []
+        elif token.type == "tr_open":
+            cell = 0
+        elif token.type == "inline" and token.level > 2:
+            pieces = _pieces(token)
+            narrowest = max((_px(p, c, figure) for p, c in pieces), default=0.0)
+            if cell == len(columns):
+                columns.append((plain_header(html.unescape(token.content)), 0.0, []))
+                widest.append(0.0)
+            name, width, ids = columns[cell]
+            content = token.content
+            if (
+                content.startswith("<code>")
+                and content.endswith("</code>")
+                and "<wbr>" not in content
+            ):
+                whole = html.unescape(content[6:-7])
+                ids = [*ids, (whole, _px(whole, True, figure))]
+            columns[cell] = (name, max(width, narrowest), ids)
+            one_line = sum(_px(p, c, figure) + (0 if c else TEXT_PX) for p, c in pieces)
+            widest[cell] = max(widest[cell], one_line + CELL_PX)
+            cell += 1
+        elif token.type == "table_close" and sum(widest) > COLUMN_PX:
+            found.extend(c for c in columns if c[2])
+    return found
+
+
+@pytest.mark.parametrize(("name", "text"), DOCUMENTS, ids=IDS)
+def test_no_shard_id_or_lane_wraps_when_a_table_is_squeezed(name: str, text: str) -> None:
+    """A browser squeezes a table wider than the column down towards each column's widest
+    unbreakable piece; a shard id breaks at its hyphens (``storage-`` / ``sqlite-1``) unless
+    its column is never narrower than the whole id (the header's padding, md_header)."""
+    for header, width, ids in _id_columns(text, FIGURE_PX[0]):
+        for whole, px in ids:
+            assert px <= width, (name, header, whole, px, width)
+
+
+def test_the_no_wrap_check_sees_a_hyphen() -> None:
+    """Without the header's padding, ``storage-sqlite-1`` can break after ``storage-``."""
+    table = (
+        "| Shard | Why |\n| --- | --- |\n| <code>storage-sqlite-1</code> | " + "why " * 200 + "|\n"
+    )
+    ((_, width, ids),) = _id_columns(table, FIGURE_PX[0])
+    assert ids[0][1] > width
+
+
+def test_the_plan_summary_keeps_the_long_reason_out_of_the_lanes_table() -> None:
+    """The auto count's reason in a Note column made the lanes table so wide that
+    ``storage-sqlite`` wrapped: it is a sentence under the table."""
+    plan = dict(DOCUMENTS)["lanes/plan"]
+    rows = "".join(line for line in plan.splitlines() if line.startswith("|"))
+    assert "<code>storage-sqlite</code>" in rows and "shards auto" not in rows
+    critical = r"^Critical path: <code>unit-fast-path</code>, 2 shards; limited by shards auto: "
+    assert re.search(critical, plan, re.M), plan

@@ -8,8 +8,9 @@ document cut to GitHub's limit always closes its blocks and says where the rest 
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Final
 
 from markupsafe import Markup
@@ -93,6 +94,44 @@ def md_code(value: object, limit: int | None = None) -> Markup:
     encoded = "".join(_CODE_ENTITIES.get(ch, ch) for ch in text)
     breakable = _BREAK_AFTER.sub(r"\1<wbr>", encoded)
     return Markup(f"<code>{breakable}</code>")
+
+
+FIGURE_SPACE: Final = "\u2007"
+"""A space as wide as a digit that no browser breaks at (Unicode class GL, glue)."""
+_CODE_PX: Final = 8.0
+_CODE_PADDING_PX: Final = 6.0
+_HEADER_PX: Final = 8.4
+_FIGURE_PX: Final = 7.7
+"""Pixels at GitHub's 14 px: a code character at 85% and the code span's padding, a bold header
+character, and a figure space where it is narrowest (Segoe UI's digits)."""
+
+
+def md_header(name: object, values: Iterable[object]) -> Markup:
+    """A table header as wide as the longest of ``values`` as inline code, so no id in its
+    column wraps (``storage-sqlite-1`` at its hyphens) when a wide cell elsewhere (a message)
+    makes the browser squeeze the table into the comment column.
+
+    A browser shrinks a column down to its widest unbreakable piece, and a word of the header
+    followed by figure spaces (a digit's width, never narrower than a code character at 85%) is
+    one: a one-word name gets half the padding on each side (it stays centred), a longer one
+    all of it after its last word. The padding sits inside ``<span>`` (which GitHub keeps), as
+    a table cell's outer spaces are trimmed. :func:`plain_header` undoes it.
+    """
+    text = "" if name is None else str(name)
+    widest = max((len(str(v)) for v in values if v is not None), default=0)
+    words = text.split(" ")
+    short = widest * _CODE_PX + _CODE_PADDING_PX - len(words[-1]) * _HEADER_PX
+    pad = math.ceil(short / _FIGURE_PX)
+    if pad <= 0:
+        return md_escape(text)
+    left = pad // 2 if len(words) == 1 else 0
+    before = f"<span>{FIGURE_SPACE * left}</span>" if left else ""
+    return Markup(f"{before}{md_escape(text)}<span>{FIGURE_SPACE * (pad - left)}</span>")
+
+
+def plain_header(cell: str) -> str:
+    """A header cell of :func:`md_header` as its name again (for a terminal's table)."""
+    return re.sub(r"</?span>", "", cell).replace(FIGURE_SPACE, "").strip()
 
 
 def md_fenced(value: object, language: str = "", limit: int | None = None) -> Markup:

@@ -25,7 +25,16 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
 from shard_action.core.gantt import Bar, gantt_block
-from shard_action.core.markdown import first_line, fit, md_code, md_escape, md_fenced, tidy
+from shard_action.core.markdown import (
+    first_line,
+    fit,
+    md_code,
+    md_escape,
+    md_fenced,
+    md_header,
+    plain_header,
+    tidy,
+)
 from shard_action.core.plan import Plan
 from shard_action.core.report import CoverageEntry, Report
 from shard_action.core.testids import label
@@ -86,6 +95,13 @@ def coverage_counts(entry: CoverageEntry | Mapping[str, Any]) -> str:
     return text + (f" and {count(branches, 'branch', 'branches')}" if branches else "")
 
 
+def names_lanes(rows: Sequence[Mapping[str, Any]], key: str = "shard") -> bool:
+    """Every row's shard id already says its lane (``db-2`` of lane ``db``): a table then needs
+    no Lane column, and a column less keeps it within the comment column, where a squeezed cell
+    wrapped ``storage-sqlite-1`` at its hyphens."""
+    return all(str(row[key] or "").startswith(f"{row['lane']}-") for row in rows)
+
+
 def _finalize(value: object) -> object:
     """Runs on every ``{{ }}`` value before Jinja's own (HTML) escaping, which leaves Markup be."""
     if value is None:
@@ -123,6 +139,8 @@ def _environment(templates: Mapping[str, str]) -> ImmutableSandboxedEnvironment:
         replace=_replace,
         md=md_escape,
         code=md_code,
+        header=md_header,
+        names_lanes=names_lanes,
         label=test_label,
         fenced=md_fenced,
         first_line=first_line,
@@ -385,7 +403,7 @@ def for_terminal(markdown: str, *, chart_note: str, width: int | None = None) ->
             out.append(line)
             i += 1
             continue
-        header, rows, end = _cells(line), [], i + 2
+        header, rows, end = [plain_header(cell) for cell in _cells(line)], [], i + 2
         while end < len(lines) and lines[end].startswith("|"):
             rows.append(_cells(lines[end]))
             end += 1
@@ -393,6 +411,6 @@ def for_terminal(markdown: str, *, chart_note: str, width: int | None = None) ->
         if header[0] in _ID_COLUMNS or too_wide:
             out.extend(_table_as_list(header, rows))
         else:
-            out.extend(lines[i:end])
+            out.extend(["| " + " | ".join(header) + " |", *lines[i + 1 : end]])
         i = end
     return "\n".join(out)
