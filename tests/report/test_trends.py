@@ -124,6 +124,36 @@ def test_runs_are_the_last_ones_oldest_first_and_new_slowest_compares_the_same_t
     assert trends_of(smoke).new_slowest == []
 
 
+def _slowest(*entries: tuple[str, float]) -> list[SlowTest]:
+    return [
+        SlowTest(lane="default", test=f"tests/test_s.py::{name}", seconds=s) for name, s in entries
+    ]
+
+
+def test_a_tie_swapped_into_a_full_slowest_list_is_not_new() -> None:
+    """Ten tests of 0.3-0.6 s, unchanged: the last place went to a 0.4 s test by milliseconds
+    in one run and to another in the next. That is not a new slow test; a 3 s one is."""
+    full = [(f"t{n}", 0.6 - n * 0.02) for n in range(9)]  # 0.60 ... 0.44
+    first = RunRecord(
+        index=1, tests=12, flaky=0, flaky_rate=0.0, mode="parallel",
+        slowest=_slowest(*full, ("tie_a", 0.400)),
+    )  # fmt: skip
+    swapped = _slowest(*full, ("tie_b", 0.401))
+    second = first.model_copy(update={"index": 2, "slowest": swapped})
+    assert trends_of(History(runs=[first, second])).new_slowest == []
+    grown = _slowest(("newcomer", 3.0), *full)
+    third = first.model_copy(update={"index": 2, "slowest": grown})
+    assert [x.test for x in trends_of(History(runs=[first, third])).new_slowest] == [
+        "tests/test_s.py::newcomer"
+    ]
+    # below a full list every test that enters it is new (here: a second, 0.2 s one)
+    short = first.model_copy(update={"slowest": _slowest(("t0", 0.6))})
+    two = first.model_copy(update={"index": 2, "slowest": _slowest(("t0", 0.6), ("t1", 0.2))})
+    assert [x.test for x in trends_of(History(runs=[short, two])).new_slowest] == [
+        "tests/test_s.py::t1"
+    ]
+
+
 @pytest.mark.parametrize(
     ("tests", "sequential", "kind", "detail"),
     [

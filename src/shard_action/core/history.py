@@ -371,7 +371,11 @@ def markedly_slower(before: Sequence[float], latest: float) -> bool:
     """The newest sample against the median of the earlier ones (see the module docstring)."""
     if len(before) < MIN_SAMPLES:
         return False
-    baseline = float(statistics.median(before))
+    return clearly_above(float(statistics.median(before)), latest)
+
+
+def clearly_above(baseline: float, latest: float) -> bool:
+    """``latest`` beats ``baseline`` by more than run-to-run noise (ratio and seconds both)."""
     return latest >= baseline * SLOWER_RATIO and latest - baseline >= SLOWER_SECONDS
 
 

@@ -10,7 +10,8 @@ The only fact that needs the run itself is its bottleneck, which the report work
   ``core.history.markedly_slower``), with their newest time, the median before it, and the run
   the streak started in; the largest increases first.
 * **New slowest**: the newest run's slowest tests that were not among the slowest of the
-  previous run of the same tier (a smoke run is not compared with a full one).
+  previous run of the same tier (a smoke run is not compared with a full one) and, when that
+  list was full, beat its last place clearly (``clearly_above``: not a tie swapped in).
 * **Runs**: the last runs' suite time (sum of the tests' own durations), wall time, shard count
   and flaky rate, oldest first.
 * **Bottleneck**: the longest shard bounds the wall time (on GitHub the shards start together;
@@ -29,7 +30,14 @@ from typing import Final
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shard_action.core.history import Bottleneck, History, RunRecord, SlowTest
+from shard_action.core.history import (
+    MAX_SLOWEST,
+    Bottleneck,
+    History,
+    RunRecord,
+    SlowTest,
+    clearly_above,
+)
 
 MAX_SLOWER: Final = 10
 RUNS_SHOWN: Final = 10
@@ -70,7 +78,8 @@ class Trends(_Model):
     )
     new_slowest: list[SlowTest] = Field(
         default_factory=list,
-        description="Among the newest run's slowest, those not among the previous run's.",
+        description="Among the newest run's slowest, those not among the previous run's (of the "
+        "same tier) that, when that list was full, clearly beat its last place.",
     )
     runs: list[RunPoint] = Field(default_factory=list, description="The last runs, oldest first.")
     bottleneck: Bottleneck | None = Field(None, description="What bounded the newest run's wall.")
@@ -105,8 +114,18 @@ def _new_slowest(runs: Sequence[RunRecord]) -> list[SlowTest]:
     earlier = [run for run in runs[:-1] if run.tier == newest.tier and run.slowest]
     if not earlier:
         return []  # nothing to be new against
-    before = {(x.lane, x.test) for x in earlier[-1].slowest}
-    return [x for x in newest.slowest if (x.lane, x.test) not in before]
+    previous = earlier[-1].slowest
+    before = {(x.lane, x.test) for x in previous}
+    # A full list's last place is contested by tests of about the same time: one that swaps in
+    # by a few milliseconds is not news (five such 0.3-0.4 s tests filled the section of a
+    # suite that had not changed). It must beat that last place by the margin of "markedly
+    # slower"; below a full list, anything that enters it is new.
+    cutoff = min(x.seconds for x in previous) if len(previous) >= MAX_SLOWEST else 0.0
+    return [
+        x
+        for x in newest.slowest
+        if (x.lane, x.test) not in before and (not cutoff or clearly_above(cutoff, x.seconds))
+    ]
 
 
 def trends_of(history: History, *, runs: int = RUNS_SHOWN) -> Trends:
