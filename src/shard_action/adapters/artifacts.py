@@ -202,41 +202,30 @@ def get_default_branch(session: requests.Session, api_url: str, repo: str) -> st
     return branch
 
 
+def _query(per_page: int, **filters: str | None) -> dict[str, str | int]:
+    """A list's query: ``per_page`` and each filter that is given."""
+    params: dict[str, str | int] = {"per_page": per_page}
+    params.update({key: value for key, value in filters.items() if value is not None})
+    return params
+
+
 def list_artifacts(
     session: requests.Session,
     api_url: str,
     repo: str,
     *,
     name: str | None = None,
+    run_id: int | None = None,
     per_page: int = 100,
     max_pages: int = 10,
 ) -> Iterator[Artifact]:
-    """The repository's artifacts page by page (GitHub lists the newest first)."""
-    params: dict[str, str | int] = {"per_page": per_page}
-    if name is not None:
-        params["name"] = name
-    url = f"{_repo_url(api_url, repo)}/actions/artifacts"
+    """The repository's artifacts (or one run's, e.g. a ``workflow_run`` companion reading its
+    trigger's) page by page; GitHub lists the newest first."""
+    run = f"/runs/{int(run_id)}" if run_id is not None else ""
+    url = f"{_repo_url(api_url, repo)}/actions{run}/artifacts"
+    params = _query(per_page, name=name)
     for item in iter_items(session, url, "artifacts", params=params, max_pages=max_pages):
         yield Artifact.from_json(item)
-
-
-def list_run_artifacts(
-    session: requests.Session,
-    api_url: str,
-    repo: str,
-    run_id: int,
-    *,
-    name: str | None = None,
-    per_page: int = 100,
-    max_pages: int = 10,
-) -> list[Artifact]:
-    """The artifacts of one run (e.g. a ``workflow_run`` companion reading its trigger's)."""
-    params: dict[str, str | int] = {"per_page": per_page}
-    if name is not None:
-        params["name"] = name
-    url = f"{_repo_url(api_url, repo)}/actions/runs/{int(run_id)}/artifacts"
-    items = iter_items(session, url, "artifacts", params=params, max_pages=max_pages)
-    return [Artifact.from_json(item) for item in items]
 
 
 def list_runs(
@@ -251,10 +240,7 @@ def list_runs(
     max_pages: int = 10,
 ) -> Iterator[WorkflowRun]:
     """Workflow runs, newest first, filtered by the API (``status`` may be a conclusion)."""
-    params: dict[str, str | int] = {"per_page": per_page}
-    for key, value in (("branch", branch), ("status", status), ("event", event)):
-        if value is not None:
-            params[key] = value
+    params = _query(per_page, branch=branch, status=status, event=event)
     url = f"{_repo_url(api_url, repo)}/actions/runs"
     for item in iter_items(session, url, "workflow_runs", params=params, max_pages=max_pages):
         yield WorkflowRun.from_json(item)
@@ -286,40 +272,83 @@ def _distrust(
     return None
 
 
-def _describe(
-    what: str, repo: str, branch: str, skipped: Counter[str], workflow: str | None
-) -> str:
-    if not skipped:
-        return f"no {what} in {repo} yet"
-    seen = sum(skipped.values())
-    parts = ", ".join(f"{count} {why}" for why, count in sorted(skipped.items()))
-    of = f" of {workflow}" if workflow is not None else ""
-    return (
-        f"no {what} from a successful run{of} on branch {branch!r} of {repo} "
-        f"(looked at {seen}: {parts})"
-    )
+@dataclass(frozen=True)
+class _Search:
+    """One search's fixed facts (where, what, how far) and the answers every way of searching
+    gives: found, none, or the limit reached."""
+
+    session: requests.Session
+    api_url: str
+    repo: str
+    name: str | None
+    prefix: str | None
+    branch: str
+    workflow: str | None
+    conclusions: Collection[str]
+    per_page: int
+    max_runs: int
+
+    @property
+    def what(self) -> str:
+        if self.name is not None:
+            return f"artifact named {self.name!r}"
+        return f"artifact named {self.prefix!r}*"
+
+    def found(self, artifact: Artifact, run: WorkflowRun, skipped: Counter[str]) -> ArtifactSearch:
+        reason = f"{self.what} from run {run.id} on {self.branch!r} ({artifact.created_at})"
+        return ArtifactSearch(artifact, run, reason, dict(skipped))
+
+    def nothing(self, skipped: Counter[str]) -> str:
+        """Why nothing was found, with what was looked at and why each was passed over."""
+        what, repo, branch = self.what, self.repo, self.branch
+        if not skipped:
+            return f"no {what} in {repo} yet"
+        seen = sum(skipped.values())
+        parts = ", ".join(f"{count} {why}" for why, count in sorted(skipped.items()))
+        of = f" of {self.workflow}" if self.workflow is not None else ""
+        return (
+            f"no {what} from a successful run{of} on branch {branch!r} of {repo} "
+            f"(looked at {seen}: {parts})"
+        )
+
+    def limit_reached(self, skipped: Counter[str]) -> SearchLimitReached:
+        return SearchLimitReached(
+            f"{self.nothing(skipped)}: the search stopped at its limit of {self.max_runs} runs, "
+            "so an older trusted one may exist"
+        )
+
+    def in_run(self, run: WorkflowRun, skipped: Counter[str]) -> ArtifactSearch | None:
+        """The newest unexpired artifact of ``run`` if the run is trusted; what the run or its
+        artifacts lack is counted in ``skipped``."""
+        why = _distrust(run, self.branch, self.conclusions, self.workflow)
+        if why is not None:
+            skipped[f"run {why}"] += 1
+            return None
+        listed = list_artifacts(
+            self.session, self.api_url, self.repo, run_id=run.id, name=self.name
+        )
+        found = [a for a in listed if self.prefix is None or a.name.startswith(self.prefix)]
+        live = [a for a in found if not a.expired]
+        if len(live) < len(found):  # no "0 expired" in the notice
+            skipped["expired"] += len(found) - len(live)
+        if not live:
+            skipped["run without it"] += 1
+            return None
+        return self.found(max(live, key=lambda a: (a.created_at, a.id)), run, skipped)
 
 
 @dataclass
 class _Listing:
     """Candidates from the artifact listing, checked batch by batch against their runs."""
 
-    session: requests.Session
-    api_url: str
-    repo: str
-    branch: str
-    workflow: str | None
-    conclusions: Collection[str]
-    max_runs: int
-    what: str
+    search: _Search
     skipped: Counter[str] = field(default_factory=Counter)
     runs: dict[int, WorkflowRun] = field(default_factory=dict)
     without_run: int = 0
 
-    def first(
-        self, artifacts: Iterable[Artifact], prefix: str | None, per_page: int
-    ) -> ArtifactSearch | None:
+    def first(self, artifacts: Iterable[Artifact]) -> ArtifactSearch | None:
         """The newest trusted one, a page at a time (newest first within a page)."""
+        prefix, per_page = self.search.prefix, self.search.per_page
         batch: list[Artifact] = []
         for artifact in artifacts:
             if prefix is not None and not artifact.name.startswith(prefix):
@@ -333,7 +362,7 @@ class _Listing:
 
     def check(self, batch: list[Artifact]) -> ArtifactSearch | None:
         """The newest trusted artifact of ``batch``; every other one counted by why not."""
-        skipped, branch = self.skipped, self.branch
+        search, skipped = self.search, self.skipped
         for artifact in sorted(batch, key=lambda a: (a.created_at, a.id), reverse=True):
             if artifact.expired:
                 skipped["expired"] += 1
@@ -344,22 +373,21 @@ class _Listing:
             if artifact.run_is_fork:
                 skipped["from a fork"] += 1
                 continue
-            if artifact.run_head_branch is not None and artifact.run_head_branch != branch:
+            if artifact.run_head_branch is not None and artifact.run_head_branch != search.branch:
                 skipped["on another branch"] += 1
                 continue
             run = self.runs.get(artifact.run_id)
             if run is None:
-                if len(self.runs) >= self.max_runs:
+                if len(self.runs) >= search.max_runs:
                     skipped["beyond the search limit"] += 1
                     continue
-                run = get_run(self.session, self.api_url, self.repo, artifact.run_id)
+                run = get_run(search.session, search.api_url, search.repo, artifact.run_id)
                 self.runs[artifact.run_id] = run
-            why = _distrust(run, branch, self.conclusions, self.workflow)
+            why = _distrust(run, search.branch, search.conclusions, search.workflow)
             if why is not None:
                 skipped[why] += 1
                 continue
-            reason = f"{self.what} from run {run.id} on {branch!r} ({artifact.created_at})"
-            return ArtifactSearch(artifact, run, reason, dict(skipped))
+            return search.found(artifact, run, skipped)
         return None
 
 
@@ -391,120 +419,51 @@ def find_latest_artifact(
     """
     if (name is None) == (prefix is None):
         raise ValueError("give exactly one of name= and prefix=")
-    branch = branch or get_default_branch(session, api_url, repo)
-    workflow = _workflow_file(workflow)
-    what = f"artifact named {name!r}" if name is not None else f"artifact named {prefix!r}*"
-    if workflow is not None:
-        via_workflow = _find_via_workflow_runs(
-            session, api_url, repo, name=name, prefix=prefix, branch=branch, workflow=workflow,
-            conclusions=conclusions, per_page=per_page, max_runs=max_runs, what=what,
-        )  # fmt: skip
+    search = _Search(
+        session, api_url, repo, name, prefix, branch or get_default_branch(session, api_url, repo),
+        _workflow_file(workflow), conclusions, per_page, max_runs,
+    )  # fmt: skip
+    if search.workflow is not None:
+        via_workflow = _find_via_workflow_runs(search, search.workflow)
         if via_workflow is not None:
             return via_workflow
-    search = _Listing(session, api_url, repo, branch, workflow, conclusions, max_runs, what)
+    listing = _Listing(search)
     artifacts = list_artifacts(
         session, api_url, repo, name=name, per_page=per_page, max_pages=max_pages
     )
-    if (found := search.first(artifacts, prefix, per_page)) is not None:
+    if (found := listing.first(artifacts)) is not None:
         return found
-    skipped = search.skipped
+    skipped = listing.skipped
     if skipped["beyond the search limit"]:
-        raise SearchLimitReached(
-            f"{_describe(what, repo, branch, skipped, workflow)}: the search stopped at its "
-            f"limit of {max_runs} runs, so an older trusted one may exist"
-        )
-    if search.without_run:
+        raise search.limit_reached(skipped)
+    if listing.without_run:
         # Old GitHub Enterprise Server: artifacts do not name their run; walk the runs instead.
-        return _find_via_runs(
-            session, api_url, repo, name=name, prefix=prefix, branch=branch, workflow=workflow,
-            conclusions=conclusions, per_page=per_page, max_runs=max_runs, what=what,
-        )  # fmt: skip
-    reason = _describe(what, repo, branch, skipped, workflow)
-    return ArtifactSearch(None, None, reason, dict(skipped))
+        return _find_via_runs(search)
+    return ArtifactSearch(None, None, search.nothing(skipped), dict(skipped))
 
 
-def _newest_in_run(  # noqa: PLR0917 - one search's fixed facts
-    session: requests.Session,
-    api_url: str,
-    repo: str,
-    run: WorkflowRun,
-    name: str | None,
-    prefix: str | None,
-    skipped: Counter[str],
-) -> Artifact | None:
-    """The newest unexpired artifact of a trusted run; what it lacks is counted in ``skipped``."""
-    found = [
-        a
-        for a in list_run_artifacts(session, api_url, repo, run.id, name=name)
-        if prefix is None or a.name.startswith(prefix)
-    ]
-    live = [a for a in found if not a.expired]
-    if len(live) < len(found):  # no "0 expired" in the notice
-        skipped["expired"] += len(found) - len(live)
-    if live:
-        return max(live, key=lambda a: (a.created_at, a.id))
-    skipped["run without it"] += 1
-    return None
-
-
-def _find_via_runs(
-    session: requests.Session,
-    api_url: str,
-    repo: str,
-    *,
-    name: str | None,
-    prefix: str | None,
-    branch: str,
-    workflow: str | None,
-    conclusions: Collection[str],
-    per_page: int,
-    max_runs: int,
-    what: str,
-) -> ArtifactSearch:
+def _find_via_runs(search: _Search) -> ArtifactSearch:
     """Walk the branch's runs, newest first, and look into each trusted one's artifacts.
 
     The runs are listed for the whole repository, not per workflow, so that runs of another
     workflow show up in ``skipped`` (and the notice says why nothing was found).
     """
     skipped: Counter[str] = Counter()
-    looked = 0
-    max_pages = max_runs // per_page + 1  # one run past the limit shows that there are more
-    for run in list_runs(
-        session, api_url, repo, branch=branch, per_page=per_page, max_pages=max_pages
-    ):
-        if looked >= max_runs:
-            raise SearchLimitReached(
-                f"{_describe(what, repo, branch, skipped, workflow)}: the search stopped at "
-                f"its limit of {max_runs} runs, so an older trusted one may exist"
-            )
-        looked += 1
-        why = _distrust(run, branch, conclusions, workflow)
-        if why is not None:
-            skipped[f"run {why}"] += 1
-            continue
-        artifact = _newest_in_run(session, api_url, repo, run, name, prefix, skipped)
-        if artifact is not None:
-            reason = f"{what} from run {run.id} on {branch!r} ({artifact.created_at})"
-            return ArtifactSearch(artifact, run, reason, dict(skipped))
-    reason = _describe(what, repo, branch, skipped, workflow)
-    return ArtifactSearch(None, None, reason, dict(skipped))
+    max_pages = search.max_runs // search.per_page + 1  # one run past the limit shows more
+    runs = list_runs(
+        search.session, search.api_url, search.repo, branch=search.branch,
+        per_page=search.per_page, max_pages=max_pages,
+    )  # fmt: skip
+    for looked, run in enumerate(runs):
+        if looked >= search.max_runs:
+            raise search.limit_reached(skipped)
+        if (found := search.in_run(run, skipped)) is not None:
+            return found
+    return ArtifactSearch(None, None, search.nothing(skipped), dict(skipped))
 
 
-def _find_via_workflow_runs(
-    session: requests.Session,
-    api_url: str,
-    repo: str,
-    *,
-    name: str | None,
-    prefix: str | None,
-    branch: str,
-    workflow: str,
-    conclusions: Collection[str],
-    per_page: int,
-    max_runs: int,
-    what: str,
-) -> ArtifactSearch | None:
-    """Walk the workflow's own runs on ``branch``, newest first; ``None`` when the API does not
+def _find_via_workflow_runs(search: _Search, workflow: str) -> ArtifactSearch | None:
+    """Walk the workflow's own runs on the branch, newest first; ``None`` when the API does not
     know the workflow (404: a workflow file it has no runs of, or an old GitHub Enterprise
     Server) or ``max_runs`` runs did not have it, so the caller falls back to the artifact
     listing.
@@ -513,41 +472,37 @@ def _find_via_workflow_runs(
     Every run is still judged by :func:`_distrust` (fork, pull request, branch, conclusion).
     """
     file_name = PurePosixPath(workflow).name
-    url = f"{_repo_url(api_url, repo)}/actions/workflows/{quote(file_name, safe='')}/runs"
-    params: dict[str, str | int] = {"per_page": per_page, "branch": branch}
-    if len(conclusions) == 1:
-        params["status"] = next(iter(conclusions))
+    quoted = quote(file_name, safe="")
+    url = f"{_repo_url(search.api_url, search.repo)}/actions/workflows/{quoted}/runs"
+    one = next(iter(search.conclusions)) if len(search.conclusions) == 1 else None
+    params = _query(search.per_page, branch=search.branch, status=one)
     skipped: Counter[str] = Counter()
     looked = 0
-    max_pages = max_runs // per_page + 1
+    max_pages = search.max_runs // search.per_page + 1
     try:
-        for item in iter_items(session, url, "workflow_runs", params=params, max_pages=max_pages):
+        for item in iter_items(
+            search.session, url, "workflow_runs", params=params, max_pages=max_pages
+        ):
             run = WorkflowRun.from_json(item)
-            if looked >= max_runs:
+            if looked >= search.max_runs:
                 # Many runs without it (uploads skipped, expired): the listing by name goes
                 # straight to the artifacts that exist.
-                log.info("no %s in the last %d runs of %s: listing the artifacts", what,
-                         max_runs, workflow)  # fmt: skip
+                log.info("no %s in the last %d runs of %s: listing the artifacts", search.what,
+                         search.max_runs, workflow)  # fmt: skip
                 return None
             looked += 1
-            why = _distrust(run, branch, conclusions, workflow)
-            if why is not None:
-                skipped[f"run {why}"] += 1
-                continue
-            artifact = _newest_in_run(session, api_url, repo, run, name, prefix, skipped)
-            if artifact is not None:
-                reason = f"{what} from run {run.id} on {branch!r} ({artifact.created_at})"
-                return ArtifactSearch(artifact, run, reason, dict(skipped))
+            if (found := search.in_run(run, skipped)) is not None:
+                return found
     except GitHubAPIError as exc:
         if exc.status == 404 and looked == 0:
             log.info("the API does not know workflow %s: searching the artifacts", file_name)
             return None
         raise
-    reason = _describe(what, repo, branch, skipped, workflow)
+    reason = search.nothing(skipped)
     if not skipped:
         reason = (
-            f"no {what} from a successful run of {workflow} on branch {branch!r} of {repo} "
-            f"(looked at {looked} such runs)"
+            f"no {search.what} from a successful run of {workflow} on branch {search.branch!r} "
+            f"of {search.repo} (looked at {looked} such runs)"
         )
     return ArtifactSearch(None, None, reason, dict(skipped))
 

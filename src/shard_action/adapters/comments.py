@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 from urllib.parse import quote
 
 import requests
@@ -48,9 +49,6 @@ from shard_action.adapters.github_http import (
 )
 from shard_action.core.markdown import fit
 from shard_action.core.pull_request import Head, Refused, Target, refusal
-
-if TYPE_CHECKING:
-    pass
 
 log = logging.getLogger(__name__)
 
@@ -226,53 +224,66 @@ def _edit(
     issue: Issue, comment: IssueComment, body: str, marker: str, author: str | None
 ) -> IssueComment:
     """Edit, and if the answer is lost, check whether the edit landed anyway."""
-    try:
+
+    def edit() -> IssueComment:
         comment.edit(body)
         return comment
-    except GithubException as exc:
-        if exc.status < 500:
-            raise
-        failure: Exception = exc
-    except _TRANSPORT as exc:
-        failure = exc
+
+    answer = _answer_or_loss(edit)
+    if not isinstance(answer, Exception):
+        return answer
     for again in _find(issue, marker, author):
         if again.id == comment.id and again.body == body:
             return again
-    raise failure
+    raise answer
+
+
+def _answer_or_loss(write: Callable[[], IssueComment]) -> IssueComment | Exception:
+    """The comment ``write`` answered with, or the failure when its answer was lost (a 5xx, a
+    broken connection): the write may have landed anyway. A refusal (no permission, bad
+    request...; rate limits were retried) is raised."""
+    try:
+        return write()
+    except GithubException as exc:
+        if exc.status < 500:
+            raise
+        return exc
+    except _TRANSPORT as exc:
+        return exc
+
+
+@dataclass(frozen=True)
+class _Patience:
+    """How a lost POST is waited for before the next one: see :func:`_create`."""
+
+    attempts: int
+    wait: float
+    settle: float
 
 
 def _create(
-    issue: Issue,
-    body: str,
-    marker: str,
-    author: str | None,
-    *,
-    attempts: int,
-    wait: float,
-    settle: float,
+    issue: Issue, body: str, marker: str, author: str | None, patience: _Patience
 ) -> IssueComment:
     """Create the comment; after a lost answer, look (long enough) before creating again.
 
     A POST whose answer is lost may still be at work on GitHub's side: a slow one lands after
     the client has stopped waiting. So before the next POST we keep looking for the comment
-    until ``settle`` seconds have passed since the lost one was *sent* (polling every ``wait``
-    seconds, doubling), not just once: GitHub ends a REST request that runs longer than 10
-    seconds ("Troubleshooting the REST API", timeouts), so a POST older than that has either
-    landed or never will.
+    until ``patience.settle`` seconds have passed since the lost one was *sent* (polling every
+    ``patience.wait`` seconds, doubling), not just once: GitHub ends a REST request that runs
+    longer than 10 seconds ("Troubleshooting the REST API", timeouts), so a POST older than that
+    has either landed or never will.
     """
     failure: Exception | None = None
-    for attempt in range(1, attempts + 1):
+    for attempt in range(1, patience.attempts + 1):
         sent = time.monotonic()
-        try:
-            return issue.create_comment(body)
-        except GithubException as exc:
-            if exc.status < 500:
-                raise  # refused: no permission, bad request... (rate limits were retried)
-            failure = exc
-        except _TRANSPORT as exc:
-            failure = exc
+        answer = _answer_or_loss(lambda: issue.create_comment(body))
+        if not isinstance(answer, Exception):
+            return answer
+        failure = answer
         log.info("creating the comment: attempt %d lost its answer (%s)", attempt, _brief(failure))
-        found = _look_until(issue, marker, author, since=sent, settle=settle, wait=wait)
+        found = _look_until(
+            issue, marker, author, since=sent, settle=patience.settle, wait=patience.wait
+        )
         if found is not None:
             log.info("the comment was created after all (id %s)", found.id)
             return found
@@ -298,14 +309,7 @@ def _look_until(
 
 
 def _upsert(
-    issue: Issue,
-    body: str,
-    marker: str,
-    author: str | None,
-    *,
-    attempts: int,
-    wait: float,
-    settle: float,
+    issue: Issue, body: str, marker: str, author: str | None, patience: _Patience
 ) -> CommentResult:
     found = _find(issue, marker, author)
     if found:
@@ -318,7 +322,7 @@ def _upsert(
         edited = _edit(issue, keep, body, marker, author)
         return CommentResult("updated", edited.id, edited.html_url, "comment edited", removed)
 
-    created = _create(issue, body, marker, author, attempts=attempts, wait=wait, settle=settle)
+    created = _create(issue, body, marker, author, patience)
     removed = 0
     try:
         # Two runs racing (or a POST that landed late) can leave two: keep the oldest.
@@ -382,15 +386,8 @@ def upsert_comment(
     where = f"{repo}#{pr}"
     try:
         issue = gh.get_repo(repo).get_issue(pr)
-        result = _upsert(
-            issue,
-            text,
-            marker,
-            author,
-            attempts=max(1, create_attempts),
-            wait=create_wait,
-            settle=max(0.0, settle),
-        )
+        patience = _Patience(max(1, create_attempts), create_wait, max(0.0, settle))
+        result = _upsert(issue, text, marker, author, patience)
     except (GithubException, *_TRANSPORT) as exc:
         result = _api_trouble(where, exc)
     result = CommentResult(

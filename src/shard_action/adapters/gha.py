@@ -179,3 +179,18 @@ def annotate(
         target.command(text)
     else:
         print(text, file=target)
+
+
+def tell(
+    level: Literal["error", "warning", "notice"],
+    message: str,
+    *,
+    title: str,
+    prefix: str | None = None,
+) -> None:
+    """A message for a person: an annotation in Actions (the run's page shows it), else a line
+    ``prefix: level: message`` on stderr (``prefix`` defaults to ``title``)."""
+    if in_actions():
+        annotate(level, message, title=title)
+    else:
+        print(f"{prefix or title}: {level}: {message}", file=sys.stderr)

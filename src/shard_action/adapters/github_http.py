@@ -347,7 +347,11 @@ def get_json(
     session: requests.Session, url: str, *, params: Mapping[str, str | int] | None = None
 ) -> Any:
     """GET a JSON document."""
-    response = request(session, "GET", url, params=params)
+    return _json_of(request(session, "GET", url, params=params))
+
+
+def _json_of(response: Response) -> Any:
+    """The answer's JSON; an answer without it is the API's fault, not the caller's."""
     try:
         return response.json()
     except ValueError as exc:
@@ -375,15 +379,7 @@ def iter_pages(
         if next_url is None:
             return
         response = request(session, "GET", next_url, params=query)
-        try:
-            page = response.json()
-        except ValueError as exc:
-            raise GitHubAPIError(
-                f"GitHub API GET {response.url} answered {response.status_code} without JSON",
-                status=response.status_code,
-                url=response.url,
-            ) from exc
-        yield page
+        yield _json_of(response)
         link = response.links.get("next", {}).get("url")
         if link and not same_origin(link, url):
             raise GitHubAPIError(

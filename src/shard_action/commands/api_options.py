@@ -10,6 +10,7 @@ import argparse
 import logging
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from shard_action.errors import InputError
@@ -111,22 +112,39 @@ def quiet_libraries(env: Mapping[str, str] | None = None) -> None:
                 handler.setLevel(logging.WARNING)
 
 
-def retry_policy(args: argparse.Namespace) -> RetryPolicy:
-    # Every command is imported to build the CLI; only these two pay for requests/PyGithub.
-    from shard_action.adapters.github_http import RetryPolicy  # noqa: PLC0415
+@dataclass(frozen=True)
+class ApiAccess:
+    """What an API command calls with: the token and how patient to be."""
 
-    if args.retries < 0:
-        raise InputError(f"--retries must be 0 or more, got {args.retries}")
-    if args.backoff < 0:
-        raise InputError(f"--backoff must be 0 or more, got {args.backoff}")
-    backoff = float(args.backoff)
-    return RetryPolicy(
-        total=args.retries,
-        backoff_factor=backoff,
-        backoff_max=max(backoff, min(30.0, 16 * backoff)),
-        max_retry_after=max(backoff, min(60.0, 60 * backoff)),
-        secondary_rate_wait=max(backoff, min(60.0, 60 * backoff)),
-    )
+    token: str | None
+    retries: int
+    backoff: float
+
+    def retry_policy(self) -> RetryPolicy:
+        """The retries as ``requests`` takes them; a negative flag is refused here, when the
+        command first needs them."""
+        # Every command is imported to build the CLI; only these two pay for requests/PyGithub.
+        from shard_action.adapters.github_http import RetryPolicy  # noqa: PLC0415
+
+        if self.retries < 0:
+            raise InputError(f"--retries must be 0 or more, got {self.retries}")
+        if self.backoff < 0:
+            raise InputError(f"--backoff must be 0 or more, got {self.backoff}")
+        backoff = float(self.backoff)
+        return RetryPolicy(
+            total=self.retries,
+            backoff_factor=backoff,
+            backoff_max=max(backoff, min(30.0, 16 * backoff)),
+            max_retry_after=max(backoff, min(60.0, 60 * backoff)),
+            secondary_rate_wait=max(backoff, min(60.0, 60 * backoff)),
+        )
+
+
+def api_access(args: argparse.Namespace, env: Mapping[str, str]) -> ApiAccess:
+    """An API command's first step: quiet libraries, then the token and the patience."""
+    quiet_libraries(env)
+    retries, backoff = api_patience(args, env)
+    return ApiAccess(token_from_env(env), retries, backoff)
 
 
 def repo_from(value: str | None, env: Mapping[str, str]) -> str | None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -21,12 +20,10 @@ from shard_action.adapters.comment_files import read_body, read_event, read_save
 from shard_action.commands import positive_int
 from shard_action.commands.api_options import (
     TOKEN_HELP,
+    ApiAccess,
     add_api_options,
-    api_patience,
-    quiet_libraries,
+    api_access,
     repo_from,
-    retry_policy,
-    token_from_env,
 )
 from shard_action.core import pull_request
 from shard_action.core.pull_request import META_FILE, NoTarget, Refused, Target
@@ -63,35 +60,31 @@ def find_target(
         raise InputError(str(exc), source=source) from None
 
 
-def post(args: argparse.Namespace, target: Target, body: str, token: str | None) -> CommentResult:
+def post(args: argparse.Namespace, target: Target, body: str, access: ApiAccess) -> CommentResult:
     """Check (in a companion) and upsert; API trouble comes back as a result, never raised."""
     # Every command is imported to build the CLI; only this one pays for PyGithub.
     from shard_action.adapters.comments import post_comment  # noqa: PLC0415
 
     try:
         return post_comment(
-            target, body, token, retry=retry_policy(args), backoff=args.backoff,
-            retries=args.retries, author=args.author or None,
+            target, body, access.token, retry=access.retry_policy(), backoff=access.backoff,
+            retries=access.retries, author=args.author or None,
         )  # fmt: skip
     except Refused as exc:
         raise InputError(str(exc)) from None
 
 
 def _tell(level: Level, message: str) -> None:
-    if gha.in_actions():
-        gha.annotate(level, message, title="shard-action comment")
-    else:
-        print(f"shard-action comment: {level}: {message}", file=sys.stderr)
+    gha.tell(level, message, title="shard-action comment")
 
 
 def _run(args: argparse.Namespace) -> int:
     env = os.environ
-    quiet_libraries(env)
-    args.retries, args.backoff = api_patience(args, env)
+    access = api_access(args, env)
     try:
         target = find_target(args, env, read_event(env))
         body = read_body(args.body)
-        result = post(args, target, body, token_from_env(env))
+        result = post(args, target, body, access)
     except NoTarget as exc:
         gha.set_outputs({"comment": "skipped", "comment-url": "", "saved": "false"}, env=env)
         _tell("notice", str(exc))

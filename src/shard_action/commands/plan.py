@@ -37,7 +37,7 @@ from shard_action.core.estimate import first_costs
 from shard_action.core.matrix import Matrix, matrix
 from shard_action.core.mode import plan_mode
 from shard_action.core.models import TestItem
-from shard_action.core.plan import Plan
+from shard_action.core.plan import CountOption, Plan
 from shard_action.core.planner import make_plan
 from shard_action.core.prediction import costs_of
 from shard_action.core.render import PLAN, TemplateProblem, render_plan, template_set
@@ -51,7 +51,7 @@ SUMMARY_FILE = "plan-summary.md"
 
 
 def build_plan(
-    args: argparse.Namespace, root: Path, explain: list[shardcount.Option] | None = None
+    args: argparse.Namespace, root: Path, explain: list[CountOption] | None = None
 ) -> Plan:
     """Everything ``plan`` does before writing: shared with ``local``.
 
@@ -158,7 +158,7 @@ def _run(args: argparse.Namespace) -> int:
         args.timings = [*args.timings, str(history)]
     elif args.history is not None and not args.no_history:
         raise InputError("history file not found", source=str(args.history))
-    explain: list[shardcount.Option] | None = [] if args.explain else None
+    explain: list[CountOption] | None = [] if args.explain else None
     plan = build_plan(args, root, explain)
     out = args.out.resolve()
     write_plan(plan, out, args.templates)

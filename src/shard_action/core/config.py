@@ -56,17 +56,11 @@ class _Strict(BaseModel):
     )
 
 
-class LaneConfig(_Strict):
-    """A set of tests with its own rules (see DESIGN.md, "lane").
+class Selection(_Strict):
+    """A named choice of tests by ``markers``, ``paths`` and ``ids``: what lanes and tiers have
+    in common, so that both are matched by one rule (``core.lanes.selected``)."""
 
-    A test joins the first lane whose ``markers``, ``paths`` (globs on the test's file) or ``ids``
-    (regular expressions searched in the node id) match; a lane with none of the three is a
-    catch-all only if it is named like the default lane.
-    """
-
-    name: Annotated[
-        str, Field(pattern=NAME_PATTERN, description="Lane name; shard ids start with it.")
-    ]
+    name: Annotated[str, Field(pattern=NAME_PATTERN)]
     markers: list[str] = Field(
         default_factory=list, description="pytest markers that select tests."
     )
@@ -77,6 +71,24 @@ class LaneConfig(_Strict):
     ids: list[str] = Field(
         default_factory=list, description="Regular expressions searched in the test id."
     )
+
+    @field_validator("ids")
+    @classmethod
+    def _ids_compile(cls, patterns: list[str]) -> list[str]:
+        return _regexes(patterns)
+
+
+class LaneConfig(Selection):
+    """A set of tests with its own rules (see DESIGN.md, "lane").
+
+    A test joins the first lane whose ``markers``, ``paths`` (globs on the test's file) or ``ids``
+    (regular expressions searched in the node id) match; a lane with none of the three is a
+    catch-all only if it is named like the default lane.
+    """
+
+    name: Annotated[
+        str, Field(pattern=NAME_PATTERN, description="Lane name; shard ids start with it.")
+    ]
     mode: Literal["parallel", "sequential"] = Field(
         "parallel",
         description="`sequential`: exactly one shard, one process, tests in order, no xdist.",
@@ -114,11 +126,6 @@ class LaneConfig(_Strict):
         "order. Needs pytest-xdist in the test environment; not for sequential lanes.",
     )
 
-    @field_validator("ids")
-    @classmethod
-    def _ids_compile(cls, patterns: list[str]) -> list[str]:
-        return _regexes(patterns)
-
     @field_validator("env")
     @classmethod
     def _env_names(cls, env: dict[str, str]) -> dict[str, str]:
@@ -148,7 +155,7 @@ FULL_TIER = "full"
 """The tier every test is in, without defining it."""
 
 
-class TierConfig(_Strict):
+class TierConfig(Selection):
     """A named selection of tests (see DESIGN.md, "Tiers"), matched like a lane.
 
     Unlike lanes, tiers do not partition the suite: a test is in every tier whose ``markers``,
@@ -159,21 +166,6 @@ class TierConfig(_Strict):
     name: Annotated[
         str, Field(pattern=NAME_PATTERN, description="Tier name, for `tier` and `first-tier`.")
     ]
-    markers: list[str] = Field(
-        default_factory=list, description="pytest markers that select tests."
-    )
-    paths: list[str] = Field(
-        default_factory=list,
-        description="Glob patterns on the test file path, as for lanes.",
-    )
-    ids: list[str] = Field(
-        default_factory=list, description="Regular expressions searched in the test id."
-    )
-
-    @field_validator("ids")
-    @classmethod
-    def _ids_compile(cls, patterns: list[str]) -> list[str]:
-        return _regexes(patterns)
 
 
 class Config(_Strict):

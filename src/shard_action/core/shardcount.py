@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 
 from shard_action.core.plan import CountOption, Plan
 from shard_action.core.units import count, duration, speedup
@@ -18,26 +17,15 @@ from shard_action.core.units import count, duration, speedup
 CANDIDATES = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256)
 
 
-@dataclass(frozen=True, slots=True)
-class Option:
-    """One shard count as planned."""
-
-    requested: int
-    shards: int
-    wall: float
-    billed_minutes: int
-    speedup: float
-
-
 def billed_minutes(plan: Plan) -> int:
     """Minutes GitHub bills for the plan's test jobs: each shard's predicted wall, rounded up."""
     return sum(max(1, math.ceil(shard.predicted_seconds / 60)) for shard in plan.shards)
 
 
-def options(plan_for: Callable[[int], Plan], counts: Iterable[int]) -> list[Option]:
+def options(plan_for: Callable[[int], Plan], counts: Iterable[int]) -> list[CountOption]:
     """Plan each count; counts that give the same number of shards (lanes need one each, a
     lane cannot take more) are shown once, as the first that gave it."""
-    found: list[Option] = []
+    found: list[CountOption] = []
     seen: set[int] = set()
     for k in counts:
         plan = plan_for(k)
@@ -45,7 +33,14 @@ def options(plan_for: Callable[[int], Plan], counts: Iterable[int]) -> list[Opti
             continue
         seen.add(len(plan.shards))
         ratio = plan.serial_seconds / plan.makespan if plan.makespan > 0 else 1.0
-        found.append(Option(k, len(plan.shards), plan.makespan, billed_minutes(plan), ratio))
+        found.append(
+            CountOption(
+                shards=len(plan.shards),
+                wall=plan.makespan,
+                billed_minutes=billed_minutes(plan),
+                speedup=ratio,
+            )
+        )
     return found
 
 
@@ -55,7 +50,7 @@ def counts_up_to(limit: int) -> list[int]:
     return [*chosen, limit]
 
 
-def choose(found: list[Option], target: float | None) -> Option:
+def choose(found: list[CountOption], target: float | None) -> CountOption:
     """The cheapest count whose wall meets ``target`` (fewer shards on a tie), else the fastest.
 
     Without a target: the fastest (fewer shards on a tie).
@@ -71,18 +66,20 @@ def by_cost(plan_for: Callable[[int], Plan], limit: int, target: float) -> Plan:
     """``shards = "auto"`` with ``target-time``: plan each count up to ``limit``, keep
     :func:`choose`'s, and record every count considered in ``counts`` (the plan summary shows
     them); the critical lane says why it got this many shards."""
-    plans: dict[int, Plan] = {}
+    asked: dict[int, Plan] = {}
+    gave: dict[int, Plan] = {}  # by the shard count it gave, the first count that gave it
 
     def planned(k: int) -> Plan:
-        plans[k] = plan_for(k)
-        return plans[k]
+        plan = asked[k] = plan_for(k)
+        gave.setdefault(len(plan.shards), plan)
+        return plan
 
     found = options(planned, counts_up_to(limit))
     chosen = choose(found, target)
     # planned with the count it gave, so no "lanes need more shards than allowed" warning
-    plan = plans.get(chosen.shards) or plan_for(chosen.shards)
+    plan = asked.get(chosen.shards) or plan_for(chosen.shards)
     if len(plan.shards) != chosen.shards:
-        plan = plans[chosen.requested]
+        plan = gave[chosen.shards]
     if chosen.wall <= target:
         why = (
             f"target-time {duration(target)}: the fewest billed minutes ({chosen.billed_minutes}) "
@@ -100,20 +97,11 @@ def by_cost(plan_for: Callable[[int], Plan], limit: int, target: float) -> Plan:
     lanes = [
         lane.model_copy(update={"capped_by": why}) if lane.critical else lane for lane in plan.lanes
     ]
-    counts = [
-        CountOption(
-            shards=o.shards,
-            wall=o.wall,
-            billed_minutes=o.billed_minutes,
-            speedup=o.speedup,
-            chosen=o is chosen,
-        )
-        for o in found
-    ]
+    counts = [o.model_copy(update={"chosen": o is chosen}) for o in found]
     return plan.model_copy(update={"counts": counts, "lanes": lanes, "warnings": warnings})
 
 
-def table(found: list[Option], chosen: Option | None = None) -> list[str]:
+def table(found: list[CountOption], chosen: CountOption | None = None) -> list[str]:
     """Rows for a person: shards → predicted wall, billed minutes, speed-up."""
     rows = [f"{'shards':>6}  {'wall':>9}  {'billed min':>10}  {'speed-up':<14}"]
     for option in found:
