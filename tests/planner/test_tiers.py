@@ -21,6 +21,7 @@ from shard_action.core.matrix import matrix
 from shard_action.core.models import TestItem, Timings
 from shard_action.core.plan import Plan
 from shard_action.core.planner import make_plan
+from shard_action.core.prediction import Costs
 from shard_action.core.selection import check_plan
 from shard_action.core.tiers import in_tier, split_first, staged
 from shard_action.errors import InputError
@@ -121,6 +122,26 @@ def test_a_staged_plan_counts_the_estimates_of_both_stages() -> None:
     assert plan.timings.estimate.seconds == pytest.approx(3 + 3 + 1 + 1)
     assert "2 at default-duration" in plan.timings.estimate.reliability
     assert plan.timings.measured == 1 and plan.timings.estimated == 4
+
+
+def test_a_staged_first_run_plan_keeps_the_note_on_estimated_fixed_costs() -> None:
+    config = Config(tiers=TIERS, first_tier="smoke", shards=2)
+    first, rest = split_first(config, TESTS)
+    guess = Costs(interpreter=0.4, finish=1.5)
+    halves = [
+        make_plan(config, half, Timings(), mode="parallel", mode_reason="test", first_run=guess)
+        for half in (first, rest)
+    ]
+    plan = staged(*halves, tier=config.tier, first_tier="smoke")
+    assert "start-up and finish per shard from this plan's own collection" in (
+        plan.timings.estimate.reliability
+    )
+    without = [
+        make_plan(config, half, Timings(), mode="parallel", mode_reason="t")
+        for half in (first, rest)
+    ]
+    plain = staged(*without, tier=config.tier, first_tier="smoke")
+    assert "own collection" not in plain.timings.estimate.reliability
 
 
 NAMES = st.sampled_from(["a", "b", "c", "d"])

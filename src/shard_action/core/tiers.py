@@ -82,8 +82,16 @@ def _merged_estimate(first: Plan, rest: Plan) -> EstimateInfo:
     return EstimateInfo(
         methods=dict(sorted(methods.items())),
         seconds=first.timings.estimate.seconds + rest.timings.estimate.seconds,
-        reliability=estimate.reliability(methods),
+        reliability=_merged_reliability(first, rest, estimate.reliability(methods)),
     )
+
+
+def _merged_reliability(first: Plan, rest: Plan, sentence: str) -> str:
+    """The counts' sentence, plus the first-run note when either half estimated its fixed costs."""
+    halves = (first.timings.estimate.reliability, rest.timings.estimate.reliability)
+    if any(estimate.FIRST_RUN_NOTE in half for half in halves):
+        return estimate.first_run_note(sentence)
+    return sentence
 
 
 def staged(first: Plan, rest: Plan, *, tier: str, first_tier: str) -> Plan:
