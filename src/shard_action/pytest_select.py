@@ -21,7 +21,9 @@ What it writes (paths come from the spec):
   session end) from which the runner splits the process into start-up, tests and finish.
 
 The collection file also carries each test file's collection seconds (importing the module and
-building its items): the planner charges a shard for the files it collects.
+building its items): the planner charges a shard for the files it collects. Each result also
+says its set-up and teardown seconds apart: pytest runs a module or class fixture in the set-up
+of the scope's first test (and its teardown in the last one's), which ``core.fixtures`` finds.
 
 Under pytest-xdist the controller writes the events and every worker writes its own collection
 file (suffix ``.<worker id>``). The plugin needs nothing but pytest and the standard library,
@@ -133,8 +135,11 @@ class ShardSelect:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if self.worker is not None or report.outcome not in ("passed", "failed", "skipped"):
             return  # workers: the controller reports; other outcomes: e.g. "rerun" of plugins
-        state = self.pending.setdefault(report.nodeid, ["passed", 0.0])
-        state[1] += float(report.duration or 0.0)
+        state = self.pending.setdefault(report.nodeid, ["passed", 0.0, 0.0, 0.0])
+        seconds = float(report.duration or 0.0)
+        state[1] += seconds
+        if report.when in ("setup", "teardown"):  # a scope's fixtures fall here (core.fixtures)
+            state[2 if report.when == "setup" else 3] = seconds
         if report.when == "setup":
             state[0] = "error" if report.failed else "skipped" if report.skipped else "passed"
         elif report.when == "call":
@@ -145,7 +150,14 @@ class ShardSelect:
             del self.pending[report.nodeid]
             self.last = time.time()
             self._emit(
-                {"event": "result", "id": report.nodeid, "outcome": state[0], "seconds": state[1]}
+                {
+                    "event": "result",
+                    "id": report.nodeid,
+                    "outcome": state[0],
+                    "seconds": state[1],
+                    "setup": state[2],
+                    "teardown": state[3],
+                }
             )
 
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> None:

@@ -9,11 +9,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shard_action.core.config import Config
+from shard_action.core.config import Config, LaneConfig
 from shard_action.core.models import TestItem, Timings
 from shard_action.core.plan import Plan
 from shard_action.core.planner import make_plan
 from shard_action.core.prediction import Costs
+from shard_action.core.workers import WORKER_STARTUP
 from tests.planner.test_plan_properties import FILES, Case, cases
 
 
@@ -52,6 +53,7 @@ costs_strategy = st.builds(
     interpreter=st.none() | st.floats(0, 5),
     finish=st.none() | st.floats(0, 5),
     files=st.dictionaries(st.sampled_from(FILES[:-1]), st.floats(0, 4)),
+    scopes=st.dictionaries(st.sampled_from(FILES), st.floats(0, 4)),  # module fixtures
 )
 
 
@@ -131,3 +133,23 @@ def test_shards_auto_weighs_one_more_shard_against_the_learned_set_up() -> None:
     assert len(cheap.shards) >= 4
     # k shards cost 40 / k + 60 k: k = 1 gives 100, k = 2 gives 140
     assert len(dear.shards) == 1
+
+
+def test_a_lane_with_workers_keeps_a_heavy_import_in_one_shard_too() -> None:
+    """Worker lanes at test granularity were partitioned blind to the files' costs (a bug: the
+    heavy file was split, and both shards paid its 6 s import: 12.1 s against 10 s)."""
+    names = ["tests/heavy.py", "tests/x.py", "tests/y.py", "tests/z.py"]
+    tests = _items(dict.fromkeys(names, 4))
+    timings = Timings(durations={t.id: 1.0 for t in tests})
+    files = {name: 6.0 if "heavy" in name else 0.1 for name in names}
+    costs = {"default": Costs(setup=0.0, interpreter=0.5, finish=0.0, files=files)}
+    for granularity in ("test", "file"):
+        config = Config(
+            shards=2, granularity=granularity, lanes=[LaneConfig(name="default", workers=2)]
+        )
+        plan = make_plan(config, tests, timings, mode="parallel", mode_reason="t", costs=costs)
+        holding = [s for s in plan.shards if any(t.startswith("tests/heavy.py") for t in s.tests)]
+        assert len(holding) == 1, granularity
+        # by hand: heavy.py alone, 0.5 + 6 + 4 x 1 s over two workers + their start-up; the
+        # other twelve: 0.5 + 0.3 + 6 + start-up
+        assert plan.makespan == pytest.approx(0.5 + 6 + 2 + WORKER_STARTUP), granularity

@@ -213,7 +213,9 @@ def _read_events(path: Path) -> tuple[list[TestResult], str | None, list[str], C
                 started[event.id] = None
             elif isinstance(event, ResultEvent):
                 started.pop(event.id, None)
-                results.append(TestResult(event.id, event.outcome, event.seconds))
+                results.append(
+                    TestResult(event.id, event.outcome, event.seconds, event.setup, event.teardown)
+                )
             elif isinstance(event, ClockEvent):
                 clock = Clock(event.configured, event.first, event.last, event.end)
             else:

@@ -132,7 +132,15 @@ def _finish(
         failure=verdicts.failure,
         plan_digest=plan_digest(plan),
         attempt=attempt,
-        measured=measure(t0, t1, ledger.processes, ledger.files, reruns=ledger.reruns),
+        measured=measure(
+            t0,
+            t1,
+            ledger.processes,
+            ledger.files,
+            reruns=ledger.reruns,
+            scopes=ledger.scopes,
+            carried=ledger.carried,
+        ),  # fmt: skip,
     )
     write_text_atomic(results / MANIFEST_FILE, manifest.model_dump_json(indent=2) + "\n")
     lines = summary_lines(

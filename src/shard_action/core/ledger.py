@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from shard_action.core import fixtures
 from shard_action.core.manifest import Attempt, Drift, EarlyResult, Rerun, SliceResult
 from shard_action.core.outcomes import Outcome, is_failing, worse
 from shard_action.core.plan import Plan
@@ -117,6 +118,10 @@ class Ledger:
     processes: list[ProcessTimes] = field(default_factory=list)
     """The first process of each slice that ran a test, for the shard's measured parts."""
     files: dict[str, float] = field(default_factory=dict)
+    scopes: dict[str, float] = field(default_factory=dict)
+    """Module and class fixture cost per scope (``core.fixtures``), from the first processes."""
+    carried: dict[str, float] = field(default_factory=dict)
+    """The scope fixture seconds each test's own time includes (the history keeps them apart)."""
     reruns: bool = False
     early: list[EarlyRecord] = field(default_factory=list)
 
@@ -187,8 +192,15 @@ def first_attempt(
         ledger.processes.append(
             ProcessTimes(report.process.began, clock.configured, clock.first, clock.last)
         )
+    # A scope's fixture is its own cost, not its first test's. Under xdist the controller
+    # reports the workers' tests interleaved, so no order says which test opened a scope.
+    extra, scopes = ({}, {}) if piece.lane.workers else fixtures.charges(report.results)
     for result in report.results:
         record.first(result.id, result.outcome, result.seconds)
+    for scope, seconds in scopes.items():
+        ledger.scopes[scope] = ledger.scopes.get(scope, 0.0) + seconds
+    for test, seconds in extra.items():
+        ledger.carried.setdefault(test, seconds)
     if report.running is not None:
         record.first(report.running, "error", None)
     collection = report.collection

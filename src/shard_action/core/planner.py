@@ -15,7 +15,8 @@ the choices made in each:
    then shards are added one at a time to the lane that decides the stage's predicted wall time,
    judged by its lower bound: each shard's fixed cost (learned set-up, interpreter and finish,
    else ``shard_overhead``) plus ``max((collection + total) / k, longest unit with its file's
-   collection)``, where ``collection`` is every file's learned import cost once (a shard that
+   collection)``, where ``collection`` is every file's learned import and module fixture cost
+   once (``Costs.file_charge``; a shard that
    holds a test of a file collects it), until that lane cannot take more
    (sequential, its ``max-shards``, one unit per shard, or its longest test decides) or the global
    cap (``shards`` when a number, ``max-shards``, and GitHub's 256) is reached.
@@ -39,7 +40,9 @@ the choices made in each:
    follows the input (collection) order, so files stay together and a sequential lane runs in
    order. Shards of a lane are numbered by their first unit in id order.
    - ``granularity: test``: a module fixture is paid again by every shard that holds a test of
-     its file (its cost is charged to the file's first test, so no timing shows it). So the
+     its file. Once the history has learned it (``core.fixtures``) it is part of the file's
+     charge, paid by each part holding the file, and each class fixture is predicted once per
+     shard holding the class; before that, its cost sits on the file's first test. So the
      partition starts from whole files, cuts a file heavier than half a shard's share
      (``partition.GROUP_SHARE``) into runs of neighbouring ids (a class's tests and a test's
      parameters stay together), and then moves single tests only where the balance needs it; a
@@ -119,7 +122,7 @@ class _Lane:
     fixed: float = 0.0
     """What each shard pays besides its tests and its files' collection (``_price``)."""
     collection: float = 0.0
-    """Every file's collection cost once (learned per file, ``core.prediction``)."""
+    """Every file's collection and module fixture cost once (``Costs.file_charge``)."""
     longest_cost: float = 0.0
     """The longest unit with its file's collection cost."""
 
@@ -434,11 +437,17 @@ def _test_order(lane: _Lane, suite: _Suite) -> tuple[list[int], list[int]]:
     return order, [rank[name] for name in files]
 
 
-def _file_costs(costs: Costs | None, files: Sequence[str]) -> list[float] | None:
-    """Each file's collection cost (by file rank), when the lane has learned any."""
-    if costs is None or not costs.files:
+def _file_costs(costs: Costs | None, files: Sequence[str], workers: int) -> list[float] | None:
+    """What a shard pays once per file it holds (by file rank): its collection and its module
+    fixtures, when the lane has learned any.
+
+    The partition's loads are summed test seconds; with ``workers`` processes a shard's wall is
+    about that sum over ``workers`` plus the collection, so a file's charge counts ``workers``
+    times to weigh the same against the tests.
+    """
+    if costs is None or not costs.charges_files:
         return None
-    return [costs.file_seconds(name) for name in sorted(set(files))]
+    return [costs.file_charge(name) * workers for name in sorted(set(files))]
 
 
 def _partition_lane(
@@ -458,7 +467,7 @@ def _partition_lane(
         rank = {name: r for r, name in enumerate(sorted(set(files)))}
         groups = partition(
             weights, k, Algorithm.BALANCED, [rank[name] for name in files],
-            _file_costs(costs, files),
+            _file_costs(costs, files, lane.workers),
         )  # fmt: skip
         lane.groups = [sorted(j for u in group for j in units[u]) for group in groups]
     else:  # one test per unit, in id order
@@ -470,7 +479,7 @@ def _partition_lane(
         names = [suite.files[lane.tests[j]] for j in order]
         groups = partition(
             [seconds[j] for j in order], k, Algorithm.BALANCED, file_ranks,
-            _file_costs(costs, names) if lane.workers == 1 else None,
+            _file_costs(costs, names, lane.workers),
         )  # fmt: skip
         lane.groups = [sorted(order[u] for u in group) for group in groups]
     lane.shards = len(lane.groups)
@@ -671,10 +680,10 @@ def _fixed(costs: Costs | None, overhead: float) -> float:
 def _price(lane: _Lane, suite: _Suite, costs: Costs | None, overhead: float) -> None:
     """The lane's fixed cost per shard and its files' collection, as ``predict`` counts them."""
     lane.fixed = _fixed(costs, overhead)
-    if costs is None or not costs.files:
+    if costs is None or not costs.charges_files:
         return
     files = suite.files
-    price = {name: costs.file_seconds(name) for name in {files[p] for p in lane.tests}}
+    price = {name: costs.file_charge(name) for name in {files[p] for p in lane.tests}}
     lane.collection = math.fsum(price.values())
     units: Iterable[tuple[str, float]] = (
         zip((files[p] for p in lane.tests), lane.seconds, strict=True)
@@ -695,10 +704,11 @@ def _one_job(
     total = math.fsum(lane.total for lane in lanes)
     files = {suite.files[p] for lane in lanes for p in lane.tests}
     if ALL_LANES in costs:
-        return predict(costs[ALL_LANES], files, total, overhead=overhead)
+        ids = (suite.ids[p] for lane in lanes for p in lane.tests)
+        return predict(costs[ALL_LANES], files, total, overhead=overhead, test_ids=ids)
     parts = [
         predict(costs.get(lane.instance.name), {suite.files[p] for p in lane.tests}, lane.total,
-                overhead=overhead)
+                overhead=overhead, test_ids=(suite.ids[p] for p in lane.tests))
         for lane in lanes
     ]  # fmt: skip
     if not parts:
@@ -706,7 +716,7 @@ def _one_job(
     return Parts(
         setup=max(p.setup for p in parts),
         startup=math.fsum(p.startup for p in parts),
-        tests=total,
+        tests=math.fsum(p.tests for p in parts),
         finish=max(p.finish for p in parts),
     )
 
@@ -727,14 +737,15 @@ def _lane_shards(
             group = longest_first(members, durations)
             seconds = shard_seconds(durations, lane.workers)
         files = {suite.files[lane.tests[j]] for j in members}
-        prediction = predict(costs, files, seconds, overhead=overhead)
+        ids = [suite.ids[lane.tests[j]] for j in group]
+        prediction = predict(costs, files, seconds, overhead=overhead, test_ids=ids)
         span = max(span, prediction.total)
         shards.append(
             PlannedShard(
                 id=f"{name}-{number}",
                 lane=name,
                 name=name if count == 1 else f"{name} {number}/{count}",
-                slices=[Slice(lane=name, tests=[suite.ids[lane.tests[j]] for j in group])],
+                slices=[Slice(lane=name, tests=ids)],
                 predicted_seconds=prediction.total,
                 prediction=prediction,
                 estimated_tests=sum(1 for j in group if lane.estimated_flags[j]),

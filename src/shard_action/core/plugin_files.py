@@ -83,6 +83,8 @@ class ResultEvent(Frozen):
     id: str
     outcome: Outcome
     seconds: float = Field(ge=0, description="Set-up, call and teardown together.")
+    setup: float | None = Field(None, ge=0, description="The set-up phase alone.")
+    teardown: float | None = Field(None, ge=0, description="The teardown phase alone.")
 
 
 class MemoryErrorEvent(Frozen):

@@ -2,8 +2,9 @@
 
 A plan that predicts only its tests cannot predict the job a user waits for: the job's set-up
 (checkout, install), the process start-up (interpreter and plugins, then collection, which
-imports each file), and the finish (session end, JUnit, coverage save) are fixed costs per shard
-that real runs measure. This module is the one model of them: the plan predicts ``Parts`` per
+imports each file), the module and class fixtures of the scopes it holds (``core.fixtures``),
+and the finish (session end, JUnit, coverage save) are fixed costs per shard that real runs
+measure. This module is the one model of them: the plan predicts ``Parts`` per
 shard, the shard measures ``Measured``, the history keeps ``LaneCosts`` (recent samples per lane,
 normalised by each run's speed factor so a loaded machine does not distort it), and the planner
 reads their medians (``Costs``).
@@ -19,12 +20,15 @@ from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from shard_action.core import fixtures
 from shard_action.core.models import sample_seconds, smoothed, usable_seconds
 
 SAMPLES: Final = 5
 """Recent samples kept per cost (the figure used is their median)."""
 MAX_FILES: Final = 20_000
 """Files whose collection time one lane remembers."""
+MAX_SCOPES: Final = 20_000
+"""Module and class scopes whose fixture cost one lane remembers (the costliest are kept)."""
 SPEED_MIN_TESTS: Final = 5
 """A run's speed factor needs this many tests timed both now and in the history..."""
 SPEED_MIN_SECONDS: Final = 0.01
@@ -80,6 +84,16 @@ class Measured(_Model):
     files: dict[str, float] = Field(
         default_factory=dict, description="Collection seconds per test file (import, items)."
     )
+    scopes: dict[str, float] = Field(
+        default_factory=dict,
+        description="Module (a file) and class (`file::Class`) fixture seconds that pytest "
+        "charged to a test of the scope (`core.fixtures`); 0 when nothing stood out.",
+    )
+    carried: dict[str, float] = Field(
+        default_factory=dict,
+        description="Per test: the scope fixture seconds its reported time includes (the "
+        "history learns the test's own time without them).",
+    )
     reruns: bool = False
 
 
@@ -103,6 +117,11 @@ class LaneCosts(BaseModel):
     interpreter: list[float] = Field(default_factory=list)
     finish: list[float] = Field(default_factory=list)
     files: dict[str, list[float]] = Field(default_factory=dict)
+    scopes: dict[str, list[float]] = Field(
+        default_factory=dict,
+        description="Module and class fixture seconds per scope (`core.fixtures`), recent first "
+        "last; a scope is kept once a sample reached `fixtures.MIN_SECONDS`.",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -114,11 +133,12 @@ class LaneCosts(BaseModel):
         for key in ("setup", "interpreter", "finish"):
             if key in data:
                 data[key] = _samples(data[key])
-        files = data.get("files")
-        if isinstance(files, dict):
-            data["files"] = {str(name): kept for name, v in files.items() if (kept := _samples(v))}
-        elif files is not None:
-            data["files"] = {}
+        for key in ("files", "scopes"):
+            named = data.get(key)
+            if isinstance(named, dict):
+                data[key] = {str(name): kept for name, v in named.items() if (kept := _samples(v))}
+            elif named is not None:
+                data[key] = {}
         return data
 
 
@@ -134,6 +154,25 @@ class Costs:
     interpreter: float | None = None
     finish: float | None = None
     files: Mapping[str, float] = field(default_factory=dict)
+    scopes: Mapping[str, float] = field(default_factory=dict)
+    """Fixture seconds per module (a file) or class scope: paid by each shard holding one of
+    its tests."""
+
+    @property
+    def charges_files(self) -> bool:
+        """Whether holding a file costs a shard anything learned (its import, its fixtures)."""
+        return bool(self.files or self.scopes)
+
+    def file_charge(self, name: str) -> float:
+        """What a shard pays once for holding any test of the file: collection, module fixtures."""
+        return self.file_seconds(name) + self.scopes.get(name, 0.0)
+
+    def fixture_seconds(self, test_ids: Iterable[str]) -> float:
+        """The module and class fixtures a shard of these tests pays, each scope once."""
+        if not self.scopes:
+            return 0.0
+        held = {scope for test in test_ids for scope in fixtures.scopes_of(test)}
+        return math.fsum(self.scopes.get(scope, 0.0) for scope in sorted(held))
 
     def file_seconds(self, name: str) -> float:
         """A file's collection time; one never measured: the median of the measured ones."""
@@ -159,16 +198,25 @@ def costs_of(lanes: Mapping[str, LaneCosts]) -> dict[str, Costs]:
             interpreter=_median(c.interpreter),
             finish=_median(c.finish),
             files={name: smoothed(s) for name, s in c.files.items()},
+            scopes={name: smoothed(s) for name, s in c.scopes.items()},
         )
         for lane, c in lanes.items()
     }
 
 
-def predict(costs: Costs | None, files: Iterable[str], tests: float, *, overhead: float) -> Parts:
-    """The prediction for a shard of ``files`` whose tests take ``tests`` seconds.
+def predict(
+    costs: Costs | None,
+    files: Iterable[str],
+    tests: float,
+    *,
+    overhead: float,
+    test_ids: Iterable[str] = (),
+) -> Parts:
+    """The prediction for a shard of ``files`` whose tests (``test_ids``) take ``tests`` seconds.
 
     Set-up: learned, else ``overhead`` (the config's ``shard-overhead``); start-up: the
-    interpreter plus each file's collection; finish: learned, else nothing.
+    interpreter plus each file's collection; tests: theirs plus each module and class fixture
+    they need, once; finish: learned, else nothing.
     """
     if costs is None:
         return Parts(setup=overhead, tests=tests)
@@ -176,7 +224,7 @@ def predict(costs: Costs | None, files: Iterable[str], tests: float, *, overhead
     return Parts(
         setup=overhead if costs.setup is None else costs.setup,
         startup=startup,
-        tests=tests,
+        tests=tests + costs.fixture_seconds(test_ids),
         finish=costs.finish or 0.0,
     )
 
@@ -228,7 +276,25 @@ def learned(
                 costs.files[name] = _push(costs.files.get(name, []), seconds * scale)
         if len(costs.files) > MAX_FILES:
             costs.files = dict(sorted(costs.files.items())[:MAX_FILES])
+        costs.scopes = _scopes_after(costs.scopes, m.scopes, scale)
     return {lane: lanes[lane] for lane in sorted(lanes)}
+
+
+def _scopes_after(
+    before: Mapping[str, list[float]], measured: Mapping[str, float], scale: float
+) -> dict[str, list[float]]:
+    """A scope's sample is kept once one reached ``fixtures.MIN_SECONDS``: the scopes without
+    a fixture worth planning for (most) cost the history nothing; a known one learns it got
+    cheaper. The costliest :data:`MAX_SCOPES` stay."""
+    scopes = dict(before)
+    for name, seconds in measured.items():
+        value = seconds * scale
+        if usable_seconds(value) and (name in scopes or value >= fixtures.MIN_SECONDS):
+            scopes[name] = _push(scopes.get(name, []), value)
+    if len(scopes) > MAX_SCOPES:
+        ranked = sorted(scopes.items(), key=lambda item: (-smoothed(item[1]), item[0]))
+        scopes = dict(ranked[:MAX_SCOPES])
+    return dict(sorted(scopes.items()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,6 +314,8 @@ def measure(
     files: Mapping[str, float],
     *,
     reruns: bool,
+    scopes: Mapping[str, float] | None = None,
+    carried: Mapping[str, float] | None = None,
 ) -> Measured | None:
     """A shard's parts from its own clock: ``None`` when no process ran a test.
 
@@ -270,6 +338,8 @@ def measure(
         ),
         interpreter=sample_seconds(interpreter),
         files={name: round(max(0.0, s), 6) for name, s in files.items()},
+        scopes={name: round(max(0.0, s), 6) for name, s in (scopes or {}).items()},
+        carried={test: round(max(0.0, s), 6) for test, s in (carried or {}).items()},
         reruns=reruns,
     )
 

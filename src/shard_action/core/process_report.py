@@ -66,6 +66,9 @@ class TestResult:
     id: str
     outcome: Outcome
     seconds: float
+    setup: float | None = None
+    """The set-up phase alone (``None``: not reported); a scope's fixtures fall here."""
+    teardown: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

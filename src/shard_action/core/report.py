@@ -1139,21 +1139,33 @@ def _decide(previous: History, judged: _Judged, settings: Settings) -> ModeDecis
 
 
 def _test_records(
-    plan: Plan, judged: _Judged, previous: History, settings: Settings
+    plan: Plan,
+    judged: _Judged,
+    previous: History,
+    settings: Settings,
+    carried: Mapping[tuple[str, str], float] | None = None,
 ) -> tuple[dict[str, dict[str, TestRecord]], float]:
-    """The tests' history with this run in, and this machine's speed against the history's."""
+    """The tests' history with this run in, and this machine's speed against the history's.
+
+    A test's own time leaves out the module or class fixture pytest charged to it (``carried``,
+    per (shard, test)): the history keeps that per scope (``core.fixtures``)."""
+    carried = carried or {}
+
+    def own(e: TestEntry) -> float | None:
+        if e.seconds is None:
+            return None
+        return max(0.0, e.seconds - carried.get((e.shard or "", e.test), 0.0))
+
     speed = speed_factor(
-        (e.seconds, before.duration)
+        (seconds, before.duration)
         for e in judged.entries
-        if e.seconds is not None
+        if (seconds := own(e)) is not None
         and e.status == "passed"
         and (before := previous.record(e.lane, e.test)) is not None
         and before.recent
     )
     observed = [
-        Observed(
-            e.lane, e.test, letter_of(e.status), None if e.seconds is None else e.seconds / speed
-        )
+        Observed(e.lane, e.test, letter_of(e.status), None if (s := own(e)) is None else s / speed)
         for e in judged.entries
         # an outage's failures say nothing about the tests: no flips, no durations
         if e.kind != "drift" and not (judged.outage is not None and is_failing_status(e.status))
@@ -1455,7 +1467,13 @@ def build(
     checked = _check(plan, shards)
     judged = _judge(checked, previous, given.settings)
     decision = _decide(previous, judged, given.settings)
-    records, speed = _test_records(plan, judged, previous, given.settings)
+    carried = {
+        (r.manifest.shard, test): seconds
+        for r in checked.by_shard.values()
+        if r.manifest.measured is not None
+        for test, seconds in r.manifest.measured.carried.items()
+    }
+    records, speed = _test_records(plan, judged, previous, given.settings, carried)
     report, entries = _report(checked, judged, decision, records, given)
     run = _run_record(plan, report, entries, judged, decision, sha=given.settings.sha, speed=speed)
     after = _remember(checked, judged, decision, records, run, given=given, speed=speed)
