@@ -120,8 +120,9 @@ class Ledger:
     files: dict[str, float] = field(default_factory=dict)
     scopes: dict[str, float] = field(default_factory=dict)
     """Module and class fixture cost per scope (``core.fixtures``), from the first processes."""
-    carried: dict[str, float] = field(default_factory=dict)
-    """The scope fixture seconds each test's own time includes (the history keeps them apart)."""
+    carried: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Per lane instance, the scope fixture seconds each test's time includes (the history
+    keeps them apart; a serial shard runs a fan-out lane's ids once per value)."""
     reruns: bool = False
     early: list[EarlyRecord] = field(default_factory=list)
 
@@ -199,8 +200,8 @@ def first_attempt(
         record.first(result.id, result.outcome, result.seconds)
     for scope, seconds in scopes.items():
         ledger.scopes[scope] = ledger.scopes.get(scope, 0.0) + seconds
-    for test, seconds in extra.items():
-        ledger.carried.setdefault(test, seconds)
+    if extra:
+        ledger.carried.setdefault(record.lane, {}).update(extra)
     if report.running is not None:
         record.first(report.running, "error", None)
     collection = report.collection

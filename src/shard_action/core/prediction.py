@@ -89,10 +89,10 @@ class Measured(_Model):
         description="Module (a file) and class (`file::Class`) fixture seconds that pytest "
         "charged to a test of the scope (`core.fixtures`); 0 when nothing stood out.",
     )
-    carried: dict[str, float] = Field(
+    carried: dict[str, dict[str, float]] = Field(
         default_factory=dict,
-        description="Per test: the scope fixture seconds its reported time includes (the "
-        "history learns the test's own time without them).",
+        description="Per lane instance and test: the scope fixture seconds its reported time "
+        "includes (the history learns the test's own time without them).",
     )
     reruns: bool = False
 
@@ -315,7 +315,7 @@ def measure(
     *,
     reruns: bool,
     scopes: Mapping[str, float] | None = None,
-    carried: Mapping[str, float] | None = None,
+    carried: Mapping[str, Mapping[str, float]] | None = None,
 ) -> Measured | None:
     """A shard's parts from its own clock: ``None`` when no process ran a test.
 
@@ -339,7 +339,10 @@ def measure(
         interpreter=sample_seconds(interpreter),
         files={name: round(max(0.0, s), 6) for name, s in files.items()},
         scopes={name: round(max(0.0, s), 6) for name, s in (scopes or {}).items()},
-        carried={test: round(max(0.0, s), 6) for test, s in (carried or {}).items()},
+        carried={
+            lane: {test: round(max(0.0, s), 6) for test, s in tests.items()}
+            for lane, tests in (carried or {}).items()
+        },
         reruns=reruns,
     )
 

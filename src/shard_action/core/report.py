@@ -1143,18 +1143,18 @@ def _test_records(
     judged: _Judged,
     previous: History,
     settings: Settings,
-    carried: Mapping[tuple[str, str], float] | None = None,
+    carried: Mapping[tuple[str, str, str], float] | None = None,
 ) -> tuple[dict[str, dict[str, TestRecord]], float]:
     """The tests' history with this run in, and this machine's speed against the history's.
 
     A test's own time leaves out the module or class fixture pytest charged to it (``carried``,
-    per (shard, test)): the history keeps that per scope (``core.fixtures``)."""
+    per (shard, lane, test)): the history keeps that per scope (``core.fixtures``)."""
     carried = carried or {}
 
     def own(e: TestEntry) -> float | None:
         if e.seconds is None:
             return None
-        return max(0.0, e.seconds - carried.get((e.shard or "", e.test), 0.0))
+        return max(0.0, e.seconds - carried.get((e.shard or "", e.lane, e.test), 0.0))
 
     speed = speed_factor(
         (seconds, before.duration)
@@ -1468,10 +1468,11 @@ def build(
     judged = _judge(checked, previous, given.settings)
     decision = _decide(previous, judged, given.settings)
     carried = {
-        (r.manifest.shard, test): seconds
+        (r.manifest.shard, lane, test): seconds
         for r in checked.by_shard.values()
         if r.manifest.measured is not None
-        for test, seconds in r.manifest.measured.carried.items()
+        for lane, tests in r.manifest.measured.carried.items()
+        for test, seconds in tests.items()
     }
     records, speed = _test_records(plan, judged, previous, given.settings, carried)
     report, entries = _report(checked, judged, decision, records, given)
