@@ -94,6 +94,12 @@ def test_yaml_config(tmp_path: Path) -> None:
         ('[[lanes]]\nname = "a"\nids = ["("]\n', "lanes.0.ids", "invalid regular expression"),
         ('[[lanes]]\nname = "bad name"\n', "lanes.0.name", "pattern"),
         ("flaky-threshold = nan\n", "flaky-threshold", "finite"),
+        (
+            '[[lanes]]\nname = "a"\nsequential = true\n',
+            "lanes.0.sequential",
+            'unknown key; did you mean mode = "sequential"?',
+        ),
+        ("serial = true\n", "serial", 'did you mean mode = "serial"?'),
     ],
 )
 def test_bad_value_names_key_and_file(tmp_path: Path, text: str, key: str, fragment: str) -> None:

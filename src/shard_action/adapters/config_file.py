@@ -167,8 +167,28 @@ def _suggestion(loc: Sequence[Any]) -> str:
             for inner in _models_in(info.annotation)
         ]
     known = sorted({_canonical(name) for model in models for name in model.model_fields})
-    close = difflib.get_close_matches(_canonical(str(loc[-1])), known, n=1) if loc else []
-    return f"; did you mean {close[0]!r}?" if close else ""
+    key = _canonical(str(loc[-1])) if loc else ""
+    close = difflib.get_close_matches(key, known, n=1) if key else []
+    if close:
+        return f"; did you mean {close[0]!r}?"
+    owner = _field_with_value(models, key)
+    return f'; did you mean {owner} = "{key}"?' if owner else ""
+
+
+def _field_with_value(models: Sequence[type[BaseModel]], value: str) -> str | None:
+    """The key whose allowed values include ``value`` (``sequential = true`` → ``mode``)."""
+    for model in models:
+        for name, info in model.model_fields.items():
+            if value in _literal_values(info.annotation):
+                return _canonical(name)
+    return None
+
+
+def _literal_values(annotation: Any) -> set[str]:
+    """The string values a ``Literal[...]`` (possibly inside a union) allows."""
+    if typing.get_origin(annotation) is typing.Literal:
+        return {arg for arg in typing.get_args(annotation) if isinstance(arg, str)}
+    return {v for arg in typing.get_args(annotation) for v in _literal_values(arg)}
 
 
 def _messages(exc: ValidationError) -> dict[str, list[str]]:
