@@ -66,7 +66,6 @@ import math
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from statistics import median
 from typing import Literal
 
@@ -630,16 +629,21 @@ def _lane_plan(lane: _Lane, span: float, bound: float) -> LanePlan:
     )
 
 
-def _serial_plan(
-    config: Config,
-    *,
-    suite: _Suite,
-    lanes: list[_Lane],
-    timings: Timings,
-    mode_reason: str,
-    warnings: list[str],
-    costs: Mapping[str, Costs],
-) -> Plan:
+@dataclass(frozen=True, slots=True)
+class _Given:
+    """What a serial or a parallel plan is made from, once the lanes have their durations."""
+
+    config: Config
+    suite: _Suite
+    lanes: list[_Lane]
+    timings: Timings
+    mode_reason: str
+    warnings: list[str]
+    costs: Mapping[str, Costs]
+
+
+def _serial_plan(given: _Given) -> Plan:
+    config, suite, lanes, costs = given.config, given.suite, given.lanes, given.costs
     overhead = config.shard_overhead
     slices: list[Slice] = []
     lane_plans: list[LanePlan] = []
@@ -661,14 +665,14 @@ def _serial_plan(
     return _assemble(
         config,
         lanes,
-        timings,
+        given.timings,
         mode="serial",
-        mode_reason=mode_reason,
+        mode_reason=given.mode_reason,
         shards=[shard],
         lane_plans=lane_plans,
         bounds=(prediction.total, prediction.total),
         serial=prediction.total,
-        warnings=warnings,
+        warnings=given.warnings,
     )
 
 
@@ -772,19 +776,10 @@ def _parallel_lane_plan(
     return plan
 
 
-def _parallel_plan(
-    config: Config,
-    *,
-    suite: _Suite,
-    lanes: list[_Lane],
-    timings: Timings,
-    mode_reason: str,
-    warnings: list[str],
-    costs: Mapping[str, Costs],
-    cpus: int | None,
-) -> Plan:
+def _parallel_plan(given: _Given, cpus: int | None) -> Plan:
     """Steps 3-5 for a parallel run."""
-    notes = warnings
+    config, suite, lanes, costs = given.config, given.suite, given.lanes, given.costs
+    notes = given.warnings
     overhead = config.shard_overhead
     for lane in lanes:
         if not lane.sequential:
@@ -808,9 +803,9 @@ def _parallel_plan(
     return _assemble(
         config,
         lanes,
-        timings,
+        given.timings,
         mode="parallel",
-        mode_reason=mode_reason,
+        mode_reason=given.mode_reason,
         shards=shards,
         lane_plans=lane_plans,
         bounds=(max(bounds), stage),
@@ -866,16 +861,8 @@ def make_plan(
     notes.extend(lane_notes)
     learned = costs or {}
     filled = with_first_run(learned, (lane.instance.name for lane in lanes), first_run)
-    plan = _serial_plan if mode == "serial" else partial(_parallel_plan, cpus=cpus)
-    made = plan(
-        config,
-        suite=suite,
-        lanes=lanes,
-        timings=timings,
-        mode_reason=mode_reason,
-        warnings=notes,
-        costs=filled,
-    )
+    given = _Given(config, suite, lanes, timings, mode_reason, notes, filled)
+    made = _serial_plan(given) if mode == "serial" else _parallel_plan(given, cpus)
     if len(filled) == len(learned):
         return made
     info = made.timings.estimate
