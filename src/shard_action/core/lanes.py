@@ -37,7 +37,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from shard_action.core.config import DEMOTED_SUFFIX, Config, LaneConfig, TierConfig
+from shard_action.core.config import DEMOTED_SUFFIX, Config, LaneConfig, Selection
 from shard_action.core.models import TestItem
 from shard_action.core.testids import normalise_path
 
@@ -210,7 +210,7 @@ def lane_instances(config: Config) -> list[LaneInstance]:
 class _Matcher:
     """The rules of one configured lane (or tier: the same rules), compiled once."""
 
-    def __init__(self, lane: LaneConfig | TierConfig) -> None:
+    def __init__(self, lane: Selection) -> None:
         self.name = lane.name
         self.markers = frozenset(lane.markers)
         self.globs = [compile_glob(p) for p in lane.paths]
@@ -266,7 +266,7 @@ def assign_lanes(config: Config, tests: Sequence[TestItem]) -> list[str]:
     return result
 
 
-def selected(rules: LaneConfig | TierConfig, tests: Sequence[TestItem]) -> list[bool]:
+def selected(rules: Selection, tests: Sequence[TestItem]) -> list[bool]:
     """Whether each test matches ``rules`` (markers, path globs, id patterns), as a lane would
     match it: tiers select tests with the lanes' rules, so one rule means one thing."""
     matcher = _Matcher(rules)
