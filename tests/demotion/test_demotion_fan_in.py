@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from shard_action.commands.report import default_templates
 from shard_action.core.config import Config
 from shard_action.core.demotion import DemotedTest, Demotion
 from shard_action.core.history import History
@@ -9,6 +10,7 @@ from shard_action.core.manifest import Attempt, Rerun
 from shard_action.core.models import TestItem, Timings
 from shard_action.core.plan import FanInSettings
 from shard_action.core.planner import make_plan
+from shard_action.core.render import render_comment, render_plan, render_summary, template_set
 from shard_action.core.report import Settings, ShardResult, build
 
 from ..report.factories import manifest, plan, shard
@@ -101,3 +103,42 @@ def test_a_demoted_test_that_ran_in_its_own_lane_keeps_its_count() -> None:
     # ran in the default lane (a plan that did not demote), which proves nothing
     fanin = _run(history, Settings(promote_after=5), flaky=[])
     assert fanin.history is not None and fanin.history.demotion.demoted == history.demotion.demoted
+
+
+def test_the_serial_route_through_the_fan_in_the_plan_and_what_a_person_reads() -> None:
+    """Re-runs off: B[3] fails in a parallel run (nothing re-runs it alone), then passes in two
+    serial runs; the second demotes it, the next plan runs it in `default.demoted`."""
+    parallel = plan([shard("s1", A), shard("s2", B)]).model_copy(update={"fan_in": FanInSettings()})
+    serial = plan([shard("serial", [*A, *B])], mode="serial").model_copy(
+        update={"fan_in": FanInSettings()}
+    )
+    failed = manifest("s2", B, outcomes={B[3]: "failed"})
+    failing = [ShardResult(manifest("s1", A)), ShardResult(failed)]
+    passing = [ShardResult(manifest("serial", [*A, *B], mode="serial"))]
+    settings = Settings()
+    first = build(parallel, failing, history=History(), settings=settings)
+    assert first.history is not None and first.report.demotion == []
+    assert [(s.test, s.parallel_failures) for s in first.history.demotion.suspects] == [(B[3], 1)]
+    second = build(serial, passing, history=first.history, settings=settings)
+    assert second.history is not None and second.history.demotion.demoted == []
+    third = build(serial, passing, history=second.history, settings=settings)
+    assert third.history is not None
+    reason = "failed in 1 parallel run (last #1) and passed in 2 serial runs after"
+    assert [(d.test, d.since, d.reason) for d in third.history.demotion.demoted] == [
+        (B[3], 3, reason)
+    ]
+    assert third.history.demotion.suspects == []
+    (row,) = third.report.demotion
+    assert (row.test, row.state) == (B[3], "demoted") and row.detail.startswith(reason)
+    templates = template_set(default_templates())
+    escaped = "failed in 1 parallel run \\(last \\#1\\) and passed in 2 serial runs after"
+    assert escaped in render_comment(templates, third.report).text  # Markdown-escaped
+    assert escaped in render_summary(templates, third.report).text
+    tests = [TestItem(id=t, file=t.split("::")[0]) for t in [*A, *B]]
+    demoted = third.history.demotion.demoted
+    next_plan = make_plan(
+        Config(shards=2), tests, Timings(), mode="parallel", mode_reason="r",
+        demoted=Demotion(demoted=demoted).tests(),
+    ).model_copy(update={"demoted": demoted})  # fmt: skip
+    assert [s.tests for s in next_plan.shards if s.lane == "default.demoted"] == [[B[3]]]
+    assert escaped in render_plan(templates, next_plan)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -12,6 +14,7 @@ from shard_action.core.demotion import (
     NotHelped,
     Seen,
     Step,
+    Suspect,
     update,
 )
 from shard_action.core.history import History, RunRecord, with_run
@@ -112,11 +115,102 @@ def test_a_demoted_test_that_did_not_run_stays() -> None:
     assert step(state, Seen("default", "t::z", "passed")).demotion == state
 
 
+def test_the_serial_route_demotes_after_a_parallel_failure_and_two_serial_passes() -> None:
+    failed = Seen("default", "t::a", "failed")  # re-runs off: nothing re-ran it alone
+    passed = Seen("default", "t::a", "passed")
+    state = step(Demotion(), failed, index=3).demotion
+    assert state.demoted == []
+    assert state.suspects == [
+        Suspect(lane="default", test="t::a", parallel_failures=1, serial_passes=0, last=3)
+    ]
+    state = step(state, passed, index=4, mode="serial").demotion
+    assert state.demoted == [] and state.suspects[0].serial_passes == 1
+    last = step(state, passed, index=5, mode="serial")
+    assert [(d.lane, d.test, d.since) for d in last.demotion.demoted] == [("default", "t::a", 5)]
+    assert last.demotion.demoted[0].reason == (
+        "failed in 1 parallel run (last #3) and passed in 2 serial runs after"
+    )
+    assert last.demotion.suspects == []
+    assert [e.change for e in last.events] == ["demoted"]
+
+
+def test_the_serial_route_counts_parallel_failures_of_every_retry_dialect() -> None:
+    state = Demotion()
+    # a retry inside the process (flaky, not alone), a failure, a pass between them
+    for index, status in [(1, "flaky"), (2, "passed"), (3, "failed"), (4, "broken")]:
+        state = step(state, Seen("default", "t::a", status), index=index).demotion
+    assert state.suspects == [
+        Suspect(lane="default", test="t::a", parallel_failures=3, serial_passes=0, last=4)
+    ]
+    for index in (5, 6):
+        state = step(state, Seen("default", "t::a", "passed"), index=index, mode="serial").demotion
+    assert state.demoted[0].reason == (
+        "failed in 3 parallel runs (last #4) and passed in 2 serial runs after"
+    )
+
+
+def test_the_serial_route_leaves_alone_what_serial_does_not_help() -> None:
+    failed = Seen("default", "t::a", "failed")
+    suspected = step(Demotion(), failed, index=1).demotion
+    # failing (or flaky on its own) in a serial run ends the tally
+    for seen in (
+        Seen("default", "t::a", "failed"),
+        Seen("default", "t::a", "broken"),
+        Seen("default", "t::a", "flaky", own=True),
+    ):
+        assert step(suspected, seen, index=2, mode="serial").demotion.suspects == [], seen
+    # no tally: re-run alone by our runner (the first route decides), a sequential lane,
+    # flaky on its own before, a pass, an outage, demotion off
+    cases: list[tuple[Seen, dict[str, Any]]] = [
+        (Seen("default", "t::a", "broken", alone=True), {}),
+        (Seen("default", "t::a", "failed", sequential=True), {}),
+        (Seen("default", "t::a", "failed", own=True), {}),
+        (Seen("default", "t::a", "passed"), {}),
+        (failed, {"outage": True}),
+        (failed, {"max_demoted": 0}),
+    ]
+    for seen, kw in cases:
+        assert step(Demotion(), seen, **kw).demotion.suspects == [], (seen, kw)
+    # a serial pass without a parallel failure before proves nothing
+    passed = Seen("default", "t::a", "passed")
+    assert step(Demotion(), passed, mode="serial").demotion.suspects == []
+    # forgotten FORGET_AFTER runs after its last parallel failure
+    later = step(suspected, Seen("default", "t::z", "passed"), index=1 + FORGET_AFTER)
+    assert later.demotion.suspects == []
+    kept = step(suspected, Seen("default", "t::z", "passed"), index=FORGET_AFTER)
+    assert [s.test for s in kept.demotion.suspects] == ["t::a"]
+
+
+def test_the_serial_route_keeps_a_suspect_over_the_cap_until_there_is_room() -> None:
+    tally = Suspect(lane="default", test="t::a", parallel_failures=1, serial_passes=1, last=1)
+    full = Demotion(demoted=[demoted("t::old", clean=1)], suspects=[tally])
+    passed = Seen("default", "t::a", "passed")
+    capped = step(full, passed, index=2, mode="serial", max_demoted=1)
+    assert [e.change for e in capped.events] == ["cap reached"]
+    assert [d.test for d in capped.demotion.demoted] == ["t::old"]
+    assert capped.demotion.suspects[0].serial_passes == 2
+    # t::old is promoted (its third clean run, promote-after 3), which leaves room for t::a
+    old = Seen("default", "t::old", "passed", demoted=True)
+    freed = step(capped.demotion, old, index=3, mode="parallel", max_demoted=1)
+    assert freed.demotion.demoted[0].clean_runs == 2
+    freed = step(
+        freed.demotion,
+        Seen("default", "t::old", "passed", demoted=True),
+        passed,
+        index=4,
+        mode="serial",
+        max_demoted=1,
+    )
+    assert [e.change for e in freed.events] == ["promoted", "demoted"]
+    assert [(d.test, d.since) for d in freed.demotion.demoted] == [("t::a", 4)]
+    assert freed.demotion.demoted[0].reason.endswith("passed in 3 serial runs after")
+
+
 @given(
     st.lists(
         st.tuples(
             st.sampled_from(["t::a", "t::b", "t::c", "t::d"]),
-            st.sampled_from(["passed", "flaky", "broken", "skipped"]),
+            st.sampled_from(["passed", "flaky", "failed", "broken", "skipped"]),
             st.booleans(),
             st.booleans(),
         ),
@@ -135,7 +229,10 @@ def test_never_more_than_the_cap_and_never_demoted_and_blocked(
             state, seen, index=index, mode="serial" if serial else "parallel", max_demoted=cap
         ).demotion
         assert len(state.demoted) <= cap
-        assert not {d.test for d in state.demoted} & {n.test for n in state.not_helped}
+        on = {d.test for d in state.demoted}
+        assert not on & {n.test for n in state.not_helped}
+        assert not on & {s.test for s in state.suspects}
+        assert all(s.parallel_failures >= 1 for s in state.suspects)
 
 
 def test_the_history_keeps_the_field_and_reads_a_file_without_it() -> None:

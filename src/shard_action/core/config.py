@@ -236,7 +236,8 @@ class Config(_Strict):
     promote_after: Annotated[int, Field(ge=1)] = Field(
         PROMOTE_AFTER,
         description="Clean runs in a row after which a demoted test (parallel-sensitive: it "
-        "failed in parallel and passed when re-run alone) runs in parallel again.",
+        "failed in parallel and passed when re-run alone, or in serial runs) runs in parallel "
+        "again.",
     )
     max_demoted: Annotated[int, Field(ge=0)] = Field(
         MAX_DEMOTED,

@@ -17,6 +17,14 @@ config):
   ``max-demoted`` tests are demoted at once; a candidate over the cap is not demoted. The
   tests demoted in a run are *explained*: they are left out of the flaky rate that decides
   the mode, so one order-dependent test no longer sends the suite to serial;
+* **demote**, by the *serial route*, a test that failed its first attempt in parallel runs
+  (in a parallel lane) where nothing re-ran it alone (re-runs off, a ``command`` runner, a
+  retry inside the process) and then passed in :data:`SERIAL_PASSES` serial runs: the history
+  keeps the tally (:class:`Suspect`). A serial run it fails or is flaky in ends the tally
+  (serial does not help it); so does :data:`FORGET_AFTER` runs without a parallel failure. A
+  test our runner re-ran alone is judged by the first route only: passed alone, it is
+  demoted there; failed alone too, it needs the company of another test, which a demoted lane
+  cannot give;
 * **promote** a demoted test after ``promote-after`` clean runs in a row in its demoted lane
   (passed), so a fixed test comes back to parallel. A failure resets the count (a broken test
   is not a flake, it stays demoted); if it is parallel-sensitive still, the next parallel run
@@ -34,18 +42,23 @@ This module is pure; the report step feeds it one :class:`Seen` per test and sto
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final, Literal
 
 from pydantic import Field
 
 from shard_action.core.documents import Frozen
+from shard_action.core.outcomes import FAILED_FIRST
+from shard_action.core.units import count
 
 FORGET_AFTER: Final = 30
 """Runs after which a test demotion did not help may be demoted again (the history's
 ``prune-after``: by then the code has moved on)."""
 MAX_NOT_HELPED: Final = 200
-"""Not-helped entries kept; the oldest go first."""
+"""Not-helped entries (and suspects) kept; the oldest go first."""
+SERIAL_PASSES: Final = 2
+"""Serial runs a suspect must pass before the serial route demotes it: without a re-run alone,
+a pass in a serial run is the only witness, and one pass of a random test is a coin toss."""
 
 
 class DemotedTest(Frozen):
@@ -68,11 +81,26 @@ class NotHelped(Frozen):
     run: int = Field(description="The run in which demotion did not help.")
 
 
+class Suspect(Frozen):
+    """A test that failed in parallel with nothing to re-run it alone: the serial route's tally."""
+
+    lane: str
+    test: str
+    parallel_failures: int = Field(ge=1, description="Parallel runs it failed in (first attempt).")
+    serial_passes: int = Field(0, ge=0, description="Serial runs it passed in since.")
+    last: int = Field(description="The run of its last parallel failure.")
+
+
 class Demotion(Frozen):
     """The history's demotion state: one field of ``History``."""
 
     demoted: list[DemotedTest] = Field(default_factory=list)
     not_helped: list[NotHelped] = Field(default_factory=list)
+    suspects: list[Suspect] = Field(
+        default_factory=list,
+        description="Tests that failed in parallel runs where nothing re-ran them alone: "
+        f"demoted once they pass in {SERIAL_PASSES} serial runs.",
+    )
 
     def tests(self) -> dict[str, frozenset[str]]:
         """Lane instance -> its demoted test ids: what the planner moves."""
@@ -133,6 +161,13 @@ def _reason(index: int) -> str:
     return f"failed in parallel in run #{index} and passed when re-run alone"
 
 
+def _serial_reason(suspect: Suspect) -> str:
+    return (
+        f"failed in {count(suspect.parallel_failures, 'parallel run')} (last #{suspect.last}) "
+        f"and passed in {count(suspect.serial_passes, 'serial run')} after"
+    )
+
+
 def _demoted_step(
     entry: DemotedTest, seen: Seen, promote_after: int
 ) -> tuple[DemotedTest | None, Change | None]:
@@ -151,6 +186,104 @@ def _demoted_step(
     return entry, None  # skipped or quarantined: no evidence either way
 
 
+def _suspected(before: Suspect | None, seen: Seen, index: int, serial: bool) -> Suspect | None:
+    """The serial route's tally for one test that ran outside a demoted lane (module
+    docstring): a parallel failure nothing re-ran alone counts, a serial pass counts, a serial
+    failure or flakiness on its own ends it."""
+    failed = seen.status in FAILED_FIRST
+    if seen.own or (serial and failed):
+        return None
+    if serial:
+        if before is not None and seen.status == "passed":
+            return before.model_copy(update={"serial_passes": before.serial_passes + 1})
+        return before
+    if not failed or seen.alone or seen.sequential:
+        return before  # our re-run alone decides such a test (the first route), or nothing does
+    if before is None:
+        return Suspect(lane=seen.lane, test=seen.test, parallel_failures=1, last=index)
+    return before.model_copy(
+        update={"parallel_failures": before.parallel_failures + 1, "last": index}
+    )
+
+
+@dataclass
+class _Run:
+    """One run applied to the demotion state: the working copies :func:`update` fills."""
+
+    index: int
+    mode: Literal["parallel", "serial"]
+    promote_after: int
+    max_demoted: int
+    current: dict[tuple[str, str], DemotedTest]
+    blocked: dict[tuple[str, str], NotHelped]
+    suspects: dict[tuple[str, str], Suspect]
+    kept: dict[tuple[str, str], DemotedTest] = field(default_factory=dict)
+    events: list[Event] = field(default_factory=list)
+
+    def room(self) -> bool:
+        return len(self.kept) + len(self.current) < self.max_demoted
+
+    def demote(self, item: Seen, reason: str) -> bool:
+        """Demote ``item`` if the cap leaves room; either way the event says what happened."""
+        label = item.label or item.test
+        if not self.room():
+            self.events.append(Event(item.lane, item.test, "cap reached", label))
+            return False
+        self.kept[(item.lane, item.test)] = DemotedTest(
+            lane=item.lane, test=item.test, since=self.index, reason=reason
+        )
+        self.events.append(Event(item.lane, item.test, "demoted", label))
+        return True
+
+    def ran_demoted(self, item: Seen, entry: DemotedTest) -> None:
+        key = (item.lane, item.test)
+        if not item.demoted and not item.own:
+            self.kept[key] = entry  # ran in its own lane (a plan that did not demote): no evidence
+            return
+        after, change = _demoted_step(entry, item, self.promote_after)
+        if after is not None:
+            self.kept[key] = after
+        if change is not None:
+            self.events.append(Event(item.lane, item.test, change, item.label or item.test))
+        if change == "not helped":
+            self.blocked[key] = NotHelped(lane=item.lane, test=item.test, run=self.index)
+
+    def ran(self, item: Seen) -> None:
+        """A test not demoted before this run: the first route, else the serial route."""
+        key = (item.lane, item.test)
+        if self.max_demoted == 0 or item.demoted or key in self.blocked:
+            return  # 0: demotion off, so no "cap reached" (nor tally) either
+        parallel = self.mode == "parallel"
+        if parallel and item.status == "flaky" and item.alone and not item.own:
+            if not item.sequential:
+                self.demote(item, _reason(self.index))
+            return
+        suspect = _suspected(self.suspects.pop(key, None), item, self.index, not parallel)
+        if suspect is None:
+            return
+        if suspect.serial_passes >= SERIAL_PASSES and self.demote(item, _serial_reason(suspect)):
+            return
+        self.suspects[key] = suspect
+
+    def step(self) -> Step:
+        self.kept.update(self.current)  # demoted tests this run did not run stay as they were
+        blocked = sorted(self.blocked.values(), key=lambda n: (-n.run, n.lane, n.test))
+        live = [
+            s
+            for key, s in self.suspects.items()
+            if key not in self.kept and self.index - s.last < FORGET_AFTER
+        ]
+        live = sorted(live, key=lambda s: (-s.last, s.lane, s.test))[:MAX_NOT_HELPED]
+        return Step(
+            Demotion(
+                demoted=sorted(self.kept.values(), key=lambda e: (e.lane, e.test)),
+                not_helped=sorted(blocked[:MAX_NOT_HELPED], key=lambda n: (n.lane, n.test)),
+                suspects=sorted(live, key=lambda s: (s.lane, s.test)),
+            ),
+            tuple(self.events),
+        )
+
+
 def update(
     before: Demotion,
     seen: Sequence[Seen],
@@ -166,52 +299,22 @@ def update(
         raise ValueError("promote_after must be at least 1 and max_demoted at least 0")
     if outage:
         return Step(before)
-    current = {(e.lane, e.test): e for e in before.demoted}
-    blocked = {(n.lane, n.test): n for n in before.not_helped if index - n.run < FORGET_AFTER}
-    events: list[Event] = []
-    kept: dict[tuple[str, str], DemotedTest] = {}
-    for item in seen:
-        key = (item.lane, item.test)
-        label = item.label or item.test
-        entry = current.pop(key, None)
-        if entry is not None and not item.demoted and not item.own:
-            kept[key] = entry  # ran in its own lane (a plan that did not demote): no evidence
-            continue
-        if entry is not None:
-            after, change = _demoted_step(entry, item, promote_after)
-            if after is not None:
-                kept[key] = after
-            if change is not None:
-                events.append(Event(item.lane, item.test, change, label))
-            if change == "not helped":
-                blocked[key] = NotHelped(lane=item.lane, test=item.test, run=index)
-            continue
-        candidate = (
-            max_demoted > 0  # 0: demotion off, so no "cap reached" either
-            and mode == "parallel"
-            and item.status == "flaky"
-            and item.alone
-            and not item.own
-            and not item.demoted
-            and not item.sequential
-            and key not in blocked
-        )
-        if not candidate:
-            continue
-        if len(kept) + len(current) >= max_demoted:
-            events.append(Event(item.lane, item.test, "cap reached", label))
-            continue
-        kept[key] = DemotedTest(lane=item.lane, test=item.test, since=index, reason=_reason(index))
-        events.append(Event(item.lane, item.test, "demoted", label))
-    kept.update(current)  # demoted tests this run did not run stay as they were
-    not_helped = sorted(blocked.values(), key=lambda n: (-n.run, n.lane, n.test))[:MAX_NOT_HELPED]
-    return Step(
-        Demotion(
-            demoted=sorted(kept.values(), key=lambda e: (e.lane, e.test)),
-            not_helped=sorted(not_helped, key=lambda n: (n.lane, n.test)),
-        ),
-        tuple(events),
+    run = _Run(
+        index=index,
+        mode=mode,
+        promote_after=promote_after,
+        max_demoted=max_demoted,
+        current={(e.lane, e.test): e for e in before.demoted},
+        blocked={(n.lane, n.test): n for n in before.not_helped if index - n.run < FORGET_AFTER},
+        suspects={(s.lane, s.test): s for s in before.suspects},
     )
+    for item in seen:
+        entry = run.current.pop((item.lane, item.test), None)
+        if entry is not None:
+            run.ran_demoted(item, entry)
+        else:
+            run.ran(item)
+    return run.step()
 
 
 class DemotionRow(Frozen):
