@@ -1,9 +1,10 @@
 """Catching new flakes early, through the real pipeline: ``local`` twice on a tiny project.
 
-The first run makes the history; then two new tests appear, one of which fails on exactly its
-second invocation (a counter file, so the outcome is planned, not random). With
-``early-flake-runs = 2`` the second plan gives both new tests two more runs in the spare time of
-the shard that finishes early; the one that failed there is reported flaky, nothing else changes.
+The first run makes the history; then two new tests appear (in the second test: the tests of a
+file the run names in ``--changed-files``), one of which fails on exactly one planned invocation
+(a counter file, so the outcome is planned, not random). With ``early-flake-runs = 2`` the second
+plan gives both two more runs in the spare time of the shard that finishes early; the one that
+failed there is reported flaky, nothing else changes.
 """
 
 from __future__ import annotations
@@ -45,8 +46,8 @@ FLAKY = "tests/test_new.py::test_new_and_flaky"
 STEADY = "tests/test_new.py::test_new_and_steady"
 
 
-def _local(project: Path) -> dict[str, Any]:
-    proc = shard_action(["local", "--shards", "2"], cwd=project)
+def _local(project: Path, *args: str) -> dict[str, Any]:
+    proc = shard_action(["local", "--shards", "2", *args], cwd=project)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
     report: dict[str, Any] = json.loads(
         (project / "shard-action-out" / "report" / "report.json").read_text()
@@ -82,7 +83,53 @@ def test_a_new_test_that_fails_in_an_extra_run_is_reported_flaky(tmp_path: Path)
     assert report["run_twice"] == [], "nothing ran twice in the main pass"
     (flaky,) = report["flaky"]
     assert flaky["test"] == FLAKY and flaky["status"] == "flaky"
-    assert "failed 1 of 2 early-flake runs (new test)" in flaky["evidence"]
+    assert "failed 1 of 2 early-flake runs (new or changed test)" in flaky["evidence"]
     history = json.loads((project / ".shard-action" / "history.json").read_text())
     assert history["tests"]["default"][FLAKY]["outcomes"].endswith("F")
     assert history["tests"]["default"][STEADY]["outcomes"].endswith("p")
+
+
+EDITED = """\
+import pathlib
+
+COUNTER = pathlib.Path(__file__).with_name("edited.txt")
+
+
+def test_edited_and_flaky():
+    seen = int(COUNTER.read_text()) if COUNTER.exists() else 0
+    COUNTER.write_text(str(seen + 1))
+    assert seen != 2, "fails on its third invocation only"
+
+
+def test_edited_and_steady():
+    assert True
+"""
+EDITED_FLAKY = "tests/test_edited.py::test_edited_and_flaky"
+EDITED_STEADY = "tests/test_edited.py::test_edited_and_steady"
+
+
+def test_the_tests_of_a_changed_file_get_the_extra_runs_too(tmp_path: Path) -> None:
+    """Known tests, not new: only ``--changed-files`` makes them candidates. The flaky one
+    passes in run 1 and in its own run of run 2, and fails in the first extra round."""
+    project = tiny_project(tmp_path / "project")
+    (project / "pyproject.toml").write_text((project / "pyproject.toml").read_text() + CONFIG)
+    # slower than the first test's: two known tests need room for two rounds each
+    (project / "tests" / "test_slow.py").write_text(SLOW.replace("sleep(5)", "sleep(10)"))
+    (project / "tests" / "test_edited.py").write_text(EDITED)
+    assert _local(project)["counts"]["flaky"] == 0
+    changed = tmp_path / "changed.txt"
+    changed.write_text("tests/test_edited.py\nREADME.md\n")
+
+    report = _local(project, "--changed-files", str(changed))
+    out = project / "shard-action-out"
+    plan = json.loads((out / "plan.json").read_text())
+    early = sorted(t for s in plan["shards"] for e in s["early"] for t in e["tests"])
+    assert early == [EDITED_FLAKY, EDITED_STEADY]
+    manifests = [json.loads(p.read_text()) for p in out.rglob("manifest.json")]
+    rounds = {t: o for m in manifests for e in m["early"] for t, o in e["outcomes"].items()}
+    assert rounds == {EDITED_FLAKY: ["failed", "passed"], EDITED_STEADY: ["passed", "passed"]}
+    assert (project / "tests" / "edited.txt").read_text() == "4", "2 own runs + 2 extra"
+    (flaky,) = report["flaky"]
+    assert flaky["test"] == EDITED_FLAKY
+    assert "failed 1 of 2 early-flake runs (new or changed test)" in flaky["evidence"]
+    assert report["exit_code"] == 0 and report["counts"]["failed"] == 0

@@ -85,6 +85,16 @@ def _dedupe(items: Sequence[TestItem], source: str) -> tuple[tuple[TestItem, ...
     return tuple(kept), warnings
 
 
+def read_list_file(path: Path, what: str) -> str:
+    """A list file's text (UTF-8; a byte-order mark dropped), or an input error naming it."""
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError as exc:
+        raise InputError(f"{what} not found", source=str(path)) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read {what}: {exc}", source=str(path)) from exc
+
+
 def read_test_list(path: Path) -> Collected:
     """One test id per line; blank lines and ``#`` comment lines are skipped.
 
@@ -93,12 +103,7 @@ def read_test_list(path: Path) -> Collected:
     so the id that reaches the runner is the id that was written. Lines are split on ``\n``
     alone: ``str.splitlines`` would also split inside an id at U+2028, U+0085 or a form feed.
     """
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError as exc:
-        raise InputError("test list not found", source=str(path)) from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read test list: {exc}", source=str(path)) from exc
+    text = read_list_file(path, "test list")
     items = []
     for line in text.split("\n"):
         test_id = line.removesuffix("\r")

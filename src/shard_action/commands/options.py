@@ -97,6 +97,14 @@ def _add_test_sources(parser: argparse.ArgumentParser) -> None:
         help="test ids, one per line (blank lines and # comments skipped)",
     )
     parser.add_argument(
+        "--changed-files",
+        type=Path,
+        metavar="FILE",
+        help="changed files, one path per line or NUL-separated, relative to the project folder "
+        "(`git diff --name-only --relative -z BASE` run there): with early-flake-runs, their "
+        "tests get the extra runs new tests get",
+    )
+    parser.add_argument(
         "--collect-cache",
         action=argparse.BooleanOptionalAction,
         default=True,

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from shard_action.adapters import gha
+from shard_action.adapters.changed_files import read_changed_files
 from shard_action.adapters.collect import file_sizes, no_tests_message, todays_tests
 from shard_action.adapters.files import make_folder, write_text_atomic
 from shard_action.adapters.quarantine_file import read_quarantine
@@ -97,7 +98,9 @@ def build_plan(
     if explain is not None:
         counts = shardcount.counts_up_to(config.max_shards)
         explain.extend(shardcount.options(lambda k: plan_for(collected.tests, (), k), counts))
-    early = place_early_runs(plan, known_tests(history), config.early_flake_runs)
+    listed = getattr(args, "changed_files", None)
+    changed = read_changed_files(listed) if listed is not None else frozenset()
+    early = place_early_runs(plan, known_tests(history), config.early_flake_runs, changed)
     if early.new:
         print(early.note())
     return early.plan.model_copy(update={"quarantine": quarantine, "demoted": demoted})

@@ -282,9 +282,10 @@ class Config(_Strict):
     )
     early_flake_runs: Annotated[int, Field(ge=0, le=10)] = Field(
         0,
-        description="Run each new test (not in the history) this many more times, each round in "
-        "a fresh process, in the spare time of the shards that finish early: a new test that "
-        "fails in one of them is reported flaky before it can flake on the main branch. 0: off.",
+        description="Run each new test (not in the history), and each test in a file "
+        "`--changed-files` lists, this many more times, each round in a fresh process, in the "
+        "spare time of the shards that finish early: such a test that fails in one of them is "
+        "reported flaky before it can flake on the main branch. 0: off.",
     )
     fail_on_flaky: bool = Field(
         False, description="Make a shard fail for flaky tests too, not only for broken ones."

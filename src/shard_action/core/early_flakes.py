@@ -1,9 +1,12 @@
-"""Catch new flakes early: tests the history does not know run again in the shards' spare time.
+"""Catch new flakes early: new tests, and the tests of changed files, run again in spare time.
 
-Each new test gets ``early-flake-runs`` extra runs in a shard of its own lane instance whose
+Each candidate gets ``early-flake-runs`` extra runs in a shard of its own lane instance whose
 predicted wall leaves room under its stage's makespan (a shard that would finish early), after
-that shard's own tests, each round in a fresh process. Deterministic: the same plan and history
-give the same placement. Without a history no test counts as new (every test would be).
+that shard's own tests, each round in a fresh process. Deterministic: the same plan, history and
+changed files give the same placement. A candidate is a **new** test (an id the history does not
+know; without a history no test counts as new, since every test would be) or a test in a
+**changed file** (the paths ``plan --changed-files`` lists, relative to the project folder: a
+pull request's diff), because a test someone just edited is as likely to flake as a new one.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from shard_action.core.history import History
 from shard_action.core.manifest import ShardManifest
 from shard_action.core.outcomes import is_failing
 from shard_action.core.plan import Plan, PlannedShard, Slice
+from shard_action.core.testids import file_of, slashes
 from shard_action.core.units import count
 
 STARTUP_SECONDS = 1.0
@@ -27,16 +31,19 @@ class Placed:
 
     plan: Plan
     new: int
-    """New tests in the plan (lane instance, id pairs)."""
+    """Candidates in the plan (lane instance, id pairs): new tests and changed files' tests."""
     placed: int
     """Of those, the ones given extra runs (the rest found no spare time)."""
+    changed: int = 0
+    """Of the candidates, the ones in a changed file."""
 
     def note(self) -> str:
         runs = count(self.plan.runner.early_flake_runs, "more run")
-        return (
-            f"early-flake runs: {self.placed} of {count(self.new, 'new test')} fit the shards' "
-            f"spare time, {runs} each"
-        )
+        tests = count(self.new, "new test")
+        if self.changed:
+            tests = f"{count(self.new, 'test')} ({self.new - self.changed:,} new, "
+            tests += f"{self.changed:,} in changed files)"
+        return f"early-flake runs: {self.placed} of {tests} fit the shards' spare time, {runs} each"
 
 
 @dataclass
@@ -64,19 +71,30 @@ def _per_test(plan: Plan) -> Mapping[str, float]:
     return {lane.name: lane.seconds / lane.tests if lane.tests else 0.0 for lane in plan.lanes}
 
 
-def place_early_runs(plan: Plan, known: Collection[str], runs: int) -> Placed:
-    """Give each new test (an id not in ``known``) ``runs`` extra runs where there is room.
+def changed_paths(lines: Iterable[str]) -> frozenset[str]:
+    """Changed files as test ids name them: ``/``-separated, no leading ``./``, blanks dropped."""
+    paths = (slashes(line.strip()) for line in lines)
+    return frozenset(p.removeprefix("./") for p in paths if p and p != ".")
+
+
+def place_early_runs(
+    plan: Plan, known: Collection[str], runs: int, changed: Collection[str] = frozenset()
+) -> Placed:
+    """Give each candidate ``runs`` extra runs where there is room: a new test (an id not in
+    ``known``, when the history knows any) or a test whose file is in ``changed``
+    (:func:`changed_paths`).
 
     Longest lanes' tests first, then plan order; each goes to the shard of its lane instance
     with the most room left (ties: plan order) that can take ``runs`` more of it, plus ``runs``
     process starts for a shard's first early test. Serial mode has one shard and no room.
     """
-    if runs <= 0 or not known or plan.mode == "serial":
+    if runs <= 0 or not (known or changed) or plan.mode == "serial":
         return Placed(plan, 0, 0)
     cost = _per_test(plan)
     rooms = _rooms(plan)
-    new = [(piece.lane, t) for s in plan.shards for piece in s.slices for t in piece.tests
-           if t not in known]  # fmt: skip
+    tests = [(piece.lane, t) for s in plan.shards for piece in s.slices for t in piece.tests]
+    edited = {pair for pair in tests if file_of(pair[1]) in changed}
+    new = [pair for pair in tests if pair in edited or (known and pair[1] not in known)]
     placed = 0
     for lane, test in sorted(new, key=lambda pair: -cost.get(pair[0], 0.0)):  # stable
         fits = []
@@ -99,7 +117,8 @@ def place_early_runs(plan: Plan, known: Collection[str], runs: int) -> Placed:
         for room in rooms
     ]
     runner = plan.runner.model_copy(update={"early_flake_runs": runs})
-    return Placed(plan.model_copy(update={"shards": shards, "runner": runner}), len(new), placed)
+    updated = plan.model_copy(update={"shards": shards, "runner": runner})
+    return Placed(updated, len(new), placed, len(edited))
 
 
 def known_tests(history: History | None) -> frozenset[str]:
@@ -110,7 +129,7 @@ def known_tests(history: History | None) -> frozenset[str]:
 
 
 def early_failures(manifests: Iterable[ShardManifest]) -> dict[tuple[str, str], str]:
-    """(lane instance, test) -> the evidence, for each new test that failed in an early round.
+    """(lane instance, test) -> the evidence, for each candidate that failed in an early round.
 
     The fan-in turns such a test, passed in its own run, into a flaky one; it never makes a
     test failed or lost (a round that did not report a test holds nothing against it).
@@ -122,6 +141,6 @@ def early_failures(manifests: Iterable[ShardManifest]) -> dict[tuple[str, str], 
                 failed = sum(is_failing(o) for o in outcomes)
                 if failed:
                     found[(early.lane, test)] = (
-                        f"failed {failed} of {len(outcomes)} early-flake runs (new test)"
+                        f"failed {failed} of {len(outcomes)} early-flake runs (new or changed test)"
                     )
     return found

@@ -66,9 +66,10 @@ class PlannedShard(Frozen):
     )
     early: list[Slice] = Field(
         default_factory=list,
-        description="New tests (not in the history) this shard runs `runner.early_flake_runs` "
-        "more times after its own, each round in a fresh process, in its spare time "
-        "(`early-flake-runs`); their first run is in `slices`, wherever it was planned.",
+        description="New tests (not in the history) and tests in changed files "
+        "(`--changed-files`) this shard runs `runner.early_flake_runs` more times after its "
+        "own, each round in a fresh process, in its spare time (`early-flake-runs`); their "
+        "first run is in `slices`, wherever it was planned.",
     )
 
     @property
