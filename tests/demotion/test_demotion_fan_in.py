@@ -8,7 +8,7 @@ from shard_action.core.demotion import DemotedTest, Demotion
 from shard_action.core.history import History
 from shard_action.core.manifest import Attempt, Rerun
 from shard_action.core.models import TestItem, Timings
-from shard_action.core.plan import FanInSettings
+from shard_action.core.plan import FanInSettings, Plan
 from shard_action.core.planner import make_plan
 from shard_action.core.render import render_comment, render_plan, render_summary, template_set
 from shard_action.core.report import Settings, ShardResult, build
@@ -142,3 +142,43 @@ def test_the_serial_route_through_the_fan_in_the_plan_and_what_a_person_reads() 
     ).model_copy(update={"demoted": demoted})  # fmt: skip
     assert [s.tests for s in next_plan.shards if s.lane == "default.demoted"] == [[B[3]]]
     assert escaped in render_plan(templates, next_plan)
+
+
+def _demoted_plan() -> tuple[Plan, list[str]]:
+    """A's shard and B without B[3]; B[3] in `default.demoted`, a shard of its own."""
+    rest = [t for t in B if t != B[3]]
+    shards = [shard("s1", A), shard("s2", rest), shard("d1", [B[3]], "default.demoted")]
+    return plan(shards).model_copy(update={"fan_in": FanInSettings()}), rest
+
+
+def test_one_test_one_series_its_record_follows_it_across_demotion() -> None:
+    """Run 1 flaky in parallel (demoted), run 2 passed in its demoted lane, run 3 failed there
+    on every attempt: its one record reads F, p, f, so it is failing and known flaky with a
+    flip rate of 2 of 3 (F flips, p does not, f flips back), not broken."""
+    first = _run(History(), Settings(), flaky=[B[3]])
+    assert first.history is not None
+    demoted_plan, rest = _demoted_plan()
+    passing = [
+        ShardResult(manifest("s1", A)),
+        ShardResult(manifest("s2", rest)),
+        ShardResult(manifest("d1", [B[3]], lane="default.demoted")),
+    ]
+    second = build(demoted_plan, passing, history=first.history, settings=Settings())
+    assert second.history is not None
+    assert "default.demoted" not in second.history.tests
+    assert second.history.tests["default"][B[3]].outcomes == "Fp"
+    broken = Rerun(
+        test=B[3],
+        attempts=[Attempt(attempt=n, outcome="failed") for n in (1, 2, 3)],
+        verdict="broken",
+    )
+    failing = [
+        *passing[:2],
+        ShardResult(manifest("d1", [B[3]], lane="default.demoted", reruns=[broken])),
+    ]
+    third = build(demoted_plan, failing, history=second.history, settings=Settings())
+    (entry,) = [e for e in third.tests if e.test == B[3]]
+    assert (entry.lane, entry.status, entry.known_flaky) == ("default.demoted", "failed", True)
+    assert (entry.flip_rate, entry.flip_window) == (2 / 3, 3)
+    assert third.history is not None
+    assert third.history.tests["default"][B[3]].outcomes == "Fpf"

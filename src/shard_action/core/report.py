@@ -900,7 +900,7 @@ def _suggested(
     for n, test in enumerate(entries):
         if n in covered:
             continue
-        record = records.get(test.lane, {}).get(test.test)
+        record = _record(records, test.lane, test.test)
         own = test.flaky_on_its_own or (
             test.known_flaky and record is not None and record.last_serial_flake is not None
         )
@@ -937,7 +937,7 @@ def _demotion(
         if n in covered or e.kind == "drift":
             continue
         home, demoted = home_lane(e.lane)
-        record = previous.record(e.lane, e.test)
+        record = _record(previous.tests, e.lane, e.test)
         lane = lanes.get(e.lane)
         seen.append(
             Seen(
@@ -1066,11 +1066,19 @@ class _Judged:
     facts: RunFacts
 
 
+def _record(
+    records: Mapping[str, Mapping[str, TestRecord]], lane: str, test: str
+) -> TestRecord | None:
+    """A test's record, filed under its home lane even when it ran demoted (``{lane}.demoted``):
+    one test, one series, so its flip rate and durations follow it across demotion."""
+    return records.get(home_lane(lane)[0], {}).get(test)
+
+
 def _with_known_flaky(entries: Sequence[TestEntry], previous: History) -> list[TestEntry]:
     """A test that failed every attempt but flipped in the history's window: ``failed``."""
     judged = []
     for entry in entries:
-        before = previous.record(entry.lane, entry.test)
+        before = _record(previous.tests, entry.lane, entry.test)
         if is_failing_status(entry.status) and before is not None and known_flaky(before.outcomes):
             judged.append(entry.model_copy(update={"known_flaky": True, "status": "failed"}))
         else:
@@ -1161,11 +1169,16 @@ def _test_records(
         for e in judged.entries
         if (seconds := own(e)) is not None
         and e.status == "passed"
-        and (before := previous.record(e.lane, e.test)) is not None
+        and (before := _record(previous.tests, e.lane, e.test)) is not None
         and before.recent
     )
     observed = [
-        Observed(e.lane, e.test, letter_of(e.status), None if (s := own(e)) is None else s / speed)
+        Observed(
+            home_lane(e.lane)[0],
+            e.test,
+            letter_of(e.status),
+            None if (s := own(e)) is None else s / speed,
+        )
         for e in judged.entries
         # an outage's failures say nothing about the tests: no flips, no durations
         if e.kind != "drift" and not (judged.outage is not None and is_failing_status(e.status))
@@ -1189,7 +1202,7 @@ def _with_flips(
     """Each flaky or failing test with its flip rate over the history's window, this run in."""
     judged = []
     for entry in entries:
-        record = records.get(entry.lane, {}).get(entry.test)
+        record = _record(records, entry.lane, entry.test)
         update: dict[str, Any] = {}
         if entry.status == "flaky":
             update = {
