@@ -90,7 +90,6 @@ def title(report: Mapping[str, Any] | Any) -> str:
     data = _data(report)
     c = _data(data["counts"])
     unit = str(data.get("unit") or "test")
-    unit = str(data.get("unit") or "test")
     flaky = int(c["flaky"])
     unreadable = sum(1 for p in data.get("problems", ()) if _data(p).get("kind") == "results")
     bad = [
