@@ -26,7 +26,8 @@ shard-overhead = 0.0
 coverage = false
 early-flake-runs = 2
 """
-SLOW = "import time\n\ndef test_takes_its_time():\n    time.sleep(5)\n"
+SLOW = "import time\n\ndef test_takes_its_time():\n    time.sleep(10)\n"
+"""10 s: the spare time must hold both rounds even when a loaded machine slows the short shard."""
 NEW = """\
 import pathlib
 
@@ -114,7 +115,7 @@ def test_the_tests_of_a_changed_file_get_the_extra_runs_too(tmp_path: Path) -> N
     project = tiny_project(tmp_path / "project")
     (project / "pyproject.toml").write_text((project / "pyproject.toml").read_text() + CONFIG)
     # slower than the first test's: two known tests need room for two rounds each
-    (project / "tests" / "test_slow.py").write_text(SLOW.replace("sleep(5)", "sleep(10)"))
+    (project / "tests" / "test_slow.py").write_text(SLOW)
     (project / "tests" / "test_edited.py").write_text(EDITED)
     assert _local(project)["counts"]["flaky"] == 0
     changed = tmp_path / "changed.txt"
