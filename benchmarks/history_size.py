@@ -42,6 +42,7 @@ from shard_action.core.history import (
     update_tests,
     with_run,
 )
+from shard_action.core.mode import ModeState
 from shard_action.core.trends import slowest, trends_of
 
 LANES = 20
@@ -97,11 +98,7 @@ def main() -> int:
                 history,
                 run,
                 tests,
-                mode="parallel",
-                mode_reason="benchmark",
-                clean_serial_runs=0,
-                mode_since=None,
-                mode_cause=None,
+                mode=ModeState(mode="parallel", reason="benchmark"),
                 limits=limits,
             )
             updated = time.perf_counter()

@@ -10,6 +10,7 @@ import pytest
 from shard_action.adapters.documents import read_document
 from shard_action.core.fetched import FetchedHistory
 from shard_action.core.history import History
+from shard_action.core.mode import ModeState
 from tests.action.commands import StepRunner
 from tests.fakegithub import DEFAULT_WORKFLOW, READ_TOKEN, FakeGitHub, FakeRepo, Fault
 
@@ -37,7 +38,7 @@ def step(
 
 
 def history_json(note: str) -> str:
-    return History(mode_reason=note).model_dump_json()
+    return History(mode=ModeState(reason=note)).model_dump_json()
 
 
 def status(out: Path) -> dict[str, object]:
@@ -172,7 +173,7 @@ def test_a_history_behind_a_long_red_streak_is_found_or_is_an_error(
     assert result.code == 0, result.text
     assert result.outputs["history-status"] == "found"
     assert (
-        History.model_validate_json(Path(result.outputs["history"]).read_text()).mode_reason
+        History.model_validate_json(Path(result.outputs["history"]).read_text()).mode.reason
         == "real"
     )
     # Without the workflow (no GITHUB_WORKFLOW_REF): the limit is an error, never "none".

@@ -37,8 +37,8 @@ def test_a_flaky_test_re_run_alone_is_demoted_and_the_suite_stays_parallel() -> 
     fanin = _run(History(), Settings(flaky_threshold=0.04), flaky=[B[3]])
     report = fanin.report
     assert report.counts.flaky == 1  # still reported as flaky
-    assert report.mode.flaky_rate == 0.0 and report.mode.next_mode == "parallel"
-    assert "demoted" in report.mode.next_reason and B[3] in report.mode.next_reason
+    assert report.mode.flaky_rate == 0.0 and report.mode.next.mode == "parallel"
+    assert "demoted" in report.mode.next.reason and B[3] in report.mode.next.reason
     assert [(r.test, r.state) for r in report.demotion] == [(B[3], "demoted")]
     assert fanin.history is not None
     assert [(d.lane, d.test, d.since) for d in fanin.history.demotion.demoted] == [
@@ -49,8 +49,8 @@ def test_a_flaky_test_re_run_alone_is_demoted_and_the_suite_stays_parallel() -> 
 def test_over_the_cap_the_rest_count_and_the_suite_goes_serial() -> None:
     fanin = _run(History(), Settings(flaky_threshold=0.04, max_demoted=1), flaky=[B[3], B[4]])
     report = fanin.report
-    assert report.mode.next_mode == "serial"
-    assert report.mode.rate_flaky == 1 and B[4] in report.mode.next_reason
+    assert report.mode.next.mode == "serial"
+    assert report.mode.rate_flaky == 1 and B[4] in report.mode.next.reason
     assert {(r.test, r.state) for r in report.demotion} == {
         (B[3], "demoted"),
         (B[4], "cap reached"),
@@ -59,7 +59,7 @@ def test_over_the_cap_the_rest_count_and_the_suite_goes_serial() -> None:
 
 def test_max_demoted_zero_is_the_old_rollback() -> None:
     fanin = _run(History(), Settings(flaky_threshold=0.04, max_demoted=0), flaky=[B[3]])
-    assert fanin.report.mode.next_mode == "serial"
+    assert fanin.report.mode.next.mode == "serial"
     assert fanin.history is not None and fanin.history.demotion == Demotion()
 
 

@@ -18,6 +18,7 @@ from shard_action.core.demotion import (
     update,
 )
 from shard_action.core.history import History, RunRecord, with_run
+from shard_action.core.mode import ModeState
 
 
 def step(
@@ -242,17 +243,12 @@ def test_the_history_keeps_the_field_and_reads_a_file_without_it() -> None:
         History(),
         run,
         {},
-        mode="parallel",
-        mode_reason="r",
-        clean_serial_runs=0,
-        mode_since=None,
-        mode_cause=None,
+        mode=ModeState(mode="parallel", reason="r"),
         demotion=state,
     )
     assert History.model_validate_json(after.model_dump_json()).demotion == state
     kept = with_run(
-        after, run, {}, mode="parallel", mode_reason="r", clean_serial_runs=0,
-        mode_since=None, mode_cause=None,
+        after, run, {}, mode=ModeState(mode="parallel", reason="r"),
     )  # fmt: skip
     assert kept.demotion == state
     raw = after.model_dump(mode="json")

@@ -73,7 +73,7 @@ def _row(number: int, report: dict[str, Any], history: dict[str, Any]) -> str:
     demoted = sorted(d["test"].split("::")[1] for d in history["demotion"]["demoted"])
     mode = report["mode"]
     return (
-        f"| {number} | {mode['mode']} | {mode['next_mode']} | {', '.join(demoted) or 'none'} | "
+        f"| {number} | {mode['mode']} | {mode['next']['mode']} | {', '.join(demoted) or 'none'} | "
         f"{', '.join(flaky) or 'none'} | {mode['rate_flaky']} of {mode['rate_tests']} | "
         f"{'yes' if mode['outage'] else 'no'} |"
     )
@@ -99,8 +99,8 @@ def test_the_planted_suite_over_seven_runs(tmp_path: Path) -> None:
         kept = json.loads(history.read_text())
         rows.append(_row(number, report, kept))
         mode = report["mode"]
-        where = f"run {number}: {mode['next_reason']}"
-        assert (mode["mode"], mode["next_mode"]) == (expect.mode, expect.next_mode), where
+        where = f"run {number}: {mode['next']['reason']}"
+        assert (mode["mode"], mode["next"]["mode"]) == (expect.mode, expect.next_mode), where
         assert bool(mode["outage"]) == expect.outage, where
         assert {d["test"] for d in kept["demotion"]["demoted"]} == expect.demoted_after, where
         assert {e["test"] for e in report["flaky"]} == expect.flaky, where
@@ -122,14 +122,14 @@ def test_the_planted_suite_over_seven_runs(tmp_path: Path) -> None:
                 (SHARED, "not helped"),
                 (VICTIM, "still demoted"),
             ]
-            assert SHARED in mode["next_reason"]
+            assert SHARED in mode["next"]["reason"]
             comment = (out / "report" / "comment.md").read_text()
             assert "Demoted tests" in comment and "not helped" in comment
         if number == 3:
-            assert kept["clean_serial_runs"] == 0 and "outage" in mode["next_reason"]
+            assert kept["mode"]["clean_serial_runs"] == 0 and "outage" in mode["next"]["reason"]
         if number == 5:
             assert [(d["test"], d["state"]) for d in report["demotion"]] == [(VICTIM, "promoted")]
-            assert "back to parallel after 2 clean serial runs" in mode["next_reason"]
+            assert "back to parallel after 2 clean serial runs" in mode["next"]["reason"]
     # the random test flaked or failed at least once (found), always as a quarantined test
     assert random_seen - {"passed"}, random_seen
     print("\n".join(rows))

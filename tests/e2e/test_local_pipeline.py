@@ -158,7 +158,7 @@ def test_flaky_rate_over_threshold_turns_history_serial_then_recovers(
     assert history["mode"] == "serial"
     assert "threshold" in history["mode_reason"]
     report = flaky_run.json("report/report.json")
-    assert report["mode"]["next_mode"] == "serial"
+    assert report["mode"]["next"]["mode"] == "serial"
 
     assert report["mode"]["flaky_threshold"] == 0.005 and report["mode"]["recover_after"] == 2
 

@@ -12,6 +12,7 @@ import pytest
 
 from shard_action.adapters.timing_files import expand_paths, read_timings, sniff
 from shard_action.core.history import History, RunRecord, TestRecord
+from shard_action.core.mode import ModeState
 from shard_action.errors import InputError
 
 JUNIT = (
@@ -31,8 +32,7 @@ def _write(path: Path, content: str | bytes) -> Path:
 
 def _history(mode: str, last_run: int, tests: dict[str, dict[str, float]]) -> str:
     history = History(
-        mode=mode,
-        mode_reason="test",
+        mode=ModeState(mode=mode, reason="test"),
         runs=[RunRecord(index=last_run, mode="parallel", tests=1, flaky=0, flaky_rate=0.0)],
         tests={
             lane: {tid: TestRecord(duration=d, outcomes="ppF") for tid, d in records.items()}
@@ -108,7 +108,7 @@ def test_history_is_detected_and_gives_lane_observations(tmp_path: Path) -> None
     )
     result = read_timings([str(history)])
     assert result.history is not None
-    assert result.history.mode == "serial"
+    assert result.history.mode.mode == "serial"
     assert sorted(
         (o.lane, o.name, o.seconds, o.is_node_id, o.outcome) for o in result.observations
     ) == [
@@ -123,7 +123,7 @@ def test_newest_history_wins_whatever_the_order(tmp_path: Path) -> None:
     for order in ([older, newer], [newer, older]):
         result = read_timings([str(p) for p in order])
         assert result.history is not None
-        assert result.history.mode == "parallel"
+        assert result.history.mode.mode == "parallel"
 
 
 def test_bad_history_names_the_key(tmp_path: Path) -> None:

@@ -60,7 +60,7 @@ def test_without_quarantine_the_broken_test_fails_and_the_flaky_one_sends_it_ser
     report = _run(Quarantine()).report
     assert report.exit_code == EXIT_FAILED
     assert (report.counts.broken, report.counts.flaky, report.counts.quarantined) == (1, 1, 0)
-    assert report.mode.next_mode == "serial"
+    assert report.mode.next.mode == "serial"
 
 
 def test_quarantined_tests_are_reported_but_do_not_fail_the_job_or_count_as_flaky() -> None:
@@ -76,7 +76,7 @@ def test_quarantined_tests_are_reported_but_do_not_fail_the_job_or_count_as_flak
         OTHER: ("passed", "@alice", date(2027, 1, 1)),  # listed, and passed: maybe fixed
     }
     # the flaky rate leaves them out, so they never force serial
-    assert report.mode.rate_flaky == 0 and report.mode.next_mode == "parallel"
+    assert report.mode.rate_flaky == 0 and report.mode.next.mode == "parallel"
     # ... but the history keeps what really happened, so the flip rate can show progress
     assert fanin.history is not None
     records = fanin.history.tests["default"]

@@ -19,6 +19,7 @@ from shard_action.core.history import (
     update_tests,
     with_run,
 )
+from shard_action.core.mode import ModeState
 
 LIMITS = Limits(window=6, samples=4, prune_after=5, max_tests=1_500, max_runs=8)
 
@@ -36,8 +37,7 @@ def test_series_are_capped_and_renamed_tests_age_out(tmp_path: Path) -> None:
             slowest=[SlowTest(lane="d", test=o.test, seconds=3.0) for o in seen[:50]],
         )  # fmt: skip
         history = with_run(
-            history, run, tests, mode="parallel", mode_reason="t", clean_serial_runs=0,
-            mode_since=None, mode_cause=None, limits=LIMITS,
+            history, run, tests, mode=ModeState(mode="parallel", reason="t"), limits=LIMITS,
         )  # fmt: skip
         write_history(path, history)
         history = read_history(path)

@@ -9,6 +9,7 @@ import pytest
 from shard_action.commands.report import default_templates
 from shard_action.core.history import History, TestRecord
 from shard_action.core.manifest import Attempt, Rerun
+from shard_action.core.mode import ModeState
 from shard_action.core.plan import Plan
 from shard_action.core.render import render_comment, render_summary, template_set
 from shard_action.core.report import (
@@ -89,7 +90,7 @@ def test_a_clean_run() -> None:
     assert report.exit_code == EXIT_OK and report.ok and report.complete
     assert (report.counts.tests, report.counts.passed, report.counts.flaky) == (20, 20, 0)
     assert report.run == 1
-    assert report.mode.next_mode == "parallel" and report.mode.recorded
+    assert report.mode.next.mode == "parallel" and report.mode.recorded
     assert report.coverage.percent == 81.5 and report.coverage.delta is None
     # wall: first start 0 to last end 30; busy 30 + 20; overhead 5 on both sides
     assert report.timing.wall_seconds == 30
@@ -112,28 +113,27 @@ def test_flaky_over_the_threshold_turns_the_history_serial_with_the_tests_named(
     )
     report = fanin.report
     assert report.counts.flaky == 1 and report.mode.flaky_rate == pytest.approx(1 / 20)
-    assert report.mode.next_mode == "serial" and report.mode.changed
-    assert B[3] in report.mode.next_reason
+    assert report.mode.next.mode == "serial" and report.mode.changed
+    assert B[3] in report.mode.next.reason
     assert report.exit_code == EXIT_OK  # flaky is not failing unless fail-on-flaky
     (flaky,) = report.flaky
     assert (flaky.test, flaky.shard, flaky.attempts, flaky.flip_rate) == (B[3], "s2", 2, 1.0)
     assert not flaky.flaky_on_its_own
     history = fanin.history
-    assert history is not None and history.mode == "serial" and history.mode_since == 1
+    assert history is not None and history.mode.mode == "serial" and history.mode.since == 1
     assert history.tests["default"][B[3]].outcomes == "F"
 
 
 def test_under_the_threshold_stays_parallel() -> None:
     the_plan, results = two_shards(reruns=[flaky_rerun(B[3])])
     fanin = build(the_plan, results, history=History(), settings=Settings(flaky_threshold=0.05))
-    assert fanin.report.mode.next_mode == "parallel"
+    assert fanin.report.mode.next.mode == "parallel"
 
 
 def test_flaky_in_a_serial_run_is_flaky_on_its_own_and_flip_rates_use_the_window() -> None:
     serial_plan = plan([shard("serial", A, "serial", slices=[("default", 10)])], mode="serial")
     history = History(
-        mode="serial",
-        mode_reason="r",
+        mode=ModeState(mode="serial", reason="r"),
         tests={"default": {A[1]: TestRecord(duration=1, outcomes="ppp", last_seen=3)}},
     )
     results = [ShardResult(manifest("serial", A, reruns=[flaky_rerun(A[1])], mode="serial"))]
@@ -143,7 +143,7 @@ def test_flaky_in_a_serial_run_is_flaky_on_its_own_and_flip_rates_use_the_window
     assert flaky.flip_rate == pytest.approx(1 / 4)  # "pppF"
     assert report.mode.flaky_on_their_own
     # 1 flaky of 3 is over the 5% threshold, but serial cannot fix it: a clean serial run
-    assert (report.mode.next_mode, report.mode.clean_serial_runs) == ("serial", 1)
+    assert (report.mode.next.mode, report.mode.next.clean_serial_runs) == ("serial", 1)
 
 
 def test_broken_tests_fail_the_run_and_fail_on_flaky_is_honoured() -> None:
@@ -192,11 +192,11 @@ def test_an_unreadable_history_is_not_written_and_exits_2() -> None:
 
 def test_a_fork_never_changes_the_history() -> None:
     the_plan, results = two_shards(reruns=[flaky_rerun(B[3]), flaky_rerun(B[4])])
-    previous = History(mode="parallel", mode_reason="fine")
+    previous = History(mode=ModeState(reason="fine"))
     fanin = build(the_plan, results, history=previous, settings=Settings(fork=True))
     assert fanin.history is None
-    assert fanin.report.mode.next_mode == "parallel" and not fanin.report.mode.recorded
-    assert "fork" in fanin.report.mode.next_reason
+    assert fanin.report.mode.next.mode == "parallel" and not fanin.report.mode.recorded
+    assert "fork" in fanin.report.mode.next.reason
     assert fanin.report.counts.flaky == 2  # still reported
 
 
@@ -294,7 +294,7 @@ def test_serial_fan_out_judges_and_times_each_lane_instance_from_its_own_run() -
     ]
     assert all(e.fanned_out for e in fanin.tests)
     assert report.mode.flaky_rate == pytest.approx(1 / 4), "(lane, id) pairs are the tests run"
-    assert f"{DB[1]} (lane db-b)" in report.mode.next_reason
+    assert f"{DB[1]} (lane db-b)" in report.mode.next.reason
     assert report.shards[0].unmatched_cases == 0
     history = fanin.history
     assert history is not None

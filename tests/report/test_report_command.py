@@ -22,7 +22,7 @@ from shard_action.commands import report as command
 from shard_action.commands.run import load_plan
 from shard_action.core.history import History
 from shard_action.core.manifest import Attempt, Rerun, ShardManifest
-from shard_action.core.mode import plan_mode
+from shard_action.core.mode import ModeState, plan_mode
 from shard_action.core.report import EXIT_FAILED, EXIT_HISTORY, EXIT_INCOMPLETE, EXIT_OK
 
 from .factories import manifest, plan, shard
@@ -251,7 +251,7 @@ def test_the_whole_fan_in(site: Path) -> None:
     assert coverage["files"]["lib/calc.py"]["missing_lines"] == []
     assert report["coverage"]["percent"] == pytest.approx(coverage["totals"]["percent_covered"])
     history = read_history(out / "history.json")
-    assert history.mode == "serial"  # 1 flaky of 7 run > 5%
+    assert history.mode.mode == "serial"  # 1 flaky of 7 run > 5%
     assert set(history.tests["default"]) == set(A_IDS + B_IDS)
     assert history.tests["default"][A_IDS[2]].outcomes == "F"
 
@@ -378,13 +378,13 @@ def test_thresholds_come_from_the_plan_then_variables_then_flags(
 
     from_plan = mode()
     assert (from_plan["flaky_threshold"], from_plan["recover_after"]) == (0.5, 4)
-    assert from_plan["next_mode"] == "parallel"
+    assert from_plan["next"]["mode"] == "parallel"
     monkeypatch.setenv("SHARD_ACTION_FLAKY_THRESHOLD", "0.1")
     monkeypatch.setenv("SHARD_ACTION_SHARDS", "not-a-number")  # the plan's business, not ours
     from_variable = mode()
-    assert (from_variable["flaky_threshold"], from_variable["next_mode"]) == (0.1, "serial")
+    assert (from_variable["flaky_threshold"], from_variable["next"]["mode"]) == (0.1, "serial")
     from_flag = mode("--flaky-threshold", "0.9")
-    assert (from_flag["flaky_threshold"], from_flag["next_mode"]) == (0.9, "parallel")
+    assert (from_flag["flaky_threshold"], from_flag["next"]["mode"]) == (0.9, "parallel")
     monkeypatch.setenv("SHARD_ACTION_RECOVER_AFTER", "zero")
     report_site(site, "--history", str(site / "history.json"))
     report = json.loads((site / "out" / "report.json").read_text())
@@ -396,14 +396,14 @@ def test_thresholds_come_from_the_plan_then_variables_then_flags(
 
 def test_fork_runs_leave_no_history(site: Path) -> None:
     previous = site / "history.json"
-    previous.write_text(History(mode="parallel", mode_reason="default branch").model_dump_json())
+    previous.write_text(History(mode=ModeState(reason="default branch")).model_dump_json())
     before = previous.read_bytes()
     out = site / "out"
     report_site(site, "--history", str(previous), "--fork")
     assert not (out / "history.json").exists()
     assert previous.read_bytes() == before
     report = json.loads((out / "report.json").read_text())
-    assert report["fork"] and report["mode"]["next_mode"] == "parallel"
+    assert report["fork"] and report["mode"]["next"]["mode"] == "parallel"
     assert not report["mode"]["recorded"]
 
 
@@ -527,7 +527,7 @@ def test_serial_fallback_and_recovery_through_the_history(
     reasons: list[str] = []
     for number, flaky in enumerate([[], [tests[3]], [], [], []], start=1):
         one_run(number, flaky)  # run 2: 1 of 10 flaky (10%) is over 5%
-        reasons.append(read_history(history_file).mode_reason)
+        reasons.append(read_history(history_file).mode.reason)
     assert modes == ["parallel", "parallel", "serial", "serial", "parallel"]
     assert tests[3] in reasons[1] and "over the 5.0% threshold" in reasons[1]
     assert "1 of 2 clean serial runs so far" in reasons[2]

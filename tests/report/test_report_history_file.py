@@ -13,21 +13,18 @@ import pytest
 
 from shard_action.adapters.history_file import read_history, write_history
 from shard_action.core.history import History, RunRecord, TestRecord
+from shard_action.core.mode import ModeState
 from shard_action.errors import InputError
 
 
 def test_a_missing_file_is_an_empty_history(tmp_path: Path) -> None:
     history = read_history(tmp_path / "nope.json")
-    assert history == History() and history.mode == "parallel"
+    assert history == History() and history.mode.mode == "parallel"
 
 
 def test_round_trip(tmp_path: Path) -> None:
     history = History(
-        mode="serial",
-        mode_reason="flaky",
-        clean_serial_runs=1,
-        mode_since=3,
-        mode_cause="c",
+        mode=ModeState(mode="serial", reason="flaky", clean_serial_runs=1, since=3, cause="c"),
         runs=[RunRecord(index=3, mode="parallel", tests=2, flaky=1, flaky_rate=0.5, coverage=80.0)],
         tests={"l": {"t[|\n]": TestRecord(duration=1.5, outcomes="pF", last_seen=3, recent=[1.5])}},
     )
@@ -45,12 +42,16 @@ def test_round_trip(tmp_path: Path) -> None:
         (b"[1, 2]", "not a shard-action history"),
         (json.dumps({"kind": "shard-action-plan"}).encode(), "not a shard-action history"),
         (
-            json.dumps({"kind": "shard-action-history", "version": 2}).encode(),
-            "shard-action history version 2 is not supported",
+            json.dumps({"kind": "shard-action-history", "version": 3}).encode(),
+            "shard-action history version 3 is not supported",
+        ),
+        (
+            json.dumps({"kind": "shard-action-history", "version": 0}).encode(),
+            r"shard-action history version 0 is not supported \(this shard-action reads version 2",
         ),
         (
             json.dumps({"kind": "shard-action-history", "version": 1, "mode": "fast"}).encode(),
-            "not a valid shard-action history: key 'mode'",
+            "not a valid shard-action history: key 'mode.mode': Input should be 'parallel' or 'serial'",
         ),
     ],
 )
@@ -60,6 +61,35 @@ def test_an_unusable_file_is_named(tmp_path: Path, content: bytes, message: str)
     with pytest.raises(InputError, match=message) as caught:
         read_history(path)
     assert str(path) in str(caught.value)
+
+
+V1_SERIAL = (
+    '{"kind": "shard-action-history", "version": 1, "mode": "serial",'
+    ' "mode_reason": "flaky rate 9% over the 5% threshold in run #4; back to parallel after 3",'
+    ' "clean_serial_runs": 2, "mode_since": 4, "mode_cause": "flaky rate 9% in run #4",'
+    ' "runs": [{"index": 6, "mode": "serial", "tests": 2, "flaky": 0, "flaky_rate": 0.0}],'
+    ' "tests": {"default": {"t": {"duration": 1.5, "outcomes": "Fpp", "last_seen": 6}}}}'
+)
+"""A serial history as release 1 wrote it: five flat mode fields."""
+
+
+def test_a_version_1_history_is_read_as_version_2_with_its_mode_state(tmp_path: Path) -> None:
+    path = tmp_path / "history.json"
+    path.write_text(V1_SERIAL, "utf-8")
+    history = read_history(path)
+    assert history.version == 2
+    assert history.mode == ModeState(
+        mode="serial",
+        reason="flaky rate 9% over the 5% threshold in run #4; back to parallel after 3",
+        clean_serial_runs=2,
+        since=4,
+        cause="flaky rate 9% in run #4",
+    )
+    assert (history.next_index(), history.tests["default"]["t"].outcomes) == (7, "Fpp")
+    write_history(path, history)
+    written = json.loads(path.read_text("utf-8"))
+    assert (written["version"], written["mode"]["clean_serial_runs"]) == (2, 2)
+    assert "mode_reason" not in written and read_history(path) == history
 
 
 def test_a_folder_is_refused(tmp_path: Path) -> None:

@@ -17,8 +17,10 @@ from shard_action.core.history import (
     flip_rate,
     letter_of,
     update_tests,
+    upgraded,
     with_run,
 )
+from shard_action.core.mode import ModeState
 from shard_action.core.models import smoothed
 
 
@@ -58,11 +60,7 @@ def test_one_outlier_run_does_not_move_the_duration() -> None:
             history,
             RunRecord(index=index, mode="parallel", tests=1, flaky=0, flaky_rate=0.0),
             tests,
-            mode="parallel",
-            mode_reason="",
-            clean_serial_runs=0,
-            mode_since=None,
-            mode_cause=None,
+            mode=ModeState(mode="parallel", reason=""),
         )
     record = history.tests["default"]["t"]
     assert record.duration == 2.0
@@ -182,11 +180,7 @@ def test_runs_are_bounded_and_flaky_lists_capped() -> None:
             history,
             run,
             {},
-            mode="serial",
-            mode_reason="r",
-            clean_serial_runs=0,
-            mode_since=1,
-            mode_cause="c",
+            mode=ModeState(mode="serial", reason="r", since=1, cause="c"),
             limits=limits,
         )
     assert [r.index for r in history.runs] == [3, 4, 5]
@@ -211,7 +205,7 @@ def test_a_history_written_before_the_new_fields_still_reads() -> None:
         "runs": [{"index": 0, "mode": "parallel", "tests": 2, "flaky": 0, "flaky_rate": 0.0}],
         "tests": {"default": {"t": {"duration": 1.5, "outcomes": "p", "last_seen": 0}}},
     }
-    history = History.model_validate(json.loads(json.dumps(document)))
+    history = History.model_validate(upgraded(json.loads(json.dumps(document))))
     assert history.tests["default"]["t"].recent == []
     assert history.next_index() == 1
     assert history.last_coverage() is None

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from shard_action.commands.report import default_templates
 from shard_action.core.history import History, TestRecord
+from shard_action.core.mode import ModeState
 from shard_action.core.outage import MIN_FAILURES, Ran, detect, signature
 from shard_action.core.render import render_comment, render_summary, template_set
 from shard_action.core.report import EXIT_FAILED, Settings, ShardResult, build
@@ -98,7 +99,7 @@ def test_fewer_than_min_failures_or_none_over_the_threshold_is_no_outage(
 
 def _history() -> History:
     records = {t: TestRecord(duration=1.0, outcomes="ppp", last_seen=3) for t in A + B}
-    return History(tests={"default": records}, mode="parallel", mode_reason="calm")
+    return History(tests={"default": records}, mode=ModeState(reason="calm"))
 
 
 def test_an_outage_run_does_not_change_the_mode_nor_the_flip_history() -> None:
@@ -117,11 +118,11 @@ def test_an_outage_run_does_not_change_the_mode_nor_the_flip_history() -> None:
     )
     # 2 flaky of 20 is 10%, over the 5% threshold: without the outage rule this goes serial.
     assert report.mode.flaky_rate == pytest.approx(0.1)
-    assert report.mode.next_mode == "parallel" and not report.mode.changed
-    assert report.mode.next_reason.startswith("run #1 looked like an outage (10 of the 12")
+    assert report.mode.next.mode == "parallel" and not report.mode.changed
+    assert report.mode.next.reason.startswith("run #1 looked like an outage (10 of the 12")
     assert report.exit_code == EXIT_FAILED  # the failures still fail the job
     assert fanin.history is not None
-    assert fanin.history.mode == "parallel"
+    assert fanin.history.mode.mode == "parallel"
     assert fanin.history.runs[-1].outage == report.mode.outage
     tests = fanin.history.tests["default"]
     assert tests[A[0]].outcomes == "ppp" and tests[A[0]].last_seen == 3  # no 'f' written
@@ -145,22 +146,24 @@ def test_the_same_run_without_the_outage_rule_goes_serial() -> None:
     settings = Settings(outage_threshold=1.0, max_demoted=0)
     report = build(the_plan, results, history=_history(), settings=settings).report
     assert report.mode.outage is None
-    assert report.mode.next_mode == "serial"
+    assert report.mode.next.mode == "serial"
 
 
 def test_an_outage_while_serial_neither_counts_nor_resets_recovery() -> None:
     the_plan = plan([shard("s1", A), shard("s2", B)], mode="serial")
     history = _history().model_copy(
         update={
-            "mode": "serial",
-            "mode_reason": "r",
-            "mode_cause": "flaky rate 30% in run #1",
-            "mode_since": 1,
-            "clean_serial_runs": 2,
+            "mode": ModeState(
+                mode="serial",
+                reason="r",
+                cause="flaky rate 30% in run #1",
+                since=1,
+                clean_serial_runs=2,
+            )
         }
     )
     results = [ShardResult(manifest("s1", A))]  # s2 died: no results at all
     report = build(the_plan, results, history=history, settings=Settings()).report
     assert report.mode.outage == "1 shard died or left no results (s2)"
-    assert report.mode.next_mode == "serial" and report.mode.clean_serial_runs == 2
-    assert "2 of 3 clean serial runs so far" in report.mode.next_reason
+    assert report.mode.next.mode == "serial" and report.mode.next.clean_serial_runs == 2
+    assert "2 of 3 clean serial runs so far" in report.mode.next.reason

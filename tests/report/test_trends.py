@@ -24,6 +24,7 @@ from shard_action.core.history import (
     update_tests,
     with_run,
 )
+from shard_action.core.mode import ModeState
 from shard_action.core.render import render_summary, render_trends, template_set
 from shard_action.core.report import ShardResult, build
 from shard_action.core.trends import bottleneck, trends_of
@@ -77,11 +78,7 @@ def run_series(seconds: list[float], *, tier: str = "full") -> History:
             history,
             run,
             tests,
-            mode="parallel",
-            mode_reason="test",
-            clean_serial_runs=0,
-            mode_since=None,
-            mode_cause=None,
+            mode=ModeState(mode="parallel", reason="test"),
         )
     return history
 

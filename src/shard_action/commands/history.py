@@ -43,7 +43,7 @@ def _show(args: argparse.Namespace) -> int:
         f"{path}: {count(len(history.runs), 'run')}"
         + (f" (newest #{last.index})" if last is not None else "")
         + f", {count(records, 'test')} in {count(len(history.tests), 'lane')}; "
-        f"mode {history.mode} ({history.mode_reason})",
+        f"mode {history.mode.mode} ({history.mode.reason})",
         markup=False,
     )
     text = render_trends(template_set(default_templates()), trends)

@@ -73,7 +73,7 @@ def _run(args: argparse.Namespace) -> int:
             f"{count(min(jobs, len(finished)) or 1, 'process', 'processes')} at once"
             + (f"; failed: {', '.join(failed)}" if failed else ""),
             f"files: {out / PLAN_FILE}, {out / 'shards'}/<id>/, {out / 'report'}/",
-            f"next mode: {report.mode.next_mode} ({report.mode.next_reason})"
+            f"next mode: {report.mode.next.mode} ({report.mode.next.reason})"
             + (f"; history saved to {history}" if history is not None else ""),
         ),
         markup=False,

@@ -31,8 +31,9 @@ Why these rules:
   shard count, tier, its slowest tests and its bottleneck: small, bounded by ``max_runs``.
 
 Version 1 grew optional fields before any release (``recent``, ``last_serial_flake``, the run
-facts, ``mode_since``/``mode_cause``, the trend fields, ``demotion``); a file without them still
-reads.
+facts, the trend fields, ``demotion``); a file without them still reads. Version 2 keeps the mode
+as one :class:`~shard_action.core.mode.ModeState` (``mode``) where version 1 had five flat
+fields; :func:`upgraded` reads a version-1 file as version 2.
 """
 
 from __future__ import annotations
@@ -47,10 +48,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shard_action.core.demotion import Demotion
 from shard_action.core.documents import Document
+from shard_action.core.mode import ModeState
 from shard_action.core.models import MAX_SECONDS, sample_seconds, smoothed, usable_seconds
 from shard_action.core.prediction import SPEED_RANGE, LaneCosts
 
-HISTORY_VERSION: Final = 1
+HISTORY_VERSION: Final = 2
 HISTORY_KIND: Final = "shard-action-history"
 
 Letter = Literal["p", "f", "F", "s"]
@@ -251,14 +253,12 @@ class RunRecord(_Model):
 
 class History(Document):
     kind: Literal["shard-action-history"] = HISTORY_KIND
-    version: Literal[1] = HISTORY_VERSION
+    version: Literal[2] = HISTORY_VERSION
     title: ClassVar[str] = "shard-action history"
     remedy: ClassVar[str] = "upgrade shard-action, or start a new history"
-    mode: Literal["parallel", "serial"] = "parallel"
-    mode_reason: str = "no history yet"
-    clean_serial_runs: int = 0
-    mode_since: int | None = Field(None, description="Run that turned the history serial.")
-    mode_cause: str | None = Field(None, description="Why the history turned serial.")
+    mode: ModeState = Field(
+        default_factory=ModeState, description="The mode the next plan follows, and why."
+    )
     runs: list[RunRecord] = Field(default_factory=list)
     tests: dict[str, dict[str, TestRecord]] = Field(
         default_factory=dict, description="lane name -> test id -> record"
@@ -289,6 +289,26 @@ class History(Document):
 
     def record(self, lane: str, test: str) -> TestRecord | None:
         return self.tests.get(lane, {}).get(test)
+
+
+_V1_MODE: Final = {
+    "mode": "mode",
+    "mode_reason": "reason",
+    "clean_serial_runs": "clean_serial_runs",
+    "mode_since": "since",
+    "mode_cause": "cause",
+}
+"""Version 1's flat mode fields -> their :class:`ModeState` field."""
+
+
+def upgraded(raw: Any) -> Any:
+    """A parsed version-1 history as version 2 (its mode fields as one state); any other value
+    as it is, for :func:`~shard_action.core.documents.check_document` to judge."""
+    if not isinstance(raw, dict) or raw.get("kind") != HISTORY_KIND or raw.get("version") != 1:
+        return raw
+    rest = {key: value for key, value in raw.items() if key not in _V1_MODE}
+    state = {new: raw[old] for old, new in _V1_MODE.items() if old in raw}
+    return {**rest, "version": HISTORY_VERSION, "mode": state}
 
 
 @dataclass(frozen=True, slots=True)
@@ -449,11 +469,7 @@ def with_run(
     run: RunRecord,
     tests: dict[str, dict[str, TestRecord]],
     *,
-    mode: Literal["parallel", "serial"],
-    mode_reason: str,
-    clean_serial_runs: int,
-    mode_since: int | None,
-    mode_cause: str | None,
+    mode: ModeState,
     limits: Limits = Limits(),
     costs: dict[str, LaneCosts] | None = None,
     demotion: Demotion | None = None,
@@ -465,10 +481,6 @@ def with_run(
     runs = sorted(runs, key=lambda r: r.index)[-limits.max_runs :]
     return History(
         mode=mode,
-        mode_reason=mode_reason,
-        clean_serial_runs=clean_serial_runs,
-        mode_since=mode_since,
-        mode_cause=mode_cause,
         runs=runs,
         tests=tests,
         costs=history.costs if costs is None else costs,

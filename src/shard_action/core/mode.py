@@ -30,10 +30,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from shard_action.core.history import History
+from pydantic import Field
+
+from shard_action.core.documents import Frozen
 from shard_action.core.units import percent
+
+if TYPE_CHECKING:  # the history stores a ModeState, so it imports this module
+    from shard_action.core.history import History
 
 Mode = Literal["parallel", "serial"]
 NO_HISTORY = "no history yet"
@@ -68,30 +73,20 @@ def plan_mode(
             raise ValueError(f"unknown mode {given!r}: expected auto, parallel or serial")
     if history is None:
         return "parallel", NO_HISTORY
-    return history.mode, history.mode_reason
+    return history.mode.mode, history.mode.reason
 
 
-@dataclass(frozen=True, slots=True)
-class ModeState:
-    """The history's mode before a run."""
+class ModeState(Frozen):
+    """The mode the next plan uses, and what the state machine remembers to leave it again:
+    stored in the history, returned by :func:`next_mode`, shown in the report (one model)."""
 
-    mode: Mode
+    mode: Mode = "parallel"
     reason: str = NO_HISTORY
-    clean_serial_runs: int = 0
-    cause: str | None = None
-    """Why the history turned serial (kept while it stays serial)."""
-    since: int | None = None
-    """Index of the run that turned the history serial."""
-
-    @classmethod
-    def of(cls, history: History) -> ModeState:
-        return cls(
-            mode=history.mode,
-            reason=history.mode_reason,
-            clean_serial_runs=history.clean_serial_runs,
-            cause=history.mode_cause,
-            since=history.mode_since,
-        )
+    clean_serial_runs: int = Field(0, description="Clean serial runs in a row so far.")
+    cause: str | None = Field(
+        None, description="Why the history turned serial (kept while it stays serial)."
+    )
+    since: int | None = Field(None, description="Index of the run that turned the history serial.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,11 +107,9 @@ class RunFacts:
 
 @dataclass(frozen=True, slots=True)
 class ModeDecision:
-    mode: Mode
-    reason: str
-    clean_serial_runs: int
-    cause: str | None
-    since: int | None
+    """The state after a run, and how the run led there (the report shows both)."""
+
+    next: ModeState
     flaky_rate: float
     over_threshold: bool
     counted: bool
@@ -141,11 +134,7 @@ def _parallel(
     Either way nothing of a serial spell is carried on (no cause, no start, no count).
     """
     return ModeDecision(
-        mode="parallel",
-        reason=reason,
-        clean_serial_runs=0,
-        cause=None,
-        since=None,
+        next=ModeState(mode="parallel", reason=reason),
         flaky_rate=rate,
         over_threshold=own,
         counted=counted,
@@ -166,11 +155,7 @@ def _outage(state: ModeState, run: RunFacts, rate: float, recover_after: int) ->
     else:
         reason = f"{note}; the mode stays parallel"
     return ModeDecision(
-        mode=state.mode,
-        reason=reason,
-        clean_serial_runs=state.clean_serial_runs,
-        cause=state.cause,
-        since=state.since,
+        next=state.model_copy(update={"reason": reason}),
         flaky_rate=rate,
         over_threshold=False,
         counted=False,
@@ -207,11 +192,9 @@ def _while_serial(
         note = f"run #{run.index} was incomplete (lost tests) and does not count{own_note}"
     reason = f"{cause}; {note}: {clean} of {recover_after} clean serial runs so far"
     return ModeDecision(
-        mode="serial",
-        reason=reason,
-        clean_serial_runs=clean,
-        cause=cause,
-        since=state.since,
+        next=ModeState(
+            mode="serial", reason=reason, clean_serial_runs=clean, cause=cause, since=state.since
+        ),
         flaky_rate=rate,
         over_threshold=own,
         counted=counted,
@@ -245,11 +228,12 @@ def next_mode(
         )
         reason = f"{cause}; back to parallel after {recover_after} clean serial runs"
         return ModeDecision(
-            mode="serial",
-            reason=reason,
-            clean_serial_runs=0,
-            cause=cause,
-            since=run.index if state.mode != "serial" or state.since is None else state.since,
+            next=ModeState(
+                mode="serial",
+                reason=reason,
+                cause=cause,
+                since=run.index if state.mode != "serial" or state.since is None else state.since,
+            ),
             flaky_rate=rate,
             over_threshold=True,
             counted=False,

@@ -86,7 +86,7 @@ from shard_action.core.testids import is_whole_file, label
 from shard_action.core.trends import Trends, bottleneck, slowest, trends_of
 from shard_action.core.vocabulary import flip_note
 
-REPORT_VERSION: Final = 1
+REPORT_VERSION: Final = 2
 REPORT_KIND: Final = "shard-action-report"
 
 EXIT_OK: Final = 0
@@ -368,8 +368,10 @@ class CoverageEntry(_Model):
 class ModeEntry(_Model):
     mode: Literal["parallel", "serial"] = Field(description="The mode this run used.")
     reason: str
-    next_mode: Literal["parallel", "serial"]
-    next_reason: str
+    next: ModeState = Field(
+        description="The mode the next run follows, and why: the history's state after this "
+        "run (as it was, when the decision was not recorded)."
+    )
     changed: bool
     recorded: bool = Field(description="The decision was stored in the history written.")
     flaky_rate: float
@@ -385,13 +387,12 @@ class ModeEntry(_Model):
     outage_threshold: float = OUTAGE_THRESHOLD
     flaky_threshold: float
     recover_after: int
-    clean_serial_runs: int
     flaky_on_their_own: bool
 
 
 class Report(Document):
     kind: Literal["shard-action-report"] = REPORT_KIND
-    version: Literal[1] = REPORT_VERSION
+    version: Literal[2] = REPORT_VERSION
     title: ClassVar[str] = "report"
     run: int | None = Field(None, description="Index of this run in the history.")
     complete: bool
@@ -812,26 +813,19 @@ def _mode_entry(
 ) -> ModeEntry:
     """This run's mode and the next one: the decision when it is recorded in the history, else
     the history's mode as it was, saying why it stays."""
-    if recorded:
-        upcoming, why, changed = decision.mode, decision.reason, decision.changed
-        clean = decision.clean_serial_runs
-    else:
+    upcoming, changed = decision.next, decision.changed
+    if not recorded:
         cause = (
             "a run from a fork does not change the history"
             if settings.fork
             else "the history could not be read, so it was not updated"
         )
-        upcoming, why, changed = (
-            previous.mode,
-            f"unchanged ({cause}): {previous.mode_reason}",
-            False,
-        )
-        clean = previous.clean_serial_runs
+        reason = f"unchanged ({cause}): {previous.mode.reason}"
+        upcoming, changed = previous.mode.model_copy(update={"reason": reason}), False
     return ModeEntry(
         mode=plan.mode,
         reason=plan.mode_reason,
-        next_mode=upcoming,
-        next_reason=why,
+        next=upcoming,
         changed=changed,
         recorded=recorded,
         flaky_rate=decision.flaky_rate,
@@ -841,7 +835,6 @@ def _mode_entry(
         outage_threshold=settings.outage_threshold,
         flaky_threshold=settings.flaky_threshold,
         recover_after=settings.recover_after,
-        clean_serial_runs=clean,
         flaky_on_their_own=decision.flaky_on_their_own,
     )
 
@@ -1139,7 +1132,7 @@ def _judge(checked: _Checked, previous: History, settings: Settings) -> _Judged:
 def _decide(previous: History, judged: _Judged, settings: Settings) -> ModeDecision:
     """Stage 3, decide: the next run's mode."""
     return next_mode(
-        ModeState.of(previous),
+        previous.mode,
         judged.facts,
         flaky_threshold=settings.flaky_threshold,
         recover_after=settings.recover_after,
@@ -1447,11 +1440,7 @@ def _remember(
         previous,
         run,
         records,
-        mode=decision.mode,
-        mode_reason=decision.reason,
-        clean_serial_runs=decision.clean_serial_runs,
-        mode_since=decision.since,
-        mode_cause=decision.cause,
+        mode=decision.next,
         limits=given.settings.limits,
         costs=costs,
         demotion=judged.moved.demotion,

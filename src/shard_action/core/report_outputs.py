@@ -116,7 +116,7 @@ def outputs(report: Report) -> dict[str, str]:
     coverage = report.coverage.percent
     return {
         "flaky-rate": f"{report.mode.flaky_rate:.4f}",
-        "mode": report.mode.next_mode,
+        "mode": report.mode.next.mode,
         "coverage": f"{coverage:.2f}" if coverage is not None else "",
         "tests": str(report.counts.tests),
         "test-cases": str(report.counts.cases),
@@ -205,6 +205,6 @@ def console_text(report: Report, out: Path, notes: Sequence[str]) -> str:
             f"  outage, not counted toward the flaky rate or the mode: {report.mode.outage}"
         )
     lines += [f"  note: {note}" for note in notes]
-    lines.append(f"  next mode: {report.mode.next_mode} ({report.mode.next_reason})")
+    lines.append(f"  next mode: {report.mode.next.mode} ({report.mode.next.reason})")
     lines.append(f"  wrote {out} (exit status {report.exit_code})")
     return "\n".join(lines)
