@@ -320,6 +320,16 @@ def test_serial_fan_out_a_lost_instance_is_named_with_its_lane() -> None:
     report = build(serial_plan, [result], history=History()).report
     assert report.exit_code == EXIT_INCOMPLETE
     assert [(x.test, x.lane, x.fanned_out) for x in report.lost] == [(DB[1], "db-b", True)]
+    # report.json embeds the completeness record as it is: the documented keys, nothing else
+    assert report.model_dump(mode="json")["lost"] == [
+        {
+            "test": DB[1],
+            "lane": "db-b",
+            "shard": "serial",
+            "reason": "not run: the shard stopped early",
+            "fanned_out": True,
+        }
+    ]
 
 
 def test_the_report_names_the_coverage_cores_that_measured_the_shards() -> None:

@@ -310,7 +310,7 @@ def test_results_given_as_shard_folders_and_run_twice(site: Path) -> None:
         out=out,
     )
     report = files.report
-    assert [(t.test, t.shards) for t in report.run_twice] == [(A_IDS[0], ["s1", "s2"])]
+    assert [(t.test, t.shards) for t in report.run_twice] == [(A_IDS[0], ("s1", "s2"))]
     assert report.exit_code == EXIT_INCOMPLETE
 
 

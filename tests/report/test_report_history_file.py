@@ -51,7 +51,8 @@ def test_round_trip(tmp_path: Path) -> None:
         ),
         (
             json.dumps({"kind": "shard-action-history", "version": 1, "mode": "fast"}).encode(),
-            "not a valid shard-action history: key 'mode.mode': Input should be 'parallel' or 'serial'",
+            "not a valid shard-action history: key 'mode.mode': Input should be 'parallel' or "
+            "'serial'",
         ),
     ],
 )

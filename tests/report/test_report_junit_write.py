@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from shard_action.adapters.junit import read_junit
 from shard_action.adapters.junit_write import write_junit
-from shard_action.core.report import LostEntry, TestEntry
+from shard_action.core.completeness import LostTest
+from shard_action.core.report import TestEntry
 from shard_action.core.resolver import Resolver
 
 
@@ -45,9 +46,7 @@ def test_every_test_once_with_its_final_outcome(tmp_path: Path) -> None:
         entry("pkg/test_file.py", "passed", shard="s2"),
     ]
     lost = [
-        LostEntry(
-            test="tests/test_c.py::test_gone", lane="default", shard="s3", reason="shard died"
-        )
+        LostTest(test="tests/test_c.py::test_gone", lane="default", shard="s3", reason="shard died")
     ]
     path = tmp_path / "junit.xml"
     write_junit(path, tests, lost)

@@ -32,8 +32,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from shard_action.adapters.files import write_text_atomic
+from shard_action.core.completeness import LostTest
 from shard_action.core.outcomes import is_failing_status
-from shard_action.core.report import LostEntry, TestEntry
+from shard_action.core.report import TestEntry
 from shard_action.core.testids import is_whole_file, junit_pair, xml_escape
 
 MESSAGE_LIMIT = 2000
@@ -123,7 +124,7 @@ def _suite_names(tests: Sequence[TestEntry]) -> dict[tuple[str, str], str]:
 
 
 def junit_tree(
-    tests: Sequence[TestEntry], lost: Sequence[LostEntry] = (), *, name: str = "shard-action"
+    tests: Sequence[TestEntry], lost: Sequence[LostTest] = (), *, name: str = "shard-action"
 ) -> ET.Element:
     """The merged report as an element tree: one suite per shard and lane instance, in order of
     first appearance, lost tests last."""
@@ -168,7 +169,7 @@ def junit_tree(
 def write_junit(
     path: Path,
     tests: Sequence[TestEntry],
-    lost: Sequence[LostEntry] = (),
+    lost: Sequence[LostTest] = (),
     *,
     name: str = "shard-action",
 ) -> None:

@@ -21,6 +21,9 @@ planned pairs come from the plan (``PlannedShard.slices``: one in parallel mode,
 lane in the serial shard); the executed pairs from the manifests' runs,
 each of which names its lane. At file granularity the plan holds files and the runner may report
 the node ids it ran in them: a file counts as executed when any of its tests ran in that lane.
+
+The records (lost, lost shards, run twice, unplanned, drift) are frozen models that ``report.json``
+embeds as they are: each fact has this one type.
 """
 
 from __future__ import annotations
@@ -28,8 +31,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Annotated, Literal
 
+from pydantic import Field
+
+from shard_action.core.documents import Frozen
 from shard_action.core.manifest import Drift, ShardManifest
 from shard_action.core.plan import Plan, PlannedShard
 from shard_action.core.testids import file_of, is_whole_file
@@ -86,49 +92,59 @@ STOPPED_EARLY = "not run: the shard stopped early"
 test's, so it is said once per shard and never copied onto every test (463 times)."""
 
 
-@dataclass(frozen=True, slots=True)
-class LostTest:
+FannedOut = Annotated[
+    bool, Field(description="The id is planned in more than one lane instance: name the lane.")
+]
+
+
+class LostTest(Frozen):
+    """A planned test that never ran."""
+
     test: str
     lane: str
     shard: str
     reason: str
+    fanned_out: FannedOut = False
 
 
-@dataclass(frozen=True, slots=True)
-class LostShard:
+class LostShard(Frozen):
     shard: str
     lane: str
     tests: int
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
-class RunTwice:
+class RunTwice(Frozen):
     test: str
     lane: str
-    shards: tuple[str, ...]
-    """The shard of every execution, in order (a shard twice when it ran the test twice)."""
+    shards: tuple[str, ...] = Field(
+        description="The shard of every execution, in order (a shard twice when it ran the "
+        "test twice)."
+    )
+    fanned_out: FannedOut = False
 
 
-@dataclass(frozen=True, slots=True)
-class Unplanned:
+class Unplanned(Frozen):
     test: str
     lane: str
     shard: str
-    planned_in: tuple[str, ...]
-    """Shards the plan gave the id to, in any lane (it ran in the wrong shard or lane)."""
+    planned_in: tuple[str, ...] = Field(
+        description="Shards the plan gave the id to, in any lane (it ran in the wrong shard or "
+        "lane)."
+    )
+    fanned_out: FannedOut = False
 
 
-@dataclass(frozen=True, slots=True)
-class DriftNote:
+class DriftNote(Frozen):
     shard: str
     lane: str
     file: str
     planned: tuple[str, ...]
     collected: tuple[str, ...]
-    replaced: bool
-    """A collected replacement from this file ran where this lane's drift runs, so ``planned``
-    are not lost."""
+    replaced: bool = Field(
+        description="A collected replacement from this file ran where this lane's drift runs, "
+        "so `planned` are not lost."
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,8 +253,12 @@ def _where_planned(plan: Plan) -> dict[str, list[str]]:
     return where
 
 
+def _lost(test: str, lane: str, shard: str, reason: str, fan: frozenset[str]) -> LostTest:
+    return LostTest(test=test, lane=lane, shard=shard, reason=reason, fanned_out=test in fan)
+
+
 def _match_plan(
-    plan: Plan, results: Mapping[str, Executed], tally: _Tally
+    plan: Plan, results: Mapping[str, Executed], tally: _Tally, fan: frozenset[str]
 ) -> tuple[list[LostShard], list[LostTest]]:
     """Match each shard that left results; the others are lost shards, all their tests lost."""
     lost_shards: list[LostShard] = []
@@ -247,9 +267,11 @@ def _match_plan(
         result = results.get(shard.id)
         if result is None:
             reason = "the shard left no results: its job died or its artifact is missing"
-            lost_shards.append(LostShard(shard.id, shard.lane, len(shard.tests), reason))
+            lost_shards.append(
+                LostShard(shard=shard.id, lane=shard.lane, tests=len(shard.tests), reason=reason)
+            )
             lost.extend(
-                LostTest(test, lane, shard.id, reason) for lane, test in planned_pairs(shard)
+                _lost(test, lane, shard.id, reason, fan) for lane, test in planned_pairs(shard)
             )
             continue
         _match_shard(shard, result, tally)
@@ -257,7 +279,10 @@ def _match_plan(
 
 
 def _place_extras(
-    tally: _Tally, results: Mapping[str, Executed], where_planned: Mapping[str, list[str]]
+    tally: _Tally,
+    results: Mapping[str, Executed],
+    where_planned: Mapping[str, list[str]],
+    fan: frozenset[str],
 ) -> tuple[dict[Key, list[str]], list[Unplanned], dict[str, set[str]]]:
     """Executions matching no planned slot: run twice, drift (a new id of a planned file) or
     unplanned. Returns who ran what twice, the unplanned, and the lanes each drifted file ran in."""
@@ -280,7 +305,16 @@ def _place_extras(
         if kind == "drift":
             drift_ran.setdefault(file_of(test), set()).add(lane)
         else:
-            unplanned.append(Unplanned(test, lane, shard_id, tuple(where_planned.get(test, ()))))
+            planned_in = tuple(where_planned.get(test, ()))
+            unplanned.append(
+                Unplanned(
+                    test=test,
+                    lane=lane,
+                    shard=shard_id,
+                    planned_in=planned_in,
+                    fanned_out=test in fan,
+                )
+            )
     return run_twice_at, unplanned, drift_ran
 
 
@@ -306,12 +340,12 @@ def _drift_notes(
                 done = replaced(run.lane, record.file)
                 notes.append(
                     DriftNote(
-                        shard.id,
-                        run.lane,
-                        record.file,
-                        tuple(record.planned),
-                        tuple(record.collected),
-                        done,
+                        shard=shard.id,
+                        lane=run.lane,
+                        file=record.file,
+                        planned=tuple(record.planned),
+                        collected=tuple(record.collected),
+                        replaced=done,
                     )
                 )
                 for test in record.planned:
@@ -320,7 +354,10 @@ def _drift_notes(
 
 
 def _leftovers_lost(
-    tally: _Tally, results: Mapping[str, Executed], drifted: Mapping[tuple[str, str, str], bool]
+    tally: _Tally,
+    results: Mapping[str, Executed],
+    drifted: Mapping[tuple[str, str, str], bool],
+    fan: frozenset[str],
 ) -> list[LostTest]:
     """Planned ids no execution matched, with why (a drifted id replaced by its file's is not)."""
     lost = []
@@ -334,7 +371,7 @@ def _leftovers_lost(
             reason = STOPPED_EARLY  # the cause is the shard's, said once (ShardEntry.failure)
         else:
             reason = "not run: missing from the shard's results"
-        lost.append(LostTest(test, lane, shard.id, reason))
+        lost.append(_lost(test, lane, shard.id, reason, fan))
     return lost
 
 
@@ -344,7 +381,8 @@ def check(plan: Plan, executed: Iterable[Executed]) -> Completeness:
     for item in executed:
         results.setdefault(item.shard, item)
     tally = _Tally()
-    lost_shards, lost = _match_plan(plan, results, tally)
+    fan = fanned_out(plan.shards)
+    lost_shards, lost = _match_plan(plan, results, tally, fan)
     unknown = sorted(set(results) - {shard.id for shard in plan.shards})
     for shard_id in unknown:
         tally.extras.extend(
@@ -352,21 +390,22 @@ def check(plan: Plan, executed: Iterable[Executed]) -> Completeness:
             for index, run in enumerate(results[shard_id].runs)
             for test in run.tests
         )
-    run_twice_at, unplanned, drift_ran = _place_extras(tally, results, _where_planned(plan))
+    run_twice_at, unplanned, drift_ran = _place_extras(tally, results, _where_planned(plan), fan)
     drift_notes, drifted = _drift_notes(plan, results, drift_ran)
-    lost += _leftovers_lost(tally, results, drifted)
+    lost += _leftovers_lost(tally, results, drifted, fan)
     return Completeness(
         planned=sum(len(shard.tests) for shard in plan.shards),
         executed=tuple(tally.instances),
         lost=tuple(lost),
         lost_shards=tuple(lost_shards),
         run_twice=tuple(
-            RunTwice(test, lane, tuple(shards)) for (lane, test), shards in run_twice_at.items()
+            RunTwice(test=test, lane=lane, shards=tuple(shards), fanned_out=test in fan)
+            for (lane, test), shards in run_twice_at.items()
         ),
         unplanned=tuple(unplanned),
         drift=tuple(drift_notes),
         unknown_shards=tuple(unknown),
-        fanned_out=fanned_out(plan.shards),
+        fanned_out=fan,
     )
 
 

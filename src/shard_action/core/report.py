@@ -27,11 +27,22 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
-from typing import Annotated, Any, ClassVar, Final, Literal
+from typing import Any, ClassVar, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shard_action.core.completeness import Completeness, Executed, Instance, LostTest, check
+from shard_action.core.completeness import (
+    Completeness,
+    DriftNote,
+    Executed,
+    FannedOut,
+    Instance,
+    LostShard,
+    LostTest,
+    RunTwice,
+    Unplanned,
+    check,
+)
 from shard_action.core.config import (
     FLAKY_THRESHOLD,
     MAX_DEMOTED,
@@ -99,11 +110,6 @@ ProblemKind = Literal["results", "history", "coverage", "template", "config"]
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-FannedOut = Annotated[
-    bool, Field(description="The id is planned in more than one lane instance: name the lane.")
-]
 
 
 class Problem(_Model):
@@ -219,21 +225,6 @@ class SuggestedEntry(_Model):
     reason: str
 
 
-class LostEntry(_Model):
-    test: str
-    lane: str
-    shard: str
-    reason: str
-    fanned_out: FannedOut = False
-
-
-class LostShardEntry(_Model):
-    shard: str
-    lane: str
-    tests: int
-    reason: str
-
-
 class LostGroup(_Model):
     """Lost tests of one shard that share one reason: what a reader is shown first.
 
@@ -249,30 +240,6 @@ class LostGroup(_Model):
     cause: str | None = Field(
         None, description="Why the shard stopped, in the shard's own words (its `failure`)."
     )
-
-
-class RunTwiceEntry(_Model):
-    test: str
-    lane: str
-    shards: list[str]
-    fanned_out: FannedOut = False
-
-
-class UnplannedEntry(_Model):
-    test: str
-    lane: str
-    shard: str
-    planned_in: list[str]
-    fanned_out: FannedOut = False
-
-
-class DriftEntry(_Model):
-    shard: str
-    lane: str
-    file: str
-    planned: list[str]
-    collected: list[str]
-    replaced: bool
 
 
 class ShardEntry(_Model):
@@ -405,19 +372,19 @@ class Report(Document):
         "(file granularity: a runner's files split by file); `counts.cases` has the test cases.",
     )
     counts: Counts
-    lost: list[LostEntry]
-    lost_shards: list[LostShardEntry]
+    lost: list[LostTest]
+    lost_shards: list[LostShard]
     lost_by_shard: list[LostGroup] = Field(
         default_factory=list, description="`lost` grouped by shard and reason, in plan order."
     )
-    run_twice: list[RunTwiceEntry]
-    unplanned: list[UnplannedEntry]
+    run_twice: list[RunTwice]
+    unplanned: list[Unplanned]
     unknown_shards: list[str]
     not_run_shards: list[str] = Field(
         default_factory=list,
         description="Shards held back because a first-tier shard did not pass (`first-tier`).",
     )
-    drift: list[DriftEntry]
+    drift: list[DriftNote]
     failures: list[TestEntry] = Field(description="Failed and broken tests.")
     flaky: list[TestEntry]
     quarantined: list[QuarantinedEntry] = Field(
@@ -1240,54 +1207,18 @@ def _counts(checked: _Checked, entries: Sequence[TestEntry]) -> Counts:
 
 
 def _completeness_fields(checked: _Checked) -> dict[str, Any]:
-    """The report's account of what ran against the plan: lost, twice, unplanned, drift."""
-    completeness, fanned_out = checked.completeness, checked.completeness.fanned_out
+    """The report's account of what ran against the plan: the completeness records themselves."""
+    completeness = checked.completeness
     return {
         "complete": completeness.complete,
-        "lost": [
-            LostEntry(
-                test=x.test,
-                lane=x.lane,
-                shard=x.shard,
-                reason=x.reason,
-                fanned_out=x.test in fanned_out,
-            )
-            for x in completeness.lost
-        ],
-        "lost_shards": [
-            LostShardEntry(shard=x.shard, lane=x.lane, tests=x.tests, reason=x.reason)
-            for x in completeness.lost_shards
-        ],
+        "lost": list(completeness.lost),
+        "lost_shards": list(completeness.lost_shards),
         "lost_by_shard": lost_groups(completeness.lost, checked.by_shard),
-        "run_twice": [
-            RunTwiceEntry(
-                test=x.test, lane=x.lane, shards=list(x.shards), fanned_out=x.test in fanned_out
-            )
-            for x in completeness.run_twice
-        ],
-        "unplanned": [
-            UnplannedEntry(
-                test=x.test,
-                lane=x.lane,
-                shard=x.shard,
-                planned_in=list(x.planned_in),
-                fanned_out=x.test in fanned_out,
-            )
-            for x in completeness.unplanned
-        ],
+        "run_twice": list(completeness.run_twice),
+        "unplanned": list(completeness.unplanned),
         "unknown_shards": list(completeness.unknown_shards),
         "not_run_shards": [s.id for s in checked.plan.shards if s.id in checked.not_run],
-        "drift": [
-            DriftEntry(
-                shard=x.shard,
-                lane=x.lane,
-                file=x.file,
-                planned=list(x.planned),
-                collected=list(x.collected),
-                replaced=x.replaced,
-            )
-            for x in completeness.drift
-        ],
+        "drift": list(completeness.drift),
     }
 
 
