@@ -44,12 +44,18 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from shard_action.core.demotion import Demotion
 from shard_action.core.documents import Document
 from shard_action.core.mode import ModeState
-from shard_action.core.models import MAX_SECONDS, sample_seconds, smoothed, usable_seconds
+from shard_action.core.models import (
+    MAX_SECONDS,
+    Mended,
+    sample_seconds,
+    smoothed,
+    usable_seconds,
+)
 from shard_action.core.prediction import SPEED_RANGE, LaneCosts
 
 HISTORY_VERSION: Final = 2
@@ -87,7 +93,7 @@ def _sane_seconds(value: Any) -> float | None:
     return number if number is not None and usable_seconds(number) else None
 
 
-class TestRecord(_Model):
+class TestRecord(Mended):
     __test__ = False
 
     duration: float = Field(ge=0, allow_inf_nan=False, description="Smoothed seconds.")
@@ -109,13 +115,9 @@ class TestRecord(_Model):
         "than the median of its earlier samples (see `core.trends`).",
     )
 
-    @model_validator(mode="before")
     @classmethod
-    def _sanitised(cls, data: Any) -> Any:
+    def mended(cls, data: dict[str, Any]) -> dict[str, Any]:
         """Drop unusable samples and mend the duration, so one bad value never loses a history."""
-        if not isinstance(data, dict):
-            return data
-        data = dict(data)
         recent = data.get("recent")
         samples: list[float] = []
         if isinstance(recent, list) and all(map(_numeric, recent)):
@@ -178,7 +180,7 @@ def _slow_test(value: Any) -> Any:
         return None
 
 
-class RunRecord(_Model):
+class RunRecord(Mended):
     index: int
     mode: Literal["parallel", "serial"]
     tests: int
@@ -208,13 +210,9 @@ class RunRecord(_Model):
         "slow); its samples were stored divided by it.",
     )
 
-    @model_validator(mode="before")
     @classmethod
-    def _sanitised(cls, data: Any) -> Any:
+    def mended(cls, data: dict[str, Any]) -> dict[str, Any]:
         """Clamp counts and rates into their ranges; an unusable optional figure is unknown."""
-        if not isinstance(data, dict):
-            return data
-        data = dict(data)
         for key in ("tests", "flaky", "failed", "lost"):
             if isinstance(data.get(key), int) and not isinstance(data[key], bool):
                 data[key] = max(data[key], 0)

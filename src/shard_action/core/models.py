@@ -2,7 +2,8 @@
 
 Tests and observations are plain frozen dataclasses rather than pydantic models: a 1M-test plan
 creates millions of them and must stay within seconds. Pydantic guards the files that cross the
-boundary instead (``core.config``, ``core.plan``).
+boundary instead (``core.config``, ``core.plan``); :class:`Mended` is the base of the history's
+records, which mend what they read back.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar, Final
+from typing import Any, ClassVar, Final
+
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from shard_action.core.outcomes import Outcome
 
@@ -38,6 +41,23 @@ def smoothed(samples: Sequence[float]) -> float:
     if not samples:
         raise ValueError("no samples")
     return float(statistics.median(samples))
+
+
+class Mended(BaseModel):
+    """A record of the history as it is read back: one unusable value is dropped or clamped by
+    :meth:`mended` (each record's own rules), never the whole history."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _mend(cls, data: Any) -> Any:
+        return cls.mended(dict(data)) if isinstance(data, dict) else data
+
+    @classmethod
+    def mended(cls, data: dict[str, Any]) -> dict[str, Any]:
+        """``data`` (a copy of the input) with what this record cannot use mended."""
+        return data
 
 
 @dataclass(frozen=True, slots=True)

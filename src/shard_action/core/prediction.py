@@ -18,10 +18,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from shard_action.core import fixtures
-from shard_action.core.models import sample_seconds, smoothed, usable_seconds
+from shard_action.core.models import Mended, sample_seconds, smoothed, usable_seconds
 
 SAMPLES: Final = 5
 """Recent samples kept per cost (the figure used is their median)."""
@@ -108,10 +108,8 @@ def _samples(value: Any) -> list[float]:
     return kept[-SAMPLES:]
 
 
-class LaneCosts(BaseModel):
+class LaneCosts(Mended):
     """One lane's recent fixed-cost samples in the history, normalised to the history's speed."""
-
-    model_config = ConfigDict(extra="forbid")
 
     setup: list[float] = Field(default_factory=list)
     interpreter: list[float] = Field(default_factory=list)
@@ -123,13 +121,9 @@ class LaneCosts(BaseModel):
         "last; a scope is kept once a sample reached `fixtures.MIN_SECONDS`.",
     )
 
-    @model_validator(mode="before")
     @classmethod
-    def _sanitised(cls, data: Any) -> Any:
+    def mended(cls, data: dict[str, Any]) -> dict[str, Any]:
         """Unusable samples are dropped, never the history."""
-        if not isinstance(data, dict):
-            return data
-        data = dict(data)
         for key in ("setup", "interpreter", "finish"):
             if key in data:
                 data[key] = _samples(data[key])

@@ -25,7 +25,7 @@ Exit status (:func:`exit_code`), most severe first:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timezone
 from typing import Any, ClassVar, Final, Literal
 
@@ -751,21 +751,13 @@ def _coverage(
     partial = shards < planned_shards
     delta = totals.percent - previous if previous is not None and not partial else None
     return CoverageEntry(
+        **{**asdict(totals), "shards": shards},  # the totals as measured, then what they mean
         measured=True,
-        percent=totals.percent,
         previous=previous,
         delta=delta,
-        covered_lines=totals.covered_lines,
-        statements=totals.statements,
-        branches=totals.branches,
-        covered_branches=totals.covered_branches,
         counts="statements and branches" if totals.branches else "statements",
-        files=totals.files,
-        data_files=totals.data_files,
-        shards=shards,
         planned_shards=planned_shards,
         partial=partial,
-        note=totals.note,
     )
 
 
