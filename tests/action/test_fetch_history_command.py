@@ -71,7 +71,7 @@ def test_newest_trusted_history_is_fetched(
     assert result.outputs["history-status"] == "found"
     path = Path(result.outputs["history"])
     assert path == (out / "history.json").resolve()
-    assert json.loads(path.read_text("utf-8"))["mode_reason"] == "newer"
+    assert json.loads(path.read_text("utf-8"))["mode"]["reason"] == "newer"
     assert status(out)["run_id"] == newer.id
 
 
@@ -98,7 +98,7 @@ def test_only_the_history_of_the_same_workflow_file_is_fetched(
     assert result.code == 0, result.text
     assert result.outputs["history-status"] == "found"
     path = Path(result.outputs["history"])
-    assert json.loads(path.read_text("utf-8"))["mode_reason"] == expected
+    assert json.loads(path.read_text("utf-8"))["mode"]["reason"] == expected
     assert status(out)["run_id"] == (ours.id if expected == "ours" else nightly.id)
 
 

@@ -155,8 +155,8 @@ def test_flaky_rate_over_threshold_turns_history_serial_then_recovers(
     flaky_run: LocalRun,
 ) -> None:
     history = json.loads(flaky_run.history.read_text())
-    assert history["mode"] == "serial"
-    assert "threshold" in history["mode_reason"]
+    assert history["mode"]["mode"] == "serial"
+    assert "threshold" in history["mode"]["reason"]
     report = flaky_run.json("report/report.json")
     assert report["mode"]["next"]["mode"] == "serial"
 
@@ -177,13 +177,14 @@ def test_flaky_rate_over_threshold_turns_history_serial_then_recovers(
     plan = first.json("plan.json")
     assert plan["mode"] == "serial"
     assert [s["id"] for s in plan["shards"]] == ["serial"]
-    assert json.loads(flaky_run.history.read_text())["mode"] == "serial"  # 1 clean run of 2
+    kept = json.loads(flaky_run.history.read_text())["mode"]
+    assert (kept["mode"], kept["clean_serial_runs"]) == ("serial", 1)  # 1 clean run of 2
 
     second = local(out / "2")
     assert second.proc.returncode == 0, second.proc.stdout[-3000:] + second.proc.stderr
     assert second.json("plan.json")["mode"] == "serial"
     recovered = json.loads(flaky_run.history.read_text())
-    assert recovered["mode"] == "parallel"
+    assert recovered["mode"]["mode"] == "parallel"
 
     third = local(out / "3")
     assert third.json("plan.json")["mode"] == "parallel"
