@@ -280,13 +280,14 @@ class TimingEntry(_Model):
     startup_seconds: float = Field(
         0.0,
         description="The longest time a shard spent outside its tests (process start, "
-        "collection): what one serial job would spend once. Without any test's own time, "
-        "the shards' whole durations.",
+        "collection, finish, and re-runs of failed tests, which one serial job would also "
+        "pay): counted once in the serial estimate. Without any test's own time, the shards' "
+        "whole durations.",
     )
     serial_estimate: float | None = Field(
         None,
-        description="One job running everything: job set-up and start-up once, plus every "
-        "test (overhead + startup + test seconds).",
+        description="One job running everything: job set-up and the time outside the tests "
+        "once, plus every test (overhead + startup + test seconds).",
     )
     predicted_makespan: float
     predicted_serial: float
@@ -593,7 +594,7 @@ def _timing(
     entries: Sequence[TestEntry],
     concurrency: int | None,
 ) -> TimingEntry:
-    """Wall time against one serial job, which would pay job set-up and start-up once (not
+    """Wall time against one serial job, which would pay job set-up and the time outside the tests once (not
     once per shard, as the shards' durations back to back would): an honest speed-up."""
     manifests = [result.manifest for result in shards.values()]
     own = {m.shard: _seconds(m.started, m.finished) for m in manifests}
