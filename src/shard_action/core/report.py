@@ -594,8 +594,9 @@ def _timing(
     entries: Sequence[TestEntry],
     concurrency: int | None,
 ) -> TimingEntry:
-    """Wall time against one serial job, which would pay job set-up and the time outside the tests once (not
-    once per shard, as the shards' durations back to back would): an honest speed-up."""
+    """Wall time against one serial job, which would pay job set-up and the time outside the
+    tests once (not once per shard, as the shards' durations back to back would): an honest
+    speed-up."""
     manifests = [result.manifest for result in shards.values()]
     own = {m.shard: _seconds(m.started, m.finished) for m in manifests}
     in_tests = dict.fromkeys(own, 0.0)
