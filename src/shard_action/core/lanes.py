@@ -24,8 +24,8 @@ A lane instance with demoted tests (``core.demotion``) gets a **demoted lane**
 one process, the tests in order, no workers). Why its own lane rather than a configured
 sequential lane: a test keeps the environment it was written for (a fan-out lane's backend, a
 lane's env), which another lane may not give it, and a suite without a sequential lane can
-demote too. The history keeps its timings and outcomes under the demoted lane's name while it
-is there.
+demote too. The history keeps its timings and outcomes under its home lane (``home_lane``):
+one test, one series, across demotion.
 
 At a million tests the glob work is done once per distinct file, not once per test.
 """

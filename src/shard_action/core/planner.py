@@ -6,8 +6,9 @@ the choices made in each:
 1. **Lanes.** Each test goes to its lane (``core.lanes``); a fan-out lane is planned once per
    value. Duplicate test ids are planned once (the first occurrence) and counted in a warning.
 2. **Durations**, per (lane instance, test): the instance's own timing from the history
-   (``Timings.by_lane``) wins over the pooled ``Timings.durations``; a timing that is not a finite
-   number >= 0 counts as missing. A missing one is estimated: the median of the known tests of the
+   (``Timings.by_lane``; for a demoted lane, its home lane's) wins over the pooled
+   ``Timings.durations``; a timing that is not a finite number >= 0 counts as missing.
+   A missing one is estimated: the median of the known tests of the
    same file in the same lane instance, else of the lane instance, else ``default_duration``
    when the config sets it, else from the file's size per test (``core.estimate``).
    ``plan.json``'s ``timings.estimate`` counts each way and says how far to trust it.
@@ -71,7 +72,13 @@ from typing import Literal
 
 from shard_action.core import estimate, shardcount, units
 from shard_action.core.config import GITHUB_MATRIX_LIMIT, Config
-from shard_action.core.lanes import LaneInstance, assign_lanes, lane_instances, with_demoted
+from shard_action.core.lanes import (
+    LaneInstance,
+    assign_lanes,
+    home_lane,
+    lane_instances,
+    with_demoted,
+)
 from shard_action.core.models import TestItem, Timings
 from shard_action.core.partition import Algorithm, partition
 from shard_action.core.plan import (
@@ -167,7 +174,8 @@ def _durations(
     ids = suite.ids
     inf = _INF
     pooled = timings.durations.get
-    own = timings.by_lane.get(instance.name)
+    # a demoted lane's tests keep their records under their home lane (``report._record``)
+    own = timings.by_lane.get(home_lane(instance.name)[0])
     found: list[float | None]
     if own:
         own_get = own.get
