@@ -16,6 +16,7 @@ from shard_action.core.history import (
     TestRecord,
     flip_rate,
     letter_of,
+    record_of,
     update_tests,
     upgraded,
     with_run,
@@ -209,3 +210,17 @@ def test_a_history_written_before_the_new_fields_still_reads() -> None:
     assert history.tests["default"]["t"].recent == []
     assert history.next_index() == 1
     assert history.last_coverage() is None
+
+
+def test_a_demoted_run_is_recorded_and_found_under_its_home_lane() -> None:
+    """One test, one series: a run in ``db.demoted`` extends the record of ``db`` and every
+    lookup (``History.record``, ``record_of``) finds it from either lane name."""
+    first = update_tests(History(), [Observed("db", "t", "p", 1.0)], index=1, serial=False)
+    history = History(tests=first)
+    tests = update_tests(history, [Observed("db.demoted", "t", "F", 2.0)], index=2, serial=False)
+    assert list(tests) == ["db"]
+    assert tests["db"]["t"].outcomes == "pF"
+    after = History(tests=tests)
+    assert after.record("db.demoted", "t") == after.record("db", "t") == tests["db"]["t"]
+    assert record_of(tests, "db.demoted", "t") is tests["db"]["t"]
+    assert after.record("other", "t") is None

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Final, Literal
 
@@ -48,6 +48,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shard_action.core.demotion import Demotion
 from shard_action.core.documents import Document
+from shard_action.core.lanes import home_lane
 from shard_action.core.mode import ModeState
 from shard_action.core.models import (
     MAX_SECONDS,
@@ -286,7 +287,19 @@ class History(Document):
         return None
 
     def record(self, lane: str, test: str) -> TestRecord | None:
-        return self.tests.get(lane, {}).get(test)
+        """The record of ``test`` as it ran in ``lane`` (see :func:`record_of`)."""
+        return record_of(self.tests, lane, test)
+
+
+Records = Mapping[str, Mapping[str, TestRecord]]
+"""lane name -> test id -> record: :attr:`History.tests`, or the records after a run."""
+
+
+def record_of(records: Records, lane: str, test: str) -> TestRecord | None:
+    """A test's record, filed under its home lane even when it ran demoted (``{lane}.demoted``):
+    one test, one series, so its flip rate and durations follow it across demotion. The one
+    lookup of a record; :func:`update_tests` files by the same rule."""
+    return records.get(home_lane(lane)[0], {}).get(test)
 
 
 _V1_MODE: Final = {
@@ -332,6 +345,7 @@ class Observed:
     """One test in the run that just finished, as the history records it."""
 
     lane: str
+    """The lane it ran in (a demoted one too: it is filed under its home lane)."""
     test: str
     letter: Letter
     seconds: float | None = None
@@ -444,7 +458,7 @@ def update_tests(
         lane: dict(records) for lane, records in history.tests.items()
     }
     for seen in observed:
-        lane = tests.setdefault(seen.lane, {})
+        lane = tests.setdefault(home_lane(seen.lane)[0], {})
         lane[seen.test] = _updated(lane.get(seen.test), seen, index, serial, limits)
     oldest = index - limits.prune_after
     kept = [

@@ -72,6 +72,7 @@ from shard_action.core.history import (
     judged_runs,
     known_flaky,
     letter_of,
+    record_of,
     update_tests,
     with_run,
 )
@@ -854,7 +855,7 @@ def _suggested(
     for n, test in enumerate(entries):
         if n in covered:
             continue
-        record = _record(records, test.lane, test.test)
+        record = record_of(records, test.lane, test.test)
         own = test.flaky_on_its_own or (
             test.known_flaky and record is not None and record.last_serial_flake is not None
         )
@@ -891,7 +892,7 @@ def _demotion(
         if n in covered or e.kind == "drift":
             continue
         home, demoted = home_lane(e.lane)
-        record = _record(previous.tests, e.lane, e.test)
+        record = previous.record(e.lane, e.test)
         lane = lanes.get(e.lane)
         seen.append(
             Seen(
@@ -1020,19 +1021,11 @@ class _Judged:
     facts: RunFacts
 
 
-def _record(
-    records: Mapping[str, Mapping[str, TestRecord]], lane: str, test: str
-) -> TestRecord | None:
-    """A test's record, filed under its home lane even when it ran demoted (``{lane}.demoted``):
-    one test, one series, so its flip rate and durations follow it across demotion."""
-    return records.get(home_lane(lane)[0], {}).get(test)
-
-
 def _with_known_flaky(entries: Sequence[TestEntry], previous: History) -> list[TestEntry]:
     """A test that failed every attempt but flipped in the history's window: ``failed``."""
     judged = []
     for entry in entries:
-        before = _record(previous.tests, entry.lane, entry.test)
+        before = previous.record(entry.lane, entry.test)
         if is_failing_status(entry.status) and before is not None and known_flaky(before.outcomes):
             judged.append(entry.model_copy(update={"known_flaky": True, "status": "failed"}))
         else:
@@ -1123,12 +1116,12 @@ def _test_records(
         for e in judged.entries
         if (seconds := own(e)) is not None
         and e.status == "passed"
-        and (before := _record(previous.tests, e.lane, e.test)) is not None
+        and (before := previous.record(e.lane, e.test)) is not None
         and before.recent
     )
     observed = [
         Observed(
-            home_lane(e.lane)[0],
+            e.lane,
             e.test,
             letter_of(e.status),
             None if (s := own(e)) is None else s / speed,
@@ -1156,7 +1149,7 @@ def _with_flips(
     """Each flaky or failing test with its flip rate over the history's window, this run in."""
     judged = []
     for entry in entries:
-        record = _record(records, entry.lane, entry.test)
+        record = record_of(records, entry.lane, entry.test)
         update: dict[str, Any] = {}
         if entry.status == "flaky":
             update = {
