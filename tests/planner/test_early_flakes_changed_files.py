@@ -65,6 +65,9 @@ def test_without_a_history_only_the_changed_files_tests_are_candidates() -> None
 def test_changed_paths_are_written_as_test_ids_write_them() -> None:
     lines = ["./t/b.py", "t\\c.py", "  t/a.py  ", "", " ", ".", "t/d.py\r"]
     assert changed_paths(lines) == {"t/a.py", "t/b.py", "t/c.py", "t/d.py"}
+    # the one rule of a report's path (testids.normalise_path): every leading ./ goes, and a
+    # line that is only ./ names no file
+    assert changed_paths(["././t/e.py", "./", "./."]) == {"t/e.py"}
 
 
 def test_the_list_is_read_one_a_line_or_nul_separated(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from shard_action.core.history import History
 from shard_action.core.manifest import ShardManifest
 from shard_action.core.outcomes import is_failing
 from shard_action.core.plan import Plan, PlannedShard, Slice
-from shard_action.core.testids import file_of, slashes
+from shard_action.core.testids import file_of, normalise_path
 from shard_action.core.units import count
 
 STARTUP_SECONDS = 1.0
@@ -72,9 +72,9 @@ def _per_test(plan: Plan) -> Mapping[str, float]:
 
 
 def changed_paths(lines: Iterable[str]) -> frozenset[str]:
-    """Changed files as test ids name them: ``/``-separated, no leading ``./``, blanks dropped."""
-    paths = (slashes(line.strip()) for line in lines)
-    return frozenset(p.removeprefix("./") for p in paths if p and p != ".")
+    """Changed files as test ids name them (``testids.normalise_path``), blanks dropped."""
+    paths = (normalise_path(line.strip()) for line in lines)
+    return frozenset(p for p in paths if p and p != ".")
 
 
 def place_early_runs(
