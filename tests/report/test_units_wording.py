@@ -8,17 +8,19 @@ sees in each view, not just the helper.
 from __future__ import annotations
 
 import io
+import math
 import re
 from pathlib import Path
 
 import pytest
 
+from shard_action.adapters import collect
 from shard_action.adapters.terminal import print_plan
 from shard_action.commands.plan import plan_summary
 from shard_action.core.config import Config
 from shard_action.core.models import TestItem, Timings
 from shard_action.core.planner import make_plan
-from shard_action.core.units import count, duration, speedup
+from shard_action.core.units import count, duration, finite, speedup
 
 
 @pytest.mark.parametrize(
@@ -116,3 +118,16 @@ def test_the_plan_summary_counts_the_job_set_up_once() -> None:
     assert cells[3].startswith("5.0 s + ") and " + 7.0 s + " in cells[3]
     bars = re.findall(r"^    default-1 .*:(\d+), (\d+)$", text, re.MULTILINE)
     assert bars == [("0", str(round(total * 1000)))], text
+
+
+def test_a_number_is_read_one_way_from_documents_and_payloads() -> None:
+    # the collection clock (adapters.collect) reads its payload through units.finite
+    assert [finite(v) for v in (2, 0.5, -1.0)] == [2.0, 0.5, -1.0]
+    assert [finite(v) for v in (True, "1.5", None, math.nan, math.inf, [1])] == [None] * 6
+    payload = {"started": 10.0, "clock": {"configured": 12.5}, "files": {"a.py": 0.25}}
+    times = collect._times(payload)
+    assert times is not None and (times.interpreter, times.files) == (2.5, {"a.py": 0.25})
+    for odd in (True, math.nan, "10"):
+        assert collect._times({**payload, "started": odd}) is None
+    skewed = collect._times({**payload, "files": {"a.py": math.inf, "b.py": -1, "c.py": False}})
+    assert skewed is not None and skewed.files == {}

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import subprocess
 import sys
@@ -35,7 +34,7 @@ from shard_action.core.config import Config
 from shard_action.core.estimate import Collection
 from shard_action.core.models import TestItem
 from shard_action.core.testids import file_of
-from shard_action.core.units import count
+from shard_action.core.units import count, finite
 from shard_action.errors import InputError
 
 PLUGIN = "shard_action.pytest_collect"
@@ -244,25 +243,19 @@ def _parse_payload(data: Any, where: str) -> tuple[list[TestItem], list[dict[str
     return items, errors
 
 
-def _number(value: Any) -> float | None:
-    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-        return float(value)
-    return None
-
-
 def _times(data: Any) -> Collection | None:
     """The collection's clock from the plugin's payload (``started``: set by us before pytest);
     an older or odd payload gives ``None``, never an error."""
     clock = data.get("clock") if isinstance(data, dict) else None
-    started = _number(data.get("started")) if isinstance(data, dict) else None
-    configured = _number(clock.get("configured")) if isinstance(clock, dict) else None
+    started = finite(data.get("started")) if isinstance(data, dict) else None
+    configured = finite(clock.get("configured")) if isinstance(clock, dict) else None
     if started is None or configured is None:
         return None
     files = data.get("files")
     seconds = {
         str(name): number
         for name, value in (files.items() if isinstance(files, dict) else ())
-        if (number := _number(value)) is not None and number >= 0
+        if (number := finite(value)) is not None and number >= 0
     }
     return Collection(interpreter=max(0.0, configured - started), files=seconds)
 

@@ -14,12 +14,21 @@ MISSING: Final = "\u2013"
 """Shown for a value that is not known (en dash)."""
 
 
+def finite(value: object) -> float | None:
+    """A finite float from a JSON number (not a bool, not text), else None: the one reading of
+    a number from a document or a plugin's payload (NaN and inf are no figure)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        number = float(value)
+        return number if math.isfinite(number) else None
+    return None
+
+
 def _finite(value: object) -> float | None:
-    """``value`` as a finite number, or None for what is shown as :data:`MISSING`."""
+    """``value`` as a finite number, or None for what is shown as :data:`MISSING` (a template may
+    hand over what ``float`` reads)."""
     if value is None:
         return None
-    number = float(value)  # type: ignore[arg-type]
-    return number if math.isfinite(number) else None
+    return finite(float(value))  # type: ignore[arg-type]
 
 
 def duration(value: object) -> str:
