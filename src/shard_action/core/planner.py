@@ -174,7 +174,7 @@ def _durations(
     ids = suite.ids
     inf = _INF
     pooled = timings.durations.get
-    # a demoted lane's tests keep their records under their home lane (``report._record``)
+    # a demoted lane's tests keep their records under their home lane (``history.record_of``)
     own = timings.by_lane.get(home_lane(instance.name)[0])
     found: list[float | None]
     if own:
