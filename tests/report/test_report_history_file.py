@@ -49,6 +49,24 @@ def test_round_trip(tmp_path: Path) -> None:
             json.dumps({"kind": "shard-action-history", "version": 0}).encode(),
             r"shard-action history version 0 is not supported \(this shard-action reads version 2",
         ),
+        # JSON's true and 1.0 are not the version 1 that Python's == finds them equal to
+        (
+            b'{"kind": "shard-action-history", "version": true}',
+            r"shard-action history version true is not a whole number \(this shard-action reads "
+            "version 2",
+        ),
+        (
+            b'{"kind": "shard-action-history", "version": 1.0, "mode": "serial"}',
+            "shard-action history version 1.0 is not a whole number",
+        ),
+        (
+            b'{"kind": "shard-action-history", "version": 2.0}',
+            "shard-action history version 2.0 is not a whole number",
+        ),
+        (
+            b'{"kind": "shard-action-history", "version": "2"}',
+            'shard-action history version "2" is not a whole number',
+        ),
         (
             json.dumps({"kind": "shard-action-history", "version": 1, "mode": "fast"}).encode(),
             "not a valid shard-action history: key 'mode.mode': Input should be 'parallel' or "

@@ -18,7 +18,6 @@ from shard_action.core.history import (
     letter_of,
     record_of,
     update_tests,
-    upgraded,
     with_run,
 )
 from shard_action.core.mode import ModeState
@@ -206,7 +205,7 @@ def test_a_history_written_before_the_new_fields_still_reads() -> None:
         "runs": [{"index": 0, "mode": "parallel", "tests": 2, "flaky": 0, "flaky_rate": 0.0}],
         "tests": {"default": {"t": {"duration": 1.5, "outcomes": "p", "last_seen": 0}}},
     }
-    history = History.model_validate(upgraded(json.loads(json.dumps(document))))
+    history = History.model_validate(History.from_older(json.loads(json.dumps(document))))
     assert history.tests["default"]["t"].recent == []
     assert history.next_index() == 1
     assert history.last_coverage() is None

@@ -1,7 +1,8 @@
 """Reading our JSON documents (plan, manifest, history, report…) from files, one way.
 
 Every problem is an :class:`InputError` naming the file: unreadable, too large, not UTF-8, not
-JSON, another kind or version (``core.documents.check_document``), or a value the model refuses.
+JSON, another kind or version (``core.documents.check_document``; an older version the model
+still reads is brought up to date by ``core.documents.current``), or a value the model refuses.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from shard_action.core.documents import D, check_document
+from shard_action.core.documents import D, check_document, current
 from shard_action.errors import InputError, first_problem
 
 MAX_BYTES = 512 * 1024 * 1024
@@ -50,7 +51,7 @@ def document_from(raw: Any, model: type[D], source: str) -> D:
     if problem is not None:
         raise InputError(problem, source=source)
     try:
-        return model.model_validate(raw)
+        return model.model_validate(current(raw, model))
     except ValidationError as exc:
         detail = first_problem(exc, show_input=not model.untrusted)
         problem = f"not a valid {model.title}: {detail}"

@@ -14,7 +14,7 @@ from typing import Any
 
 from shard_action.adapters.documents import document_from, read_json
 from shard_action.adapters.files import write_text_atomic
-from shard_action.core.history import History, upgraded
+from shard_action.core.history import History
 
 
 def read_history(path: Path) -> History:
@@ -31,9 +31,9 @@ def history_from_document(document: Any, source: str) -> History:
 
     Shared by the report (which reads the previous history) and the plan's timing sources
     (which detect a history by content), so both refuse the same files with the same words.
-    A version-1 history reads as version 2 (``core.history.upgraded``).
+    A version-1 history reads as version 2 (``History.from_older``).
     """
-    return document_from(upgraded(document), History, source)
+    return document_from(document, History, source)
 
 
 def write_history(path: Path, history: History) -> None:

@@ -1,12 +1,15 @@
 """The base of every JSON document shard-action writes: a ``kind`` and a ``version``.
 
-A reader checks both before validating, in one place (:func:`check_document`), so a file of
-another kind or release gets one sentence naming what to do instead of a list of field errors.
-Documents refuse unknown keys. The list of them: docs/documents.md.
+A reader checks both before validating, in one place (:func:`check_document`, then
+:func:`current` for an older version a model still reads), so a file of another kind or release
+gets one sentence naming what to do instead of a list of field errors. A version is a JSON whole
+number: ``true`` or ``2.0`` is refused, though Python finds them equal to 1 and 2. Documents
+refuse unknown keys. The list of them: docs/documents.md.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict
@@ -32,6 +35,13 @@ class Document(BaseModel):
     """What to do when its version is not the one this release reads."""
     untrusted: ClassVar[bool] = False
     """Written by a run we do not trust (a fork's): errors never repeat its values."""
+    older: ClassVar[frozenset[int]] = frozenset()
+    """Older versions this release still reads, through :meth:`from_older`."""
+
+    @classmethod
+    def from_older(cls, raw: dict[str, Any]) -> dict[str, Any]:
+        """A parsed document of one of the :attr:`older` versions as the current version."""
+        return raw
 
     @classmethod
     def expected(cls) -> tuple[str, int]:
@@ -45,8 +55,15 @@ class Document(BaseModel):
 D = TypeVar("D", bound=Document)
 
 
+def _whole(value: Any) -> bool:
+    """An integer as JSON spells one: ``true`` and ``1.0`` are not (Python's ``==`` says they
+    are)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def check_document(raw: Any, model: type[Document]) -> str | None:
-    """Why ``raw`` (parsed JSON) cannot be read as ``model``, or None when kind and version fit.
+    """Why ``raw`` (parsed JSON) cannot be read as ``model``, or None when kind and version fit
+    (the version this release writes, or one of the model's :attr:`~Document.older`).
 
     A document with a ``version`` but no ``kind`` is taken for an older one of the expected
     kind (plans before version 2 had none), so its version decides the message.
@@ -58,9 +75,19 @@ def check_document(raw: Any, model: type[Document]) -> str | None:
     if found_kind != kind and (found_kind is not None or "version" not in raw):
         return f"not a {model.title} (kind {found_kind!r}, expected {kind!r})"
     found = raw.get("version")
-    if found == version and found_kind == kind:
+    if found is not None and not _whole(found):
+        return (
+            f"{model.title} version {json.dumps(found)} is not a whole number (this "
+            f"shard-action reads version {version})"
+        )
+    if found_kind == kind and (found == version or found in model.older):
         return None
     return (
         f"{model.title} version {found!r} is not supported (this shard-action reads version "
         f"{version}): {model.remedy}"
     )
+
+
+def current(raw: dict[str, Any], model: type[D]) -> dict[str, Any]:
+    """A document :func:`check_document` accepted, as the version ``model`` validates."""
+    return raw if raw["version"] == model.expected()[1] else model.from_older(raw)

@@ -33,7 +33,7 @@ Why these rules:
 Version 1 grew optional fields before any release (``recent``, ``last_serial_flake``, the run
 facts, the trend fields, ``demotion``); a file without them still reads. Version 2 keeps the mode
 as one :class:`~shard_action.core.mode.ModeState` (``mode``) where version 1 had five flat
-fields; :func:`upgraded` reads a version-1 file as version 2.
+fields; a version-1 file is read as version 2 (:meth:`History.from_older`).
 """
 
 from __future__ import annotations
@@ -250,11 +250,22 @@ class RunRecord(Mended):
         return data
 
 
+_V1_MODE: Final = {
+    "mode": "mode",
+    "mode_reason": "reason",
+    "clean_serial_runs": "clean_serial_runs",
+    "mode_since": "since",
+    "mode_cause": "cause",
+}
+"""Version 1's flat mode fields -> their :class:`ModeState` field."""
+
+
 class History(Document):
     kind: Literal["shard-action-history"] = HISTORY_KIND
     version: Literal[2] = HISTORY_VERSION
     title: ClassVar[str] = "shard-action history"
     remedy: ClassVar[str] = "upgrade shard-action, or start a new history"
+    older: ClassVar[frozenset[int]] = frozenset({1})
     mode: ModeState = Field(
         default_factory=ModeState, description="The mode the next plan follows, and why."
     )
@@ -271,6 +282,13 @@ class History(Document):
         description="Parallel-sensitive tests the next plans run in their lane's demoted lane "
         "(`core.demotion`).",
     )
+
+    @classmethod
+    def from_older(cls, raw: dict[str, Any]) -> dict[str, Any]:
+        """A version-1 history as version 2: its five flat mode fields as one state."""
+        rest = {key: value for key, value in raw.items() if key not in _V1_MODE}
+        state = {new: raw[old] for old, new in _V1_MODE.items() if old in raw}
+        return {**rest, "version": HISTORY_VERSION, "mode": state}
 
     def last_run(self) -> RunRecord | None:
         return max(self.runs, key=lambda run: run.index) if self.runs else None
@@ -300,26 +318,6 @@ def record_of(records: Records, lane: str, test: str) -> TestRecord | None:
     one test, one series, so its flip rate and durations follow it across demotion. The one
     lookup of a record; :func:`update_tests` files by the same rule."""
     return records.get(home_lane(lane)[0], {}).get(test)
-
-
-_V1_MODE: Final = {
-    "mode": "mode",
-    "mode_reason": "reason",
-    "clean_serial_runs": "clean_serial_runs",
-    "mode_since": "since",
-    "mode_cause": "cause",
-}
-"""Version 1's flat mode fields -> their :class:`ModeState` field."""
-
-
-def upgraded(raw: Any) -> Any:
-    """A parsed version-1 history as version 2 (its mode fields as one state); any other value
-    as it is, for :func:`~shard_action.core.documents.check_document` to judge."""
-    if not isinstance(raw, dict) or raw.get("kind") != HISTORY_KIND or raw.get("version") != 1:
-        return raw
-    rest = {key: value for key, value in raw.items() if key not in _V1_MODE}
-    state = {new: raw[old] for old, new in _V1_MODE.items() if old in raw}
-    return {**rest, "version": HISTORY_VERSION, "mode": state}
 
 
 @dataclass(frozen=True, slots=True)
