@@ -135,6 +135,8 @@ class ShardRun:
     ended: float
     returncode: int
     records: tuple[ProbeRecord, ...]
+    load: float | None = None
+    """The 1-minute load average when the shard ended (the machine is shared)."""
 
     @property
     def wall(self) -> float:
@@ -445,7 +447,23 @@ def run_shard(
     code = run_timed(command, cwd=layout.suite, env=env, log=layout.log(name))
     ended = time.monotonic()
     records = parse_probe(probe.read_text("utf-8")) if probe.is_file() else []
-    return ShardRun(tool, shard, started, ended, code, tuple(records))
+    return ShardRun(tool, shard, started, ended, code, tuple(records), os.getloadavg()[0])
+
+
+def load_averages() -> str:
+    """The 1, 5 and 15-minute load averages, as ``uptime`` prints them."""
+    return ", ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
+def load_summary(runs: Sequence[ShardRun]) -> str:
+    """The 1-minute load average at the shards' ends: median and range."""
+    loads = [r.load for r in runs if r.load is not None]
+    if not loads:
+        return "load average: -"
+    return (
+        f"load average (1 min) at the shards' ends: median {statistics.median(loads):.2f}, "
+        f"{min(loads):.2f}-{max(loads):.2f}"
+    )
 
 
 def pairs(repeats: int) -> list[tuple[int, int, Tool]]:
@@ -469,7 +487,10 @@ def run_all(
             layout, tool, shard, shard_ids[shard - 1], stop=stop, tag=f"{tag}{repeat + 1}"
         )
         what = f"start-up {seconds(run.startup)} s" if stop else f"wall {run.wall:.1f} s"
-        print(f"  {tag} {repeat + 1}/{repeats} shard {shard} {tool:<12} {what}", flush=True)
+        print(
+            f"  {tag} {repeat + 1}/{repeats} shard {shard} {tool:<12} {what} (load {run.load:.2f})",
+            flush=True,
+        )
         runs.append(run)
     return runs
 
@@ -755,9 +776,11 @@ def _measure(
     global SHARDS  # noqa: PLW0603 - the k of this part of the run
     for index, k in enumerate(args.shards):
         SHARDS = k
-        out += _measure_k(layout, args, durations, repeats, startup_repeats, first=index == 0)
-        print("\n".join(out[-1:]), flush=True)
-    print("\n".join(out))
+        part = _measure_k(layout, args, durations, repeats, startup_repeats, first=index == 0)
+        print("\n".join(part), flush=True)  # each k as it ends: a long run stopped keeps it
+        out += part
+    if len(args.shards) > 1:
+        print("\n".join(["", "all k:", *out]))
     if args.work is not None:
         print(f"\nlogs, plan and results: {layout.work}")
     return 0
@@ -826,9 +849,11 @@ def _measure_k(
         ]
     if args.only in (None, "makespan"):
         print(f"makespan: {repeats} repeat(s), shards in turn", flush=True)
+        before = load_averages()
         runs = run_all(layout, shard_ids, repeats, stop=False, tag="makespan")
+        loads = f"load averages (1, 5, 15 min): {before} at the start, {load_averages()} at the end"
         if OURS_ONLY:
-            return [*out, *ours_report(runs, repeats, plan, layout.coverage)]
+            return [*out, *ours_report(runs, repeats, plan, layout.coverage), loads]
         split_groups = [r.ids for r in _of(runs, "pytest-split")[:SHARDS]]
         plans: dict[Tool, list[list[str]]] = {
             "ours": [list(s.tests) for s in plan.shards],
@@ -840,6 +865,8 @@ def _measure_k(
             f"{repeats} repeat(s)",
             *makespan_report(runs, repeats, durations, plans),
             *check_runs(runs, repeats, planned, layout.suite),
+            loads,
+            load_summary(runs),
             "start-up within these full runs (median, all shards): "
             + ", ".join(
                 f"{tool} {seconds(median(r.startup for r in _of(runs, tool)))} s" for tool in TOOLS

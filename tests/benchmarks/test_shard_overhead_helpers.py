@@ -207,3 +207,11 @@ def test_probe_in_stop_mode_ends_the_process_before_the_first_test_runs(tmp_path
     assert only.first is not None
     assert only.ids == ()
     assert not (tmp_path / "ran-one").exists()
+
+
+def test_load_summary_gives_the_median_and_range_of_the_shards_loads() -> None:
+    runs = [bench.ShardRun("ours", 1, 0.0, 1.0, 0, (), load=load) for load in (3.0, 1.0, 2.0, None)]
+    assert bench.load_summary(runs) == (
+        "load average (1 min) at the shards' ends: median 2.00, 1.00-3.00"
+    )
+    assert bench.load_summary(runs[3:]) == "load average: -"
