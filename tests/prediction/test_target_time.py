@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shard_action.commands.plan import plan_summary
-from shard_action.core.config import Config
+from shard_action.core.config import Config, LaneConfig
 from shard_action.core.models import TestItem, Timings
 from shard_action.core.plan import Plan
 from shard_action.core.planner import make_plan
@@ -53,3 +53,19 @@ def test_out_of_reach_takes_the_fastest_within_max_shards_and_says_so() -> None:
 def test_without_a_target_auto_keeps_its_rule_and_records_no_counts() -> None:
     plan = _plan(None)
     assert plan.counts == []
+
+
+def test_lanes_that_need_more_shards_than_max_shards_get_no_warning_about_a_count_not_set() -> None:
+    # four lanes (three by path, the default) need four shards; max-shards 3 cannot give fewer,
+    # so every count planned gives 4 shards: the warning must not name a count the user never set
+    config = Config(
+        shards="auto",
+        target_time=10,
+        max_shards=3,
+        shard_overhead=30,
+        lanes=[LaneConfig(name=n, paths=[f"tests/t0{i}.py"]) for i, n in enumerate("abc")],
+    )
+    plan = make_plan(config, TESTS, TIMINGS, mode="parallel", mode_reason="t")
+    assert len(plan.shards) == 4
+    assert not any("shards 4 is over max-shards" in w for w in plan.warnings), plan.warnings
+    assert any("target-time 10 s" in w for w in plan.warnings)

@@ -76,9 +76,10 @@ def by_cost(plan_for: Callable[[int], Plan], limit: int, target: float) -> Plan:
 
     found = options(planned, counts_up_to(limit))
     chosen = choose(found, target)
-    # planned with the count it gave, so no "lanes need more shards than allowed" warning
-    plan = asked.get(chosen.shards) or plan_for(chosen.shards)
-    if len(plan.shards) != chosen.shards:
+    # planned with the count it gave when that was asked (no "lanes need more shards than
+    # allowed" warning); else the first count that gave it (never a count over max-shards)
+    plan = asked.get(chosen.shards)
+    if plan is None or len(plan.shards) != chosen.shards:
         plan = gave[chosen.shards]
     if chosen.wall <= target:
         why = (
