@@ -138,3 +138,20 @@ def test_the_local_progress_table_predicts_without_the_job_set_up(tmp_path: Path
     assert (
         duration(one.predicted_seconds - 5.0) in row and duration(one.predicted_seconds) not in row
     )
+
+
+def test_the_terminal_shows_each_shards_prediction_in_parts_not_the_configured_overhead(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    tests = [TestItem(id=f"tests/test_a.py::test_{i}", file="tests/test_a.py") for i in range(4)]
+    timings = Timings(durations={t.id: 2.5 for t in tests})
+    plan = make_plan(
+        Config(shards=1, shard_overhead=7.0), tests, timings, mode="parallel", mode_reason="t"
+    )
+    stream = io.StringIO()
+    print_plan(plan, stream)
+    text = stream.getvalue()
+    # no history: set-up is the configured shard-overhead (7 s), the tests 4 x 2.5 s
+    assert "7.0 s + " in text and " + 10 s + " in text, text
+    assert "overhead 7.0 s per shard" not in text

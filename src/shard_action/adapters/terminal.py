@@ -18,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from shard_action.core.plan import Plan
+from shard_action.core.prediction import Parts
 from shard_action.core.render import for_terminal
 from shard_action.core.tiers import describe
 from shard_action.core.units import count, speedup
@@ -62,7 +63,7 @@ def plan_table(plan: Plan) -> Table:
     drawn = table(
         title,
         [("shard", False), ("lane", False), ("tests", True), ("predicted", True),
-         ("estimated", True)],
+         ("set-up + start-up + tests + finish", True), ("estimated", True)],
     )  # fmt: skip
     for shard in plan.shards:
         drawn.add_row(
@@ -70,9 +71,17 @@ def plan_table(plan: Plan) -> Table:
             escape(shard.lane),
             str(len(shard.tests)),
             seconds(shard.predicted_seconds),
+            _parts(shard.prediction),
             str(shard.estimated_tests) if shard.estimated_tests else "",
         )
     return drawn
+
+
+def _parts(parts: Parts | None) -> str:
+    """The prediction's parts, as the plan summary's Shards table shows them."""
+    if parts is None:
+        return "\u2013"
+    return " + ".join(seconds(x) for x in (parts.setup, parts.startup, parts.tests, parts.finish))
 
 
 def print_plan(plan: Plan, stream: TextIO) -> None:
@@ -85,8 +94,8 @@ def print_plan(plan: Plan, stream: TextIO) -> None:
     ratio = plan.serial_seconds / plan.makespan if plan.makespan > 0 else 1.0
     out.print(
         f"predicted wall time {seconds(plan.makespan)} (lower bound {seconds(plan.lower_bound)}, "
-        f"one job {seconds(plan.serial_seconds)}, {speedup(ratio)}); overhead "
-        f"{seconds(plan.shard_overhead)} per shard\n"
+        f"one job {seconds(plan.serial_seconds)}, {speedup(ratio)}); a shard's prediction is "
+        "its job's set-up, start-up, tests and finish\n"
         f"timings: {plan.timings.measured} measured, {plan.timings.estimated} estimated, "
         f"{plan.timings.stale} stale ignored"
         + (f"\nestimates: {plan.timings.estimate.reliability}" if plan.timings.estimated else ""),
