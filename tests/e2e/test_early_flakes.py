@@ -78,6 +78,10 @@ def test_a_new_test_that_fails_in_an_extra_run_is_reported_flaky(tmp_path: Path)
     rounds = {t: o for m in manifests for e in m["early"] for t, o in e["outcomes"].items()}
     assert rounds == {FLAKY: ["failed", "passed"], STEADY: ["passed", "passed"]}
     assert (project / "tests" / "invocations.txt").read_text() == "3", "1 planned + 2 extra"
+    # the rounds ran in the shard's clock after its tests: its finish is no sample to learn from
+    by_shard = {m["shard"]: m["measured"] for m in manifests}
+    assert by_shard[early[0][0]]["reruns"] is True, by_shard
+    assert by_shard[slow_shard]["reruns"] is False, by_shard
 
     assert report["exit_code"] == 0 and report["complete"] is True
     assert report["counts"]["failed"] == 0 and report["lost"] == []

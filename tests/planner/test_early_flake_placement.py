@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from shard_action.core.early_flakes import STARTUP_SECONDS, place_early_runs
 from shard_action.core.plan import Plan
+from shard_action.core.prediction import Parts
 from tests.report.factories import plan, shard
 
 
@@ -84,3 +85,31 @@ def test_placement_stays_within_each_shards_room(
         assert cost <= makespan - planned.predicted_seconds + 1e-9, "only in spare time"
     assert len(seen) == len(set(seen)) == placed.placed <= placed.new
     assert placed.new == sum(1 for t in every if t not in known)
+
+
+def test_each_round_pays_its_process_start_up_and_finish_once_per_lane() -> None:
+    # stage 20 s; a-2 predicted 10 s of which start-up 1 s and finish 2 s: a round costs 3 s
+    roomy = shard("a-2", ["t/b.py::old_2", "t/b.py::new_2"], predicted=10.0).model_copy(
+        update={"prediction": Parts(setup=2.0, startup=1.0, tests=5.0, finish=2.0)}
+    )
+    built = _lanes_cost(plan([shard("a-1", ["t/a.py::old_1"], predicted=20.0), roomy]), 0.5)
+    known = {"t/a.py::old_1", "t/b.py::old_2"}
+    # 3 rounds: 3 x 0.5 s of the test + 3 x 3 s of processes = 10.5 s > 10 s of room
+    assert place_early_runs(built, known, 3).placed == 0
+    # 2 rounds: 2 x 0.5 + 2 x 3 = 7 s fits
+    assert place_early_runs(built, known, 2).placed == 1
+
+
+def test_a_second_lane_in_the_same_shard_pays_its_own_processes() -> None:
+    two = shard(
+        "s-1",
+        ["t/a.py::old", "t/a.py::new_a", "t/b.py::new_b"],
+        "a",
+        slices=[("a", 2), ("b", 1)],
+        predicted=10.0,
+    ).model_copy(update={"prediction": Parts(startup=1.0, tests=8.0, finish=1.0)})
+    built = _lanes_cost(plan([two, shard("s-2", ["t/c.py::old"], "a", predicted=15.0)]), 0.5)
+    placed = place_early_runs(built, {"t/a.py::old", "t/c.py::old"}, 2)
+    # 5 s of room: lane a's new test 2 x 0.5 + 2 x 2 s = 5 s fits; lane b's would need 5 s more
+    assert [(e.lane, e.tests) for e in placed.plan.shards[0].early] == [("a", ["t/a.py::new_a"])]
+    assert (placed.new, placed.placed) == (2, 1)

@@ -22,7 +22,7 @@ from shard_action.core.testids import file_of, normalise_path
 from shard_action.core.units import count
 
 STARTUP_SECONDS = 1.0
-"""A round's process start when the shard's prediction has no start-up of its own."""
+"""A round's process start and finish when the shard's prediction has none of its own."""
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,8 @@ class Placed:
 class _Room:
     shard: PlannedShard
     left: float
-    startup: float
+    process: float
+    """One round's fixed cost: a process's start-up and finish, from the shard's prediction."""
     tests: dict[str, list[str]] = field(default_factory=dict)
 
 
@@ -60,9 +61,10 @@ def _rooms(plan: Plan) -> list[_Room]:
              for first in (True, False)}  # fmt: skip
     rooms = []
     for shard in plan.shards:
-        startup = shard.prediction.startup if shard.prediction is not None else 0.0
+        parts = shard.prediction
+        process = parts.startup + parts.finish if parts is not None else 0.0
         left = stage[shard.first] - shard.predicted_seconds
-        rooms.append(_Room(shard, left, startup or STARTUP_SECONDS))
+        rooms.append(_Room(shard, left, process or STARTUP_SECONDS))
     return rooms
 
 
@@ -86,7 +88,8 @@ def place_early_runs(
 
     Longest lanes' tests first, then plan order; each goes to the shard of its lane instance
     with the most room left (ties: plan order) that can take ``runs`` more of it, plus ``runs``
-    process starts for a shard's first early test. Serial mode has one shard and no room.
+    processes (start-up and finish) for a shard's first early test of each lane. Serial mode
+    has one shard and no room.
     """
     if runs <= 0 or not (known or changed) or plan.mode == "serial":
         return Placed(plan, 0, 0)
@@ -101,7 +104,8 @@ def place_early_runs(
         for room in rooms:
             if all(piece.lane != lane for piece in room.shard.slices):
                 continue
-            need = runs * cost.get(lane, 0.0) + (0 if room.tests else runs * room.startup)
+            # each lane's rounds are processes of their own: start-up and finish once per lane
+            need = runs * cost.get(lane, 0.0) + (0 if lane in room.tests else runs * room.process)
             if need <= room.left:
                 fits.append((room, need))
         if not fits:

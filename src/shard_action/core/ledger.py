@@ -124,6 +124,7 @@ class Ledger:
     """Per lane instance, the scope fixture seconds each test's time includes (the history
     keeps them apart; a serial shard runs a fan-out lane's ids once per value)."""
     reruns: bool = False
+    """Re-run or early-flake processes ran: the shard's finish is not a clean sample."""
     early: list[EarlyRecord] = field(default_factory=list)
 
     def fail(self, message: str, *, fatal: bool = True) -> None:
