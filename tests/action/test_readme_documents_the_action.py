@@ -25,8 +25,8 @@ Run shard-action's own tests (the contributors' command, from a checkout of this
 
     python3 -m venv .venv && .venv/bin/pip install -e '.[test]' && .venv/bin/python -m pytest -n 2 --dist loadgroup
 
-It takes about half an hour on 2 cores (1,816 s in CI on 2026-12-03), including the template
-workflows run under `act` (`tests/act`, marked `act`, see [docs/act.md](docs/act.md)); add
+It takes about 30-40 minutes on 2 cores (on 2026-12-03: 1,816 s in CI, 2,253 s from a clean
+clone), including the template workflows run under `act` (`tests/act`, marked `act`, see [docs/act.md](docs/act.md)); add
 `-m "not act"` to leave them out while you work.
 """  # noqa: E501 - the README's own lines
 
