@@ -7,11 +7,13 @@ twice as slow), never computed by the code under test.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from shard_action.adapters.timing_files import read_timings
 from shard_action.core.history import History
 from shard_action.core.prediction import (
     SAMPLES,
@@ -25,6 +27,7 @@ from shard_action.core.prediction import (
     learned,
     measure,
     predict,
+    recent_speed,
     speed_factor,
 )
 from shard_action.core.report import ShardResult, build
@@ -192,3 +195,58 @@ def test_the_report_compares_the_same_parts_it_predicted() -> None:
     assert given.measured is not None and given.measured.setup == 18.0
     assert given.prediction == prediction
     assert math.isclose(given.measured.tests, 36.0)
+
+
+def test_a_run_of_many_shards_gives_each_lane_one_sample_so_the_window_spans_runs() -> None:
+    lanes: dict[str, LaneCosts] = {}
+    for run in range(3):
+        # five shards a run; within a run the median shard is what counts
+        shards = [("db", _measured(10.0 + run, 1.0 + run, 0.5, a=0.1 * (k + 1))) for k in range(5)]
+        lanes = learned(lanes, shards)
+    assert lanes["db"].interpreter == [1.0, 2.0, 3.0]  # one per run, not the last run's five
+    assert lanes["db"].setup == [10.0, 11.0, 12.0]
+    assert lanes["db"].files == {"tests/a.py": [pytest.approx(0.3)] * 3}
+
+
+@pytest.mark.parametrize(
+    ("speeds", "expected"),
+    [
+        ([], 1.0),
+        ([None, None], 1.0),
+        ([1.0], 1.0),
+        ([1.0, 0.278, 0.278], 0.278),  # a loaded first run is forgotten once others agree
+        ([1.0, 1.0, 1.0, 1.0, 3.0], 1.0),  # one odd run does not move it
+        ([9.0, 1.0, 2.0, 2.0, 2.0, 2.0, 2.0], 2.0),  # a suite that got slower: the last five
+    ],
+)
+def test_the_recent_speed_is_the_median_of_the_last_runs_factors(
+    speeds: list[float | None], expected: float
+) -> None:
+    assert recent_speed(speeds) == pytest.approx(expected)
+
+
+RUN = {"mode": "parallel", "tests": 1, "flaky": 0, "flaky_rate": 0.0}
+
+
+def test_the_plan_predicts_at_the_recent_runs_speed_not_the_first_runs(tmp_path: Path) -> None:
+    # the history started on a loaded machine (3.6 s, factor 1.0); later runs ran at 0.278
+    history = History.model_validate(
+        {
+            "tests": {"default": {"tests/a.py::t": {"duration": 3.6, "last_seen": 3}}},
+            "costs": {"default": {"interpreter": [2.0], "finish": [1.0], "setup": [20.0]}},
+            "runs": [
+                {"index": 1, "speed": 1.0, **RUN},
+                {"index": 2, "speed": 0.278, **RUN},
+                {"index": 3, "speed": 0.278, **RUN},
+            ],
+        }
+    )
+    assert history.speed() == pytest.approx(0.278)
+    got = costs_of(history.costs, speed=history.speed())["default"]
+    assert got.interpreter == pytest.approx(2.0 * 0.278)
+    assert got.finish == pytest.approx(0.278)
+    assert got.setup == pytest.approx(20.0), "set-up is stored as measured"
+    saved = tmp_path / "history.json"
+    saved.write_text(history.model_dump_json(), encoding="utf-8")
+    (read,) = read_timings([str(saved)]).observations
+    assert read.seconds == pytest.approx(3.6 * 0.278)

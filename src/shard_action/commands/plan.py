@@ -76,7 +76,7 @@ def build_plan(
     mode, reason = plan_mode(config.mode, timing_input.history, override=args.mode)
     sizes = file_sizes(root, collected.tests)
     history = timing_input.history
-    costs = costs_of(history.costs) if history is not None else {}
+    costs = costs_of(history.costs, speed=history.speed()) if history is not None else {}
     # max-demoted = 0 turns demotion off, for what the history demoted before too
     demoted = history.demotion.demoted if history is not None and config.max_demoted else []
     by_lane = Demotion(demoted=demoted).tests()

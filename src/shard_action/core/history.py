@@ -23,7 +23,9 @@ Why these rules:
 * **Fixed costs** per lane (``core.prediction``): the recent job set-up, interpreter start,
   per-file collection and finish samples, each divided by its run's speed factor (the median
   ratio of the run's test times to the history's), so one run on a loaded machine neither moves
-  the test durations nor the costs. Durations are stored the same way.
+  the test durations nor the costs. Durations are stored the same way; a plan multiplies both
+  back by the median factor of the recent runs (:meth:`History.speed`), so it predicts at the
+  speed runs have now, not at that of the run that started the history.
 * **Trends** (``core.trends``): a test is *markedly slower* when its newest sample is at least
   :data:`SLOWER_RATIO` times the median of its earlier samples and :data:`SLOWER_SECONDS` longer
   (a ratio alone would flag a 2 ms test that took 5 ms); ``slower_since`` keeps the first run of
@@ -57,7 +59,7 @@ from shard_action.core.models import (
     smoothed,
     usable_seconds,
 )
-from shard_action.core.prediction import SPEED_RANGE, LaneCosts
+from shard_action.core.prediction import SPEED_RANGE, LaneCosts, recent_speed
 
 HISTORY_VERSION: Final = 2
 HISTORY_KIND: Final = "shard-action-history"
@@ -307,6 +309,10 @@ class History(Document):
     def record(self, lane: str, test: str) -> TestRecord | None:
         """The record of ``test`` as it ran in ``lane`` (see :func:`record_of`)."""
         return record_of(self.tests, lane, test)
+
+    def speed(self) -> float:
+        """The speed a plan multiplies the history's times by (``prediction.recent_speed``)."""
+        return recent_speed(run.speed for run in sorted(self.runs, key=lambda r: r.index))
 
 
 Records = Mapping[str, Mapping[str, TestRecord]]

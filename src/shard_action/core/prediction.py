@@ -184,15 +184,21 @@ def _median(samples: Sequence[float]) -> float | None:
     return smoothed(samples) if samples else None
 
 
-def costs_of(lanes: Mapping[str, LaneCosts]) -> dict[str, Costs]:
-    """The history's samples as medians, per lane."""
+def costs_of(lanes: Mapping[str, LaneCosts], *, speed: float = 1.0) -> dict[str, Costs]:
+    """The history's samples as medians, per lane, at ``speed`` (:func:`recent_speed`; set-up
+    is stored as measured, so it is not scaled)."""
+
+    def at(samples: Sequence[float]) -> float | None:
+        median = _median(samples)
+        return None if median is None else median * speed
+
     return {
         lane: Costs(
             setup=_median(c.setup),
-            interpreter=_median(c.interpreter),
-            finish=_median(c.finish),
-            files={name: smoothed(s) for name, s in c.files.items()},
-            scopes={name: smoothed(s) for name, s in c.scopes.items()},
+            interpreter=at(c.interpreter),
+            finish=at(c.finish),
+            files={name: smoothed(s) * speed for name, s in c.files.items()},
+            scopes={name: smoothed(s) * speed for name, s in c.scopes.items()},
         )
         for lane, c in lanes.items()
     }
@@ -240,8 +246,26 @@ def speed_factor(pairs: Iterable[tuple[float, float]]) -> float:
     return min(max(float(statistics.median(ratios)), low), high)
 
 
+def recent_speed(speeds: Iterable[float | None]) -> float:
+    """The speed the next run is likely to have: the median factor of the last
+    :data:`SAMPLES` runs that have one (1.0 without any).
+
+    The history keeps times at its own speed (each run's divided by its factor), so a plan
+    multiplies them back by this: otherwise the speed of the run that started the history
+    (a loaded first run: 3.6x) would stay in every prediction, and a suite that really got
+    slower would never be predicted so; one odd run moves a median of five little.
+    """
+    known = [s for s in speeds if s is not None and usable_seconds(s) and s > 0][-SAMPLES:]
+    return float(statistics.median(known)) if known else 1.0
+
+
 def _push(samples: Sequence[float], value: float) -> list[float]:
     return [*samples, sample_seconds(value)][-SAMPLES:]
+
+
+def _one(values: Sequence[float]) -> float:
+    """A run's one sample of a cost its shards each measured: their median."""
+    return float(statistics.median(values))
 
 
 def learned(
@@ -250,27 +274,42 @@ def learned(
     *,
     speed: float = 1.0,
 ) -> dict[str, LaneCosts]:
-    """The lanes' cost samples after a run: each shard's measurement divided by ``speed``.
+    """The lanes' cost samples after a run: one sample per lane and cost, the median of the
+    run's shards, divided by ``speed``.
 
-    ``measured``: (lane, what a shard measured of it). Set-up is network and cache bound, not
-    CPU bound: it is kept as measured. A shard with re-runs gives no finish sample.
+    One per run, so the window of :data:`SAMPLES` spans runs, not the shards of the last one
+    (a lane of five shards kept only its last run's figures). ``measured``: (lane, what a shard
+    measured of it). Set-up is network and cache bound, not CPU bound: it is kept as measured.
+    A shard with re-runs gives no finish sample.
     """
     lanes = {lane: costs.model_copy(deep=True) for lane, costs in before.items()}
     scale = 1.0 / speed if speed > 0 else 1.0
+    runs: dict[str, list[Measured]] = {}
     for lane, m in measured:
+        runs.setdefault(lane, []).append(m)
+    for lane, shards in runs.items():
         costs = lanes.setdefault(lane, LaneCosts())
-        if m.parts.setup > 0:
-            costs.setup = _push(costs.setup, m.parts.setup)
-        if m.interpreter > 0:
-            costs.interpreter = _push(costs.interpreter, m.interpreter * scale)
-        if not m.reruns and (m.parts.tests > 0 or m.parts.startup > 0):
-            costs.finish = _push(costs.finish, m.parts.finish * scale)
-        for name, seconds in m.files.items():
-            if usable_seconds(seconds):
-                costs.files[name] = _push(costs.files.get(name, []), seconds * scale)
+        if setups := [m.parts.setup for m in shards if m.parts.setup > 0]:
+            costs.setup = _push(costs.setup, _one(setups))
+        if interpreters := [m.interpreter for m in shards if m.interpreter > 0]:
+            costs.interpreter = _push(costs.interpreter, _one(interpreters) * scale)
+        clean = [m for m in shards if not m.reruns and (m.parts.tests > 0 or m.parts.startup > 0)]
+        if clean:
+            costs.finish = _push(costs.finish, _one([m.parts.finish for m in clean]) * scale)
+        files: dict[str, list[float]] = {}
+        scopes: dict[str, list[float]] = {}
+        for m in shards:
+            for name, seconds in m.files.items():
+                if usable_seconds(seconds):
+                    files.setdefault(name, []).append(seconds)
+            for name, seconds in m.scopes.items():
+                scopes.setdefault(name, []).append(seconds)
+        for name, seconds_each in sorted(files.items()):
+            costs.files[name] = _push(costs.files.get(name, []), _one(seconds_each) * scale)
         if len(costs.files) > MAX_FILES:
             costs.files = dict(sorted(costs.files.items())[:MAX_FILES])
-        costs.scopes = _scopes_after(costs.scopes, m.scopes, scale)
+        one_each = {name: _one(values) for name, values in scopes.items()}
+        costs.scopes = _scopes_after(costs.scopes, one_each, scale)
     return {lane: lanes[lane] for lane in sorted(lanes)}
 
 
