@@ -174,11 +174,18 @@ def template_set(
 
 def shard_bars(report: Report) -> list[Bar]:
     """Each shard twice: as predicted (grey) and as it ran (red when it failed), both from the
-    moment it started, so the chart shows the same model as the Predicted column.
+    moment its job started (its step's start less its measured set-up), so the chart shows the
+    same model as the Predicted column.
 
     A shard that left no results still gets a red bar, from the start and as long as predicted,
     labelled so: a chart without it would look like a complete run.
     """
+    began = {
+        shard.shard: shard.start_offset - (shard.measured.setup if shard.measured else 0.0)
+        for shard in report.shards
+        if shard.start_offset is not None
+    }
+    origin = min(began.values(), default=0.0)  # a set-up longer than the first step's lead
     bars: list[Bar] = []
     for shard in report.shards:
         predicted = shard.predicted_seconds
@@ -186,23 +193,25 @@ def shard_bars(report: Report) -> list[Bar]:
             label = f"{shard.shard} no results ({duration(predicted or 0.0)} predicted)"
             bars.append(Bar(shard.lane, label, 0.0, predicted or 0.0, "crit"))
             continue
-        if shard.start_offset is None or shard.actual_seconds is None:
+        if shard.shard not in began or shard.actual_seconds is None:
             continue
+        start = began[shard.shard] - origin
         if predicted is not None:
             label = f"{shard.shard} predicted {duration(predicted)}"
-            bars.append(Bar(shard.lane, label, shard.start_offset, predicted, "done"))
+            bars.append(Bar(shard.lane, label, start, predicted, "done"))
         tag = "crit" if shard.status in ("failed", "stopped") else ""
         label = f"{shard.shard} ran {duration(shard.actual_seconds)}"
-        bars.append(Bar(shard.lane, label, shard.start_offset, shard.actual_seconds, tag))
+        bars.append(Bar(shard.lane, label, start, shard.actual_seconds, tag))
     return bars
 
 
 def predicted_bars(plan: Plan) -> list[Bar]:
-    """The shards as planned: one bar each, from the start and as long as ``predicted_seconds``
-    (already the sum of its parts: set-up, start-up, tests, finish)."""
+    """The shards as planned: one bar each, as long as ``predicted_seconds`` (already the sum
+    of its parts: set-up, start-up, tests, finish); the rest tier's after the first tier's."""
+    first = max((s.predicted_seconds for s in plan.shards if s.first), default=0.0)
     return [
-        Bar(shard.lane, f"{shard.id} ({duration(shard.predicted_seconds)})", 0.0,
-            shard.predicted_seconds)
+        Bar(shard.lane, f"{shard.id} ({duration(shard.predicted_seconds)})",
+            0.0 if shard.first else first, shard.predicted_seconds)
         for shard in plan.shards
     ]  # fmt: skip
 
