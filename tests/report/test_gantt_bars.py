@@ -23,7 +23,10 @@ def test_a_shards_bars_start_when_its_job_did_its_set_up_included() -> None:
     # d-1's step began at 0 after 5 s of set-up, d-2's at 10 after 2 s (the jobs endpoint)
     shards = [
         s.model_copy(
-            update={"measured": Parts(setup=setup), "actual_seconds": s.actual_seconds + setup}
+            update={
+                "measured": Parts(setup=setup),
+                "actual_seconds": (s.actual_seconds or 0) + setup,
+            }
         )
         for s, setup in zip(built.shards, (5.0, 2.0), strict=True)
     ]
