@@ -69,3 +69,19 @@ def test_lanes_that_need_more_shards_than_max_shards_get_no_warning_about_a_coun
     assert len(plan.shards) == 4
     assert not any("shards 4 is over max-shards" in w for w in plan.warnings), plan.warnings
     assert any("target-time 10 s" in w for w in plan.warnings)
+
+
+@pytest.mark.parametrize(
+    ("shards", "mode", "why"),
+    [(3, "parallel", "shards is 3"), ("auto", "serial", "serial mode runs one job")],
+)
+def test_a_target_time_that_cannot_choose_the_count_is_said_to_be_ignored(
+    shards: int | str, mode: str, why: str
+) -> None:
+    config = Config(shards=shards, target_time=5, shard_overhead=30)
+    plan = make_plan(config, TESTS, TIMINGS, mode=mode, mode_reason="t")  # type: ignore[arg-type]
+    assert plan.counts == []
+    assert f"target-time is ignored: {why} (it chooses the count with shards: auto)" in (
+        plan.warnings
+    )
+    assert sum("target-time" in w for w in _plan(100).warnings) == 0, "auto: no such warning"

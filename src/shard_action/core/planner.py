@@ -860,6 +860,9 @@ def make_plan(
 
         return shardcount.by_cost(plan_for, config.max_shards, config.target_time)
     notes = list(warnings)
+    if config.target_time is not None:  # by_cost plans its counts without it
+        why = "serial mode runs one job" if mode == "serial" else f"shards is {config.shards}"
+        notes.append(f"target-time is ignored: {why} (it chooses the count with shards: auto)")
     suite = _suite(tests, file_bytes or {})
     if suite.duplicates:
         notes.append(f"{units.count(suite.duplicates, 'duplicate test id')} planned once")
