@@ -96,12 +96,15 @@ def test_a_lane_with_workers_is_planned_longest_first_with_the_worker_model() ->
     assert shard.tests == ["tests/a.py::t1", "tests/a.py::t0", "tests/b.py::t1", "tests/b.py::t0"]
     assert plan.lane(shard.lane).workers == 2
     assert shard.prediction is not None
-    assert shard.prediction.tests == pytest.approx(WORKER_STARTUP + 6.0)  # 4+2 | 3+3
+    assert shard.prediction.tests == pytest.approx(6.0)  # 4+2 | 3+3
+    # the workers' start is start-up, where the runner measures it (process start to first test)
+    assert shard.prediction.startup == pytest.approx(WORKER_STARTUP)
+    assert shard.predicted_seconds == pytest.approx(config.shard_overhead + WORKER_STARTUP + 6)
     bound = config.shard_overhead + WORKER_STARTUP + 6.0  # max(sum 12 / (1 shard * 2), 4)
     assert plan.lanes[0].lower_bound == pytest.approx(bound)
 
 
-def test_auto_workers_follow_the_cpus_given_and_one_worker_means_none() -> None:
+def test_auto_workers_are_planned_with_the_cpus_given_and_one_worker_means_none() -> None:
     tests = _items({"tests/a.py": 4})
     timings = Timings(durations={t.id: 1.0 for t in tests})
 
@@ -111,10 +114,11 @@ def test_auto_workers_follow_the_cpus_given_and_one_worker_means_none() -> None:
         plan = make_plan(config, tests, timings, mode="parallel", mode_reason="t", cpus=cpus)
         prediction = plan.shards[0].prediction
         assert prediction is not None
-        return plan.lanes[0].workers, prediction.tests
+        return plan.lanes[0].workers, prediction.startup + prediction.tests
 
     assert runs("auto", 4) == ("auto", pytest.approx(WORKER_STARTUP + 1.0))
-    assert runs("auto", 1) == (None, 4.0)
+    # planned on one CPU, but "auto" is the test job's CPU count: it stays for the runner
+    assert runs("auto", 1) == ("auto", 4.0)
     assert runs(1, 8) == (None, 4.0)
 
 

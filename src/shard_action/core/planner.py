@@ -625,7 +625,8 @@ def _lane_plan(lane: _Lane, span: float, bound: float) -> LanePlan:
         isolated=instance.isolated,
         timeout=instance.timeout,
         memory_mb=instance.memory_mb,
-        workers=instance.workers if lane.workers > 1 else None,
+        # "auto" stays: the test job's machine resolves it (the plan's may have fewer CPUs)
+        workers=instance.workers if lane.workers > 1 or instance.workers == "auto" else None,
         tests=len(lane.tests),
         seconds=lane.total,
         longest=max(lane.seconds),
@@ -747,10 +748,14 @@ def _lane_shards(
         if lane.workers > 1:
             durations = [lane.seconds[j] for j in members]
             group = longest_first(members, durations)
-            seconds = shard_seconds(durations, lane.workers)
+            seconds = shard_seconds(durations, lane.workers, startup=0.0)
         files = {suite.files[lane.tests[j]] for j in members}
         ids = [suite.ids[lane.tests[j]] for j in group]
         prediction = predict(costs, files, seconds, overhead=overhead, test_ids=ids)
+        if lane.workers > 1:  # the runner measures the workers' start as start-up too
+            prediction = prediction.model_copy(
+                update={"startup": prediction.startup + WORKER_STARTUP}
+            )
         span = max(span, prediction.total)
         shards.append(
             PlannedShard(
