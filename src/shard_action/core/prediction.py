@@ -140,8 +140,9 @@ class LaneCosts(Mended):
 class Costs:
     """The planner's view of one lane's fixed costs: medians of the history's samples.
 
-    ``None``: nothing measured yet (the plan then uses the config's ``shard-overhead`` as the
-    set-up and nothing for the rest, as before any history).
+    ``None``: nothing measured yet: set-up is then the config's ``shard-overhead``; start-up
+    and finish are the first-run estimate's (``core.estimate.first_costs``) until a run
+    measures them.
     """
 
     setup: float | None = None
