@@ -75,6 +75,23 @@ def test_every_input_is_documented_with_its_default() -> None:
         assert len(rows[name][1]) > 20, f"{name} needs a description"
 
 
+def _said(text: str) -> str:
+    """Text as a reader meets it: one space between words, no "(see [link](#...))" asides."""
+    text = re.sub(r"\s*\(see \[[^\]]*\]\([^)]*\)\)", "", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def test_every_inputs_row_says_what_action_yml_says() -> None:
+    """The README may say more (links, examples), never less or otherwise: each sentence of
+    an input's description in action.yml is in its row (the token row once lacked one)."""
+    inputs = load_action()["inputs"]
+    rows = _table("Inputs")
+    for name, spec in inputs.items():
+        row = _said(rows[name][1])
+        for sentence in re.split(r"(?<=\.) (?=[A-Z`])", _said(str(spec["description"]))):
+            assert sentence.rstrip(".") in row, f"{name}: README lacks {sentence!r}"
+
+
 def test_every_output_is_documented() -> None:
     outputs = load_action()["outputs"]
     rows = _table("Outputs")
