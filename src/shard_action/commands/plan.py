@@ -20,6 +20,7 @@ from shard_action.adapters import gha
 from shard_action.adapters.changed_files import read_changed_files
 from shard_action.adapters.collect import file_sizes, no_tests_message, todays_tests
 from shard_action.adapters.files import make_folder, write_text_atomic
+from shard_action.adapters.probe import first_run
 from shard_action.adapters.quarantine_file import read_quarantine
 from shard_action.adapters.terminal import print_plan
 from shard_action.adapters.timing_files import read_timings
@@ -34,7 +35,6 @@ from shard_action.commands.report import default_templates, user_templates
 from shard_action.core import shardcount
 from shard_action.core.demotion import Demotion
 from shard_action.core.early_flakes import known_tests, place_early_runs
-from shard_action.core.estimate import first_costs
 from shard_action.core.matrix import Matrix, matrix
 from shard_action.core.mode import plan_mode
 from shard_action.core.models import TestItem
@@ -80,7 +80,7 @@ def build_plan(
     # max-demoted = 0 turns demotion off, for what the history demoted before too
     demoted = history.demotion.demoted if history is not None and config.max_demoted else []
     by_lane = Demotion(demoted=demoted).tests()
-    first_run = first_costs(collected.times, coverage=config.coverage)  # lanes without history
+    first = first_run(config, root, collected, timings, sizes, cache=cache, out=out)
 
     def plan_for(
         tests: Sequence[TestItem], notes: Sequence[str], shards: int | None = None
@@ -89,7 +89,7 @@ def build_plan(
         return make_plan(
             chosen, tests, timings, mode=mode, mode_reason=reason, warnings=notes,
             cpus=os.cpu_count(), file_bytes=sizes, costs=costs, demoted=by_lane,
-            first_run=first_run,
+            first_run=first.costs, calibration=first.calibration,
         )  # fmt: skip
 
     given = bool(args.timings)

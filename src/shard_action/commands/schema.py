@@ -20,6 +20,7 @@ from shard_action.core.manifest import ShardManifest
 from shard_action.core.matrix import Matrix
 from shard_action.core.plan import Plan
 from shard_action.core.plugin_files import EVENT, CollectionFile, SelectFile
+from shard_action.core.probe import FirstRunFile
 from shard_action.core.pull_request import SavedComment
 from shard_action.core.quarantine import QuarantineFile
 from shard_action.core.report import Report
@@ -37,6 +38,7 @@ MODELS: dict[str, tuple[TypeAdapter[Any], str]] = {
     "fetch-history": (TypeAdapter(FetchedHistory), "fetch-history.json: what was found"),
     "comment": (TypeAdapter(SavedComment), "comment.json: a comment saved for the companion"),
     "quarantine": (TypeAdapter(QuarantineFile), ".shard-action/quarantine.toml (you write it)"),
+    "first-run": (TypeAdapter(FirstRunFile), "first-run.json: a first plan's collection, probe"),
 }
 """Name -> (the model, which file). Every JSON file shard-action writes has one."""
 

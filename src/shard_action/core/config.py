@@ -217,6 +217,13 @@ class Config(_Strict):
             "file or lane; unset: estimated from the file's source size per test.",
         )
     )
+    probe: Annotated[float, Field(ge=0, le=600, allow_inf_nan=False)] = Field(
+        5.0,
+        description="First run (no timing for any test): seconds of test time the plan may "
+        "spend running a fixed sample of the tests (16 per lane, chosen by a hash of the id) to "
+        "scale the estimated durations by what they took; kept in `first-run.json` beside the "
+        "plan. 0: off.",
+    )
     mode: Literal["auto", "parallel", "serial"] = Field(
         "auto", description="`auto` follows the history's mode; the others force one."
     )

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Final, Literal
 
 from shard_action.core.models import usable_seconds
+from shard_action.core.plan import EstimateInfo, ProbeInfo
 from shard_action.core.prediction import Costs
 
 BASE: Final = 0.002
@@ -107,15 +108,52 @@ def per_test(file_bytes: int | None, tests_in_file: int) -> float:
     return min(HIGH, max(LOW, BASE * scale))
 
 
-def per_file(file_bytes: Mapping[str, int], tests_per_file: Mapping[str, int]) -> dict[str, float]:
-    """Estimated seconds per test for every file that has tests."""
-    return {name: per_test(file_bytes.get(name), tests) for name, tests in tests_per_file.items()}
+FACTOR_RANGE: Final = (0.01, 1000.0)
+"""A probe's factor is clamped to this: beyond it a few tests say more about themselves."""
+PROBED_HIGH: Final = 600.0
+"""Seconds per test a probe-scaled estimate may reach (the unscaled rule stops at HIGH)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Calibration:
+    """What the first-run probe measured (``core.probe``) against this rule on the same tests."""
+
+    tests: int
+    """Tests the probe timed (``cut`` of them ran out of budget: counted as far as they got)."""
+    cut: int
+    measured: float
+    estimated: float
+
+    @property
+    def factor(self) -> float:
+        """Measured over estimated: what every source-size estimate is multiplied by."""
+        low, high = FACTOR_RANGE
+        return min(high, max(low, self.measured / self.estimated))
+
+    def info(self) -> ProbeInfo:
+        """What ``plan.json`` says of it."""
+        return ProbeInfo(tests=self.tests, cut=self.cut, measured=self.measured, factor=self.factor)
+
+
+def per_file(
+    file_bytes: Mapping[str, int],
+    tests_per_file: Mapping[str, int],
+    calibration: Calibration | None = None,
+) -> dict[str, float]:
+    """Estimated seconds per test for every file that has tests, scaled by ``calibration``."""
+    factor = 1.0 if calibration is None else calibration.factor
+    return {
+        name: min(PROBED_HIGH, per_test(file_bytes.get(name), tests) * factor)
+        for name, tests in tests_per_file.items()
+    }
 
 
 FIRST_RUN_NOTE: Final = (
     "start-up and finish per shard from this plan's own collection until a run measures them "
     "(within about 2x)"
 )
+PROBED_RELIABILITY: Final = "within about 3x either way"
+"""How far a probe-scaled suite total was from the measured one (docs/benchmarks.md)."""
 
 
 def first_run_note(reliability: str) -> str:
@@ -123,8 +161,9 @@ def first_run_note(reliability: str) -> str:
     return f"{reliability}; {FIRST_RUN_NOTE}" if reliability else FIRST_RUN_NOTE
 
 
-def reliability(methods: Mapping[str, int]) -> str:
-    """One sentence for a person: how the estimated durations were found, how far to trust them."""
+def reliability(methods: Mapping[str, int], probe: ProbeInfo | None = None) -> str:
+    """One sentence for a person: how the estimated durations were found, how far to trust them
+    (``probe``: the source-size ones were scaled by a first-run probe, ``core.probe``)."""
     guessed = methods.get("source-size", 0)
     fixed = methods.get("default-duration", 0)
     near = methods.get("same-file", 0) + methods.get("same-lane", 0)
@@ -133,7 +172,14 @@ def reliability(methods: Mapping[str, int]) -> str:
     parts = []
     if near:
         parts.append(f"{near} from measured tests of the same file or lane (close)")
-    if guessed:
+    if guessed and probe is not None:
+        cut = f", {probe.cut} of them cut at the budget" if probe.cut else ""
+        parts.append(
+            f"{guessed} from source size scaled x{probe.factor:.3g} by a probe that ran "
+            f"{probe.tests} of them in {probe.measured:.2g} s{cut} ({PROBED_RELIABILITY} on "
+            "the suite total, nothing per test)"
+        )
+    elif guessed:
         parts.append(
             f"{guessed} from source size without any timing ({RELIABILITY} on the suite "
             "total, nothing per test)"
@@ -141,3 +187,30 @@ def reliability(methods: Mapping[str, int]) -> str:
     if fixed:
         parts.append(f"{fixed} at default-duration (as configured)")
     return "; ".join(parts)
+
+
+def described(
+    methods: Mapping[str, int], seconds: float, *, first_run: bool, probe: ProbeInfo | None
+) -> EstimateInfo:
+    """A plan's estimate record: the counts, their sum, the flags and the sentence for them
+    (``first_run``: the fixed costs came from the plan's own collection, :func:`first_costs`).
+    A probe that scaled no estimate (every test had a timing) is not recorded."""
+    used = probe if methods.get("source-size", 0) else None
+    sentence = reliability(methods, used)
+    return EstimateInfo(
+        methods=dict(methods),
+        seconds=seconds,
+        reliability=first_run_note(sentence) if first_run else sentence,
+        first_run=first_run,
+        probe=used,
+    )
+
+
+def first_run_info(
+    info: EstimateInfo, *, costs: bool, calibration: Calibration | None
+) -> EstimateInfo:
+    """``info`` (the planner's, from the counts alone) once it is known what the first run
+    estimated: its fixed costs from the collection (``costs``), its durations scaled by a probe
+    (``calibration``)."""
+    probe = info.probe if calibration is None else calibration.info()
+    return described(info.methods, info.seconds, first_run=costs or info.first_run, probe=probe)

@@ -116,6 +116,19 @@ class LanePlan(Frozen):
         return (self.mode, self.env, self.isolated, self.timeout, self.memory_mb, self.workers)
 
 
+class ProbeInfo(Frozen):
+    """A first run's probe (``core.probe``): a few tests timed in the plan step."""
+
+    tests: int = Field(ge=0, description="Tests it timed.")
+    cut: int = Field(0, ge=0, description="Of them, stopped by the budget (timed as far as run).")
+    measured: float = Field(ge=0, description="Seconds they took.")
+    factor: float = Field(
+        gt=0,
+        description="Measured over the source-size estimate of the same tests: what every "
+        "source-size estimate was multiplied by.",
+    )
+
+
 class EstimateInfo(Frozen):
     """How the durations without a timing of their own were found, and how far to trust them."""
 
@@ -127,6 +140,14 @@ class EstimateInfo(Frozen):
     )
     seconds: float = Field(0.0, description="Sum of the estimated (not measured) durations.")
     reliability: str = Field("", description="For a person: how good the estimate is.")
+    first_run: bool = Field(
+        False,
+        description="Some lane's start-up and finish were estimated from the plan's own "
+        "collection (no run had measured them).",
+    )
+    probe: ProbeInfo | None = Field(
+        None, description="The first-run probe that scaled the `source-size` estimates."
+    )
 
 
 class TimingsInfo(Frozen):

@@ -231,7 +231,11 @@ class _Suite:
     """Seconds per test of each file when nothing was measured near it (``core.estimate``)."""
 
 
-def _suite(tests: Sequence[TestItem], file_bytes: Mapping[str, int]) -> _Suite:
+def _suite(
+    tests: Sequence[TestItem],
+    file_bytes: Mapping[str, int],
+    calibration: estimate.Calibration | None = None,
+) -> _Suite:
     ids = [t.id for t in tests]
     if len(set(ids)) == len(ids):
         unique = list(tests)
@@ -244,7 +248,7 @@ def _suite(tests: Sequence[TestItem], file_bytes: Mapping[str, int]) -> _Suite:
                 unique.append(test)
         ids = [t.id for t in unique]
     files = [t.file for t in unique]
-    per_file = estimate.per_file(file_bytes, Counter(files))
+    per_file = estimate.per_file(file_bytes, Counter(files), calibration)
     return _Suite(unique, ids, files, len(tests) - len(unique), per_file)
 
 
@@ -840,6 +844,7 @@ def make_plan(
     costs: Mapping[str, Costs] | None = None,
     demoted: Mapping[str, Collection[str]] | None = None,
     first_run: Costs | None = None,
+    calibration: estimate.Calibration | None = None,
 ) -> Plan:
     """The plan for ``tests`` under ``config`` (steps in the module docstring).
 
@@ -852,6 +857,7 @@ def make_plan(
     ``cpus``: the CPU count ``workers = "auto"`` is planned with (the caller's machine).
     ``file_bytes``: the size of each test file, for durations that nothing measured
     (``core.estimate``); without it such tests get the estimate's typical figure.
+    ``calibration``: a first-run probe's factor for those estimates (``core.probe``).
     """
     if mode == "parallel" and config.shards == "auto" and config.target_time is not None:
 
@@ -860,7 +866,7 @@ def make_plan(
             return make_plan(
                 fixed, tests, timings, mode=mode, mode_reason=mode_reason, warnings=warnings,
                 cpus=cpus, file_bytes=file_bytes, costs=costs, demoted=demoted,
-                first_run=first_run,
+                first_run=first_run, calibration=calibration,
             )  # fmt: skip
 
         return shardcount.by_cost(plan_for, config.max_shards, config.target_time)
@@ -868,7 +874,7 @@ def make_plan(
     if config.target_time is not None:  # by_cost plans its counts without it
         why = "serial mode runs one job" if mode == "serial" else f"shards is {config.shards}"
         notes.append(f"target-time is ignored: {why} (it chooses the count with shards: auto)")
-    suite = _suite(tests, file_bytes or {})
+    suite = _suite(tests, file_bytes or {}, calibration)
     if suite.duplicates:
         notes.append(f"{units.count(suite.duplicates, 'duplicate test id')} planned once")
     if not suite.ids:
@@ -879,8 +885,9 @@ def make_plan(
     filled = with_first_run(learned, (lane.instance.name for lane in lanes), first_run)
     given = _Given(config, suite, lanes, timings, mode_reason, notes, filled)
     made = _serial_plan(given) if mode == "serial" else _parallel_plan(given, cpus)
-    if len(filled) == len(learned):
+    if len(filled) == len(learned) and calibration is None:
         return made
-    info = made.timings.estimate
-    info = info.model_copy(update={"reliability": estimate.first_run_note(info.reliability)})
+    info = estimate.first_run_info(
+        made.timings.estimate, costs=len(filled) > len(learned), calibration=calibration
+    )
     return made.model_copy(update={"timings": made.timings.model_copy(update={"estimate": info})})

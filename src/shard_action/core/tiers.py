@@ -76,22 +76,19 @@ def _merged_warnings(first: Plan, rest: Plan) -> list[str]:
 
 
 def _merged_estimate(first: Plan, rest: Plan) -> EstimateInfo:
-    """Both halves' estimate counts, and the sentence for the whole plan."""
-    methods = Counter(first.timings.estimate.methods)
-    methods.update(rest.timings.estimate.methods)
-    return EstimateInfo(
-        methods=dict(sorted(methods.items())),
-        seconds=first.timings.estimate.seconds + rest.timings.estimate.seconds,
-        reliability=_merged_reliability(first, rest, estimate.reliability(methods)),
+    """Both halves' estimate counts, and the sentence for the whole plan: a first run's note
+    when either half estimated its fixed costs, the probe's when either half used it (both
+    halves are planned with the same probe)."""
+    halves = (first.timings.estimate, rest.timings.estimate)
+    methods: Counter[str] = Counter()
+    for half in halves:
+        methods.update(half.methods)
+    return estimate.described(
+        dict(sorted(methods.items())),
+        halves[0].seconds + halves[1].seconds,
+        first_run=any(half.first_run for half in halves),
+        probe=next((half.probe for half in halves if half.probe is not None), None),
     )
-
-
-def _merged_reliability(first: Plan, rest: Plan, sentence: str) -> str:
-    """The counts' sentence, plus the first-run note when either half estimated its fixed costs."""
-    halves = (first.timings.estimate.reliability, rest.timings.estimate.reliability)
-    if any(estimate.FIRST_RUN_NOTE in half for half in halves):
-        return estimate.first_run_note(sentence)
-    return sentence
 
 
 def staged(first: Plan, rest: Plan, *, tier: str, first_tier: str) -> Plan:

@@ -1,0 +1,255 @@
+"""The first run's probe: run the sample of ``core.probe`` once, bounded by a time budget.
+
+A plan with no timing for any of today's tests (a project's first run) runs a few of its own
+tests in one pytest process, as a shard would run them (our selection plugin keeps exactly the
+sample and streams each test's time as it ends, so a process stopped at the budget still leaves
+what it finished), and keeps what it measured in ``first-run.json`` beside the plan together with
+the collection's clock. The plan reads both from that document, never from the clock directly.
+With the collection cache on, an unchanged tree reuses the document too, so planning it again
+gives the same plan.
+
+It is skipped when it cannot change the plan or cannot run as a shard would: some test has a
+timing, ``default-duration`` is set, the tests were not collected by pytest (a list, test
+files, a ``command`` runner), or ``probe = 0``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from shard_action.adapters.collect import Collected
+from shard_action.adapters.files import write_text_atomic
+from shard_action.adapters.plugin_path import env_for
+from shard_action.adapters.runner import pytest_command
+from shard_action.core import probe as core
+from shard_action.core.config import Config
+from shard_action.core.estimate import Calibration, first_costs
+from shard_action.core.lanes import assign_lanes
+from shard_action.core.models import Timings
+from shard_action.core.prediction import Costs
+from shard_action.core.selection import SELECT_VAR
+from shard_action.core.units import count
+
+FILE: Final = "first-run.json"
+START_LIMIT: Final = 60.0
+"""Seconds the probe's process may take to reach its first test (imports of the sample's
+files) before it is stopped with nothing measured."""
+POLL: Final = 0.02
+"""Seconds between looks at the events file (the cut test's time is this coarse)."""
+
+
+@dataclass(frozen=True)
+class FirstRun:
+    """What a plan without history takes from the first-run document (both ``None`` when the
+    plan has timings or nothing was measured)."""
+
+    costs: Costs | None = None
+    calibration: Calibration | None = None
+    document: core.FirstRunFile | None = None
+
+
+def first_run(
+    config: Config,
+    root: Path,
+    collected: Collected,
+    timings: Timings,
+    file_bytes: dict[str, int],
+    *,
+    cache: Path | None = None,
+    out: Path | None = None,
+) -> FirstRun:
+    """The first-run document (probing when it is worth it) and what the plan takes from it.
+
+    ``cache``: the collection cache folder (relative to ``root``), where the document of an
+    unchanged collection is reused; ``out``: the plan's folder, where it is written as
+    ``first-run.json``.
+    """
+    if collected.times is None:
+        return FirstRun()
+    clock = core.clock_of(collected.times)
+    tests = collected.tests
+    probing = (
+        config.probe > 0
+        and config.command is None
+        and config.default_duration is None
+        and not config.test_files
+        and not timings.durations
+        and not any(timings.by_lane.values())
+    )
+    probe = None
+    if probing:
+        lanes: dict[str, list[str]] = {}
+        for test, lane in zip(tests, assign_lanes(config, tests), strict=True):
+            lanes.setdefault(lane, []).append(test.id)
+        ids = core.sample(lanes)
+        key = _key(config, clock, ids)
+        stored = None if cache is None else root / cache / f"probe-{key[:32]}.json"
+        probe = None if stored is None else _cached(stored)
+        if probe is None:
+            probe = run_probe(config, root, ids, config.probe)
+            if stored is not None:
+                write_text_atomic(stored, probe.model_dump_json())
+    document = core.FirstRunFile(collection=clock, probe=probe)
+    if out is not None:
+        write_text_atomic(out / FILE, document.model_dump_json(indent=1) + "\n")
+    calibration = core.calibration(document, tests, file_bytes)
+    if probe is not None:
+        print(_told(probe, calibration))
+    return FirstRun(
+        costs=first_costs(core.collection_of(document), coverage=config.coverage),
+        calibration=calibration,
+        document=document,
+    )
+
+
+def _told(probe: core.ProbeTimes, calibration: Calibration | None) -> str:
+    if calibration is None:
+        why = probe.problem or "no test took measurable time"
+        return f"first-run probe: nothing measured ({why}); estimates from source size alone"
+    return (
+        f"first-run probe (no history): timed {count(calibration.tests, 'test')} in "
+        f"{calibration.measured:.2g} s, estimates scaled x{calibration.factor:.3g} "
+        "(probe = 0 turns it off)"
+    )
+
+
+def _key(config: Config, clock: core.CollectionClock | None, ids: list[str]) -> str:
+    """What a stored probe must match: the sample, the collection's clock (the same only for
+    the same cached collection), the budget and how the tests run."""
+    parts = {
+        "sample": ids,
+        "clock": None if clock is None else clock.model_dump(),
+        "budget": config.probe,
+        "python": config.python,
+        "pytest_args": config.pytest_args,
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def _cached(stored: Path) -> core.ProbeTimes | None:
+    """A stored probe; a damaged one is just a miss."""
+    try:
+        text = stored.read_text("utf-8")
+        return core.ProbeTimes.model_validate_json(text)
+    except (OSError, ValueError):
+        return None
+
+
+def run_probe(config: Config, root: Path, ids: list[str], budget: float) -> core.ProbeTimes:
+    """Run ``ids`` in one pytest process in ``root`` for at most ``budget`` seconds of tests."""
+    empty = core.ProbeTimes(budget=budget, sample=ids)
+    if not ids:
+        return empty
+    python = config.python or os.environ.get("SHARD_ACTION_PYTHON") or _ours()
+    files = list(dict.fromkeys(i.split("::", 1)[0] for i in ids))
+    with tempfile.TemporaryDirectory(prefix="shard-action-probe-") as tmp:
+        scratch = Path(tmp)
+        events = scratch / "events.jsonl"
+        spec = {
+            "keep": ids,
+            "known": [],
+            "owned_files": [],
+            "collection": str(scratch / "collection.json"),
+            "events": str(events),
+        }
+        (scratch / "select.json").write_text(json.dumps(spec), "utf-8")
+        env = env_for(python, os.environ, scratch)
+        env[SELECT_VAR] = str(scratch / "select.json")
+        args = [*config.pytest_args, "-q", "-p", "no:cacheprovider"]
+        command = pytest_command(
+            python, files, junit=scratch / "junit.xml", coverage=False, sequential=True, args=args
+        )
+        try:
+            proc = subprocess.Popen(
+                command, cwd=root, env=env, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL, start_new_session=True,
+            )  # fmt: skip
+        except OSError as exc:
+            return empty.model_copy(update={"problem": f"cannot start pytest: {exc}"})
+        seconds, cut, problem = _watch(proc, events, budget)
+    return core.ProbeTimes(
+        budget=budget,
+        sample=ids,
+        seconds={k: core.quantised(v) for k, v in seconds.items()},
+        cut={k: core.quantised(v) for k, v in cut.items()},
+        problem=problem,
+    )
+
+
+def _ours() -> str:
+    import sys  # noqa: PLC0415 - only for the default interpreter
+
+    return sys.executable
+
+
+def _watch(
+    proc: subprocess.Popen[bytes], events: Path, budget: float
+) -> tuple[dict[str, float], dict[str, float], str | None]:
+    """Follow the events file until the process ends or the budget is spent; then stop it.
+
+    Returns (finished tests' seconds, the running test's seconds so far, a problem)."""
+    started = time.monotonic()
+    seconds: dict[str, float] = {}
+    running: dict[str, float] = {}
+    first: float | None = None
+    offset = 0
+    problem = None
+    while True:
+        done = proc.poll() is not None
+        try:
+            with events.open("rb") as handle:
+                handle.seek(offset)
+                chunk = handle.read()
+        except FileNotFoundError:
+            chunk = b""
+        complete = chunk[: chunk.rfind(b"\n") + 1]
+        offset += len(complete)
+        now = time.monotonic()
+        for line in complete.splitlines():
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            kind, test_id = event.get("event"), str(event.get("id"))
+            if kind == "start":
+                running[test_id] = now
+                first = now if first is None else first
+            elif kind == "result":
+                running.pop(test_id, None)
+                value = event.get("seconds")
+                if isinstance(value, int | float) and value >= 0:
+                    seconds[test_id] = float(value)
+        if done:
+            break
+        over = (first is not None and now - first > budget) or (
+            first is None and now - started > START_LIMIT
+        )
+        if over:
+            _stop(proc)
+            if first is None:
+                problem = f"no test started within {START_LIMIT:.0f} s"
+            break
+        time.sleep(POLL)
+    now = time.monotonic()
+    cut = {test_id: now - began for test_id, began in running.items()}
+    if first is None and problem is None:
+        problem = f"pytest ended (exit {proc.returncode}) before any test ran"
+    return seconds, cut, problem
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """End the probe's process group (pytest and anything its tests started)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except OSError:
+        proc.kill()
+    proc.wait()

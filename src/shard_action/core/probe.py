@@ -1,0 +1,145 @@
+"""The first-run probe: a few of today's tests, timed once in the plan step, scale the estimate.
+
+With no history, the source-size rule (``core.estimate``) knows bytes, not speed: it put
+networkx's ``algorithms/flow`` at 0.02x and scipy's ``io`` at 0.04x of their measured time
+(docs/benchmarks.md). Running a handful of the suite's own tests says how fast *this* suite is
+on *this* machine. This module is the pure part: which tests to run (:func:`sample`, a stable
+hash of the id, so the same suite always probes the same tests), the document the measurement
+is kept in (:class:`FirstRunFile`: the collection's clock and the probe's times, so the plan is
+a function of documents and the same documents give the same plan), and what the plan takes
+from it (:func:`calibration`). Running the tests is ``adapters.probe``.
+
+Measured figures are quantised (:func:`quantised`, two significant digits) before they are
+stored, so two runs of an unchanged tree that differ by a few percent mostly store the same
+figures.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Final, Literal
+
+from pydantic import Field
+
+from shard_action.core import estimate
+from shard_action.core.documents import Document, Frozen
+from shard_action.core.estimate import Calibration, Collection
+from shard_action.core.models import TestItem
+
+PER_LANE: Final = 16
+"""Tests probed per lane instance: on networkx's flow tests (83, heavy-tailed: 9 take half the
+time) a 16-test hash sample put the suite at 0.47x, 8 at 0.95x, 32 at 0.52x; a 2-test file of
+slow tests is where any sample misses (docs/benchmarks.md)."""
+MAX_TESTS: Final = 64
+"""At most this many in all (one process, one import of each of their files)."""
+DEFAULT_BUDGET: Final = 5.0
+"""Seconds of test time the probe may take (``probe`` in the config; 0 turns it off)."""
+
+
+def _rank(test_id: str) -> str:
+    return hashlib.sha256(test_id.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def sample(
+    lanes: Mapping[str, Sequence[str]], per_lane: int = PER_LANE, most: int = MAX_TESTS
+) -> list[str]:
+    """The probe's test ids: each lane's first ``per_lane`` by a hash of the id, lanes in name
+    order, ``most`` in all, each id once; in the order given per lane (pytest runs them in its
+    own collection order anyway)."""
+    chosen: dict[str, None] = {}
+    for name in sorted(lanes):
+        ids = lanes[name]
+        picked = set(sorted(dict.fromkeys(ids), key=_rank)[:per_lane])
+        for test_id in ids:
+            if len(chosen) >= most:
+                return list(chosen)
+            if test_id in picked:
+                chosen.setdefault(test_id, None)
+    return list(chosen)
+
+
+def quantised(seconds: float) -> float:
+    """``seconds`` to two significant digits (0 stays 0): what a document stores."""
+    if not math.isfinite(seconds) or seconds <= 0:
+        return 0.0
+    digits = 1 - math.floor(math.log10(seconds))
+    return round(seconds, digits)
+
+
+class CollectionClock(Frozen):
+    """What the plan's pytest collection took (quantised seconds)."""
+
+    interpreter: float = Field(ge=0, description="Process start to pytest's configure.")
+    files: dict[str, float] = Field(
+        default_factory=dict, description="Each test file's collection (import, items)."
+    )
+
+
+class ProbeTimes(Frozen):
+    """What the probe ran and measured."""
+
+    budget: float = Field(ge=0, description="Seconds of test time it was allowed.")
+    sample: list[str] = Field(default_factory=list, description="The ids it was to run.")
+    seconds: dict[str, float] = Field(
+        default_factory=dict, description="Each test that finished: its time (quantised)."
+    )
+    cut: dict[str, float] = Field(
+        default_factory=dict,
+        description="The test running when the budget ran out: how long it had run (a lower "
+        "bound, quantised).",
+    )
+    problem: str | None = Field(None, description="Why the probe measured nothing, if so.")
+
+
+class FirstRunFile(Document):
+    """``first-run.json``: what a plan without history measured, and read its estimates from."""
+
+    kind: Literal["shard-action-first-run"] = "shard-action-first-run"
+    version: Literal[1] = 1
+    collection: CollectionClock | None = None
+    probe: ProbeTimes | None = None
+    title = "first-run document"
+
+
+def clock_of(collection: Collection | None) -> CollectionClock | None:
+    """The collection's clock as the document stores it."""
+    if collection is None:
+        return None
+    return CollectionClock(
+        interpreter=quantised(collection.interpreter),
+        files={name: quantised(s) for name, s in sorted(collection.files.items())},
+    )
+
+
+def collection_of(document: FirstRunFile) -> Collection | None:
+    """The collection's clock as ``core.estimate.first_costs`` reads it."""
+    clock = document.collection
+    if clock is None:
+        return None
+    return Collection(interpreter=clock.interpreter, files=dict(clock.files))
+
+
+def calibration(
+    document: FirstRunFile, tests: Sequence[TestItem], file_bytes: Mapping[str, int]
+) -> Calibration | None:
+    """The probed tests' time against what the source-size rule gives the same tests;
+    ``None`` when nothing was probed (or nothing took measurable time)."""
+    probe = document.probe
+    if probe is None or not (probe.seconds or probe.cut):
+        return None
+    files = [t.file for t in tests]
+    per_test = estimate.per_file(file_bytes, Counter(files))
+    file_of = {t.id: t.file for t in tests}
+    timed = {**probe.seconds, **probe.cut}
+    known = [test_id for test_id in timed if test_id in file_of]
+    if not known:
+        return None
+    measured = math.fsum(timed[t] for t in known)
+    estimated = math.fsum(per_test[file_of[t]] for t in known)
+    if measured <= 0 or estimated <= 0:
+        return None
+    cut = sum(1 for t in known if t in probe.cut)
+    return Calibration(tests=len(known), cut=cut, measured=measured, estimated=estimated)

@@ -1,0 +1,256 @@
+"""The first-run probe: a few of the suite's own tests, timed in the plan step, scale the estimate.
+
+Hand-computed figures follow the documented rules: the source-size rule gives 2 ms per test for
+a file of 300 bytes per test (``core.estimate``), and a probe's factor is measured / estimated
+over the probed tests. The command-level tests run real pytest processes on small projects.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from shard_action.adapters.probe import run_probe
+from shard_action.core import estimate, probe
+from shard_action.core.config import Config
+from shard_action.core.models import TestItem, Timings
+from shard_action.core.planner import make_plan
+from shard_action.core.tiers import staged
+
+
+def _items(spec: dict[str, int]) -> list[TestItem]:
+    return [TestItem(id=f"{f}::t{i}", file=f) for f, n in spec.items() for i in range(n)]
+
+
+def test_the_sample_is_a_stable_hash_choice_per_lane_and_bounded() -> None:
+    lanes = {
+        "default": [f"tests/test_a.py::t{i}" for i in range(40)],
+        "db": [f"tests/db/test_b.py::t{i}" for i in range(5)],
+    }
+    chosen = probe.sample(lanes)
+    assert chosen == probe.sample(dict(reversed(list(lanes.items()))))  # lane order: by name
+    assert len([t for t in chosen if "/db/" in t]) == 5  # a small lane: all of it
+    assert len([t for t in chosen if "test_a" in t]) == probe.PER_LANE
+    assert len(probe.sample({"x": [f"t.py::t{i}" for i in range(500)]}, 100)) == probe.MAX_TESTS
+    # hash-chosen, not the first ones: adding a test elsewhere does not move the others
+    grown = {**lanes, "default": [*lanes["default"], "tests/test_c.py::new"]}
+    assert len(set(chosen) - set(probe.sample(grown))) <= 1
+
+
+@pytest.mark.parametrize(
+    ("seconds", "stored"),
+    [(0.012345, 0.012), (2.345, 2.3), (123.4, 120.0), (0.0, 0.0), (-1.0, 0.0), (0.96, 0.96)],
+)
+def test_measured_figures_are_stored_to_two_significant_digits(
+    seconds: float, stored: float
+) -> None:
+    assert probe.quantised(seconds) == stored
+
+
+def _document(seconds: dict[str, float], cut: dict[str, float] | None = None) -> probe.FirstRunFile:
+    return probe.FirstRunFile(
+        collection=probe.CollectionClock(interpreter=0.3, files={"a.py": 0.01, "b.py": 0.01}),
+        probe=probe.ProbeTimes(budget=5, sample=list(seconds), seconds=seconds, cut=cut or {}),
+    )
+
+
+def test_a_probe_scales_every_source_size_estimate_by_hand() -> None:
+    tests = _items({"a.py": 2, "b.py": 3})
+    sizes = {"a.py": 600, "b.py": 900}  # 300 bytes per test: 2 ms each
+    calibration = probe.calibration(_document({"a.py::t0": 0.2}), tests, sizes)
+    assert calibration is not None
+    assert (calibration.tests, calibration.cut) == (1, 0)
+    assert calibration.factor == pytest.approx(100.0)  # 0.2 s measured against 2 ms
+    plan = make_plan(
+        Config(shards=1), tests, Timings(), mode="parallel", mode_reason="t",
+        file_bytes=sizes, calibration=calibration,
+    )  # fmt: skip
+    assert plan.totals.seconds == pytest.approx(5 * 0.2)
+    info = plan.timings.estimate
+    assert info.probe is not None and info.probe.factor == pytest.approx(100.0)
+    assert "scaled x100 by a probe that ran 1 of them" in info.reliability
+    assert estimate.PROBED_RELIABILITY in info.reliability
+    assert not info.first_run  # no fixed costs estimated here
+    unprobed = make_plan(
+        Config(shards=1), tests, Timings(), mode="parallel", mode_reason="t", file_bytes=sizes
+    )
+    assert unprobed.totals.seconds == pytest.approx(5 * 0.002)
+    assert unprobed.timings.estimate.probe is None
+    assert "without any timing" in unprobed.timings.estimate.reliability
+
+
+def test_a_test_cut_at_the_budget_counts_as_far_as_it_got() -> None:
+    tests = _items({"a.py": 2, "b.py": 3})
+    sizes = {"a.py": 600, "b.py": 900}
+    document = _document({"a.py::t0": 0.002}, cut={"b.py::t1": 0.998})
+    calibration = probe.calibration(document, tests, sizes)
+    assert calibration is not None and (calibration.tests, calibration.cut) == (2, 1)
+    assert calibration.factor == pytest.approx(1.0 / 0.004)
+    plan = make_plan(
+        Config(shards=1), tests, Timings(), mode="parallel", mode_reason="t",
+        file_bytes=sizes, calibration=calibration,
+    )  # fmt: skip
+    assert "1 of them cut at the budget" in plan.timings.estimate.reliability
+
+
+def test_a_probe_is_unused_when_every_test_has_a_timing() -> None:
+    tests = _items({"a.py": 2})
+    calibration = probe.calibration(_document({"a.py::t0": 0.2}), tests, {"a.py": 600})
+    timings = Timings(durations={t.id: 1.0 for t in tests})
+    plan = make_plan(
+        Config(shards=1), tests, timings, mode="parallel", mode_reason="t",
+        calibration=calibration,
+    )  # fmt: skip
+    assert plan.totals.seconds == pytest.approx(2.0)
+    assert plan.timings.estimate.probe is None
+    assert plan.timings.estimate.reliability == "every duration was measured"
+
+
+def test_nothing_probed_is_no_calibration() -> None:
+    tests = _items({"a.py": 2})
+    assert probe.calibration(probe.FirstRunFile(), tests, {}) is None
+    assert probe.calibration(_document({}), tests, {}) is None
+    assert probe.calibration(_document({"gone.py::t": 1.0}), tests, {}) is None
+    assert probe.calibration(_document({"a.py::t0": 0.0}), tests, {}) is None
+
+
+_SUITE = _items({"a.py": 3, "b.py": 5, "c.py": 1})
+_SIZES = {"a.py": 900, "b.py": 4000, "c.py": 120}
+_seconds = st.floats(0, 30, allow_nan=False)
+_documents = st.builds(
+    probe.FirstRunFile,
+    collection=st.builds(
+        probe.CollectionClock,
+        interpreter=_seconds,
+        files=st.dictionaries(st.sampled_from(sorted(_SIZES)), _seconds),
+    ),
+    probe=st.builds(
+        probe.ProbeTimes,
+        budget=st.just(5.0),
+        seconds=st.dictionaries(st.sampled_from([t.id for t in _SUITE]), _seconds, max_size=5),
+        cut=st.dictionaries(st.sampled_from([t.id for t in _SUITE]), _seconds, max_size=1),
+    ),
+)
+
+
+def _plan_from(document: probe.FirstRunFile) -> str:
+    """What ``plan`` does with the document: fixed costs and calibration read from it alone."""
+    costs = estimate.first_costs(probe.collection_of(document), coverage=True)
+    plan = make_plan(
+        Config(shards="auto", max_shards=4, shard_overhead=1.0), _SUITE, Timings(),
+        mode="parallel", mode_reason="t", file_bytes=_SIZES, first_run=costs,
+        calibration=probe.calibration(document, _SUITE, _SIZES),
+    )  # fmt: skip
+    return plan.model_dump_json()
+
+
+@given(document=_documents)
+def test_the_same_documents_give_the_same_plan(document: probe.FirstRunFile) -> None:
+    """Stored and read back (the file beside the plan), planned twice: the same plan."""
+    stored = probe.FirstRunFile.model_validate_json(document.model_dump_json())
+    assert _plan_from(stored) == _plan_from(document) == _plan_from(document)
+
+
+def test_the_first_run_flag_decides_the_merged_note_not_the_sentence() -> None:
+    """A first-tier plan merges two halves: the note follows ``first_run``, whatever a half's
+    sentence says (it was found by searching the sentence before)."""
+    tests = _items({"a.py": 2, "b.py": 2})
+    costs = estimate.first_costs(estimate.Collection(interpreter=0.5), coverage=False)
+    one = make_plan(
+        Config(shards=1), tests, Timings(), mode="parallel", mode_reason="t", first_run=costs
+    )
+    assert one.timings.estimate.first_run
+    quiet = one.timings.estimate.model_copy(update={"reliability": "reworded"})
+    half = one.model_copy(update={"timings": one.timings.model_copy(update={"estimate": quiet})})
+    plain = make_plan(Config(shards=1), tests, Timings(), mode="parallel", mode_reason="t")
+    assert not plain.timings.estimate.first_run
+    for first, rest in ((half, plain), (plain, half)):
+        merged = staged(first, rest, tier="full", first_tier="smoke").timings.estimate
+        assert merged.first_run
+        assert merged.reliability.endswith(estimate.FIRST_RUN_NOTE)
+    merged = staged(plain, plain, tier="full", first_tier="smoke").timings.estimate
+    assert not merged.first_run and estimate.FIRST_RUN_NOTE not in merged.reliability
+
+
+# -- real pytest processes ---------------------------------------------------------------------
+
+
+def _project(root: Path) -> None:
+    (root / "pytest.ini").write_text("[pytest]\n", "utf-8")
+    (root / "test_slow.py").write_text(
+        "import time\n\n\ndef test_s0():\n    time.sleep(0.2)\n\n\n"
+        "def test_s1():\n    time.sleep(0.2)\n",
+        "utf-8",
+    )
+    (root / "test_fast.py").write_text(
+        "import pytest\n\n\n@pytest.mark.parametrize('n', range(10))\ndef test_f(n):\n"
+        "    assert n >= 0\n",
+        "utf-8",
+    )
+
+
+def _plan(root: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "shard_action", "plan", "--no-history", "--shards", "1",
+         "--coverage", "false", "--out", "out", *extra],
+        cwd=root, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+
+
+def test_the_plan_command_probes_a_first_run_and_plans_it_again_the_same(tmp_path: Path) -> None:
+    _project(tmp_path)
+    proc = _plan(tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    out = tmp_path / "out"
+    document = probe.FirstRunFile.model_validate_json((out / "first-run.json").read_text("utf-8"))
+    assert document.probe is not None and document.collection is not None
+    assert set(document.probe.seconds) == set(document.probe.sample)  # 12 tests: all of them
+    assert document.probe.seconds["test_slow.py::test_s0"] >= 0.2
+    plan = json.loads((out / "plan.json").read_text("utf-8"))
+    info = plan["timings"]["estimate"]
+    assert info["first_run"] and info["probe"]["tests"] == 12
+    # the suite takes 0.4 s and a bit; unprobed, the rule said 2 ms per test (24 ms)
+    assert 0.3 < plan["totals"]["seconds"] < 2.0
+    assert "by a probe that ran 12 of them" in " ".join(proc.stdout.split())
+    first_plan = (out / "plan.json").read_text("utf-8")
+    again = _plan(tmp_path)  # the collection cache holds the tree: its probe is reused
+    assert again.returncode == 0, again.stderr
+    assert (out / "plan.json").read_text("utf-8") == first_plan
+    assert "first-run probe" in again.stdout
+
+
+def test_probe_zero_turns_it_off(tmp_path: Path) -> None:
+    _project(tmp_path)
+    proc = _plan(tmp_path, "--probe", "0")
+    assert proc.returncode == 0, proc.stderr
+    plan = json.loads((tmp_path / "out" / "plan.json").read_text("utf-8"))
+    assert plan["timings"]["estimate"]["probe"] is None
+    assert "without any timing" in plan["timings"]["estimate"]["reliability"]
+    assert plan["totals"]["seconds"] < 0.1  # the source-size rule alone: 2 ms-ish per test
+    document = probe.FirstRunFile.model_validate_json(
+        (tmp_path / "out" / "first-run.json").read_text("utf-8")
+    )
+    assert document.probe is None and document.collection is not None
+
+
+def test_the_budget_stops_the_probe_and_keeps_the_cut_test(tmp_path: Path) -> None:
+    (tmp_path / "pytest.ini").write_text("[pytest]\n", "utf-8")
+    (tmp_path / "test_long.py").write_text(
+        "import time\n\n\ndef test_quick():\n    pass\n\n\ndef test_long():\n    time.sleep(30)\n",
+        "utf-8",
+    )
+    ids = ["test_long.py::test_quick", "test_long.py::test_long"]
+    began = time.monotonic()
+    times = run_probe(Config(), tmp_path, ids, budget=0.5)
+    assert time.monotonic() - began < 20  # stopped at the budget, not after the 30 s test
+    assert set(times.seconds) == {"test_long.py::test_quick"}
+    assert set(times.cut) == {"test_long.py::test_long"}
+    assert times.cut["test_long.py::test_long"] >= 0.3
+    assert times.problem is None
