@@ -1,8 +1,8 @@
 """A first run without history predicts start-up and finish from the plan's own collection.
 
 Expected seconds are written out by hand from the documented rule (start-up: the collection's
-interpreter + 0.5 s, each file's collection x 1.5; finish: 1.5 s, + 2 s with coverage), not
-computed by the code under test.
+interpreter + 0.2 s, + 0.5 s with coverage, each file's collection x 1.5; finish: 0.5 s, + 1 s
+with coverage), not computed by the code under test.
 """
 
 from __future__ import annotations
@@ -31,11 +31,13 @@ def test_first_costs_from_a_collection_by_hand() -> None:
     costs = first_costs(measured, coverage=False)
     assert costs is not None
     assert costs.setup is None  # a job's set-up is still the config's shard-overhead
-    assert costs.interpreter == pytest.approx(1.3)
-    assert costs.finish == pytest.approx(1.5)
+    assert costs.interpreter == pytest.approx(1.0)
+    assert costs.finish == pytest.approx(0.5)
     assert dict(costs.files) == pytest.approx({"tests/a.py": 0.3, "tests/b.py": 0.6})
     covered = first_costs(measured, coverage=True)
-    assert covered is not None and covered.finish == pytest.approx(3.5)
+    assert covered is not None
+    assert (covered.interpreter, covered.finish) == pytest.approx((1.5, 1.5))
+    assert dict(covered.files) == dict(costs.files)
 
 
 def test_nothing_measured_keeps_the_old_prediction() -> None:
@@ -69,10 +71,10 @@ def test_the_first_plan_predicts_each_shards_start_up_and_finish() -> None:
     by_file = {s.slices[0].tests[0].split("::")[0]: s for s in plan.shards}
     a, b = by_file["tests/a.py"].prediction, by_file["tests/b.py"].prediction
     assert a is not None and b is not None
-    # a: 4 set-up + (1.0 + 0.5 + 2.0 x 1.5) start-up + 10 tests + 1.5 finish
-    assert (a.setup, a.startup, a.tests, a.finish) == pytest.approx((4.0, 4.5, 10.0, 1.5))
-    assert b.startup == pytest.approx(1.0 + 0.5 + 0.3)
-    assert by_file["tests/a.py"].predicted_seconds == pytest.approx(20.0)
+    # a: 4 set-up + (1.0 + 0.2 + 2.0 x 1.5) start-up + 10 tests + 0.5 finish
+    assert (a.setup, a.startup, a.tests, a.finish) == pytest.approx((4.0, 4.2, 10.0, 0.5))
+    assert b.startup == pytest.approx(1.0 + 0.2 + 0.3)
+    assert by_file["tests/a.py"].predicted_seconds == pytest.approx(18.7)
     assert "this plan's own collection" in plan.timings.estimate.reliability
     old = make_plan(config, tests, timings, mode="parallel", mode_reason="t")
     assert "collection" not in old.timings.estimate.reliability
@@ -96,8 +98,8 @@ def test_a_first_run_adds_fixed_costs_and_plans_every_test_once(
         tests_s = sum(1.0 for sl in shard.slices for _ in sl.tests)
         # a file the collection did not time costs the median of those it did
         typical = statistics.median(files.values()) * 1.5 if files else 0.0
-        startup = interpreter + 0.5 + sum(files[f] * 1.5 if f in files else typical for f in own)
-        assert shard.predicted_seconds == pytest.approx(1.0 + startup + tests_s + 1.5)
+        startup = interpreter + 0.2 + sum(files[f] * 1.5 if f in files else typical for f in own)
+        assert shard.predicted_seconds == pytest.approx(1.0 + startup + tests_s + 0.5)
     planned = sorted(t for s in plan.shards for sl in s.slices for t in sl.tests)
     assert planned == sorted(t.id for t in tests)
 
@@ -131,7 +133,7 @@ def test_the_plan_command_predicts_fixed_costs_on_a_first_run(tmp_path: Path) ->
     assert proc.returncode == 0, proc.stderr
     plan = json.loads((tmp_path / "out" / "plan.json").read_text("utf-8"))
     for shard in plan["shards"]:
-        assert shard["prediction"]["startup"] > 0.5  # at least the run's own lead
-        assert shard["prediction"]["finish"] == 1.5
+        assert shard["prediction"]["startup"] > 0.2  # at least the run's own lead
+        assert shard["prediction"]["finish"] == 0.5
     assert "this plan's own collection" in plan["timings"]["estimate"]["reliability"]
     assert "this plan's own collection" in " ".join(proc.stdout.split())  # told to the user

@@ -49,19 +49,34 @@ UNKNOWN_SIZE: Final = BASE
 RELIABILITY: Final = "within about 4x either way"
 """How far the estimated suite time was from the measured one on the calibration suites."""
 
-RUN_LEAD: Final = 0.5
-"""Seconds ``shard-action run`` adds before pytest starts (its own import, reading the plan) and
-an interpreter with assertion rewriting and the runner's plugin costs beyond the plan's plain
-collection."""
+# Fixed costs before any run measured them. Measured 2026-12-04 on the 2-core development
+# machine while other sessions loaded it (load average 3.4-7.1): `shard-action local` of the
+# bundled example (15 shards in 3 runs, and 15 more one process at a time), of its two model
+# test files as one 44-test shard (5 runs each way) and of networkx 3.4.2's algorithms/flow
+# (3 runs each way), every run with coverage off and on, reading report.json's measured parts;
+# medians. The figures are those of a quiet machine: the finish grew with the load (about
+# 0.35 s per unit of load average in these runs) and the first measured run replaces them all.
+RUN_LEAD: Final = 0.2
+"""Seconds ``shard-action run`` adds before pytest starts (its own import, reading the plan),
+beyond the plan's collection clock: that clock plus 0.5 s over-predicted the measured start-up
+by 0.2-0.3 s on the example (0.47 and 0.56 s measured) and the 44-test shard (0.66 s), and by
+0.9 s on networkx flow (2.08 s)."""
 REWRITE: Final = 1.5
 """A shard's collection of a file against the plan's (``--assert=plain``): the shard rewrites
-each test module's asserts, on a fresh checkout without bytecode."""
-FINISH: Final = 1.5
-"""Seconds from a shard's last test to its end (session end, JUnit, manifest) before any run
-measured them: 0.7 s for a small suite, 2-3 s for networkx, coverage off (docs/benchmarks.md)."""
-COVERAGE_FINISH: Final = 2.0
-"""What saving coverage data adds to the finish (about 3 s per shard on the bundled example,
-part of it in the tests)."""
+each test module's asserts, on a fresh checkout without bytecode (docs/benchmarks.md: 8 s
+collected with rewriting against 2.2 s plain on networkx, mostly outside the files' own time;
+unchanged by the 2026-12-04 runs, whose start-ups the collection clock already predicted)."""
+COVERAGE_STARTUP: Final = 0.5
+"""What ``coverage run`` adds to the start-up (importing coverage.py, tracing collection):
++0.52 s on the example, +0.58 s on the 44-test shard, +0.54 s on networkx flow."""
+FINISH: Final = 0.5
+"""Seconds from a shard's last test to its end (session end, JUnit, manifest), coverage off:
+0.2-0.55 s on the example on a quiet machine (issue 13's session); here under load 1.3 s
+(example, load 3.6), 1.8 s (one at a time, 5.2), 2.4 s (44-test shard, 6.8) and 3.2 s
+(networkx flow, 5): about 0.35 s per unit of load, 0.35-0.5 s at load 1-1.5."""
+COVERAGE_FINISH: Final = 1.0
+"""What saving coverage data adds to the finish: +2.1 s on the example (load 3.6), +1.0 s on
+the 44-test shard (6.8), +0.1 s on networkx flow; the median."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,9 +92,9 @@ class Collection:
 def first_costs(collection: Collection | None, *, coverage: bool) -> Costs | None:
     """A lane's fixed costs before any run measured them, from the plan's collection.
 
-    Start-up: the collection's interpreter and plugins plus :data:`RUN_LEAD`, and each file's
-    collection times :data:`REWRITE`; finish: :data:`FINISH`, plus :data:`COVERAGE_FINISH`
-    with ``coverage``.
+    Start-up: the collection's interpreter and plugins plus :data:`RUN_LEAD` (and
+    :data:`COVERAGE_STARTUP` with ``coverage``), and each file's collection times
+    :data:`REWRITE`; finish: :data:`FINISH`, plus :data:`COVERAGE_FINISH` with ``coverage``.
 
     ``None`` (nothing measured: a test list, files for another runner) keeps the old prediction:
     ``shard-overhead`` and the tests only.
@@ -91,8 +106,9 @@ def first_costs(collection: Collection | None, *, coverage: bool) -> Costs | Non
         for name, seconds in collection.files.items()
         if usable_seconds(seconds)
     }
+    lead = RUN_LEAD + (COVERAGE_STARTUP if coverage else 0.0)
     finish = FINISH + (COVERAGE_FINISH if coverage else 0.0)
-    return Costs(interpreter=collection.interpreter + RUN_LEAD, finish=finish, files=files)
+    return Costs(interpreter=collection.interpreter + lead, finish=finish, files=files)
 
 
 Method = Literal["measured", "same-file", "same-lane", "source-size", "default-duration"]
