@@ -30,9 +30,11 @@ from shard_action.core.estimate import Calibration, Collection
 from shard_action.core.models import TestItem
 
 PER_LANE: Final = 16
-"""Tests probed per lane instance: on networkx's flow tests (83, heavy-tailed: 9 take half the
-time) a 16-test hash sample put the suite at 0.47x, 8 at 0.95x, 32 at 0.52x; a 2-test file of
-slow tests is where any sample misses (docs/benchmarks.md)."""
+"""Tests probed per lane instance. Simulated on quiet serial durations with a 5 s budget: 16
+put networkx's flow tests (83, 9 of them half the time) at 0.47x of the suite and scipy's io
+(702) at 0.48x, at any machine speed, because 16 tests rarely reach the budget. 64 gave 1.06x
+and 0.50x, but at half the speed the budget cut the sample after the first file and networkx
+read 8x: a cut sample is decided by whichever file ran first (docs/benchmarks.md)."""
 MAX_TESTS: Final = 64
 """At most this many in all (one process, one import of each of their files)."""
 DEFAULT_BUDGET: Final = 5.0
