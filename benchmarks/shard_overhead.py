@@ -161,6 +161,20 @@ class ShardRun:
         return max(lasts) - min(firsts) if firsts and lasts else None
 
     @property
+    def finish(self) -> float | None:
+        """Last test's end to pytest's unconfigure: session end, JUnit (and nothing of ours)."""
+        lasts = [r.last for r in self.records if r.last is not None]
+        done = [r.finished for r in self.records if r.finished is not None]
+        return max(done) - max(lasts) if lasts and done else None
+
+    @property
+    def exit(self) -> float | None:
+        """pytest's unconfigure to the tool's exit: interpreter exit, coverage save, and for
+        us the runner reading the events and writing the manifest."""
+        done = [r.finished for r in self.records if r.finished is not None]
+        return self.ended - max(done) if done else None
+
+    @property
     def ids(self) -> list[str]:
         return [i for r in self.records for i in r.ids]
 
@@ -549,11 +563,15 @@ def startup_report(
 def _breakdown(runs: Sequence[ShardRun]) -> str:
     """Median wall of a shard's runs, and the medians of its parts."""
     wall = median(r.wall for r in runs)
-    startup = median(r.startup for r in runs)
-    tests = median(r.tests_seconds for r in runs)
-    if wall is None or startup is None or tests is None:
+    parts = [
+        median(r.startup for r in runs),
+        median(r.tests_seconds for r in runs),
+        median(r.finish for r in runs),
+        median(r.exit for r in runs),
+    ]
+    if wall is None or any(p is None for p in parts):
         return seconds(wall)
-    return f"{wall:.1f} = {startup:.1f} + {tests:.1f} + {wall - startup - tests:.1f}"
+    return f"{wall:.1f} = " + " + ".join(seconds(p) for p in parts)
 
 
 def makespan_report(
@@ -637,7 +655,7 @@ def makespan_report(
         walls = {t: median(r.wall for r in _of(runs, t, shard)) for t in TOOLS}
         rows.append(
             [
-                f"  shard {shard} wall = start-up + tests + rest",
+                f"  shard {shard} wall = start-up + tests + finish + exit",
                 *(_breakdown(_of(runs, t, shard)) for t in TOOLS),
                 ratio(walls["ours"], walls["pytest-split"]),
             ]
@@ -850,7 +868,7 @@ def _measure_k(
     if args.only in (None, "makespan"):
         print(f"makespan: {repeats} repeat(s), shards in turn", flush=True)
         before = load_averages()
-        runs = run_all(layout, shard_ids, repeats, stop=False, tag="makespan")
+        runs = run_all(layout, shard_ids, repeats, stop=False, tag=f"k{SHARDS}-makespan")
         loads = f"load averages (1, 5, 15 min): {before} at the start, {load_averages()} at the end"
         if OURS_ONLY:
             return [*out, *ours_report(runs, repeats, plan, layout.coverage), loads]

@@ -61,6 +61,15 @@ def test_shard_run_phases_are_measured_from_the_process_start() -> None:
     assert run.outcomes == {"passed": 1, "skipped": 1, "failed": 1}
 
 
+def test_the_finish_ends_at_pytest_unconfigure_and_the_exit_at_the_process_end() -> None:
+    (probe,) = bench.parse_probe(json.dumps(record(last=20.0, finished=21.5)))
+    run = bench.ShardRun("ours", 1, started=9.0, ended=23.0, returncode=0, records=(probe,))
+    assert run.finish == 1.5  # 20.0 .. 21.5: pytest's session end
+    assert run.exit == 1.5  # 21.5 .. 23.0: interpreter exit and the tool's own work after it
+    assert run.startup is not None and run.tests_seconds is not None
+    assert run.startup + run.tests_seconds + run.finish + run.exit == run.wall
+
+
 def test_shard_run_without_a_started_test_has_no_startup() -> None:
     idle = bench.ProbeRecord.from_json(record(first=None, last=None, ids=[]))
     run = bench.ShardRun("pytest-split", 2, 0.0, 5.0, 5, (idle,))
