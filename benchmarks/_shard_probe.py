@@ -14,10 +14,13 @@ keeps the repeats cheap. The plugin uses only pytest and the standard library.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
+import random
 import sys
 import time
+import zlib
 from typing import Any
 
 import pytest
@@ -28,6 +31,22 @@ LOADED = time.monotonic()
 PROBE_VAR = "SHARD_BENCH_PROBE"
 STOP_VAR = "SHARD_BENCH_PROBE_STOP"
 MODULE_VAR = "SHARD_BENCH_MODULE"
+SEED_VAR = "SHARD_BENCH_SEED"
+
+
+def seed_for(nodeid: str) -> None:
+    """Seed the global random states from the test's id, before its set-up.
+
+    Some tests draw from the global state (networkx's ``test_kcomponents::test_configuration``
+    builds a random graph: 1.1 s in one process, 53 s in another), so without this a test's
+    work depends on which tests ran before it in the same process, and two tools that run
+    the same test after different neighbours measure luck. pytest-randomly does the same
+    (without reordering here). Done in both tools alike.
+    """
+    random.seed(nodeid)
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        numpy.random.seed(zlib.crc32(nodeid.encode("utf-8")))
 
 
 class Probe:
@@ -43,6 +62,20 @@ class Probe:
         self.ids: list[str] = []
         self.outcomes: dict[str, str] = {}
         self.written = False
+        self.gc_seconds = 0.0
+        self.gc_runs = 0
+        self._gc_began: float | None = None
+        gc.callbacks.append(self._gc)
+
+    def _gc(self, phase: str, info: dict[str, int]) -> None:
+        """Time spent in the garbage collector: it walks every tracked object, so a process
+        that imported the whole suite pays more per collection than one that imported a shard."""
+        if phase == "start":
+            self._gc_began = time.perf_counter()
+        elif self._gc_began is not None:
+            self.gc_seconds += time.perf_counter() - self._gc_began
+            self.gc_runs += 1
+            self._gc_began = None
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
@@ -93,9 +126,18 @@ class Probe:
             "outcomes": self.outcomes,
             "module_file": getattr(module, "__file__", None),
             "finished": time.monotonic(),
+            "gc_seconds": round(self.gc_seconds, 6),
+            "gc_runs": self.gc_runs,
         }
         with open(self.path, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(record) + "\n")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """In every process that runs tests (xdist workers too), before any fixture of the test."""
+    if os.environ.get(SEED_VAR) == "1":
+        seed_for(item.nodeid)
 
 
 def pytest_configure(config: pytest.Config) -> None:

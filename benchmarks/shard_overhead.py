@@ -62,6 +62,9 @@ TARGET = SUITE
 EXTRA_CONFIG = ""
 """More lines for our config (``--workers``, ``--python``, ``--coverage-core``)."""
 OURS_ONLY = False
+SEED = True
+"""Seed the global random states per test in both tools (``_shard_probe.seed_for``);
+``--no-seed`` leaves a test's randomness to whatever ran before it."""
 ALGORITHM = "least_duration"
 PROBE_MODULE = "_shard_probe"
 PROBE_FILE = Path(__file__).resolve().with_name(PROBE_MODULE + ".py")
@@ -326,6 +329,7 @@ def child_env(layout: Layout, probe: Path | None, stop: bool) -> dict[str, str]:
         p for p in (str(layout.probe_dir), os.environ.get("PYTHONPATH", "")) if p
     )
     env["SHARD_BENCH_MODULE"] = SUITE
+    env["SHARD_BENCH_SEED"] = "1" if SEED else "0"
     if probe is not None:
         env["SHARD_BENCH_PROBE"] = str(probe)
         env["SHARD_BENCH_PROBE_STOP"] = "1" if stop else "0"
@@ -729,9 +733,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--coverage-core", help="ours: coverage-core (auto, sysmon, ctrace)")
     parser.add_argument("--ours-only", action="store_true", help="run only our shards")
     parser.add_argument("--suite", choices=sorted(PINNED), default="networkx", help="which suite")
+    parser.add_argument(
+        "--no-seed",
+        action="store_true",
+        help="do not seed the random states per test (a test's work then depends on its "
+        "neighbours in the process, differently in the two tools)",
+    )
     args = parser.parse_args(argv)
-    global TARGET, EXTRA_CONFIG, OURS_ONLY, SUITE  # noqa: PLW0603 - one benchmark process
+    global TARGET, EXTRA_CONFIG, OURS_ONLY, SUITE, SEED  # noqa: PLW0603 - one benchmark process
     SUITE = args.suite
+    SEED = not args.no_seed
     TARGET = args.subset or SUITE
     OURS_ONLY = args.ours_only
     extra = []

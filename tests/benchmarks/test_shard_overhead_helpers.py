@@ -224,3 +224,35 @@ def test_load_summary_gives_the_median_and_range_of_the_shards_loads() -> None:
         "load average (1 min) at the shards' ends: median 2.00, 1.00-3.00"
     )
     assert bench.load_summary(runs[3:]) == "load average: -"
+
+
+SEEDED_SUITE = """
+import pathlib
+import random
+
+
+def test_draws_first():
+    random.random()
+
+
+def test_records_its_draw():
+    pathlib.Path("draws").open("a").write(repr(random.random()) + "\\n")
+"""
+
+
+@pytest.mark.slow
+def test_seeded_tests_draw_the_same_whatever_ran_before_them(tmp_path: Path) -> None:
+    (tmp_path / "test_seeded.py").write_text(SEEDED_SUITE, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    env.update(PYTHONPATH=str(BENCHMARKS), SHARD_BENCH_SEED="1")
+    command = [sys.executable, "-m", "pytest", "-p", "_shard_probe", "-p", "no:cacheprovider"]
+    for selection in ([], ["-k", "records"]):  # after a test that draws, then alone
+        subprocess.run(
+            [*command, *selection],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            check=True,
+        )
+    first, alone = (tmp_path / "draws").read_text("utf-8").split()
+    assert first == alone
