@@ -39,6 +39,7 @@ from shard_action.core.matrix import Matrix, matrix
 from shard_action.core.mode import plan_mode
 from shard_action.core.models import TestItem
 from shard_action.core.plan import CountOption, Plan
+from shard_action.core.plan_outputs import outputs
 from shard_action.core.planner import make_plan
 from shard_action.core.prediction import costs_of
 from shard_action.core.render import PLAN, TemplateProblem, render_plan, template_set
@@ -77,8 +78,7 @@ def build_plan(
     sizes = file_sizes(root, collected.tests)
     history = timing_input.history
     costs = costs_of(history.costs, speed=history.speed()) if history is not None else {}
-    # max-demoted = 0 turns demotion off, for what the history demoted before too
-    demoted = history.demotion.demoted if history is not None and config.max_demoted else []
+    demoted = history.demoted_for(config.max_demoted) if history is not None else []
     by_lane = Demotion(demoted=demoted).tests()
     first = first_run(config, root, collected, timings, sizes, cache=cache, out=out)
 
@@ -127,19 +127,7 @@ def write_plan(plan: Plan, out: Path, templates: Path | None = None) -> Matrix:
     write_text_atomic(out / MATRIX_FILE, json.dumps(jobs, indent=1, ensure_ascii=False) + "\n")
     summary, template_warnings = plan_summary(plan, templates)
     write_text_atomic(out / SUMMARY_FILE, summary)
-    first, rest = matrix(plan, first=True), matrix(plan, first=False)
-    gha.set_outputs(
-        {
-            "matrix": json.dumps(jobs, separators=(",", ":"), ensure_ascii=False),
-            "matrix-first": json.dumps(first, separators=(",", ":"), ensure_ascii=False),
-            "matrix-rest": json.dumps(rest, separators=(",", ":"), ensure_ascii=False),
-            "first-count": str(len(first["include"])),
-            "rest-count": str(len(rest["include"])),
-            "shard-count": str(len(plan.shards)),
-            "mode": plan.mode,
-            "plan": str(out / PLAN_FILE),
-        }
-    )
+    gha.set_outputs(outputs(plan, str(out / PLAN_FILE)))
     gha.write_summary(summary, pointer=f"The whole plan is in {out / PLAN_FILE}.")
     for warning in plan.warnings:
         if gha.in_actions():

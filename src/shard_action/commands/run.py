@@ -31,13 +31,11 @@ from shard_action.adapters.slices import (
     run_slices,
     terminate_as_interrupt,
 )
-from shard_action.core.completeness import fanned_out
-from shard_action.core.ledger import Ledger, SliceRecord, add_up
+from shard_action.core.ledger import Ledger, SliceRecord
 from shard_action.core.manifest import MANIFEST_FILE, ShardManifest
-from shard_action.core.plan import EMPTY_SHARD_ID, Plan, PlannedShard, plan_digest
-from shard_action.core.prediction import measure
+from shard_action.core.plan import EMPTY_SHARD_ID, Plan, PlannedShard
 from shard_action.core.selection import check_plan, slices_of
-from shard_action.core.shard_summary import summary_lines
+from shard_action.core.shard_manifest import Ended, manifest_of
 from shard_action.errors import InputError
 
 __all__ = ["load_plan", "run_shard", "terminate_as_interrupt"]
@@ -71,15 +69,9 @@ def run_shard(
     """
     started = datetime.now(timezone.utc)
     root, results = root.resolve(), results.resolve()
-    known_ids = {s.id for s in plan.shards}
-    if shard_id not in known_ids and shard_id != EMPTY_SHARD_ID:
-        listed = ", ".join(s.id for s in plan.shards) or "none"
-        raise InputError(
-            f"no shard {shard_id!r} in the plan (shards: {listed})", source=plan_source
-        )
+    shard = _shard(plan, shard_id, plan_source)
     make_folder(results)
     clean(results, shard_id)
-    shard = plan.shard(shard_id) if shard_id in known_ids else None
     pieces = slices_of(plan, shard) if shard is not None else []
     ledger = Ledger(slices=[SliceRecord(piece.lane.name, piece.tests) for piece in pieces])
     coverage: list[str] = []
@@ -89,65 +81,22 @@ def run_shard(
         with tempfile.TemporaryDirectory(prefix="shard-action-run-") as tmp:
             ctx = ShardContext(plan, shard, results, root, python, tuple(extra), Path(tmp), core)
             coverage = run_slices(ctx, ledger)
-    return _finish(
-        plan=plan,
-        shard=shard,
-        shard_id=shard_id,
-        ledger=ledger,
-        started=started,
-        results=results,
-        root=root,
-        coverage=coverage,
-        attempt=attempt,
-    )
-
-
-def _finish(
-    *,
-    plan: Plan,
-    shard: PlannedShard | None,
-    shard_id: str,
-    ledger: Ledger,
-    started: datetime,
-    results: Path,
-    root: Path,
-    coverage: list[str],
-    attempt: int | None,
-) -> ShardManifest:
-    fanned = fanned_out(plan.shards)
-    verdicts = add_up(plan, shard_id, ledger, fanned)
     finished = datetime.now(timezone.utc)
-    t0, t1 = started.timestamp(), finished.timestamp()
-    manifest = ShardManifest(
-        shard=shard_id,
-        lane=shard.lane if shard is not None else EMPTY_SHARD_ID,
-        mode=plan.mode,
-        started=started,
-        finished=finished,
-        exit_code=verdicts.exit_code,
-        slices=verdicts.slices,
-        early=[record.result() for record in ledger.early],
-        coverage=coverage,
-        workdir=str(root),
-        failure=verdicts.failure,
-        plan_digest=plan_digest(plan),
-        attempt=attempt,
-        measured=measure(
-            t0,
-            t1,
-            ledger.processes,
-            ledger.files,
-            reruns=ledger.reruns,
-            scopes=ledger.scopes,
-            carried=ledger.carried,
-        ),  # fmt: skip,
-    )
+    ended = Ended(started, finished, str(root), str(results), coverage, attempt)
+    manifest, lines = manifest_of(plan, shard_id, ledger, ended)
     write_text_atomic(results / MANIFEST_FILE, manifest.model_dump_json(indent=2) + "\n")
-    lines = summary_lines(
-        manifest, str(results), ledger.notes, verdicts.counts, verdicts.lost, fanned=fanned
-    )
     print("\n".join(lines), flush=True)
     return manifest
+
+
+def _shard(plan: Plan, shard_id: str, plan_source: str) -> PlannedShard | None:
+    """The plan's shard; None for the placeholder of an empty matrix (``EMPTY_SHARD_ID``)."""
+    try:
+        return plan.shard(shard_id)
+    except KeyError as exc:
+        if shard_id == EMPTY_SHARD_ID:
+            return None
+        raise InputError(str(exc.args[0]), source=plan_source) from None
 
 
 # -- CLI ---------------------------------------------------------------------------------------

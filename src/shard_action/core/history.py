@@ -48,7 +48,7 @@ from typing import Any, ClassVar, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shard_action.core.demotion import Demotion
+from shard_action.core.demotion import DemotedTest, Demotion
 from shard_action.core.documents import Document
 from shard_action.core.lanes import home_lane
 from shard_action.core.mode import ModeState
@@ -309,6 +309,11 @@ class History(Document):
     def record(self, lane: str, test: str) -> TestRecord | None:
         """The record of ``test`` as it ran in ``lane`` (see :func:`record_of`)."""
         return record_of(self.tests, lane, test)
+
+    def demoted_for(self, max_demoted: int) -> list[DemotedTest]:
+        """The tests the next plan runs demoted: none with ``max-demoted`` 0, which turns
+        demotion off for what the history demoted before too."""
+        return list(self.demotion.demoted) if max_demoted else []
 
     def speed(self) -> float:
         """The speed a plan multiplies the history's times by (``prediction.recent_speed``)."""
