@@ -20,6 +20,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -54,7 +55,6 @@ class FirstRun:
 
     costs: Costs | None = None
     calibration: Calibration | None = None
-    document: core.FirstRunFile | None = None
 
 
 def first_run(
@@ -107,7 +107,6 @@ def first_run(
     return FirstRun(
         costs=first_costs(core.collection_of(document), coverage=config.coverage),
         calibration=calibration,
-        document=document,
     )
 
 
@@ -149,7 +148,7 @@ def run_probe(config: Config, root: Path, ids: list[str], budget: float) -> core
     empty = core.ProbeTimes(budget=budget, sample=ids)
     if not ids:
         return empty
-    python = config.python or os.environ.get("SHARD_ACTION_PYTHON") or _ours()
+    python = config.python or sys.executable  # as the collection runs it
     files = list(dict.fromkeys(i.split("::", 1)[0] for i in ids))
     with tempfile.TemporaryDirectory(prefix="shard-action-probe-") as tmp:
         scratch = Path(tmp)
@@ -183,12 +182,6 @@ def run_probe(config: Config, root: Path, ids: list[str], budget: float) -> core
         cut={k: core.quantised(v) for k, v in cut.items()},
         problem=problem,
     )
-
-
-def _ours() -> str:
-    import sys  # noqa: PLC0415 - only for the default interpreter
-
-    return sys.executable
 
 
 def _watch(
