@@ -111,7 +111,11 @@ def test_the_first_run_predicts_each_shard_within_a_small_factor(flaky_run: Loca
         predicted = parts["startup"] + parts["tests"] + parts["finish"]
         ratios.append(shard["actual_seconds"] / predicted)
     assert 1 / 2.5 <= median(ratios) <= 2.5, ratios  # loaded CI machines: a factor, not 10 %
-    assert all(1 / 4 <= r <= 4 for r in ratios), ratios
+    # Per shard a wider factor: the slow lane's three tests sleep 9.6 s against the example's
+    # `default-duration = 0.3` (0.9 s), and a loaded machine doubles the finish (coverage save,
+    # re-runs: 3-4.6 s measured at load 6 against 1.5 s predicted); the bug this guards
+    # against was 20x (only the tests and shard-overhead predicted).
+    assert all(1 / 8 <= r <= 8 for r in ratios), ratios
 
 
 def test_every_planned_test_is_in_the_merged_junit_exactly_once(flaky_run: LocalRun) -> None:
