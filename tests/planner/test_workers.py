@@ -122,11 +122,16 @@ def test_auto_workers_are_planned_with_the_cpus_given_and_one_worker_means_none(
     assert runs(1, 8) == (None, 4.0)
 
 
-def test_serial_mode_never_uses_workers() -> None:
+@pytest.mark.parametrize("workers", [4, "auto"])
+def test_serial_mode_never_uses_workers(workers: int | str) -> None:
     tests = _items({"tests/a.py": 3})
-    config = Config(lanes=[LaneConfig(name="default", workers=4)])
-    plan = make_plan(config, tests, Timings(durations={}), mode="serial", mode_reason="t", cpus=4)
-    assert [lane.workers for lane in plan.lanes] == [None]
+    lane = LaneConfig.model_validate({"name": "default", "workers": workers})
+    for cpus in (1, 4, None):
+        plan = make_plan(
+            Config(lanes=[lane]), tests, Timings(durations={}), mode="serial", mode_reason="t",
+            cpus=cpus,
+        )  # fmt: skip
+        assert [lane.workers for lane in plan.lanes] == [None], (workers, cpus)
 
 
 def test_a_sequential_lane_with_workers_is_a_config_error() -> None:

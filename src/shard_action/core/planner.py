@@ -617,10 +617,14 @@ def _empty_plan(
     )
 
 
-def _lane_plan(lane: _Lane, span: float, bound: float) -> LanePlan:
+def _lane_plan(lane: _Lane, span: float, bound: float, *, serial: bool = False) -> LanePlan:
     """The lane's rules (every slice of it finds them here) and its predicted figures:
-    ``span`` and ``bound``, its makespan and lower bound, fixed costs included."""
+    ``span`` and ``bound``, its makespan and lower bound, fixed costs included.
+
+    Workers: only for a parallel lane of a parallel plan; ``auto`` stays for the test job's
+    machine to resolve (the plan's may have fewer CPUs)."""
     instance = lane.instance
+    workers = instance.workers if lane.workers > 1 or instance.workers == "auto" else None
     return LanePlan(
         name=instance.name,
         base=instance.base,
@@ -629,8 +633,7 @@ def _lane_plan(lane: _Lane, span: float, bound: float) -> LanePlan:
         isolated=instance.isolated,
         timeout=instance.timeout,
         memory_mb=instance.memory_mb,
-        # "auto" stays: the test job's machine resolves it (the plan's may have fewer CPUs)
-        workers=instance.workers if lane.workers > 1 or instance.workers == "auto" else None,
+        workers=None if serial or lane.sequential else workers,
         tests=len(lane.tests),
         seconds=lane.total,
         longest=max(lane.seconds),
@@ -664,7 +667,7 @@ def _serial_plan(given: _Given) -> Plan:
         slices.append(Slice(lane=lane.instance.name, tests=[suite.ids[p] for p in lane.tests]))
         lane.groups = [list(range(len(lane.tests)))]
         alone = _one_job(costs, [lane], suite, overhead).total
-        lane_plans.append(_lane_plan(lane, alone, alone))
+        lane_plans.append(_lane_plan(lane, alone, alone, serial=True))
     prediction = _one_job(costs, lanes, suite, overhead)
     shard = PlannedShard(
         id=SERIAL_SHARD_ID,
