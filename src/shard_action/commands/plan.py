@@ -33,6 +33,7 @@ from shard_action.commands.options import (
 )
 from shard_action.commands.report import default_templates, user_templates
 from shard_action.core import shardcount
+from shard_action.core.config import Config
 from shard_action.core.demotion import Demotion
 from shard_action.core.early_flakes import known_tests, place_early_runs
 from shard_action.core.matrix import Matrix, matrix
@@ -43,7 +44,7 @@ from shard_action.core.plan_outputs import outputs
 from shard_action.core.planner import make_plan
 from shard_action.core.prediction import costs_of
 from shard_action.core.render import PLAN, TemplateProblem, render_plan, template_set
-from shard_action.core.tiers import plan_in_tiers
+from shard_action.core.tiers import count_options, plan_in_tiers
 from shard_action.core.timings import resolve, timing_warnings, units_of
 from shard_action.errors import InputError, NoTestsError
 
@@ -82,10 +83,7 @@ def build_plan(
     by_lane = Demotion(demoted=demoted).tests()
     first = first_run(config, root, collected, timings, sizes, cache=cache, out=out)
 
-    def plan_for(
-        tests: Sequence[TestItem], notes: Sequence[str], shards: int | None = None
-    ) -> Plan:
-        chosen = config if shards is None else config.model_copy(update={"shards": shards})
+    def plan_for(tests: Sequence[TestItem], notes: Sequence[str], chosen: Config) -> Plan:
         return make_plan(
             chosen, tests, timings, mode=mode, mode_reason=reason, warnings=notes,
             cpus=os.cpu_count(), file_bytes=sizes, costs=costs, demoted=by_lane,
@@ -96,8 +94,7 @@ def build_plan(
     warnings = [*collected.warnings, *timing_input.warnings, *timing_warnings(timings, given)]
     plan = plan_in_tiers(config, collected.tests, plan_for, warnings)
     if explain is not None:
-        counts = shardcount.counts_up_to(config.max_shards)
-        explain.extend(shardcount.options(lambda k: plan_for(collected.tests, (), k), counts))
+        explain.extend(count_options(config, collected.tests, plan_for))
     listed = getattr(args, "changed_files", None)
     changed = read_changed_files(listed) if listed is not None else frozenset()
     early = place_early_runs(plan, known_tests(history), config.early_flake_runs, changed)

@@ -21,12 +21,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 
-from shard_action.core import estimate
+from shard_action.core import estimate, shardcount
 from shard_action.core.config import FULL_TIER, Config, TierConfig
 from shard_action.core.lanes import selected
 from shard_action.core.models import TestItem
-from shard_action.core.plan import EstimateInfo, Plan, Totals
-from shard_action.core.units import count
+from shard_action.core.plan import CountOption, EstimateInfo, Plan, Totals
+from shard_action.core.shardcount import billed_minutes
+from shard_action.core.units import count, duration
 from shard_action.errors import InputError, NoTestsError
 
 
@@ -108,8 +109,10 @@ def staged(first: Plan, rest: Plan, *, tier: str, first_tier: str) -> Plan:
             f"lane or the tier {first_tier!r}"
         )
     overhead = first.shard_overhead
+    serial = first.serial_seconds + rest.serial_seconds - overhead
     return rest.model_copy(
         update={
+            "counts": [_after(option, first, serial) for option in rest.counts],
             "shards": [*shards, *rest.shards],
             "lanes": [lane.model_copy(update={"first": True}) for lane in first.lanes]
             + list(rest.lanes),
@@ -131,6 +134,18 @@ def staged(first: Plan, rest: Plan, *, tier: str, first_tier: str) -> Plan:
             "warnings": _merged_warnings(first, rest),
             "tier": tier,
             "first_tier": first_tier,
+        }
+    )
+
+
+def _after(option: CountOption, first: Plan, serial: float) -> CountOption:
+    """A count of the rest tier as the whole stage: the first tier's wall and minutes added."""
+    wall = first.makespan + option.wall
+    return option.model_copy(
+        update={
+            "wall": wall,
+            "billed_minutes": billed_minutes(first) + option.billed_minutes,
+            "speedup": serial / wall if wall > 0 else 1.0,
         }
     )
 
@@ -158,17 +173,24 @@ def _nothing(plan: Plan) -> Plan:
     )
 
 
+MIN_TARGET = 1.0
+"""The rest tier's target when the first tier alone takes the whole target-time (the rest is
+then planned as fast as max-shards allows, and says so)."""
+
+Make = Callable[[Sequence[TestItem], Sequence[str], Config], Plan]
+"""``make(tests, warnings, config)``: the plan of one half under that config."""
+
+
 def plan_in_tiers(
-    config: Config,
-    tests: Sequence[TestItem],
-    make: Callable[[Sequence[TestItem], Sequence[str]], Plan],
-    warnings: list[str],
+    config: Config, tests: Sequence[TestItem], make: Make, warnings: list[str]
 ) -> Plan:
     """The plan of ``config.tier``'s tests, ``config.first_tier``'s in shards that run first.
 
-    ``make(tests, warnings)`` plans one half; a tier that selects nothing of a suite that is
-    not empty is no test to run (unless ``allow-no-tests``).
+    ``make`` plans one half; a tier that selects nothing of a suite that is not empty is no
+    test to run (unless ``allow-no-tests``). A ``target-time`` is the whole stage's: the first
+    tier is planned without it and the rest gets what the first tier leaves.
     """
+    target = config.target_time
     first, rest = split_first(config, tests)
     if tests and not (first or rest) and not config.allow_no_tests:
         raise NoTestsError(
@@ -181,14 +203,37 @@ def plan_in_tiers(
                 f"first-tier {config.first_tier!r} selects none of the planned tests: no shard "
                 "runs first"
             )
-        return make(rest, warnings).model_copy(
+        return make(rest, warnings, config).model_copy(
             update={"tier": config.tier, "first_tier": config.first_tier}
         )
     if not rest:
-        return marked_first(make(first, warnings), tier=config.tier, first_tier=config.first_tier)
-    return staged(
-        make(first, warnings), make(rest, []), tier=config.tier, first_tier=config.first_tier
+        planned = make(first, warnings, config)
+        return marked_first(planned, tier=config.tier, first_tier=config.first_tier)
+    if target is None or config.shards != "auto":
+        before = make(first, warnings, config)
+        return staged(
+            before, make(rest, [], config), tier=config.tier, first_tier=config.first_tier
+        )
+    before = make(first, warnings, config.model_copy(update={"target_time": None}))
+    left = target - before.makespan
+    after = make(rest, [], config.model_copy(update={"target_time": max(left, MIN_TARGET)}))
+    note = (
+        f"target-time {duration(target)} is the whole stage's: the first tier takes "
+        f"{duration(before.makespan)}, the rest was planned for {duration(max(left, 0.0))}"
     )
+    after = after.model_copy(update={"warnings": [note, *after.warnings]})
+    return staged(before, after, tier=config.tier, first_tier=config.first_tier)
+
+
+def count_options(config: Config, tests: Sequence[TestItem], make: Make) -> list[CountOption]:
+    """``plan --explain``'s table: each shard count up to max-shards planned as the plan is
+    (the tier's tests, the first tier before the rest), without a target-time."""
+
+    def each(k: int) -> Plan:
+        fixed = config.model_copy(update={"shards": k, "target_time": None})
+        return plan_in_tiers(fixed, tests, make, [])
+
+    return shardcount.options(each, shardcount.counts_up_to(config.max_shards))
 
 
 def describe(plan: Plan) -> str | None:
