@@ -8,6 +8,8 @@ over the probed tests. The command-level tests run real pytest processes on smal
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -198,7 +200,7 @@ def _project(root: Path) -> None:
 
 def _plan(root: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "shard_action", "plan", "--no-history", "--shards", "1",
+        [sys.executable, "-m", "shard_action", "plan", "--no-history", "--shards", "2",
          "--coverage", "false", "--out", "out", *extra],
         cwd=root, capture_output=True, text=True, check=False,
     )  # fmt: skip
@@ -254,3 +256,103 @@ def test_the_budget_stops_the_probe_and_keeps_the_cut_test(tmp_path: Path) -> No
     assert set(times.cut) == {"test_long.py::test_long"}
     assert times.cut["test_long.py::test_long"] >= 0.3
     assert times.problem is None
+
+
+def _document_of(root: Path) -> probe.FirstRunFile:
+    return probe.FirstRunFile.model_validate_json((root / "out" / "first-run.json").read_text())
+
+
+def _alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_interrupting_the_plan_ends_the_probe_s_pytest(tmp_path: Path) -> None:
+    """Ctrl-C of ``plan`` while the probe's test sleeps: the probe's process group (its own
+    session, so the terminal's signal does not reach it) is killed, not left orphaned."""
+    (tmp_path / "pytest.ini").write_text("[pytest]\n", "utf-8")
+    (tmp_path / "test_sleep.py").write_text(
+        "import os, pathlib, time\n\n\ndef test_sleep():\n"
+        "    pathlib.Path('pgid').write_text(str(os.getpgid(0)))\n    time.sleep(40)\n",
+        "utf-8",
+    )
+    plan = subprocess.Popen(
+        [sys.executable, "-m", "shard_action", "plan", "--no-history", "--shards", "2",
+         "--coverage", "false", "--probe", "60", "--out", "out"],
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    marker = tmp_path / "pgid"
+    pgid = 0
+    try:
+        deadline = time.monotonic() + 60
+        while not (marker.exists() and marker.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        pgid = int(marker.read_text())
+        plan.send_signal(signal.SIGINT)
+        assert plan.wait(timeout=30) == 130
+        deadline = time.monotonic() + 5
+        while _alive(pgid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _alive(pgid), "the probe's pytest outlived the plan"
+    finally:
+        if pgid and _alive(pgid):
+            os.killpg(pgid, signal.SIGKILL)
+        if plan.poll() is None:
+            plan.kill()
+            plan.wait()
+
+
+_BROKEN_RUN = (
+    "import os, sys\n\n\ndef pytest_collection_finish(session):\n"
+    "    if not session.config.option.collectonly:\n"
+    "        sys.stderr.write('fixture server down ##[error]forged\\n')\n"
+    "        sys.stderr.flush()\n        os._exit(3)\n"
+)
+"""A conftest that lets the plan's collection pass and stops the probe's run before any test."""
+
+
+def test_a_probe_that_ran_nothing_says_why_and_is_not_cached(tmp_path: Path) -> None:
+    _project(tmp_path)
+    (tmp_path / "conftest.py").write_text(_BROKEN_RUN, "utf-8")
+    proc = _plan(tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    said = " ".join(proc.stdout.split())
+    assert "pytest ended (exit 3) before any test ran: fixture server down" in said
+    assert "##[error]" not in proc.stdout and "##%5Berror]forged" in said  # command-safe
+    assert _document_of(tmp_path).probe is not None
+    (tmp_path / "conftest.py").unlink()  # fixed: the next plan probes again, no stale failure
+    again = _plan(tmp_path)
+    assert again.returncode == 0, again.stderr
+    document = _document_of(tmp_path)
+    assert document.probe is not None and document.probe.problem is None
+    assert "by a probe that ran 12 of them" in " ".join(again.stdout.split())
+
+
+@pytest.mark.parametrize("extra", [("--shards", "1"), ("--mode", "serial")])
+def test_no_probe_when_the_plan_is_one_shard_anyway(tmp_path: Path, extra: tuple[str, str]) -> None:
+    _project(tmp_path)
+    proc = _plan(tmp_path, *extra)
+    assert proc.returncode == 0, proc.stderr
+    assert "first-run probe" not in proc.stdout
+    document = _document_of(tmp_path)
+    assert document.probe is None and document.collection is not None
+
+
+def test_quarantined_tests_are_not_probed(tmp_path: Path) -> None:
+    _project(tmp_path)
+    (tmp_path / ".shard-action").mkdir()
+    (tmp_path / ".shard-action" / "quarantine.toml").write_text(
+        '[[quarantine]]\ntest = "test_slow.py::test_s0"\nowner = "@a"\nreason = "flaky"\n'
+        "expires = 2999-01-01\n",
+        "utf-8",
+    )
+    proc = _plan(tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    document = _document_of(tmp_path)
+    assert document.probe is not None
+    assert "test_slow.py::test_s1" in document.probe.sample
+    assert "test_slow.py::test_s0" not in document.probe.sample

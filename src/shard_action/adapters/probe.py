@@ -9,8 +9,14 @@ With the collection cache on, an unchanged tree reuses the document too, so plan
 gives the same plan.
 
 It is skipped when it cannot change the plan or cannot run as a shard would: some test has a
-timing, ``default-duration`` is set, the tests were not collected by pytest (a list, test
-files, a ``command`` runner), or ``probe = 0``.
+timing, ``default-duration`` is set, ``shards = 1`` or the mode is forced serial (one shard
+either way: no split to weigh), the tests were not collected by pytest (a list, test files, a
+``command`` runner), or ``probe = 0``. Quarantined tests are left out of the sample (they are
+known to misbehave). A probe that measured nothing is written to ``first-run.json`` but not to
+the cache, so the next plan tries again.
+
+Known limit: the probe runs in the plan job's plain environment (no lane ``env``, no backend
+fan-out, no memory cap), so a lane that needs its own service is timed as the plan job sees it.
 """
 
 from __future__ import annotations
@@ -30,7 +36,8 @@ from typing import Final
 from shard_action.adapters.collect import Collected
 from shard_action.adapters.files import write_text_atomic
 from shard_action.adapters.plugin_path import env_for
-from shard_action.adapters.runner import pytest_command
+from shard_action.adapters.quarantine_file import read_quarantine
+from shard_action.adapters.runner import TAIL_LINES, kill_group, pytest_command
 from shard_action.core import probe as core
 from shard_action.core.config import Config
 from shard_action.core.estimate import Calibration, first_costs
@@ -82,21 +89,25 @@ def first_run(
         and config.command is None
         and config.default_duration is None
         and not config.test_files
+        and config.shards != 1
+        and config.mode != "serial"
         and not timings.durations
         and not any(timings.by_lane.values())
     )
     probe = None
     if probing:
+        quarantine = read_quarantine(root, config.quarantine_file)
         lanes: dict[str, list[str]] = {}
         for test, lane in zip(tests, assign_lanes(config, tests), strict=True):
-            lanes.setdefault(lane, []).append(test.id)
+            if quarantine.covers(test.id, lane) is None:
+                lanes.setdefault(lane, []).append(test.id)
         ids = core.sample(lanes)
         key = _key(config, clock, ids)
         stored = None if cache is None else root / cache / f"probe-{key[:32]}.json"
         probe = None if stored is None else _cached(stored)
         if probe is None:
             probe = run_probe(config, root, ids, config.probe)
-            if stored is not None:
+            if stored is not None and probe.problem is None:  # a failure is not a result
                 write_text_atomic(stored, probe.model_dump_json())
     document = core.FirstRunFile(collection=clock, probe=probe)
     if out is not None:
@@ -135,12 +146,13 @@ def _key(config: Config, clock: core.CollectionClock | None, ids: list[str]) -> 
 
 
 def _cached(stored: Path) -> core.ProbeTimes | None:
-    """A stored probe; a damaged one is just a miss."""
+    """A stored probe; a damaged one, or one that measured nothing, is just a miss."""
     try:
         text = stored.read_text("utf-8")
-        return core.ProbeTimes.model_validate_json(text)
+        probe = core.ProbeTimes.model_validate_json(text)
     except (OSError, ValueError):
         return None
+    return None if probe.problem else probe
 
 
 def run_probe(config: Config, root: Path, ids: list[str], budget: float) -> core.ProbeTimes:
@@ -167,14 +179,24 @@ def run_probe(config: Config, root: Path, ids: list[str], budget: float) -> core
         command = pytest_command(
             python, files, junit=scratch / "junit.xml", coverage=False, sequential=True, args=args
         )
+        stderr = scratch / "stderr.txt"
         try:
-            proc = subprocess.Popen(
-                command, cwd=root, env=env, stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL, start_new_session=True,
-            )  # fmt: skip
+            with stderr.open("wb") as err:
+                proc = subprocess.Popen(
+                    command, cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=err,
+                    start_new_session=True,
+                )  # fmt: skip
         except OSError as exc:
             return empty.model_copy(update={"problem": f"cannot start pytest: {exc}"})
-        seconds, cut, problem = _watch(proc, events, budget)
+        try:
+            seconds, cut, problem = _watch(proc, events, budget)
+        except BaseException:  # Ctrl-C of the plan: nothing of the probe may outlive it
+            _stop(proc)
+            raise
+        finally:
+            kill_group(proc.pid, signal.SIGKILL)  # stray children of a finished pytest
+        if problem is not None and (tail := _tail(stderr)):
+            problem = f"{problem}: {' | '.join(tail)}"
     return core.ProbeTimes(
         budget=budget,
         sample=ids,
@@ -241,8 +263,15 @@ def _watch(
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
     """End the probe's process group (pytest and anything its tests started)."""
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except OSError:
-        proc.kill()
+    kill_group(proc.pid, signal.SIGKILL)
     proc.wait()
+
+
+def _tail(stderr: Path) -> list[str]:
+    """pytest's last non-blank stderr lines: the cause of a probe that ran nothing (printed
+    through the command-safe stream of ``cli``, so a line cannot become a workflow command)."""
+    try:
+        text = stderr.read_bytes()[-8192:].decode("utf-8", "replace")
+    except OSError:
+        return []
+    return [line.strip() for line in text.splitlines() if line.strip()][-TAIL_LINES:]

@@ -64,7 +64,7 @@ TAIL_LINES = 5
 """How many of the last stderr lines a process result keeps: enough for a traceback's verdict."""
 
 
-def _kill_group(pgid: int, sig: int) -> None:
+def kill_group(pgid: int, sig: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
 
@@ -100,18 +100,18 @@ def run_process(
             proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             timed_out = True
-            _kill_group(proc.pid, signal.SIGINT)
+            kill_group(proc.pid, signal.SIGINT)
             try:
                 proc.wait(timeout=grace)
             except subprocess.TimeoutExpired:
-                _kill_group(proc.pid, signal.SIGKILL)
+                kill_group(proc.pid, signal.SIGKILL)
                 proc.wait()
     except BaseException:
-        _kill_group(proc.pid, signal.SIGKILL)
+        kill_group(proc.pid, signal.SIGKILL)
         proc.wait()
         raise
     finally:
-        _kill_group(proc.pid, signal.SIGKILL)  # stray children of a finished runner
+        kill_group(proc.pid, signal.SIGKILL)  # stray children of a finished runner
         relay.join(timeout=grace)
     return ProcessResult(proc.returncode, time.monotonic() - started, timed_out, tuple(tail), began)
 
