@@ -23,7 +23,9 @@ What it writes (paths come from the spec):
 The collection file also carries each test file's collection seconds (importing the module and
 building its items): the planner charges a shard for the files it collects. Each result also
 says its set-up and teardown seconds apart: pytest runs a module or class fixture in the set-up
-of the scope's first test (and its teardown in the last one's), which ``core.fixtures`` finds.
+of the scope's first test (and its teardown in the last one's), which ``core.fixtures`` finds;
+and the seconds of that set-up that session and package fixtures took (timed one by one), which
+are the process's start-up, not the scope's.
 
 Under pytest-xdist the controller writes the events and every worker writes its own collection
 file (suffix ``.<worker id>``). The plugin needs nothing but pytest and the standard library,
@@ -36,6 +38,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -73,6 +76,8 @@ class ShardSelect:
         self.configured = time.time()
         self.first: float | None = None
         self.last: float | None = None
+        self._shared = 0.0  # this test's session and package fixture set-up so far
+        self._shared_depth = 0  # one inside another (getfixturevalue) is timed once
         self._collecting: dict[str, float] = {}
         self.files: dict[str, float] = {}
 
@@ -130,18 +135,31 @@ class ShardSelect:
         if self.worker is None:
             if self.first is None:
                 self.first = time.time()
+            self._shared = 0.0
             self._emit({"event": "start", "id": nodeid})
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_fixture_setup(self, fixturedef: pytest.FixtureDef[Any]) -> Iterator[None]:
+        """Time the session and package fixtures: a shard pays them once per process."""
+        shared = fixturedef.scope in ("session", "package")
+        began = time.perf_counter()
+        self._shared_depth += shared
+        yield
+        self._shared_depth -= shared
+        if shared and not self._shared_depth:
+            self._shared += time.perf_counter() - began
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if self.worker is not None or report.outcome not in ("passed", "failed", "skipped"):
             return  # workers: the controller reports; other outcomes: e.g. "rerun" of plugins
-        state = self.pending.setdefault(report.nodeid, ["passed", 0.0, 0.0, 0.0])
+        state = self.pending.setdefault(report.nodeid, ["passed", 0.0, 0.0, 0.0, 0.0])
         seconds = float(report.duration or 0.0)
         state[1] += seconds
         if report.when in ("setup", "teardown"):  # a scope's fixtures fall here (core.fixtures)
             state[2 if report.when == "setup" else 3] = seconds
         if report.when == "setup":
             state[0] = "error" if report.failed else "skipped" if report.skipped else "passed"
+            state[4] = min(self._shared, seconds)
         elif report.when == "call":
             state[0] = "failed" if report.failed else "skipped" if report.skipped else "passed"
         elif report.when == "teardown":
@@ -157,6 +175,7 @@ class ShardSelect:
                     "seconds": state[1],
                     "setup": state[2],
                     "teardown": state[3],
+                    "shared": state[4],
                 }
             )
 

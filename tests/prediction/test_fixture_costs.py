@@ -29,8 +29,10 @@ from shard_action.core.prediction import (
     Costs,
     LaneCosts,
     Measured,
+    ProcessTimes,
     costs_of,
     learned,
+    measure,
 )
 from shard_action.core.process_report import TestResult
 from tests.e2e.conftest import clean_env
@@ -38,8 +40,10 @@ from tests.e2e.conftest import clean_env
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "fixtures"
 
 
-def _result(test: str, setup: float, teardown: float = 0.001, call: float = 0.002) -> TestResult:
-    return TestResult(test, "passed", setup + call + teardown, setup, teardown)
+def _result(
+    test: str, setup: float, teardown: float = 0.001, call: float = 0.002, shared: float = 0.0
+) -> TestResult:
+    return TestResult(test, "passed", setup + call + teardown, setup, teardown, shared)
 
 
 def test_scopes_are_the_file_then_each_class_and_parameters_are_not_classes() -> None:
@@ -54,27 +58,44 @@ def test_scopes_are_the_file_then_each_class_and_parameters_are_not_classes() ->
 
 def test_the_first_test_of_a_scope_carries_its_fixture_and_the_last_its_teardown() -> None:
     results = [
-        _result("a.py::test_0", setup=1.002),  # opens a.py: a 1 s module fixture
+        # the process's first test: a 2 s session fixture, then a.py's 1 s module fixture
+        _result("a.py::test_0", setup=3.002, shared=2.0),
         *(_result(f"a.py::test_{i}", setup=0.002) for i in range(1, 5)),
         _result("a.py::TestK::test_0", setup=0.502),  # opens the class: 0.5 s
         _result("a.py::TestK::test_1", setup=0.002, teardown=0.301),  # closes TestK and a.py
-        _result("b.py::test_0", setup=0.003),  # nothing stands out
+        _result("b.py::test_0", setup=0.003, teardown=0.401),  # the last: 0.4 s session teardown
     ]
-    per_test, scopes = fixtures.charges(results)
-    assert per_test == pytest.approx({
-        "a.py::test_0": 1.0,
+    paid = fixtures.charges(results)
+    assert paid.per_test == pytest.approx({
+        "a.py::test_0": 2.0 + 1.0,
         "a.py::TestK::test_0": 0.5,
         # the teardown closes a.py (the outermost scope it closes), so a.py pays it
         "a.py::TestK::test_1": 0.3,
+        "b.py::test_0": 0.4,
     })  # fmt: skip
-    assert scopes == pytest.approx({"a.py": 1.3, "a.py::TestK": 0.5, "b.py": 0.0})
+    # the session's set-up and teardown are the process's start-up and finish, not a.py's or
+    # b.py's (b.py's set-up, 1 ms over the typical, is noise)
+    assert (paid.startup, paid.finish) == pytest.approx((2.0, 0.4))
+    assert paid.scopes == pytest.approx({"a.py": 1.3, "a.py::TestK": 0.5, "b.py": 0.0})
+
+
+def test_without_session_fixtures_the_first_test_opens_its_scope_like_any_other() -> None:
+    results = [
+        _result("a.py::test_0", setup=1.002, shared=0.000_02),  # a builtin session fixture
+        *(_result(f"a.py::test_{i}", setup=0.002) for i in range(1, 5)),
+        _result("b.py::test_0", setup=0.002),
+    ]
+    paid = fixtures.charges(results)
+    assert (paid.startup, paid.finish) == (0.0, 0.0)
+    assert paid.per_test == pytest.approx({"a.py::test_0": 1.0})
+    assert paid.scopes == pytest.approx({"a.py": 1.0, "b.py": 0.0})
 
 
 def test_noise_is_no_cost_and_an_older_plugin_gives_nothing() -> None:
     results = [_result(f"a.py::test_{i}", setup=0.002 + 0.001 * (i % 3)) for i in range(9)]
-    per_test, scopes = fixtures.charges(results)
-    assert per_test == {} and scopes == {"a.py": 0.0}
-    assert fixtures.charges([TestResult("a.py::t", "passed", 1.0)]) == ({}, {})
+    paid = fixtures.charges(results)
+    assert paid == fixtures.Charges(scopes={"a.py": 0.0})
+    assert fixtures.charges([TestResult("a.py::t", "passed", 1.0)]) == fixtures.Charges()
 
 
 phases = st.lists(
@@ -89,16 +110,17 @@ phases = st.lists(
 def test_a_tests_extra_is_never_more_than_its_time_and_every_extra_is_a_scopes(
     spec: list[tuple[str, float, float]],
 ) -> None:
-    results = [
-        _result(f"{scope}::test_{i}", setup, teardown)
+    results = [  # the first test's set-up: half of it session fixtures
+        _result(f"{scope}::test_{i}", setup, teardown, shared=0.0 if i else setup / 2)
         for i, (scope, setup, teardown) in enumerate(spec)
     ]
-    per_test, scopes = fixtures.charges(results)
+    paid = fixtures.charges(results)
     by_id = {r.id: r for r in results}
-    assert all(0 < extra <= by_id[test].seconds for test, extra in per_test.items())
-    assert all(cost >= 0 for cost in scopes.values())
+    assert all(0 < extra <= by_id[test].seconds for test, extra in paid.per_test.items())
+    assert all(cost >= 0 for cost in paid.scopes.values())
+    assert 0 <= paid.startup <= spec[0][1] / 2 and paid.finish >= 0
     opened = {fixtures.scopes_of(r.id)[0] for r in results}
-    assert opened <= set(scopes)  # every file the process ran is measured (0 when cheap)
+    assert opened <= set(paid.scopes)  # every file the process ran is measured (0 when cheap)
 
 
 def _items(spec: dict[str, int], cls: str = "") -> list[TestItem]:
@@ -143,6 +165,17 @@ def test_a_class_fixture_is_charged_to_each_shard_holding_one_of_its_tests() -> 
         assert shard.prediction.tests == pytest.approx(len(shard.tests) * 1.0 + 0.5)
 
 
+def test_the_session_fixtures_are_measured_as_start_up_and_finish() -> None:
+    # the shard starts at 99 s, pytest at 100 s (configured at 100.5), runs its first test at
+    # 101 s, whose set-up holds 2 s of session fixtures, ends its last at 110 s, whose
+    # teardown holds 0.5 s of the session's, and the shard ends at 111 s
+    process = ProcessTimes(100.0, 100.5, 101.0, 110.0, opening=2.0, closing=0.5)
+    measured = measure(99.0, 111.0, [process], {}, reruns=False)
+    assert measured is not None
+    assert (measured.parts.startup, measured.parts.tests, measured.parts.finish) == (4.0, 6.5, 1.5)
+    assert measured.interpreter == 3.5  # 1 s before pytest, 0.5 s to configure, the 2 s
+
+
 def test_the_history_keeps_a_scope_once_it_costs_something_normalised_and_bounded() -> None:
     measured = Measured(scopes={"a.py": 1.0, "b.py": 0.0, "a.py::K": 0.004})
     after = learned({}, [("default", measured)], speed=2.0)
@@ -155,6 +188,16 @@ def test_the_history_keeps_a_scope_once_it_costs_something_normalised_and_bounde
     many = Measured(scopes={f"f{i}.py": 0.02 + i / 1e3 for i in range(MAX_SCOPES + 5)})
     kept = learned({}, [("default", many)])["default"].scopes
     assert len(kept) == MAX_SCOPES and "f0.py" not in kept  # the cheapest go first
+
+
+_FIRST_TEST_OPENS = {
+    ("tests/test_accounts.py", False): 0.0,  # test_plain: no fixture
+    ("tests/test_accounts.py", True): 0.5,  # TestLedger's, given to the module it opens too
+    ("tests/test_database.py", False): 1.0,
+    ("tests/test_work.py", False): 0.0,
+}
+"""What examples/fixtures' first test of a shard sets up beside the session fixture, by its
+file and whether it is in a class: the fixture of the scope it opens, by the example's code."""
 
 
 @pytest.mark.slow
@@ -173,6 +216,15 @@ def test_the_example_is_planned_around_its_fixtures_and_predicted_on_the_second_
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
         out = project / "shard-action-out"
         reports.append(json.loads((out / "report" / "report.json").read_text("utf-8")))
+        for shard in json.loads((out / "plan.json").read_text("utf-8"))["shards"]:
+            # each shard's first test also sets up the session fixture (0.25 s, conftest.py):
+            # the process's start-up, so its file is measured at its own module fixture
+            first = shard["slices"][0]["tests"][0]
+            manifest = json.loads((out / "shards" / shard["id"] / "manifest.json").read_text())
+            file = first.split("::")[0]
+            own = _FIRST_TEST_OPENS[file, "::Test" in first]
+            got = manifest["measured"]["scopes"][file]
+            assert got == pytest.approx(own, abs=0.15), (first, manifest["measured"])
     plan = json.loads((out / "plan.json").read_text("utf-8"))
     history = History.model_validate_json(
         (project / ".shard-action" / "history.json").read_text("utf-8")
@@ -180,6 +232,9 @@ def test_the_example_is_planned_around_its_fixtures_and_predicted_on_the_second_
     learned_costs = costs_of(history.costs)["default"]
     assert learned_costs.scopes["tests/test_database.py"] == pytest.approx(1.0, abs=0.3)
     assert learned_costs.scopes["tests/test_accounts.py::TestLedger"] == pytest.approx(0.5, abs=0.2)
+    # the session fixture's set-up and teardown are learned as start-up and finish
+    assert learned_costs.interpreter is not None and learned_costs.interpreter >= 0.25
+    assert learned_costs.finish is not None and learned_costs.finish >= 0.25
     # the first test's own time, without the module fixture it carried
     first = history.record("default", "tests/test_database.py::test_query[0]")
     assert first is not None and first.duration < 0.2

@@ -214,7 +214,14 @@ def _read_events(path: Path) -> tuple[list[TestResult], str | None, list[str], C
             elif isinstance(event, ResultEvent):
                 started.pop(event.id, None)
                 results.append(
-                    TestResult(event.id, event.outcome, event.seconds, event.setup, event.teardown)
+                    TestResult(
+                        event.id,
+                        event.outcome,
+                        event.seconds,
+                        event.setup,
+                        event.teardown,
+                        event.shared,
+                    )
                 )
             elif isinstance(event, ClockEvent):
                 clock = Clock(event.configured, event.first, event.last, event.end)

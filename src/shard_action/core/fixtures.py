@@ -13,12 +13,20 @@ holds the scope, and prefers not to split a costly one.
 A test that opens several scopes at once (a file's first test is also its class's first) gives
 the extra to the outermost, the module: a class's own fixture is seen where the class is not the
 first thing in its file.
+
+The process's first test also sets up the session and package fixtures, and its last test tears
+them down: those are the process's start-up and finish (``Charges.startup``, ``Charges.finish``),
+not its first or last file's. The plugin times the set-up of those fixtures one by one
+(``TestResult.shared``), so the first test's scope is still measured; the last test's teardown
+cannot be told apart (pytest has no hook before a finaliser), so it is all finish and the last
+scope keeps the set-up it was seen to pay.
 """
 
 from __future__ import annotations
 
 import statistics
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Final
 
 from shard_action.core.process_report import TestResult
@@ -60,39 +68,65 @@ def _above(seconds: float, typical: float) -> float:
     return extra if extra >= MIN_SECONDS else 0.0
 
 
-def charges(results: Sequence[TestResult]) -> tuple[dict[str, float], dict[str, float]]:
-    """One process's results in run order -> (per test: the scope extra its time includes,
-    per scope it opened: its cost, the median over its visits; 0.0 when nothing stood out).
+@dataclass(frozen=True, slots=True)
+class Charges:
+    """What one process's phase times say beyond its tests' own time (seconds)."""
+
+    per_test: dict[str, float] = field(default_factory=dict)
+    """Per test: the extra its reported time includes (a scope's, or the session's)."""
+    scopes: dict[str, float] = field(default_factory=dict)
+    """Per scope seen to open: its cost, the median over its visits (0.0: nothing stood out)."""
+    startup: float = 0.0
+    """The first test's set-up extra: session and package fixtures (and its first scopes')."""
+    finish: float = 0.0
+    """The last test's teardown extra: the session's teardown (and its last scopes')."""
+
+
+def charges(results: Sequence[TestResult]) -> Charges:
+    """One process's results in run order -> what each test, each scope and the process's
+    start-up and finish paid beyond the tests' own time.
 
     Results without their set-up and teardown apart (an older plugin) give nothing.
     """
     timed = [r for r in results if r.setup is not None and r.teardown is not None]
     if not timed:
-        return {}, {}
+        return Charges()
     chains = [scopes_of(r.id) for r in timed]
     last = len(timed) - 1
     opens = [_outermost_new(chains[i], chains[i - 1] if i else ()) for i in range(last + 1)]
     closes = [_outermost_new(chains[i], chains[i + 1] if i < last else ()) for i in range(last + 1)]
     setups = [r.setup or 0.0 for r in timed]
+    # the session's part of the first set-up is the process's start-up, not its first scope's
+    startup = _above(min(timed[0].shared or 0.0, setups[0]), 0.0)
+    setups[0] -= startup
     teardowns = [r.teardown or 0.0 for r in timed]
     quiet_in = [s for s, o in zip(setups, opens, strict=True) if o is None]
     quiet_out = [t for t, c in zip(teardowns, closes, strict=True) if c is None]
-    typical_in, typical_out = _typical(quiet_in, setups), _typical(quiet_out, teardowns)
+    typical_in = _typical(quiet_in, setups)
+    typical_out = _typical(quiet_out, teardowns[:-1] or teardowns)  # the last holds the session's
+    finish = _above(teardowns[last], typical_out)
     per_test: dict[str, float] = {}
     visits: dict[str, list[float]] = {}
-    for result, setup, teardown, opened, closed in zip(
-        timed, setups, teardowns, opens, closes, strict=True
+    for i, (result, setup, teardown, opened, closed) in enumerate(
+        zip(timed, setups, teardowns, opens, closes, strict=True)
     ):
-        extra = 0.0
+        extra = startup if i == 0 else 0.0
         if opened is not None:
             paid = _above(setup, typical_in)
             visits.setdefault(opened, []).append(paid)
             extra += paid
-        if closed is not None:
+        if i == last:
+            extra += finish
+        elif closed is not None:
             paid = _above(teardown, typical_out)
             seen = visits.setdefault(closed, [0.0])
             seen[-1] += paid
             extra += paid
         if extra > 0:
             per_test[result.id] = min(extra, result.seconds)
-    return per_test, {scope: float(statistics.median(v)) for scope, v in visits.items()}
+    return Charges(
+        per_test=per_test,
+        scopes={scope: float(statistics.median(v)) for scope, v in visits.items()},
+        startup=startup,
+        finish=finish,
+    )

@@ -190,19 +190,21 @@ def first_attempt(
 ) -> None:
     """Record the slice's first pytest process: its tests, its drift, its clock."""
     clock = report.clock
+    # A scope's fixture is its own cost, not its first test's, and the session's is the
+    # process's start-up and finish. Under xdist the controller reports the workers' tests
+    # interleaved, so no order says which test opened a scope.
+    paid = fixtures.Charges() if piece.lane.workers else fixtures.charges(report.results)
     if clock is not None and report.process.began > 0:
         ledger.processes.append(
-            ProcessTimes(report.process.began, clock.configured, clock.first, clock.last)
-        )
-    # A scope's fixture is its own cost, not its first test's. Under xdist the controller
-    # reports the workers' tests interleaved, so no order says which test opened a scope.
-    extra, scopes = ({}, {}) if piece.lane.workers else fixtures.charges(report.results)
+            ProcessTimes(report.process.began, clock.configured, clock.first, clock.last,
+                         opening=paid.startup, closing=paid.finish)
+        )  # fmt: skip
     for result in report.results:
         record.first(result.id, result.outcome, result.seconds)
-    for scope, seconds in scopes.items():
+    for scope, seconds in paid.scopes.items():
         ledger.scopes[scope] = ledger.scopes.get(scope, 0.0) + seconds
-    if extra:
-        ledger.carried.setdefault(record.lane, {}).update(extra)
+    if paid.per_test:
+        ledger.carried.setdefault(record.lane, {}).update(paid.per_test)
     if report.running is not None:
         record.first(report.running, "error", None)
     collection = report.collection

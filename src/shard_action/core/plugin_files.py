@@ -85,6 +85,9 @@ class ResultEvent(Frozen):
     seconds: float = Field(ge=0, description="Set-up, call and teardown together.")
     setup: float | None = Field(None, ge=0, description="The set-up phase alone.")
     teardown: float | None = Field(None, ge=0, description="The teardown phase alone.")
+    shared: float | None = Field(
+        None, ge=0, description="Of the set-up: session and package fixtures (`core.fixtures`)."
+    )
 
 
 class MemoryErrorEvent(Frozen):

@@ -79,7 +79,12 @@ class Measured(_Model):
 
     parts: Parts = Field(default_factory=Parts)
     interpreter: float = Field(
-        0.0, ge=0, allow_inf_nan=False, description="Process start to our plugin's configure."
+        0.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="Process start to our plugin's configure, plus the session and package "
+        "fixtures the first test set up (`core.fixtures`): what each process pays to start "
+        "beyond collecting its files.",
     )
     files: dict[str, float] = Field(
         default_factory=dict, description="Collection seconds per test file (import, items)."
@@ -216,8 +221,8 @@ def predict(
     """The prediction for a shard of ``files`` whose tests (``test_ids``) take ``tests`` seconds.
 
     Set-up: learned, else ``overhead`` (the config's ``shard-overhead``); start-up: the
-    interpreter plus each file's collection; tests: theirs plus each module and class fixture
-    they need, once; finish: learned, else nothing.
+    interpreter (with the session and package fixtures) plus each file's collection; tests:
+    theirs plus each module and class fixture they need, once; finish: learned, else nothing.
     """
     if costs is None:
         return Parts(setup=overhead, tests=tests)
@@ -339,6 +344,12 @@ class ProcessTimes:
     configured: float
     first: float
     last: float
+    opening: float = 0.0
+    """Of ``first`` .. ``last``: the session and package fixtures the first test set up
+    (``core.fixtures.Charges.startup``), start-up rather than tests."""
+    closing: float = 0.0
+    """Likewise the last test's teardown beyond a typical one, the session's
+    (``Charges.finish``): finish rather than tests."""
 
 
 def measure(
@@ -354,15 +365,28 @@ def measure(
     """A shard's parts from its own clock: ``None`` when no process ran a test.
 
     Start-up: the shard's start to its first process, plus each process's start to its first
-    test (so what ``shard-action run`` does before pytest counts as start-up too); tests: each
-    process's first test start to its last test end; finish: the rest of the shard's wall.
+    test and the session fixtures that test set up (so what ``shard-action run`` does before
+    pytest counts as start-up too); tests: each process's first test start to its last test end,
+    less those fixtures and the session's teardown; finish: the rest of the shard's wall.
     """
     if not processes:
         return None
     lead = max(0.0, processes[0].began - started)
-    startup = lead + math.fsum(max(0.0, p.first - p.began) for p in processes)
-    tests = math.fsum(max(0.0, p.last - p.first) for p in processes)
-    interpreter = lead + math.fsum(max(0.0, p.configured - p.began) for p in processes)
+    opening = [min(max(0.0, p.opening), max(0.0, p.last - p.first)) for p in processes]
+    closing = [
+        min(max(0.0, p.closing), max(0.0, p.last - p.first - o))
+        for p, o in zip(processes, opening, strict=True)
+    ]
+    startup = lead + math.fsum(
+        max(0.0, p.first - p.began) + o for p, o in zip(processes, opening, strict=True)
+    )
+    tests = math.fsum(
+        max(0.0, p.last - p.first) - o - c
+        for p, o, c in zip(processes, opening, closing, strict=True)
+    )
+    interpreter = lead + math.fsum(
+        max(0.0, p.configured - p.began) + o for p, o in zip(processes, opening, strict=True)
+    )
     finish = max(0.0, finished - started - startup - tests)
     return Measured(
         parts=Parts(

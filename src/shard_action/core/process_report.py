@@ -69,6 +69,8 @@ class TestResult:
     setup: float | None = None
     """The set-up phase alone (``None``: not reported); a scope's fixtures fall here."""
     teardown: float | None = None
+    shared: float | None = None
+    """Of the set-up: the session and package fixtures it set up (``None``: not reported)."""
 
 
 @dataclass(frozen=True, slots=True)
