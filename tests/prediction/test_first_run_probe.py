@@ -66,10 +66,11 @@ def _document(seconds: dict[str, float], cut: dict[str, float] | None = None) ->
 def test_a_probe_scales_every_source_size_estimate_by_hand() -> None:
     tests = _items({"a.py": 2, "b.py": 3})
     sizes = {"a.py": 600, "b.py": 900}  # 300 bytes per test: 2 ms each
-    calibration = probe.calibration(_document({"a.py::t0": 0.2}), tests, sizes)
+    three = {"a.py::t0": 0.2, "a.py::t1": 0.2, "b.py::t0": 0.2}
+    calibration = probe.calibration(_document(three), tests, sizes)
     assert calibration is not None
-    assert (calibration.tests, calibration.cut) == (1, 0)
-    assert calibration.factor == pytest.approx(100.0)  # 0.2 s measured against 2 ms
+    assert (calibration.tests, calibration.cut) == (3, 0)
+    assert calibration.factor == pytest.approx(100.0)  # 0.6 s measured against 6 ms
     plan = make_plan(
         Config(shards=1), tests, Timings(), mode="parallel", mode_reason="t",
         file_bytes=sizes, calibration=calibration,
@@ -77,7 +78,7 @@ def test_a_probe_scales_every_source_size_estimate_by_hand() -> None:
     assert plan.totals.seconds == pytest.approx(5 * 0.2)
     info = plan.timings.estimate
     assert info.probe is not None and info.probe.factor == pytest.approx(100.0)
-    assert "scaled x100 by a probe that ran 1 of them" in info.reliability
+    assert "scaled x100 by a probe that ran 3 of them" in info.reliability
     assert estimate.PROBED_RELIABILITY in info.reliability
     assert not info.first_run  # no fixed costs estimated here
     unprobed = make_plan(
@@ -88,18 +89,56 @@ def test_a_probe_scales_every_source_size_estimate_by_hand() -> None:
     assert "without any timing" in unprobed.timings.estimate.reliability
 
 
-def test_a_test_cut_at_the_budget_counts_as_far_as_it_got() -> None:
+def test_a_test_cut_at_the_budget_counts_at_most_as_much_as_the_finished_ones() -> None:
     tests = _items({"a.py": 2, "b.py": 3})
     sizes = {"a.py": 600, "b.py": 900}
-    document = _document({"a.py::t0": 0.002}, cut={"b.py::t1": 0.998})
+    finished = {"a.py::t0": 0.002, "a.py::t1": 0.002, "b.py::t0": 0.002}
+    document = _document(finished, cut={"b.py::t1": 0.3})
     calibration = probe.calibration(document, tests, sizes)
-    assert calibration is not None and (calibration.tests, calibration.cut) == (2, 1)
-    assert calibration.factor == pytest.approx(1.0 / 0.004)
+    assert calibration is not None and (calibration.tests, calibration.cut) == (4, 1)
+    # 6 ms finished + the cut 0.3 s counted as 6 ms, against 4 tests x 2 ms: x1.5, not x38
+    assert calibration.measured == pytest.approx(0.012)
+    assert calibration.factor == pytest.approx(0.012 / 0.008)
+    short = probe.calibration(_document(finished, cut={"b.py::t1": 0.002}), tests, sizes)
+    assert short is not None and short.factor == pytest.approx(1.0)  # under the bound: as run
     plan = make_plan(
         Config(shards=1), tests, Timings(), mode="parallel", mode_reason="t",
         file_bytes=sizes, calibration=calibration,
     )  # fmt: skip
     assert "1 of them cut at the budget" in plan.timings.estimate.reliability
+
+
+@pytest.mark.parametrize(
+    ("seconds", "cut"),
+    [({}, {"a.py::t0": 5.0}), ({"a.py::t1": 0.001, "b.py::t0": 0.001}, {"a.py::t0": 5.0})],
+)
+def test_fewer_than_three_finished_tests_scale_nothing_and_the_plan_says_why(
+    seconds: dict[str, float], cut: dict[str, float]
+) -> None:
+    """One slow test cut at the budget said x1000 for 300 trivial tests: it is not trusted."""
+    tests = _items({"a.py": 2, "b.py": 3})
+    sizes = {"a.py": 600, "b.py": 900}
+    calibration = probe.calibration(_document(seconds, cut), tests, sizes)
+    assert calibration is not None and calibration.factor == 1.0
+    plan = make_plan(
+        Config(shards=1), tests, Timings(), mode="parallel", mode_reason="t",
+        file_bytes=sizes, calibration=calibration,
+    )  # fmt: skip
+    assert plan.totals.seconds == pytest.approx(5 * 0.002)  # unscaled
+    info = plan.timings.estimate
+    assert info.probe is not None and info.probe.unused is not None
+    finished = f"finished {len(seconds)} test{'' if len(seconds) == 1 else 's'} within its 5 s"
+    assert finished in info.reliability and "3 needed" in info.reliability
+    assert "unscaled" in info.reliability
+
+
+def test_the_factor_is_clamped() -> None:
+    tests = _items({"a.py": 3})
+    sizes = {"a.py": 900}
+    slow = probe.calibration(_document({t.id: 60.0 for t in tests}), tests, sizes)
+    assert slow is not None and slow.factor == estimate.FACTOR_RANGE[1]
+    fast = probe.calibration(_document({t.id: 1e-6 for t in tests}), tests, sizes)
+    assert fast is not None and fast.factor == estimate.FACTOR_RANGE[0]
 
 
 def test_a_probe_is_unused_when_every_test_has_a_timing() -> None:
@@ -356,3 +395,27 @@ def test_quarantined_tests_are_not_probed(tmp_path: Path) -> None:
     assert document.probe is not None
     assert "test_slow.py::test_s1" in document.probe.sample
     assert "test_slow.py::test_s0" not in document.probe.sample
+
+
+def test_one_slow_test_cut_at_the_budget_does_not_scale_the_suite(tmp_path: Path) -> None:
+    """The reviewer's case, smaller: a 30 s test runs first and is cut, 15 trivial ones never
+    run. Unguarded, it scaled the suite x500 (about 16 s for a 0.03 s suite)."""
+    (tmp_path / "pytest.ini").write_text("[pytest]\n", "utf-8")
+    (tmp_path / "test_a_slow.py").write_text(
+        "import time\n\n\ndef test_slow():\n    time.sleep(30)\n", "utf-8"
+    )
+    (tmp_path / "test_b_fast.py").write_text(
+        "import pytest\n\n\n@pytest.mark.parametrize('n', range(15))\ndef test_f(n):\n"
+        "    assert n >= 0\n",
+        "utf-8",
+    )
+    began = time.monotonic()
+    proc = _plan(tmp_path, "--probe", "1")
+    assert proc.returncode == 0, proc.stderr
+    assert time.monotonic() - began < 25
+    said = " ".join(proc.stdout.split())
+    assert "first-run probe: not used (finished 0 tests within its 1 s budget" in said
+    plan = json.loads((tmp_path / "out" / "plan.json").read_text("utf-8"))
+    assert plan["totals"]["seconds"] < 1.0
+    assert "3 needed" in plan["timings"]["estimate"]["reliability"]
+    assert set(_document_of(tmp_path).probe.cut) == {"test_a_slow.py::test_slow"}  # type: ignore[union-attr]

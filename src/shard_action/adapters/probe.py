@@ -125,6 +125,8 @@ def _told(probe: core.ProbeTimes, calibration: Calibration | None) -> str:
     if calibration is None:
         why = probe.problem or "no test took measurable time"
         return f"first-run probe: nothing measured ({why}); estimates from source size alone"
+    if calibration.unused is not None:
+        return f"first-run probe: not used ({calibration.unused}); estimates from source size alone"
     return (
         f"first-run probe (no history): timed {count(calibration.tests, 'test')} in "
         f"{calibration.measured:.2g} s, estimates scaled x{calibration.factor:.3g} "

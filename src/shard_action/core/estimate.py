@@ -125,7 +125,8 @@ def per_test(file_bytes: int | None, tests_in_file: int) -> float:
 
 
 FACTOR_RANGE: Final = (0.01, 1000.0)
-"""A probe's factor is clamped to this: beyond it a few tests say more about themselves."""
+"""A probe's factor is clamped to this: beyond it a few tests say more about themselves than
+about the suite (the rule alone was 0.007x-0.17x of measured suites, docs/benchmarks.md)."""
 PROBED_HIGH: Final = 600.0
 """Seconds per test a probe-scaled estimate may reach (the unscaled rule stops at HIGH)."""
 
@@ -139,16 +140,23 @@ class Calibration:
     cut: int
     measured: float
     estimated: float
+    unused: str | None = None
+    """Why the factor is not trusted (too few tests finished), if so: then it is 1."""
 
     @property
     def factor(self) -> float:
         """Measured over estimated: what every source-size estimate is multiplied by."""
+        if self.unused is not None:
+            return 1.0
         low, high = FACTOR_RANGE
         return min(high, max(low, self.measured / self.estimated))
 
     def info(self) -> ProbeInfo:
         """What ``plan.json`` says of it."""
-        return ProbeInfo(tests=self.tests, cut=self.cut, measured=self.measured, factor=self.factor)
+        return ProbeInfo(
+            tests=self.tests, cut=self.cut, measured=self.measured, factor=self.factor,
+            unused=self.unused,
+        )  # fmt: skip
 
 
 def per_file(
@@ -192,7 +200,12 @@ def reliability(methods: Mapping[str, int], probe: ProbeInfo | None = None) -> s
     parts = []
     if near:
         parts.append(f"{near} from measured tests of the same file or lane (close)")
-    if guessed and probe is not None:
+    if guessed and probe is not None and probe.unused is not None:
+        parts.append(
+            f"{guessed} from source size, unscaled: the first-run probe {probe.unused} "
+            f"({RELIABILITY} on the suite total, nothing per test)"
+        )
+    elif guessed and probe is not None:
         cut = f", {probe.cut} of them cut at the budget" if probe.cut else ""
         parts.append(
             f"{guessed} from source size scaled x{probe.factor:.3g} by a probe that ran "

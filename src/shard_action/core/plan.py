@@ -127,6 +127,9 @@ class ProbeInfo(Frozen):
         description="Measured over the source-size estimate of the same tests: what every "
         "source-size estimate was multiplied by.",
     )
+    unused: str | None = Field(
+        None, description="Why its factor was not used (too few tests finished), if so: factor 1."
+    )
 
 
 class EstimateInfo(Frozen):

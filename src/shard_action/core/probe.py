@@ -28,6 +28,7 @@ from shard_action.core import estimate
 from shard_action.core.documents import Document, Frozen
 from shard_action.core.estimate import Calibration, Collection
 from shard_action.core.models import TestItem
+from shard_action.core.units import count
 
 PER_LANE: Final = 16
 """Tests probed per lane instance. Simulated on quiet serial durations with a 5 s budget: 16
@@ -37,6 +38,9 @@ and 0.50x, but at half the speed the budget cut the sample after the first file 
 read 8x: a cut sample is decided by whichever file ran first (docs/benchmarks.md)."""
 MAX_TESTS: Final = 64
 """At most this many in all (one process, one import of each of their files)."""
+MIN_FINISHED: Final = 3
+"""Tests the probe must finish before its factor is used: one test (say a 30 s one cut at the
+budget) says how fast that test is, not the suite, and scaled 300 trivial tests x1000."""
 DEFAULT_BUDGET: Final = 5.0
 """Seconds of test time the probe may take (``probe`` in the config; 0 turns it off)."""
 
@@ -128,20 +132,32 @@ def calibration(
     document: FirstRunFile, tests: Sequence[TestItem], file_bytes: Mapping[str, int]
 ) -> Calibration | None:
     """The probed tests' time against what the source-size rule gives the same tests;
-    ``None`` when nothing was probed (or nothing took measurable time)."""
+    ``None`` when nothing was probed (or nothing took measurable time).
+
+    The tests cut at the budget count as far as they got, but together at most as much as the
+    finished ones (a cut test is a lower bound on one test, so at most it doubles the factor);
+    fewer than :data:`MIN_FINISHED` finished tests give a calibration marked unused (factor 1),
+    so the plan can say why it did not scale."""
     probe = document.probe
     if probe is None or not (probe.seconds or probe.cut):
         return None
     files = [t.file for t in tests]
     per_test = estimate.per_file(file_bytes, Counter(files))
     file_of = {t.id: t.file for t in tests}
-    timed = {**probe.seconds, **probe.cut}
-    known = [test_id for test_id in timed if test_id in file_of]
-    if not known:
+    finished = [t for t in probe.seconds if t in file_of]
+    cut = [t for t in probe.cut if t in file_of and t not in probe.seconds]
+    done = math.fsum(probe.seconds[t] for t in finished)
+    so_far = math.fsum(probe.cut[t] for t in cut)
+    estimated = math.fsum(per_test[file_of[t]] for t in (*finished, *cut))
+    if done + so_far <= 0 or estimated <= 0:
         return None
-    measured = math.fsum(timed[t] for t in known)
-    estimated = math.fsum(per_test[file_of[t]] for t in known)
-    if measured <= 0 or estimated <= 0:
-        return None
-    cut = sum(1 for t in known if t in probe.cut)
-    return Calibration(tests=len(known), cut=cut, measured=measured, estimated=estimated)
+    unused = None
+    if len(finished) < MIN_FINISHED:
+        unused = (
+            f"finished {count(len(finished), 'test')} within its {probe.budget:g} s budget "
+            f"({MIN_FINISHED} needed to trust it)"
+        )
+    return Calibration(
+        tests=len(finished) + len(cut), cut=len(cut), measured=done + min(so_far, done),
+        estimated=estimated, unused=unused,
+    )  # fmt: skip
