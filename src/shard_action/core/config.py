@@ -220,9 +220,10 @@ class Config(_Strict):
     probe: Annotated[float, Field(ge=0, le=600, allow_inf_nan=False)] = Field(
         5.0,
         description="First run (no timing for any test): seconds of test time the plan may "
-        "spend running a fixed sample of the tests (16 per lane, chosen by a hash of the id) to "
-        "scale the estimated durations by what they took; kept in `first-run.json` beside the "
-        "plan. 0: off.",
+        "spend running a fixed sample of the tests (16 per lane, at most 64, chosen by a hash of "
+        "the id, quarantined ones left out) in one pytest process with the plan job's plain "
+        "environment, to scale the estimated durations by what they took (3 must finish); kept "
+        "in `first-run.json` beside the plan. Skipped with `shards = 1` or serial mode. 0: off.",
     )
     mode: Literal["auto", "parallel", "serial"] = Field(
         "auto", description="`auto` follows the history's mode; the others force one."
