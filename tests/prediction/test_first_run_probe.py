@@ -309,9 +309,12 @@ def _alive(pgid: int) -> bool:
     return True
 
 
-def test_interrupting_the_plan_ends_the_probe_s_pytest(tmp_path: Path) -> None:
-    """Ctrl-C of ``plan`` while the probe's test sleeps: the probe's process group (its own
-    session, so the terminal's signal does not reach it) is killed, not left orphaned."""
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_interrupting_the_plan_ends_the_probe_s_pytest(
+    tmp_path: Path, sig: signal.Signals, code: int
+) -> None:
+    """Ctrl-C or SIGTERM of ``plan`` while the probe's test sleeps: the probe's process group
+    (its own session, so the terminal's signal does not reach it) is killed, not orphaned."""
     (tmp_path / "pytest.ini").write_text("[pytest]\n", "utf-8")
     (tmp_path / "test_sleep.py").write_text(
         "import os, pathlib, time\n\n\ndef test_sleep():\n"
@@ -331,8 +334,8 @@ def test_interrupting_the_plan_ends_the_probe_s_pytest(tmp_path: Path) -> None:
         while not (marker.exists() and marker.read_text()) and time.monotonic() < deadline:
             time.sleep(0.05)
         pgid = int(marker.read_text())
-        plan.send_signal(signal.SIGINT)
-        assert plan.wait(timeout=30) == 130
+        plan.send_signal(sig)
+        assert plan.wait(timeout=30) == code
         deadline = time.monotonic() + 5
         while _alive(pgid) and time.monotonic() < deadline:
             time.sleep(0.05)
