@@ -349,27 +349,32 @@ def test_interrupting_the_plan_ends_the_probe_s_pytest(
 
 
 _BROKEN_RUN = (
-    "import os, sys\n\n\ndef pytest_collection_finish(session):\n"
-    "    if not session.config.option.collectonly:\n"
+    "import os, pathlib, sys\n\n\ndef pytest_collection_finish(session):\n"
+    "    down = pathlib.Path(__file__).resolve().parent.parent / 'down'\n"
+    "    if down.exists() and not session.config.option.collectonly:\n"
     "        sys.stderr.write('fixture server down ##[error]forged\\n')\n"
     "        sys.stderr.flush()\n        os._exit(3)\n"
 )
-"""A conftest that lets the plan's collection pass and stops the probe's run before any test."""
+"""A conftest that lets the plan's collection pass and stops the probe's run before any test
+while a file outside the tree (so outside the collection cache's key) says the server is down."""
 
 
 def test_a_probe_that_ran_nothing_says_why_and_is_not_cached(tmp_path: Path) -> None:
-    _project(tmp_path)
-    (tmp_path / "conftest.py").write_text(_BROKEN_RUN, "utf-8")
-    proc = _plan(tmp_path)
+    root = tmp_path / "project"
+    root.mkdir()
+    _project(root)
+    (root / "conftest.py").write_text(_BROKEN_RUN, "utf-8")
+    (tmp_path / "down").touch()
+    proc = _plan(root)
     assert proc.returncode == 0, proc.stderr
     said = " ".join(proc.stdout.split())
     assert "pytest ended (exit 3) before any test ran: fixture server down" in said
     assert "##[error]" not in proc.stdout and "##%5Berror]forged" in said  # command-safe
-    assert _document_of(tmp_path).probe is not None
-    (tmp_path / "conftest.py").unlink()  # fixed: the next plan probes again, no stale failure
-    again = _plan(tmp_path)
+    assert _document_of(root).probe is not None
+    (tmp_path / "down").unlink()  # back up, the tree unchanged: the next plan probes again
+    again = _plan(root)
     assert again.returncode == 0, again.stderr
-    document = _document_of(tmp_path)
+    document = _document_of(root)
     assert document.probe is not None and document.probe.problem is None
     assert "by a probe that ran 12 of them" in " ".join(again.stdout.split())
 
