@@ -25,6 +25,7 @@ CONFIG = """
 shard-overhead = 0.0
 coverage = false
 early-flake-runs = 2
+probe = 0  # the invocation counters would count the first plan's sample of the tests too
 """
 SLOW = "import time\n\ndef test_takes_its_time():\n    time.sleep(10)\n"
 """10 s: the spare time must hold both rounds even when a loaded machine slows the short shard."""

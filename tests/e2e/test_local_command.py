@@ -194,7 +194,18 @@ def test_an_interrupted_local_run_ends_every_process_it_started(
     pids.mkdir()
     # coverage on (the default): each shard's runner is `coverage run … pytest`
     local = subprocess.Popen(
-        [sys.executable, "-m", "shard_action", "local", "--shards", "2", "--no-history"],
+        # no first-run probe: its own process would run a hanging test too (tested apart)
+        [
+            sys.executable,
+            "-m",
+            "shard_action",
+            "local",
+            "--shards",
+            "2",
+            "--no-history",
+            "--probe",
+            "0",
+        ],
         cwd=project,
         env=clean_env({"PID_DIR": str(pids)}),
         stdout=subprocess.PIPE,

@@ -14,7 +14,8 @@ from tests.report.factories import plan, shard
 def _lanes_cost(built: Plan, per_test: float) -> Plan:
     """Give every lane ``per_test`` seconds per test on average (the placement's cost)."""
     lanes = [
-        lane.model_copy(update={"tests": 10, "seconds": 10 * per_test}) for lane in built.lanes
+        lane.model_copy(update={"tests": 10, "seconds": 10 * per_test, "longest": per_test})
+        for lane in built.lanes
     ]
     return built.model_copy(update={"lanes": lanes})
 
@@ -113,3 +114,33 @@ def test_a_second_lane_in_the_same_shard_pays_its_own_processes() -> None:
     # 5 s of room: lane a's new test 2 x 0.5 + 2 x 2 s = 5 s fits; lane b's would need 5 s more
     assert [(e.lane, e.tests) for e in placed.plan.shards[0].early] == [("a", ["t/a.py::new_a"])]
     assert (placed.new, placed.placed) == (2, 1)
+
+
+def test_one_long_test_in_the_lane_does_not_make_every_new_test_cost_as_much() -> None:
+    # the lane: one 10 s test and eleven of 0.01 s; a-1 holds the long one (12 s), a-2 has 8 s
+    # of room. A new test costs the lane's other tests' mean, 0.01 s: 2 rounds of the 2 new
+    # tests (0.04 s) and 2 processes (2 x 1 s) fit; at the lane's plain mean (0.84 s) they
+    # needed 5.4 s, and at a smaller room nothing would fit
+    built = plan(
+        [
+            shard("a-1", ["t/slow.py::t"], predicted=12.0),
+            shard("a-2", ["t/b.py::old", "t/b.py::new_1", "t/b.py::new_2"], predicted=4.0),
+        ]
+    )
+    lanes = [
+        lane.model_copy(update={"tests": 12, "seconds": 10.11, "longest": 10.0})
+        for lane in built.lanes
+    ]
+    built = built.model_copy(update={"lanes": lanes})
+    placed = place_early_runs(built.model_copy(), {"t/slow.py::t", "t/b.py::old"}, 2)
+    assert (placed.new, placed.placed) == (2, 2)
+    tight = built.model_copy(
+        update={
+            "shards": [
+                built.shards[0],
+                built.shards[1].model_copy(update={"predicted_seconds": 9.5}),
+            ]
+        }
+    )
+    # 2.5 s of room: 2 processes (2 s) + 0.04 s fit; at the plain mean (5.4 s) they did not
+    assert place_early_runs(tight, {"t/slow.py::t", "t/b.py::old"}, 2).placed == 2

@@ -69,8 +69,14 @@ def _rooms(plan: Plan) -> list[_Room]:
 
 
 def _per_test(plan: Plan) -> Mapping[str, float]:
-    """A new test's cost: its lane's mean test time (the plan keeps no per-test estimate)."""
-    return {lane.name: lane.seconds / lane.tests if lane.tests else 0.0 for lane in plan.lanes}
+    """A new test's cost: its lane's mean test time without its longest test (the plan keeps
+    no per-test estimate; one 10 s test among a dozen of 1 ms made every new test cost 0.8 s)."""
+    return {
+        lane.name: (lane.seconds - lane.longest) / (lane.tests - 1)
+        if lane.tests > 1
+        else lane.seconds
+        for lane in plan.lanes
+    }
 
 
 def changed_paths(lines: Iterable[str]) -> frozenset[str]:
