@@ -4,13 +4,16 @@ a shard's manifest from its ledger, and which demoted tests a plan takes from th
 from __future__ import annotations
 
 import json
+from dataclasses import fields
 from datetime import timedelta
 
 from shard_action.core.demotion import DemotedTest, Demotion
+from shard_action.core.flakiness import Verdict
 from shard_action.core.history import History
 from shard_action.core.ledger import Ledger, SliceRecord
 from shard_action.core.plan import EMPTY_SHARD_ID
 from shard_action.core.plan_outputs import outputs
+from shard_action.core.report_document import TestEntry
 from shard_action.core.shard_manifest import Ended, manifest_of
 
 from .factories import T0, plan, shard
@@ -63,3 +66,8 @@ def test_max_demoted_0_turns_off_what_the_history_demoted() -> None:
     history = History(demotion=Demotion(demoted=demoted))
     assert history.demoted_for(3) == demoted
     assert history.demoted_for(0) == []
+
+
+def test_a_test_entry_holds_every_fact_of_its_verdict() -> None:
+    """``TestEntry.of`` takes the verdict as it is: a fact the verdict gains needs a field."""
+    assert {f.name for f in fields(Verdict)} <= set(TestEntry.model_fields)

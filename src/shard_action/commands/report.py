@@ -81,12 +81,8 @@ def make_report(
         Problem(kind="coverage", source=p.source, message=p.message, shard=p.shard)
         for p in merged.problems
     ]
-    settings = Settings(
-        flaky_threshold=config.flaky_threshold,
-        recover_after=config.recover_after,
-        outage_threshold=config.outage_threshold,
-        promote_after=config.promote_after,
-        max_demoted=config.max_demoted,
+    settings = Settings.of(
+        config,
         fork=fork,
         sha=env.get("GITHUB_SHA"),
         today=today_utc(),

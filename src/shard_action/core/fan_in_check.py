@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from shard_action.core.completeness import Completeness, Executed, Instance
+from shard_action.core.completeness import Completeness, Executed
 from shard_action.core.completeness import check as completeness_of
 from shard_action.core.early_flakes import early_failures
 from shard_action.core.fan_in_given import ShardResult
@@ -48,7 +48,8 @@ def check(plan: Plan, shards: Sequence[ShardResult]) -> Checked:
     verdicts, unmatched = _verdicts(completeness, by_shard)
     fanned_out = completeness.fanned_out
     entries = tuple(
-        _entry(i, verdicts[n], i.test in fanned_out) for n, i in enumerate(completeness.executed)
+        TestEntry.of(i, verdicts[n], i.test in fanned_out)
+        for n, i in enumerate(completeness.executed)
     )
     early = early_failures(r.manifest for r in by_shard.values())
     entries = tuple(_early_flaky(e, early) for e in entries) if early else entries
@@ -166,29 +167,6 @@ def _merge_members(parts: Sequence[Verdict]) -> Verdict:
     if worst.status == "skipped" and any(p.status != "skipped" for p in parts):
         worst = next(p for p in parts if p.status != "skipped")
     return merge_worst(parts, worst)
-
-
-def _entry(instance: Instance, verdict: Verdict, fanned_out: bool) -> TestEntry:
-    # One per executed test: built from already-typed values, so without validation.
-    return TestEntry.model_construct(
-        test=instance.test,
-        lane=instance.lane,
-        shard=instance.shard,
-        status=verdict.status,
-        outcome=verdict.outcome,
-        attempts=verdict.attempts,
-        seconds=verdict.seconds,
-        message=verdict.message,
-        failures=list(verdict.failures),
-        file=verdict.file,
-        line=verdict.line,
-        classname=verdict.classname,
-        name=verdict.name,
-        evidence=list(verdict.evidence),
-        kind=instance.kind,
-        fanned_out=fanned_out,
-        cases=verdict.cases,
-    )
 
 
 def _early_flaky(entry: TestEntry, early: Mapping[tuple[str, str], str]) -> TestEntry:

@@ -8,7 +8,7 @@ from shard_action.core.fan_in_judge import Judged
 from shard_action.core.history import History
 from shard_action.core.mode import ModeDecision, RunFacts, next_mode
 from shard_action.core.plan import Plan
-from shard_action.core.report_document import ModeEntry
+from shard_action.core.report_document import ModeEntry, ModeThresholds
 
 
 def decide(previous: History, judged: Judged, settings: Settings) -> ModeDecision:
@@ -42,6 +42,7 @@ def mode_entry(
         reason = f"unchanged ({cause}): {previous.mode.reason}"
         upcoming, changed = previous.mode.model_copy(update={"reason": reason}), False
     return ModeEntry(
+        **ModeThresholds.taken_from(settings),
         mode=plan.mode,
         reason=plan.mode_reason,
         next=upcoming,
@@ -51,8 +52,5 @@ def mode_entry(
         rate_flaky=len(run.flaky),
         rate_tests=run.tests,
         outage=run.outage,
-        outage_threshold=settings.outage_threshold,
-        flaky_threshold=settings.flaky_threshold,
-        recover_after=settings.recover_after,
         flaky_on_their_own=decision.flaky_on_their_own,
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from shard_action.core.config import (
     FLAKY_THRESHOLD,
@@ -16,6 +17,7 @@ from shard_action.core.config import (
 )
 from shard_action.core.history import History, Limits
 from shard_action.core.manifest import ShardManifest
+from shard_action.core.plan import FanInSettings
 from shard_action.core.report_document import Problem
 from shard_action.core.results import JUnitReport
 
@@ -64,6 +66,13 @@ class Settings:
     """The date suggested quarantine entries count their expiry from (None: no suggestions)."""
     concurrency: int | None = None
     """Shard processes run at once on one machine (``local``); None on CI."""
+
+    @classmethod
+    def of(cls, thresholds: object, **rest: Any) -> Settings:
+        """The settings with ``thresholds``' value (a config, or a plan's ``fan_in``) of each
+        :class:`~shard_action.core.plan.FanInSettings` field: the one list of them."""
+        taken = {name: getattr(thresholds, name) for name in FanInSettings.model_fields}
+        return cls(**taken, **rest)
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,20 +40,8 @@ def with_quarantine(
         if status != "quarantined" and status in FAILED_FIRST:
             test = test.model_copy(update={"verdict": status, "status": "quarantined"})
             judged[n] = test
-        rows.append(
-            QuarantinedEntry(
-                test=test.test,
-                lane=test.lane,
-                shard=test.shard,
-                status=test.verdict or ("passed" if status == "quarantined" else status),
-                owner=entry.owner,
-                reason=entry.reason,
-                expires=entry.expires,
-                flip_rate=test.flip_rate,
-                flip_window=test.flip_window,
-                fanned_out=test.fanned_out,
-            )
-        )
+        done = test.verdict or ("passed" if status == "quarantined" else status)
+        rows.append(QuarantinedEntry.of(test, entry, done))
     return judged, rows
 
 
@@ -74,15 +62,8 @@ def suggestions(
         )
         if not own:
             continue
-        rows.append(
-            SuggestedEntry(
-                test=test.test,
-                lane=test.lane,
-                flip_rate=test.flip_rate,
-                flip_window=test.flip_window,
-                reason=f"flaky on its own: {flip_note(test.flip_rate, test.flip_window)}",
-            )
-        )
+        note = flip_note(test.flip_rate, test.flip_window)
+        rows.append(SuggestedEntry.of(test, f"flaky on its own: {note}"))
     return rows
 
 

@@ -13,14 +13,16 @@ entry as its placement and its verdict). The exit status is part of the document
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import fields
 from datetime import date
-from typing import ClassVar, Final, Literal
+from typing import Any, ClassVar, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from shard_action.core.completeness import (
     DriftNote,
     FannedOut,
+    Instance,
     LostShard,
     LostTest,
     RunTwice,
@@ -29,9 +31,11 @@ from shard_action.core.completeness import (
 from shard_action.core.config import OUTAGE_THRESHOLD
 from shard_action.core.demotion import DemotionRow
 from shard_action.core.documents import Document
+from shard_action.core.flakiness import Verdict
 from shard_action.core.mode import ModeState
 from shard_action.core.outcomes import EntryStatus, Outcome, Status
 from shard_action.core.prediction import Parts
+from shard_action.core.quarantine import QuarantineEntry
 from shard_action.core.trends import Trends
 
 REPORT_VERSION: Final = 2
@@ -96,16 +100,40 @@ class Counts(_Model):
         return self.failed + self.broken
 
 
-class TestEntry(_Model):
+class _Named(_Model):
+    """Which test: its id and the lane instance it belongs to."""
+
+    test: str
+    lane: str
+
+
+class _Placed(_Named):
+    """Where a test ran: its shard, and whether its id runs in more than one lane instance."""
+
+    shard: str
+    fanned_out: FannedOut = False
+
+
+class _Flips(_Model):
+    """A test's flip rate (``core.history.flip_rate``), for a flaky or failing one."""
+
+    flip_rate: float | None = Field(None, description="Over the history's window, this run in.")
+    flip_window: int | None = Field(None, description="Runs the flip rate is over.")
+
+
+def _fields_of(entry: BaseModel, *parts: type[BaseModel]) -> dict[str, Any]:
+    """``entry``'s values of the fields the ``parts`` define: one model's facts, shown in
+    another without restating them field by field."""
+    return {name: getattr(entry, name) for part in parts for name in part.model_fields}
+
+
+class TestEntry(_Flips, _Placed):
     """One executed test: where it ran (test, lane, shard) and its verdict; built whole by the
     fan-in's stages (``model_copy``), never changed afterwards."""
 
     __test__ = False
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    test: str
-    lane: str
-    shard: str
     status: EntryStatus
     outcome: Outcome
     attempts: int
@@ -118,10 +146,7 @@ class TestEntry(_Model):
     name: str | None = None
     evidence: list[str] = Field(default_factory=list)
     kind: Literal["planned", "drift", "unplanned"] = "planned"
-    fanned_out: FannedOut = False
     cases: int = Field(0, description="JUnit test cases behind it (a whole file: several).")
-    flip_rate: float | None = Field(None, description="Over the history's window, this run in.")
-    flip_window: int | None = Field(None, description="Runs the flip rate is over.")
     known_flaky: bool = Field(
         False,
         description="Failed every attempt, but flaky in the history's window: `failed`, "
@@ -136,30 +161,49 @@ class TestEntry(_Model):
         "`broken`, `flaky`).",
     )
 
+    @classmethod
+    def of(cls, instance: Instance, verdict: Verdict, fanned_out: bool) -> TestEntry:
+        """The entry of an executed test: its placement and its verdict, as they are."""
+        judged = {f.name: getattr(verdict, f.name) for f in fields(verdict)}
+        judged.update(failures=list(verdict.failures), evidence=list(verdict.evidence))
+        # One per executed test: built from already-typed values, so without validation.
+        return cls.model_construct(
+            test=instance.test,
+            lane=instance.lane,
+            shard=instance.shard,
+            kind=instance.kind,
+            fanned_out=fanned_out,
+            **judged,
+        )
 
-class QuarantinedEntry(_Model):
+
+class QuarantinedEntry(_Flips, _Placed):
     """A test of the quarantine file that ran in this run, with what became of it."""
 
-    test: str
-    lane: str
-    shard: str
     status: Status = Field(description="What happened to it (`passed`: maybe it is fixed).")
     owner: str
     reason: str
     expires: date
-    flip_rate: float | None = None
-    flip_window: int | None = None
-    fanned_out: FannedOut = False
+
+    @classmethod
+    def of(cls, test: TestEntry, rule: QuarantineEntry, status: Status) -> QuarantinedEntry:
+        return cls(
+            **_fields_of(test, _Placed, _Flips),
+            status=status,
+            owner=rule.owner,
+            reason=rule.reason,
+            expires=rule.expires,
+        )
 
 
-class SuggestedEntry(_Model):
+class SuggestedEntry(_Flips, _Named):
     """A test worth quarantining: flaky on its own (serial cannot fix it) and not quarantined."""
 
-    test: str
-    lane: str
-    flip_rate: float | None
-    flip_window: int | None
     reason: str
+
+    @classmethod
+    def of(cls, test: TestEntry, reason: str) -> SuggestedEntry:
+        return cls(**_fields_of(test, _Named, _Flips), reason=reason)
 
 
 class LostGroup(_Model):
@@ -273,7 +317,20 @@ class CoverageEntry(_Model):
     )
 
 
-class ModeEntry(_Model):
+class ModeThresholds(_Model):
+    """The settings the mode was decided by (``core.fan_in_given.Settings`` holds them)."""
+
+    outage_threshold: float = OUTAGE_THRESHOLD
+    flaky_threshold: float
+    recover_after: int
+
+    @classmethod
+    def taken_from(cls, settings: object) -> dict[str, Any]:
+        """The thresholds of ``settings`` (any object with these names), as keyword values."""
+        return {name: getattr(settings, name) for name in cls.model_fields}
+
+
+class ModeEntry(ModeThresholds):
     mode: Literal["parallel", "serial"] = Field(description="The mode this run used.")
     reason: str
     next: ModeState = Field(
@@ -292,9 +349,6 @@ class ModeEntry(_Model):
         description="Why the run looked like an outage: then it did not count toward the flaky "
         "rate or the mode, and its failures are not in the tests' history.",
     )
-    outage_threshold: float = OUTAGE_THRESHOLD
-    flaky_threshold: float
-    recover_after: int
     flaky_on_their_own: bool
 
 
