@@ -18,7 +18,8 @@ starting pytest), ``collect`` (-> first test), ``tests`` (first start -> last en
 (last end -> process exit: pytest's session end, JUnit, our events/manifest/coverage save), and
 ``overhead`` = wall - tests, whose ours - bare difference is our cost per shard without the
 test phase's run-to-run noise (the per-test events we write are inside ``tests``; the whole
-wall difference is printed too).
+wall difference is printed too), and ``cpu`` (user + system seconds of the process tree,
+which a loaded machine barely moves: our own cost in CPU).
 
 Run: ``.venv/bin/python benchmarks/run_overhead.py [--coverage] [--repeats 5] [--shards 16]``.
 """
@@ -28,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import sys
 import tempfile
@@ -53,6 +55,9 @@ class Phases:
     finish: float
     ran: int
     code: int
+    cpu: float = 0.0
+    """User + system seconds of the whole process tree: unlike the wall, barely moved by the
+    machine's load, so ours - bare in CPU is our own cost even on a shared machine."""
 
     @property
     def overhead(self) -> float:
@@ -107,9 +112,12 @@ def run_one(layout: nx.Layout, tool: str, shard_id: str, files: Sequence[str], t
             *nx.JUNIT_ARGS,
             *files,
         ]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
     code = nx.run_timed(command, cwd=layout.suite, env=env, log=layout.log(f"{tag}-{tool}"))
     ended = time.monotonic()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     records = nx.parse_probe(probe.read_text("utf-8")) if probe.is_file() else []
     if len(records) != 1 or records[0].first is None or records[0].last is None:
         raise SystemExit(f"{tool} {shard_id}: no probe record (exit {code}); see the log")
@@ -125,11 +133,12 @@ def run_one(layout: nx.Layout, tool: str, shard_id: str, files: Sequence[str], t
         finish=ended - rec.last,
         ran=len(rec.ids),
         code=code,
+        cpu=cpu,
     )
 
 
 def report(runs: Sequence[Phases], coverage: bool) -> list[str]:
-    fields = ("launch", "collect", "tests", "finish", "overhead", "wall")
+    fields = ("launch", "collect", "tests", "finish", "overhead", "wall", "cpu")
 
     def med(tool: str, name: str) -> float:
         return float(statistics.median(getattr(r, name) for r in runs if r.tool == tool))
