@@ -40,13 +40,7 @@ def settings_from(
     so the plan's values are that config, even when this job runs elsewhere or with other files.
     """
     flags = {"flaky-threshold": flaky_threshold, "recover-after": recover_after}
-    recorded = {
-        "flaky-threshold": plan.fan_in.flaky_threshold,
-        "recover-after": plan.fan_in.recover_after,
-        "outage-threshold": plan.fan_in.outage_threshold,
-        "promote-after": plan.fan_in.promote_after,
-        "max-demoted": plan.fan_in.max_demoted,
-    }
+    recorded = {name.replace("_", "-"): value for name, value in plan.fan_in}
     variables = {name: env[name] for name in FAN_IN_VARIABLES if name in env}
     try:
         config = load_config(

@@ -60,9 +60,7 @@ def build_plan(
 
     ``explain``: filled with the plan of every shard count worth showing (``plan --explain``).
     """
-    config = config_from(args, root)
-    if config.test_files and config.granularity != "file":
-        config = config.model_copy(update={"granularity": "file"})
+    config = config_from(args, root).as_planned()
     quarantine = read_quarantine(root, config.quarantine_file)
     out = getattr(args, "out", None)
     ours = [out.resolve()] if isinstance(out, Path) else []

@@ -319,6 +319,13 @@ class Config(_Strict):
         None, description="Python interpreter that collects and runs the tests (default: ours)."
     )
 
+    def as_planned(self) -> Config:
+        """The config the planner follows: a runner split by file (``test-files``) plans
+        whole files, whatever ``granularity`` says (its tests are the files)."""
+        if self.test_files and self.granularity != "file":
+            return self.model_copy(update={"granularity": "file"})
+        return self
+
     @model_validator(mode="after")
     def _lane_names_unique(self) -> Config:
         names: set[str] = {self.default_lane}

@@ -40,7 +40,6 @@ fields; a version-1 file is read as version 2 (:meth:`History.from_older`).
 
 from __future__ import annotations
 
-import math
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -60,6 +59,7 @@ from shard_action.core.models import (
     usable_seconds,
 )
 from shard_action.core.prediction import SPEED_RANGE, LaneCosts, recent_speed
+from shard_action.core.units import finite
 
 HISTORY_VERSION: Final = 2
 HISTORY_KIND: Final = "shard-action-history"
@@ -77,22 +77,14 @@ def _numeric(value: Any) -> bool:
     return value is None or (isinstance(value, int | float) and not isinstance(value, bool))
 
 
-def _number(value: Any) -> float | None:
-    """A finite float, or None (NaN, inf, null)."""
-    if not _numeric(value) or value is None:
-        return None
-    number = float(value)
-    return number if math.isfinite(number) else None
-
-
 def _clamped(value: Any, low: float, high: float) -> float | None:
-    number = _number(value)
+    number = finite(value)
     return None if number is None else min(max(number, low), high)
 
 
 def _sane_seconds(value: Any) -> float | None:
     """A usable duration, or None: an extreme time is a broken report, not a measurement."""
-    number = _number(value)
+    number = finite(value)
     return number if number is not None and usable_seconds(number) else None
 
 

@@ -511,13 +511,7 @@ def _runner(config: Config) -> RunnerSettings:
 
 def _fan_in(config: Config) -> FanInSettings:
     """The thresholds the report decides the next mode with, as this config set them."""
-    return FanInSettings(
-        flaky_threshold=config.flaky_threshold,
-        recover_after=config.recover_after,
-        outage_threshold=config.outage_threshold,
-        promote_after=config.promote_after,
-        max_demoted=config.max_demoted,
-    )
+    return FanInSettings(**{name: getattr(config, name) for name in FanInSettings.model_fields})
 
 
 def _timings_info(
