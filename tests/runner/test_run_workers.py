@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from collections import Counter
 from pathlib import Path
 
 import pytest
 from coverage import CoverageData
 
+from shard_action.core.workers import Workers
 from tests.runner.helpers import (
+    CLI,
+    QUIET_ENV,
     collect_ids,
     manifest,
     only_slice,
@@ -78,3 +83,62 @@ def test_workers_run_each_test_once_in_the_planned_order_and_are_measured(tmp_pa
     helper = next(f for f in data.measured_files() if f.endswith("helper.py"))
     assert 2 in (data.lines(helper) or [])  # the body of used_in_a_test ran in a worker
     assert ran.coverage_core is not None
+
+
+MODULE_FIXTURE = """\
+import time
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def database():
+    time.sleep(0.6)
+    return 1
+
+
+def test_m1(database):
+    assert database == 1
+
+def test_m2(database):
+    assert database == 1
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", [1, "auto"])
+def test_one_worker_is_one_plain_process_in_file_order_with_its_fixtures_charged(
+    tmp_path: Path, workers: Workers
+) -> None:
+    """``auto`` on one CPU (``taskset``: the affinity the runner reads) or ``1``: no xdist,
+    so pytest's order, not the plan's longest-first, and the module fixture charged to its
+    scope (under xdist neither is known)."""
+    root = write_suite(
+        tmp_path / "suite",
+        {
+            "tests/conftest.py": LOGGING_CONFTEST,
+            "tests/test_a.py": "import time\n\ndef test_first():\n    pass\n\n"
+            "def test_slow():\n    time.sleep(0.3)\n",
+            "tests/test_m.py": MODULE_FIXTURE,
+        },
+    )
+    ids = collect_ids(root)
+    assert [i.rsplit("::", 1)[1] for i in ids] == ["test_first", "test_slow", "test_m1", "test_m2"]
+    longest_first = [ids[1], ids[3], ids[0], ids[2]]  # as a planner lists a lane with workers
+    built = plan(shard("w-1", LaneSlice("w", longest_first, workers=workers)))
+    log = tmp_path / "run.log"
+    command = [*CLI, "--plan", str(save_plan(root, built)), "--shard", "w-1"]
+    command += ["--results", str(root / "results")]
+    proc = subprocess.run(
+        ["taskset", "-c", "0", *command], cwd=root, capture_output=True, text=True,
+        env={**os.environ, **QUIET_ENV, "RUN_LOG": str(log), "PYTEST_ADDOPTS": ""},
+        timeout=240, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [r["id"] for r in lines] == ids, "not pytest's file order"
+    assert {r["worker"] for r in lines} == {None}, "ran under xdist"
+    got = manifest(root / "results")
+    assert only_slice(got).outcomes == dict.fromkeys(ids, "passed")
+    assert got.measured is not None
+    assert got.measured.scopes.get("tests/test_m.py") == pytest.approx(0.6, abs=0.3)

@@ -46,6 +46,7 @@ from shard_action.core.process_report import (
 from shard_action.core.resolver import Resolver
 from shard_action.core.results import JUnitReport
 from shard_action.core.selection import SELECT_VAR, Selection
+from shard_action.core.workers import runs_xdist
 
 PLUGIN = "shard_action.pytest_select"
 GRACE_SECONDS = 5.0
@@ -62,6 +63,16 @@ _LIMIT_TRAMPOLINE = (
 
 TAIL_LINES = 5
 """How many of the last stderr lines a process result keeps: enough for a traceback's verdict."""
+
+
+def usable_cpus() -> int | None:
+    """The CPUs this process may run on (its affinity mask: a container's or ``taskset``'s
+    limit), as Python 3.13's ``os.process_cpu_count``; ``None`` when unknown. ``auto`` workers
+    and the plan's shard count read this, not every CPU of the host."""
+    try:
+        return len(os.sched_getaffinity(0)) or None
+    except (AttributeError, OSError):  # no affinity on this platform (macOS)
+        return os.cpu_count()
 
 
 def kill_group(pgid: int, sig: int) -> None:
@@ -256,7 +267,7 @@ def run_pytest(
     spec_path = workdir / "select.json"
     collection_path = workdir / "collection.json"
     events_path = workdir / "events.jsonl"
-    parallel = workers is not None and workers > 1 and not sequential
+    parallel = runs_xdist(workers, sequential=sequential)
     spec = SelectFile.of(
         selection,
         collection=str(collection_path),
@@ -289,6 +300,7 @@ def run_pytest(
         running=running,
         memory_errors=tuple(memory),
         clock=clock,
+        xdist=parallel,
     )
 
 

@@ -22,6 +22,7 @@ from shard_action.adapters.runner import (
     run_process,
     run_pytest,
     save_coverage,
+    usable_cpus,
 )
 from shard_action.core import ledger as book
 from shard_action.core.coverage_core import choose_core
@@ -39,6 +40,7 @@ from shard_action.core.selection import (
     slices_of,
 )
 from shard_action.core.workers import resolve as resolve_workers
+from shard_action.core.workers import runs_xdist
 from shard_action.errors import InputError
 
 SHARD_VAR = "SHARD_ACTION_RUN_SHARD"
@@ -81,11 +83,10 @@ def _attempt(
     files: Sequence[str],
     junit_name: str,
     number: int,
+    workers: int | None = None,
 ) -> PytestReport:
     """One pytest process over ``selection``; its exit code and JUnit file go to the record."""
     lane = piece.lane
-    # workers for the first attempt only: a re-run of a few failed tests needs none
-    workers = resolve_workers(lane.workers, os.cpu_count()) if number == 1 else None
     report = run_pytest(
         python=ctx.python,
         selection=selection,
@@ -116,7 +117,10 @@ def run_pytest_slice(
 ) -> None:
     """The slice's process, then fresh processes for its failures while the ledger asks."""
     tag, at = str(piece.index + 1), ctx.where(piece)
-    selection = selection_for(ctx.plan, ctx.shard.id, piece.index, owners=owners)
+    # workers for the first attempt only: a re-run of a few failed tests needs none
+    workers = resolve_workers(piece.lane.workers, usable_cpus())
+    xdist = runs_xdist(workers, sequential=piece.lane.sequential)
+    selection = selection_for(ctx.plan, ctx.shard.id, piece.index, owners=owners, xdist=xdist)
     files = files_in_order(piece.tests)
     report = _attempt(
         ctx,
@@ -126,6 +130,7 @@ def run_pytest_slice(
         files=files,
         junit_name=f"junit-{tag}.xml",
         number=1,
+        workers=workers,
     )
     book.judge_process(ledger, at, piece, report, FIRST)
     book.first_attempt(ledger, record, at, piece, report)

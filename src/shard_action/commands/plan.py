@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,6 +21,7 @@ from shard_action.adapters.collect import file_sizes, no_tests_message, todays_t
 from shard_action.adapters.files import make_folder, write_text_atomic
 from shard_action.adapters.probe import first_run
 from shard_action.adapters.quarantine_file import read_quarantine
+from shard_action.adapters.runner import usable_cpus
 from shard_action.adapters.terminal import print_plan
 from shard_action.adapters.timing_files import read_timings
 from shard_action.commands.options import (
@@ -84,7 +84,7 @@ def build_plan(
     def plan_for(tests: Sequence[TestItem], notes: Sequence[str], chosen: Config) -> Plan:
         return make_plan(
             chosen, tests, timings, mode=mode, mode_reason=reason, warnings=notes,
-            cpus=os.cpu_count(), file_bytes=sizes, costs=costs, demoted=by_lane,
+            cpus=usable_cpus(), file_bytes=sizes, costs=costs, demoted=by_lane,
             first_run=first.costs, calibration=first.calibration,
         )  # fmt: skip
 

@@ -193,7 +193,7 @@ def first_attempt(
     # A scope's fixture is its own cost, not its first test's, and the session's is the
     # process's start-up and finish. Under xdist the controller reports the workers' tests
     # interleaved, so no order says which test opened a scope.
-    paid = fixtures.Charges() if piece.lane.workers else fixtures.charges(report.results)
+    paid = fixtures.Charges() if report.xdist else fixtures.charges(report.results)
     if clock is not None and report.process.began > 0:
         ledger.processes.append(
             ProcessTimes(report.process.began, clock.configured, clock.first, clock.last,

@@ -84,3 +84,5 @@ class PytestReport:
     memory_errors: tuple[str, ...]
     clock: Clock | None = None
     """``None``: the process ran no test or did not finish its session."""
+    xdist: bool = False
+    """It ran under pytest-xdist (``core.workers.runs_xdist``): its results come interleaved."""

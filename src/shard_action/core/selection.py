@@ -145,8 +145,14 @@ def selection_for(
     slice_index: int,
     keep: Sequence[str] | None = None,
     owners: Mapping[str, frozenset[tuple[str, int]]] | None = None,
+    *,
+    xdist: bool = False,
 ) -> Selection:
     """The selection of one slice of one shard; ``keep`` narrows it (re-runs of failed ids).
+
+    ``xdist``: the process runs under pytest-xdist (``core.workers.runs_xdist`` of the lane's
+    workers resolved on this machine): only then are the tests put in the plan's longest-first
+    order; one process keeps pytest's.
 
     A re-run owns no file: the ids it re-runs are named exactly, and a drifted id that failed
     cannot be named again (its id changes on every collection).
@@ -160,8 +166,7 @@ def selection_for(
     owners = file_owners(plan) if owners is None else owners
     me = (shard_id, slice_index)
     owned = {f for f in files if me in owners.get(f, frozenset())}
-    ordered = piece.lane.workers is not None and not piece.lane.sequential
-    return Selection(piece.tests, frozenset(known), frozenset(owned), ordered)
+    return Selection(piece.tests, frozenset(known), frozenset(owned), xdist)
 
 
 def function_of(test_id: str) -> str:

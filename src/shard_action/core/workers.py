@@ -39,6 +39,16 @@ def resolve(workers: Workers | None, cpus: int | None) -> int:
     return max(1, workers)
 
 
+def runs_xdist(workers: int | None, *, sequential: bool) -> bool:
+    """Whether a process given ``workers`` (resolved, :func:`resolve`) runs under pytest-xdist.
+
+    One worker is one plain process: no ``-n``, tests in pytest's order, and each scope's
+    fixture seen where its first test opens it. The runner, the selection's order and the
+    ledger's fixture charges all ask this, so they agree on what really ran.
+    """
+    return workers is not None and workers > 1 and not sequential
+
+
 def longest_first(order: Sequence[T], seconds: Sequence[float]) -> list[T]:
     """``order`` sorted by duration, longest first; equal durations keep their order."""
     ranked = sorted(range(len(order)), key=lambda i: (-seconds[i], i))
