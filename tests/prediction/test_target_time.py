@@ -71,17 +71,20 @@ def test_lanes_that_need_more_shards_than_max_shards_get_no_warning_about_a_coun
     assert any("target-time 10 s" in w for w in plan.warnings)
 
 
-@pytest.mark.parametrize(
-    ("shards", "mode", "why"),
-    [(3, "parallel", "shards is 3"), ("auto", "serial", "serial mode runs one job")],
-)
-def test_a_target_time_that_cannot_choose_the_count_is_said_to_be_ignored(
-    shards: int | str, mode: str, why: str
-) -> None:
-    config = Config(shards=shards, target_time=5, shard_overhead=30)
-    plan = make_plan(config, TESTS, TIMINGS, mode=mode, mode_reason="t")  # type: ignore[arg-type]
+def test_a_target_time_that_cannot_choose_the_count_is_said_to_be_ignored() -> None:
+    config = Config(shards=3, target_time=5, shard_overhead=30)
+    plan = make_plan(config, TESTS, TIMINGS, mode="parallel", mode_reason="t")
     assert plan.counts == []
-    assert f"target-time is ignored: {why} (it chooses the count with shards: auto)" in (
+    assert "target-time is ignored: shards is 3 (it chooses the count with shards: auto)" in (
         plan.warnings
     )
     assert sum("target-time" in w for w in _plan(100).warnings) == 0, "auto: no such warning"
+
+
+def test_a_serial_fallback_does_not_warn_about_target_time_on_every_run() -> None:
+    # the config is right for parallel mode; the mode's reason says why one job runs
+    config = Config(shards="auto", target_time=5, shard_overhead=30)
+    plan = make_plan(config, TESTS, TIMINGS, mode="serial", mode_reason="flaky rate 30 %")
+    assert plan.counts == []
+    assert len(plan.shards) == 1
+    assert not any("target-time" in w for w in plan.warnings), plan.warnings

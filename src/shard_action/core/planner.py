@@ -868,8 +868,10 @@ def make_plan(
 
         return shardcount.by_cost(plan_for, config.max_shards, config.target_time)
     notes = list(warnings)
-    if config.target_time is not None:  # by_cost plans its counts without it
-        why = "serial mode runs one job" if mode == "serial" else f"shards is {config.shards}"
+    # by_cost plans its counts without it; serial mode says why it runs one job in its reason,
+    # and a warning on every run of a fallback would flag a config that is not wrong
+    if config.target_time is not None and mode == "parallel":
+        why = f"shards is {config.shards}"
         notes.append(f"target-time is ignored: {why} (it chooses the count with shards: auto)")
     suite = _suite(tests, file_bytes or {}, calibration)
     if suite.duplicates:
