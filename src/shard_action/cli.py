@@ -7,10 +7,13 @@ wires adapters to the core, so a step can be read (and changed) without reading 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from importlib import import_module
+from types import FrameType
 from typing import NoReturn
 
 from shard_action import __version__
@@ -27,6 +30,40 @@ COMMANDS = (
     "history",
     "schema",
 )
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C raises ``KeyboardInterrupt``: the clean-up that ends every
+    process a command started (collection, probe, runners, shards) is the same for both."""
+
+
+@contextlib.contextmanager
+def signals_as_interrupt() -> Iterator[None]:
+    """SIGINT and SIGTERM interrupt the command once; the next ones are ignored until it ends.
+
+    A cancelled GitHub job gets SIGINT, then SIGTERM a few seconds later, and ``timeout`` sends
+    SIGTERM: by default Python dies of it and leaves its children running. The second signal
+    must not cut the clean-up of the first short (the children are killed, each within a grace).
+    """
+    raised = False
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        nonlocal raised
+        if raised:
+            return
+        raised = True
+        raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
+
+    try:
+        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    except ValueError:  # not the main thread: nothing to install
+        yield
+        return
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 class Parser(argparse.ArgumentParser):
@@ -93,13 +130,17 @@ def _main(arguments: list[str]) -> int:
         command = _subcommand_parser(parser, args.subcommand)
         command.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
-        code: int = args.func(args)
+        with signals_as_interrupt():
+            code: int = args.func(args)
     except InputError as exc:
         print(f"shard-action {args.subcommand}: error: {exc}", file=sys.stderr)
         return 2
     except NoTestsError as exc:
         print(f"shard-action {args.subcommand}: error: {exc}", file=sys.stderr)
         return NoTestsError.exit_code
+    except Terminated:
+        print(f"shard-action {args.subcommand}: terminated (SIGTERM)", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except KeyboardInterrupt:
         print(f"shard-action {args.subcommand}: interrupted", file=sys.stderr)
         return 130

@@ -21,7 +21,6 @@ fan-out, no memory cap), so a lane that needs its own service is timed as the pl
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -29,12 +28,9 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 from typing import Final
 
 from shard_action.adapters.collect import Collected
@@ -195,9 +191,8 @@ def run_probe(config: Config, root: Path, ids: list[str], budget: float) -> core
         except OSError as exc:
             return empty.model_copy(update={"problem": f"cannot start pytest: {exc}"})
         try:
-            with _terminate_as_exit():
-                seconds, cut, problem = _watch(proc, events, budget)
-        except BaseException:  # Ctrl-C of the plan: nothing of the probe may outlive it
+            seconds, cut, problem = _watch(proc, events, budget)
+        except BaseException:  # Ctrl-C or SIGTERM of the plan (cli): nothing may outlive it
             _stop(proc)
             raise
         finally:
@@ -266,29 +261,6 @@ def _watch(
     if first is None and problem is None:
         problem = f"pytest ended (exit {proc.returncode}) before any test ran"
     return seconds, cut, problem
-
-
-@contextlib.contextmanager
-def _terminate_as_exit() -> Iterator[None]:
-    """SIGTERM (a cancelled job's second signal, ``kill``) as ``SystemExit`` while the probe
-    runs, so its process group is killed on the way out; by default Python just dies, and the
-    probe's pytest (its own session) kept running. Only where no one else handles SIGTERM."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.getsignal(signal.SIGTERM)
-    if previous is not signal.SIG_DFL:
-        yield
-        return
-
-    def _exit(signum: int, frame: FrameType | None) -> None:
-        raise SystemExit(128 + signum)
-
-    signal.signal(signal.SIGTERM, _exit)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:

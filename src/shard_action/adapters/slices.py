@@ -7,13 +7,10 @@ What to re-run and what it all means is ``core.ledger``'s; here are the processe
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 
 from shard_action.adapters.coverage_facts import coverage_facts
 from shard_action.adapters.runner import (
@@ -298,24 +295,6 @@ def clean(results: Path, shard_id: str) -> None:
     for pattern in ("junit-*.xml", "early-*.xml"):
         for old in results.glob(pattern):
             old.unlink()
-
-
-@contextlib.contextmanager
-def terminate_as_interrupt() -> Iterator[None]:
-    """A cancelled CI job sends SIGTERM: stop the runner's process group on the way out."""
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread: nothing to install
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def run_attempt(env: Mapping[str, str]) -> int | None:

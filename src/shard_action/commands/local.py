@@ -26,7 +26,6 @@ from shard_action.commands import positive_int
 from shard_action.commands.options import add_config_options, add_history_options, history_file
 from shard_action.commands.plan import PLAN_FILE, build_plan, write_plan
 from shard_action.commands.report import make_report
-from shard_action.commands.run import terminate_as_interrupt
 from shard_action.core.plan import Plan
 from shard_action.core.units import count, duration
 from shard_action.errors import InputError
@@ -49,8 +48,7 @@ def _run(args: argparse.Namespace) -> int:
     print_plan(plan, sys.stdout)
     jobs = args.jobs or os.cpu_count() or 1
     started = time.monotonic()
-    with terminate_as_interrupt():
-        finished = _run_tiers(plan, out, root, jobs, terminal)
+    finished = _run_tiers(plan, out, root, jobs, terminal)
     wall = time.monotonic() - started
     files = make_report(
         plan=plan,
@@ -108,7 +106,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "the project in the current folder; `shard-action local examples` runs the bundled "
         "example from a checkout of shard-action.",
         epilog="Exit status: the report's (0 ok, 1 failing tests, 3 tests lost); 2 bad input; "
-        "5 no test collected (set allow-no-tests to accept that); 130 interrupted.",
+        "5 no test collected (set allow-no-tests to accept that); 130 interrupted (Ctrl-C), "
+        "143 terminated (SIGTERM).",
     )
     parser.add_argument(
         "path", nargs="?", default=".", help="project folder (default: the current folder)"

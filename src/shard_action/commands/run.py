@@ -29,7 +29,6 @@ from shard_action.adapters.slices import (
     clean,
     run_attempt,
     run_slices,
-    terminate_as_interrupt,
 )
 from shard_action.core.ledger import Ledger, SliceRecord
 from shard_action.core.manifest import MANIFEST_FILE, ShardManifest
@@ -38,7 +37,7 @@ from shard_action.core.selection import check_plan, slices_of
 from shard_action.core.shard_manifest import Ended, manifest_of
 from shard_action.errors import InputError
 
-__all__ = ["load_plan", "run_shard", "terminate_as_interrupt"]
+__all__ = ["load_plan", "run_shard"]
 
 DEFAULT_RESULTS = Path("shard-results")
 
@@ -111,16 +110,15 @@ def _run(args: argparse.Namespace) -> int:
     root = args.root or Path.cwd()
     if not root.is_dir():
         raise InputError("not a folder", source=str(root))
-    with terminate_as_interrupt():
-        manifest = run_shard(
-            plan,
-            args.shard,
-            results=results,
-            root=root,
-            extra=extra,
-            plan_source=str(args.plan),
-            attempt=run_attempt(os.environ),
-        )
+    manifest = run_shard(
+        plan,
+        args.shard,
+        results=results,
+        root=root,
+        extra=extra,
+        plan_source=str(args.plan),
+        attempt=run_attempt(os.environ),
+    )
     return manifest.exit_code
 
 

@@ -1,0 +1,96 @@
+"""SIGTERM to the CLI (a cancelled GitHub job's second signal, ``timeout``, ``kill``): it stops
+like Ctrl-C, ends every process it started, says so in one line and exits 143.
+
+Real processes: ``plan`` and ``local`` on tiny projects whose collection, or test, sleeps and
+writes its pid; the signal goes to the CLI's process alone, as a job runner sends it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import clean_env
+
+SLOW_COLLECTION = """\
+import os, pathlib, sys, time
+
+if "--collect-only" in sys.argv:  # the plan's collection, not a shard's run
+    pathlib.Path(os.environ["PID_FILE"]).write_text(f"{os.getpid()} {os.getppid()}")
+    time.sleep(600)
+"""
+
+SLOW_TEST = """\
+import os, pathlib, time
+
+
+def test_sleeps():
+    pathlib.Path(os.environ["PID_FILE"]).write_text(f"{os.getpid()} {os.getppid()}")
+    time.sleep(600)
+"""
+
+
+def _alive(pid: int) -> bool:
+    """Running, and not a zombie waiting for a parent that no longer reaps it."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
+
+
+@pytest.mark.parametrize(
+    ("command", "slow"),
+    [("plan", "collection"), ("local", "collection"), ("local", "test")],
+    ids=["plan-collecting", "local-collecting", "local-running-a-shard"],
+)
+def test_sigterm_ends_the_command_and_every_process_it_started(
+    tmp_path: Path, command: str, slow: str
+) -> None:
+    project = tmp_path / "project"
+    (project / "tests").mkdir(parents=True)
+    (project / "pyproject.toml").write_text(
+        '[tool.pytest.ini_options]\naddopts = "-p no:cacheprovider"\n'
+    )
+    if slow == "collection":
+        (project / "tests" / "conftest.py").write_text(SLOW_COLLECTION)
+        (project / "tests" / "test_quick.py").write_text("def test_quick():\n    pass\n")
+    else:
+        (project / "tests" / "test_slow.py").write_text(SLOW_TEST)
+    pid_file = tmp_path / "pid"
+    argv = [sys.executable, "-m", "shard_action", command, "--no-history", "--probe", "0"]
+    argv += ["--coverage", "false", "--out", str(tmp_path / "out")]
+    cli = subprocess.Popen(
+        argv, cwd=project, env=clean_env({"PID_FILE": str(pid_file)}),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    started: list[int] = []
+    try:
+        deadline = time.monotonic() + 120
+        while not started and time.monotonic() < deadline and cli.poll() is None:
+            text = pid_file.read_text() if pid_file.exists() else ""
+            started = [int(p) for p in text.split()] if len(text.split()) == 2 else []
+            time.sleep(0.1)
+        assert started, cli.communicate(timeout=30)[0].decode()[-3000:]
+        # the pytest process and its parent: the CLI itself, or the shard that ran it
+        cli.send_signal(signal.SIGTERM)
+        output = cli.communicate(timeout=60)[0].decode()
+        assert cli.returncode == 143, output[-3000:]
+        assert f"shard-action {command}: terminated (SIGTERM)" in output.splitlines()
+        deadline = time.monotonic() + 10
+        while any(map(_alive, started)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert [p for p in started if _alive(p)] == [], "a process outlived the CLI"
+    finally:
+        for pid in started:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        if cli.poll() is None:
+            cli.kill()
+            cli.wait()
