@@ -73,3 +73,11 @@ def test_plan_explain_prints_the_table(tmp_path: Path) -> None:
     assert rows[1].split()[:5] == ["1", "2", "m", "30", "s"] and rows[1].split()[5] == "3"
     assert rows[2].split()[:5] == ["2", "1", "m", "50", "s"] and rows[2].split()[5] == "4"
     assert rows[3].split()[:3] == ["3", "1", "m"] and rows[3].split()[5] == "6"
+
+
+def test_the_counts_between_two_candidates_are_all_planned_or_evenly_spread() -> None:
+    assert shardcount.between(4, 6) == [5]
+    assert shardcount.between(3, 4) == []
+    assert shardcount.between(48, 64) == list(range(49, 64))  # 15: every one
+    wide = shardcount.between(128, 192)  # 63 counts: 16 of them, about every 3.8
+    assert len(wide) == 16 and wide[:2] == [132, 136] and wide[-1] == 188

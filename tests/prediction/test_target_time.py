@@ -88,3 +88,22 @@ def test_a_serial_fallback_does_not_warn_about_target_time_on_every_run() -> Non
     assert plan.counts == []
     assert len(plan.shards) == 1
     assert not any("target-time" in w for w in plan.warnings), plan.warnings
+
+
+def test_a_count_between_two_candidates_is_planned_when_it_is_cheaper() -> None:
+    # by hand: 4 shards (10 tests each) take 30 + 30 = 60 s, over 55 s; 6 shards (7 tests) take
+    # 30 + 21 = 51 s for 6 billed minutes; 5 shards (8 tests each) take 30 + 24 = 54 s, within
+    # 55 s, for 5 minutes: the cheapest count that meets the target, between the candidates
+    plan = _plan(55)
+    assert len(plan.shards) == 5
+    assert plan.makespan == pytest.approx(54)
+    assert [(c.shards, c.billed_minutes, c.chosen) for c in plan.counts] == [
+        (1, 3, False),
+        (2, 4, False),
+        (3, 6, False),
+        (4, 4, False),
+        (5, 5, True),
+        (6, 6, False),
+        (8, 8, False),
+    ]
+    assert not plan.warnings

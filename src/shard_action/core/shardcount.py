@@ -16,6 +16,10 @@ from shard_action.core.units import count, duration, speedup
 
 CANDIDATES = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256)
 
+GAP_PLANS = 16
+"""The most counts planned between two candidates (:func:`between`): every count of a gap up to
+64 shards, and planning stays bounded above that (each count is one more plan)."""
+
 
 def billed_minutes(plan: Plan) -> int:
     """Minutes GitHub bills for the plan's test jobs: each shard's predicted wall, rounded up."""
@@ -50,6 +54,30 @@ def counts_up_to(limit: int) -> list[int]:
     return [*chosen, limit]
 
 
+def between(lower: int, upper: int) -> list[int]:
+    """The counts strictly between two planned counts: all of them, or ``GAP_PLANS`` evenly
+    spread when the gap is wider."""
+    if upper - lower - 1 <= GAP_PLANS:
+        return list(range(lower + 1, upper))
+    step = (upper - lower) / (GAP_PLANS + 1)
+    return sorted({lower + round(i * step) for i in range(1, GAP_PLANS + 1)})
+
+
+def _with_gap(
+    plan_for: Callable[[int], Plan], found: list[CountOption], target: float
+) -> list[CountOption]:
+    """``found`` and, when a count meets ``target``, the counts between the first that does and
+    the one before it: billed minutes are not monotone in the count, so a count the candidates
+    skip (5 between 4 and 6) can be the cheapest that meets the target."""
+    meets = next((i for i, o in enumerate(found) if o.wall <= target), None)
+    if not meets:  # none meets it, or one shard already does
+        return found
+    shown = {o.shards for o in found}
+    gap = between(found[meets - 1].shards, found[meets].shards)
+    extra = [o for o in options(plan_for, gap) if o.shards not in shown]
+    return sorted([*found, *extra], key=lambda o: o.shards)
+
+
 def choose(found: list[CountOption], target: float | None) -> CountOption:
     """The cheapest count whose wall meets ``target`` (fewer shards on a tie), else the fastest.
 
@@ -63,9 +91,10 @@ def choose(found: list[CountOption], target: float | None) -> CountOption:
 
 
 def by_cost(plan_for: Callable[[int], Plan], limit: int, target: float) -> Plan:
-    """``shards = "auto"`` with ``target-time``: plan each count up to ``limit``, keep
-    :func:`choose`'s, and record every count considered in ``counts`` (the plan summary shows
-    them); the critical lane says why it got this many shards."""
+    """``shards = "auto"`` with ``target-time``: plan each count up to ``limit`` (the
+    candidates, and the gap before the first that meets the target), keep :func:`choose`'s, and
+    record every count considered in ``counts`` (the plan summary shows them); the critical lane
+    says why it got this many shards."""
     asked: dict[int, Plan] = {}
     gave: dict[int, Plan] = {}  # by the shard count it gave, the first count that gave it
 
@@ -74,7 +103,7 @@ def by_cost(plan_for: Callable[[int], Plan], limit: int, target: float) -> Plan:
         gave.setdefault(len(plan.shards), plan)
         return plan
 
-    found = options(planned, counts_up_to(limit))
+    found = _with_gap(planned, options(planned, counts_up_to(limit)), target)
     chosen = choose(found, target)
     # planned with the count it gave when that was asked (no "lanes need more shards than
     # allowed" warning); else the first count that gave it (never a count over max-shards)
