@@ -10,7 +10,7 @@ from pathlib import Path
 from shard_action.core import shardcount
 from shard_action.core.config import Config
 from shard_action.core.models import TestItem, Timings
-from shard_action.core.plan import Plan
+from shard_action.core.plan import CountOption, Plan
 from shard_action.core.planner import make_plan
 
 TESTS = [TestItem(f"tests/t{i}.py::test", f"tests/t{i}.py") for i in range(8)]
@@ -81,3 +81,20 @@ def test_the_counts_between_two_candidates_are_all_planned_or_evenly_spread() ->
     assert shardcount.between(48, 64) == list(range(49, 64))  # 15: every one
     wide = shardcount.between(128, 192)  # 63 counts: 16 of them, about every 3.8
     assert len(wide) == 16 and wide[:2] == [132, 136] and wide[-1] == 188
+
+
+def _option(shards: int, wall: float, minutes: int) -> CountOption:
+    return CountOption(shards=shards, wall=wall, billed_minutes=minutes, speedup=1.0)
+
+
+def test_the_fastest_is_the_cheapest_of_the_counts_within_a_tolerance_of_it() -> None:
+    # a millisecond faster does not justify 2 more billed minutes
+    six, eight = _option(6, 4.56, 6), _option(8, 4.559, 8)
+    assert shardcount.choose([six, eight], None) == six
+    assert shardcount.choose([six, eight], 1.0) == six  # out of reach: the same rule
+    # the tolerance is 0.5 s or 1 % of the fastest wall, whichever is larger: 200 s is within
+    # 2 s of 198.5 s, 201 s is not
+    fast, near, far = _option(8, 198.5, 32), _option(6, 200.0, 24), _option(4, 201.0, 16)
+    assert shardcount.choose([far, near, fast], None) == near
+    # equal minutes within the tolerance: fewer shards
+    assert shardcount.choose([_option(4, 10.2, 4), _option(3, 10.4, 4)], None).shards == 3

@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable, Iterable
 
 from shard_action.core.plan import CountOption, Plan
-from shard_action.core.units import count, duration, speedup
+from shard_action.core.units import count, duration, percent, speedup
 
 CANDIDATES = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256)
 
@@ -78,16 +78,27 @@ def _with_gap(
     return sorted([*found, *extra], key=lambda o: o.shards)
 
 
+NEAR_SHARE = 0.01
+NEAR_SECONDS = 0.5
+"""Walls within ``max(NEAR_SHARE * fastest, NEAR_SECONDS)`` of the fastest count as the fastest:
+a prediction is not that exact, and a millisecond is not worth more billed minutes."""
+
+
 def choose(found: list[CountOption], target: float | None) -> CountOption:
     """The cheapest count whose wall meets ``target`` (fewer shards on a tie), else the fastest.
 
-    Without a target: the fastest (fewer shards on a tie).
+    Without a target, or when none meets it: the fewest billed minutes (then fewer shards) of
+    the counts within 1 % or 0.5 s (the larger) of the fastest wall.
     """
     if target is not None:
         meeting = [o for o in found if o.wall <= target]
         if meeting:
             return min(meeting, key=lambda o: (o.billed_minutes, o.shards, o.wall))
-    return min(found, key=lambda o: (o.wall, o.shards))
+    fastest = min(o.wall for o in found)
+    near = fastest + max(NEAR_SHARE * fastest, NEAR_SECONDS)
+    return min(
+        (o for o in found if o.wall <= near), key=lambda o: (o.billed_minutes, o.shards, o.wall)
+    )
 
 
 def by_cost(plan_for: Callable[[int], Plan], limit: int, target: float) -> Plan:
@@ -117,7 +128,11 @@ def by_cost(plan_for: Callable[[int], Plan], limit: int, target: float) -> Plan:
         )
         warnings = list(plan.warnings)
     else:
-        why = f"target-time {duration(target)} is out of reach: the fastest count up to max-shards"
+        why = (
+            f"target-time {duration(target)} is out of reach: the fastest count up to max-shards "
+            f"(the fewest billed minutes within {percent(NEAR_SHARE)} or "
+            f"{duration(NEAR_SECONDS)} of the fastest)"
+        )
         warnings = [
             *plan.warnings,
             f"no shard count up to max-shards {limit} is predicted to finish within target-time "
