@@ -35,7 +35,7 @@ from typing import Final, Literal
 
 from shard_action.core.models import usable_seconds
 from shard_action.core.plan import EstimateInfo, ProbeInfo
-from shard_action.core.prediction import Costs
+from shard_action.core.prediction import Costs, first_file, shared_import, without_shared
 
 BASE: Final = 0.002
 """Seconds for a test whose file holds :data:`REF_BYTES` bytes per test."""
@@ -86,29 +86,36 @@ class Collection:
     interpreter: float
     """Process start to pytest's configure (interpreter, plugins, conftest)."""
     files: Mapping[str, float] = field(default_factory=dict)
-    """Each test file's collection (importing it, building its items)."""
+    """Each test file's collection (importing it, building its items), in collection order."""
 
 
 def first_costs(collection: Collection | None, *, coverage: bool) -> Costs | None:
     """A lane's fixed costs before any run measured them, from the plan's collection.
 
     Start-up: the collection's interpreter and plugins plus :data:`RUN_LEAD` (and
-    :data:`COVERAGE_STARTUP` with ``coverage``), and each file's collection times
-    :data:`REWRITE`; finish: :data:`FINISH`, plus :data:`COVERAGE_FINISH` with ``coverage``.
+    :data:`COVERAGE_STARTUP` with ``coverage``) and its shared import, and each file's
+    collection times :data:`REWRITE`; finish: :data:`FINISH`, plus :data:`COVERAGE_FINISH` with
+    ``coverage``. The shared import (``core.prediction.shared_import`` of this one process) is
+    what the first collected file took beyond the others: every shard's process pays it, so it
+    is start-up, and that file keeps only its own rest. It is not scaled by :data:`REWRITE`:
+    what a test file imports from the project or its packages is not assert-rewritten.
 
     ``None`` (nothing measured: a test list, files for another runner) keeps the old prediction:
     ``shard-overhead`` and the tests only.
     """
     if collection is None or not usable_seconds(collection.interpreter):
         return None
+    first = first_file(collection.files.items())
+    firsts = [] if first is None else [first]
+    shared, own = without_shared(collection.files, firsts, shared_import(firsts))
     files = {
         name: round(seconds * REWRITE, 6)
-        for name, seconds in collection.files.items()
+        for name, seconds in own.items()
         if usable_seconds(seconds)
     }
     lead = RUN_LEAD + (COVERAGE_STARTUP if coverage else 0.0)
     finish = FINISH + (COVERAGE_FINISH if coverage else 0.0)
-    return Costs(interpreter=collection.interpreter + lead, finish=finish, files=files)
+    return Costs(interpreter=collection.interpreter + lead + shared, finish=finish, files=files)
 
 
 Method = Literal["measured", "same-file", "same-lane", "source-size", "default-duration"]

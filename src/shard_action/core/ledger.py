@@ -17,7 +17,7 @@ from shard_action.core import fixtures
 from shard_action.core.manifest import Attempt, Drift, EarlyResult, Rerun, SliceResult
 from shard_action.core.outcomes import Outcome, is_failing, worse
 from shard_action.core.plan import Plan
-from shard_action.core.prediction import ProcessTimes
+from shard_action.core.prediction import ProcessTimes, first_file
 from shard_action.core.process_report import ProcessResult, PytestReport
 from shard_action.core.quarantine import Quarantine
 from shard_action.core.reruns import (
@@ -195,9 +195,11 @@ def first_attempt(
     # interleaved, so no order says which test opened a scope.
     paid = fixtures.Charges() if report.xdist else fixtures.charges(report.results)
     if clock is not None and report.process.began > 0:
+        files = () if report.collection is None else report.collection.files
         ledger.processes.append(
             ProcessTimes(report.process.began, clock.configured, clock.first, clock.last,
-                         opening=paid.startup, closing=paid.finish)
+                         opening=paid.startup, closing=paid.finish,
+                         collected_first=first_file(files))
         )  # fmt: skip
     for result in report.results:
         record.first(result.id, result.outcome, result.seconds)

@@ -8,6 +8,14 @@ measure. This module is the one model of them: the plan predicts ``Parts`` per
 shard, the shard measures ``Measured``, the history keeps ``LaneCosts`` (recent samples per lane,
 normalised by each run's speed factor so a loaded machine does not distort it), and the planner
 reads their medians (``Costs``).
+
+**The shared import.** pytest charges each module's import to the first test file that triggers
+it, so a module every file imports (scipy's io: numpy and scipy.sparse, 3-5 s) is charged to the
+first file each process collects; the rest of the process's files look cheap. Every process pays
+it all the same: a shard's start-up is the interpreter, that shared import, then each file's own
+rest. :func:`first_file` reads it off one process (``FirstFile``), :func:`shared_import` off a
+run's processes, and both the history (:func:`learned`) and the first-run estimate
+(``core.estimate.first_costs``) put it in the interpreter and take it out of the first file.
 """
 
 from __future__ import annotations
@@ -35,6 +43,9 @@ SPEED_MIN_SECONDS: Final = 0.01
 """...each at least this long in the history (shorter ones are mostly noise)."""
 SPEED_RANGE: Final = (0.25, 4.0)
 """A factor outside this range is clamped: beyond it the run says more about itself than speed."""
+TYPICAL_FILES: Final = 2
+"""Other files a process must have timed for its first file's excess over them to count: the
+median of one file is that file's own noise or weight."""
 
 
 class _Model(BaseModel):
@@ -70,6 +81,69 @@ class Parts(_Model):
         return self.setup + self.startup + self.tests + self.finish
 
 
+class FirstFile(_Model):
+    """The first test file one process collected, which pytest charged with every module that
+    process imported first (``core.prediction``: the shared import)."""
+
+    file: str
+    seconds: float = Field(ge=0, allow_inf_nan=False, description="Its collection seconds.")
+    excess: float | None = Field(
+        None,
+        ge=0,
+        allow_inf_nan=False,
+        description="How much longer it took than the median of the process's other files "
+        "(never below 0); `null` when the process timed fewer than `TYPICAL_FILES` others.",
+    )
+
+
+def first_file(files: Iterable[tuple[str, float]]) -> FirstFile | None:
+    """One process's first file and its excess over the process's typical file; ``files``:
+    (file, seconds) in collection order. ``None``: it timed no file (collected nothing).
+
+    Within one process a shared import and a file heavy on its own look the same; the excess is
+    only evidence, which :func:`shared_import` weighs across processes.
+    """
+    timed = [(name, float(s)) for name, s in files if usable_seconds(float(s))]
+    if not timed:
+        return None
+    (name, seconds), others = timed[0], [s for _, s in timed[1:]]
+    excess = None
+    if len(others) >= TYPICAL_FILES:
+        excess = round(max(0.0, seconds - float(statistics.median(others))), 6)
+    return FirstFile(file=name, seconds=round(seconds, 6), excess=excess)
+
+
+def shared_import(firsts: Iterable[FirstFile]) -> float:
+    """The seconds each process pays for imports its first file triggers, whichever file that is:
+    the lower median of the processes' excesses (0 without any).
+
+    The lower median: a shared import shows in every process, so at least half of them must
+    show it; one process whose first file is heavy on its own (the others' first files are not)
+    moves nothing, and that file keeps its weight.
+    """
+    excesses = [f.excess for f in firsts if f.excess is not None]
+    return float(statistics.median_low(excesses)) if excesses else 0.0
+
+
+def without_shared(
+    files: Mapping[str, float], firsts: Iterable[FirstFile], shared: float
+) -> tuple[float, dict[str, float]]:
+    """``files`` (a shard's collection seconds) without the ``shared`` import each process's
+    first file paid (at most its own seconds), and what those processes paid of it in all.
+
+    The sum is kept: what leaves the files is the start-up's shared import, not lost.
+    """
+    own = dict(files)
+    paid = 0.0
+    for first in firsts:
+        if shared <= 0 or first.file not in own:
+            continue
+        part = min(shared, first.seconds, own[first.file])
+        own[first.file] = round(own[first.file] - part, 6)
+        paid += part
+    return paid, own
+
+
 class Measured(_Model):
     """What one shard measured of its own fixed costs (the first process of each lane run).
 
@@ -98,6 +172,11 @@ class Measured(_Model):
         default_factory=dict,
         description="Per lane instance and test: the scope fixture seconds its reported time "
         "includes (the history learns the test's own time without them).",
+    )
+    first_files: list[FirstFile] = Field(
+        default_factory=list,
+        description="Per first-attempt process, the first file it collected and its excess "
+        "over the process's other files (`core.prediction`: the shared import).",
     )
     reruns: bool = False
 
@@ -283,6 +362,11 @@ def learned(
     """The lanes' cost samples after a run: one sample per lane and cost, the median of the
     run's shards, divided by ``speed``.
 
+    The lane's shared import (:func:`shared_import` over its shards' processes) is start-up
+    every process pays: it joins each shard's interpreter sample (once per process) and leaves
+    its processes' first files, so the planner charges it to every shard, not to whichever
+    holds the file that happened to be collected first.
+
     One per run, so the window of :data:`SAMPLES` spans runs, not the shards of the last one
     (a lane of five shards kept only its last run's figures). ``measured``: (lane, what a shard
     measured of it). Set-up is network and cache bound, not CPU bound: it is kept as measured.
@@ -297,15 +381,21 @@ def learned(
         costs = lanes.setdefault(lane, LaneCosts())
         if setups := [m.parts.setup for m in shards if m.parts.setup > 0]:
             costs.setup = _push(costs.setup, _one(setups))
-        if interpreters := [m.interpreter for m in shards if m.interpreter > 0]:
+        shared = shared_import(f for m in shards for f in m.first_files)
+        split = [without_shared(m.files, m.first_files, shared) for m in shards]
+        if interpreters := [
+            m.interpreter + paid
+            for m, (paid, _) in zip(shards, split, strict=True)
+            if m.interpreter > 0
+        ]:
             costs.interpreter = _push(costs.interpreter, _one(interpreters) * scale)
         clean = [m for m in shards if not m.reruns and (m.parts.tests > 0 or m.parts.startup > 0)]
         if clean:
             costs.finish = _push(costs.finish, _one([m.parts.finish for m in clean]) * scale)
         files: dict[str, list[float]] = {}
         scopes: dict[str, list[float]] = {}
-        for m in shards:
-            for name, seconds in m.files.items():
+        for m, (_, own) in zip(shards, split, strict=True):
+            for name, seconds in own.items():
                 if usable_seconds(seconds):
                     files.setdefault(name, []).append(seconds)
             for name, seconds in m.scopes.items():
@@ -350,6 +440,8 @@ class ProcessTimes:
     closing: float = 0.0
     """Likewise the last test's teardown beyond a typical one, the session's
     (``Charges.finish``): finish rather than tests."""
+    collected_first: FirstFile | None = None
+    """The first file it collected (:func:`first_file`), the one charged with its shared import."""
 
 
 def measure(
@@ -401,6 +493,7 @@ def measure(
             lane: {test: round(max(0.0, s), 6) for test, s in tests.items()}
             for lane, tests in (carried or {}).items()
         },
+        first_files=[p.collected_first for p in processes if p.collected_first is not None],
         reruns=reruns,
     )
 

@@ -80,7 +80,8 @@ class CollectionClock(Frozen):
 
     interpreter: float = Field(ge=0, description="Process start to pytest's configure.")
     files: dict[str, float] = Field(
-        default_factory=dict, description="Each test file's collection (import, items)."
+        default_factory=dict,
+        description="Each test file's collection (import, items), in collection order.",
     )
 
 
@@ -116,7 +117,7 @@ def clock_of(collection: Collection | None) -> CollectionClock | None:
         return None
     return CollectionClock(
         interpreter=quantised(collection.interpreter),
-        files={name: quantised(s) for name, s in sorted(collection.files.items())},
+        files={name: quantised(s) for name, s in collection.files.items()},  # in order
     )
 
 
