@@ -71,6 +71,20 @@ def test_lanes_that_need_more_shards_than_max_shards_get_no_warning_about_a_coun
     assert any("target-time 10 s" in w for w in plan.warnings)
 
 
+def test_a_count_no_lane_could_use_is_not_named_in_the_warnings() -> None:
+    # 5 tests cannot fill the 6 shards the candidate asks: it gave 5 and its plan warned "shards
+    # 6: using 5"; the user set max-shards 8 and no count, so only the target's warning stays
+    five = TESTS[:5]
+    config = Config(shards="auto", target_time=1, max_shards=8, shard_overhead=30)
+    plan = make_plan(config, five, TIMINGS, mode="parallel", mode_reason="t")
+    assert len(plan.shards) == 5
+    assert plan.makespan == pytest.approx(33)
+    assert plan.warnings == [
+        "no shard count up to max-shards 8 is predicted to finish within target-time 1.0 s: "
+        "planned the fastest, 5 shards (33 s)"
+    ]
+
+
 def test_a_target_time_that_cannot_choose_the_count_is_said_to_be_ignored() -> None:
     config = Config(shards=3, target_time=5, shard_overhead=30)
     plan = make_plan(config, TESTS, TIMINGS, mode="parallel", mode_reason="t")

@@ -36,16 +36,19 @@ def options(plan_for: Callable[[int], Plan], counts: Iterable[int]) -> list[Coun
         if len(plan.shards) in seen:
             continue
         seen.add(len(plan.shards))
-        ratio = plan.serial_seconds / plan.makespan if plan.makespan > 0 else 1.0
-        found.append(
-            CountOption(
-                shards=len(plan.shards),
-                wall=plan.makespan,
-                billed_minutes=billed_minutes(plan),
-                speedup=ratio,
-            )
-        )
+        found.append(option_of(plan))
     return found
+
+
+def option_of(plan: Plan) -> CountOption:
+    """The plan's own row: its shards, predicted wall, billed minutes and speed-up."""
+    ratio = plan.serial_seconds / plan.makespan if plan.makespan > 0 else 1.0
+    return CountOption(
+        shards=len(plan.shards),
+        wall=plan.makespan,
+        billed_minutes=billed_minutes(plan),
+        speedup=ratio,
+    )
 
 
 def counts_up_to(limit: int) -> list[int]:
@@ -116,11 +119,7 @@ def by_cost(plan_for: Callable[[int], Plan], limit: int, target: float) -> Plan:
 
     found = _with_gap(planned, options(planned, counts_up_to(limit)), target)
     chosen = choose(found, target)
-    # planned with the count it gave when that was asked (no "lanes need more shards than
-    # allowed" warning); else the first count that gave it (never a count over max-shards)
-    plan = asked.get(chosen.shards)
-    if plan is None or len(plan.shards) != chosen.shards:
-        plan = gave[chosen.shards]
+    plan = _exactly(chosen.shards, asked, gave, plan_for, limit)
     if chosen.wall <= target:
         why = (
             f"target-time {duration(target)}: the fewest billed minutes ({chosen.billed_minutes}) "
@@ -142,8 +141,32 @@ def by_cost(plan_for: Callable[[int], Plan], limit: int, target: float) -> Plan:
     lanes = [
         lane.model_copy(update={"capped_by": why}) if lane.critical else lane for lane in plan.lanes
     ]
-    counts = [o.model_copy(update={"chosen": o is chosen}) for o in found]
+    # the chosen row from the plan written (a count planned again has the same figures)
+    mine = option_of(plan).model_copy(update={"chosen": True})
+    counts = [mine if o is chosen else o for o in found]
     return plan.model_copy(update={"counts": counts, "lanes": lanes, "warnings": warnings})
+
+
+def _exactly(
+    shards: int,
+    asked: dict[int, Plan],
+    gave: dict[int, Plan],
+    plan_for: Callable[[int], Plan],
+    limit: int,
+) -> Plan:
+    """The chosen count's plan, warning about no count the user never set: the plan asked for
+    exactly that count (one asked for 6 that gave 5 warned "shards 6: using 5"), planned now
+    when none was; past max-shards (lanes that need more shards than it allows, and their own
+    warning says so) the first count that gave it, as asking for it would warn "shards 4 is
+    over max-shards 3"."""
+    plan = asked.get(shards)
+    if plan is not None and len(plan.shards) == shards:
+        return plan
+    if shards <= limit:
+        plan = plan_for(shards)
+        if len(plan.shards) == shards:
+            return plan
+    return gave[shards]
 
 
 def table(found: list[CountOption], chosen: CountOption | None = None) -> list[str]:
