@@ -20,7 +20,7 @@ from shard_action.commands.plan import plan_summary
 from shard_action.core.config import Config
 from shard_action.core.models import TestItem, Timings
 from shard_action.core.planner import make_plan
-from shard_action.core.units import count, duration, finite, speedup
+from shard_action.core.units import count, duration, finite, signed, speedup
 
 
 @pytest.mark.parametrize(
@@ -63,6 +63,33 @@ def _one_shard_plan(seconds: float) -> str:
     stream = io.StringIO()
     print_plan(plan, stream)
     return plan_summary(plan)[0] + "\n" + stream.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(0.0, "0.0 s"), (0.001, "<0.1 s"), (0.049, "<0.1 s"), (-0.01, "-<0.1 s"), (0.05, "0.1 s"),
+     (0.4, "0.4 s"), (12.4, "12 s"), (125, "2 m 05 s"), (3720, "1 h 02 m"), (None, "\u2013")],
+)  # fmt: skip
+def test_duration(seconds: float | None, text: str) -> None:
+    assert duration(seconds) == text
+
+
+def test_a_change_below_a_tenth_is_no_change() -> None:
+    """A time under 0.05 s is ``<0.1 s``; a change that small is none, as before."""
+    assert [signed(x) for x in (0.01, -0.049, 0.0, 0.05)] == ["\u00b10.0 s"] * 3 + ["+0.1 s"]
+
+
+def test_a_target_time_below_a_tenth_is_not_shown_as_zero() -> None:
+    """``--target-time 0.001`` printed "target-time 0.0 s" on the terminal and in the summary."""
+    tests = [TestItem(id=f"tests/test_a.py::test_{i}", file="tests/test_a.py") for i in range(2)]
+    config = Config(shards="auto", target_time=0.001, shard_overhead=1.0)
+    plan = make_plan(config, tests, Timings(), mode="parallel", mode_reason="t")
+    stream = io.StringIO()
+    print_plan(plan, stream)
+    terminal, summary = stream.getvalue(), plan_summary(plan)[0]
+    assert "target-time <0.1 s" in terminal, terminal
+    assert "target-time &lt;0.1 s" in summary, summary  # Markdown's escape of "<"
+    assert "target-time 0.0 s" not in terminal + summary
 
 
 def test_plan_views_use_the_one_format() -> None:

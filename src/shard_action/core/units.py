@@ -31,13 +31,20 @@ def _finite(value: object) -> float | None:
     return finite(float(value))  # type: ignore[arg-type]
 
 
+BELOW_A_TENTH: Final = "<0.1 s"
+"""A time over 0 that one decimal would round to ``0.0 s``: it is not nothing (``--target-time
+0.001`` read "target-time 0.0 s")."""
+
+
 def duration(value: object) -> str:
-    """Seconds for a person: ``0.4 s``, ``12 s``, ``2 m 05 s``, ``1 h 02 m``."""
+    """Seconds for a person: ``<0.1 s``, ``0.4 s``, ``12 s``, ``2 m 05 s``, ``1 h 02 m``."""
     seconds = _finite(value)
     if seconds is None:
         return MISSING
     sign = "-" if seconds < 0 else ""
     seconds = abs(seconds)
+    if 0 < seconds < 0.05:
+        return sign + BELOW_A_TENTH
     if seconds < 10:
         return f"{sign}{seconds:.1f} s"
     if seconds < 60:
@@ -49,13 +56,14 @@ def duration(value: object) -> str:
 
 
 def signed(value: object) -> str:
-    """A change in seconds with its sign: ``+2.4 s``, ``-1 m 05 s``, ``±0.0 s``."""
+    """A change in seconds with its sign: ``+2.4 s``, ``-1 m 05 s``, ``±0.0 s`` (also for a
+    change under 0.05 s, which :func:`duration` would write ``<0.1 s``)."""
     seconds = _finite(value)
     if seconds is None:
         return MISSING
+    if abs(seconds) < 0.05:  # a change too small for one decimal is none (not "+<0.1 s")
+        return "\u00b1" + duration(0.0)
     text = duration(abs(seconds))
-    if text == duration(0.0):
-        return "\u00b1" + text
     return ("+" if seconds > 0 else "-") + text
 
 
