@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import typing
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from shard_action.cli import build_parser
 from shard_action.commands.schema import MODELS
 from shard_action.core.config import Config
 from shard_action.core.documents import Document
+from shard_action.core.manifest import ShardManifest
 from shard_action.core.mode import ModeState
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -105,3 +107,23 @@ def test_the_report_fields_the_templates_entry_names_exist() -> None:
     assert {"`mode.next_mode`", "`mode.next_reason`", "`mode.clean_serial_runs`"} <= set(
         re.findall(r"`mode\.[a-z_]+`", row)
     )
+
+
+def _field(model: type[object], path: str) -> bool:
+    """``slices[].coverage_core`` names a field of each item of ``model``'s ``slices`` list."""
+    for name in path.replace("[]", "").split("."):
+        fields = getattr(model, "model_fields", {})
+        if name not in fields:
+            return False
+        kind = fields[name].annotation
+        inner = [a for a in typing.get_args(kind) if isinstance(a, type)]
+        model = inner[0] if inner else kind
+    return True
+
+
+def test_the_manifest_keys_the_readme_names_exist() -> None:
+    """The README named ``runs[].coverage_core`` after manifest version 3 renamed it."""
+    text = " ".join(README.read_text("utf-8").split())
+    named = re.findall(r"`manifest\.json`[^()]{0,60}\(`([a-z_.\[\]]+)`\)", text)
+    assert "slices[].coverage_core" in named, named
+    assert [key for key in named if not _field(ShardManifest, key)] == []
