@@ -92,7 +92,7 @@ def build_plan(
     warnings = [*collected.warnings, *timing_input.warnings, *timing_warnings(timings, given)]
     plan = plan_in_tiers(config, collected.tests, plan_for, warnings)
     if explain is not None:
-        explain.extend(count_options(config, collected.tests, plan_for))
+        explain.extend(count_options(config, collected.tests, plan_for, plan))
     listed = getattr(args, "changed_files", None)
     changed = read_changed_files(listed) if listed is not None else frozenset()
     early = place_early_runs(plan, known_tests(history), config.early_flake_runs, changed)

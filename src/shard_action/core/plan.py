@@ -204,7 +204,10 @@ class FanInSettings(Frozen):
 class CountOption(Frozen):
     """One shard count as planned for ``shards = "auto"`` with ``target-time``."""
 
-    shards: int
+    shards: int = Field(
+        description="The test stage's shards, a first tier's included (the chosen row's is the "
+        "plan's)."
+    )
     wall: float = Field(description="Predicted wall time of the test stage (seconds).")
     billed_minutes: int = Field(description="Each job's predicted wall, rounded up to a minute.")
     speedup: float = Field(description="One job's predicted wall over `wall`.")

@@ -139,10 +139,12 @@ def staged(first: Plan, rest: Plan, *, tier: str, first_tier: str) -> Plan:
 
 
 def _after(option: CountOption, first: Plan, serial: float) -> CountOption:
-    """A count of the rest tier as the whole stage: the first tier's wall and minutes added."""
+    """A count of the rest tier as the whole stage: the first tier's shards, wall and minutes
+    added, so a row's ``shards`` is the stage's (the chosen row's is ``len(plan.shards)``)."""
     wall = first.makespan + option.wall
     return option.model_copy(
         update={
+            "shards": len(first.shards) + option.shards,
             "wall": wall,
             "billed_minutes": billed_minutes(first) + option.billed_minutes,
             "speedup": serial / wall if wall > 0 else 1.0,
@@ -151,8 +153,10 @@ def _after(option: CountOption, first: Plan, serial: float) -> CountOption:
 
 
 def marked_first(plan: Plan, *, tier: str, first_tier: str) -> Plan:
-    """A plan whose every test is in the first tier: all its shards run first."""
-    return staged(plan, _nothing(plan), tier=tier, first_tier=first_tier)
+    """A plan whose every test is in the first tier: all its shards run first (its counts are
+    the whole stage already)."""
+    marked = staged(plan, _nothing(plan), tier=tier, first_tier=first_tier)
+    return marked.model_copy(update={"counts": plan.counts})
 
 
 def _nothing(plan: Plan) -> Plan:
@@ -169,6 +173,7 @@ def _nothing(plan: Plan) -> Plan:
                 update={"measured": 0, "estimated": 0, "estimate": EstimateInfo()}
             ),
             "warnings": [],
+            "counts": [],
         }
     )
 
@@ -225,9 +230,16 @@ def plan_in_tiers(
     return staged(before, after, tier=config.tier, first_tier=config.first_tier)
 
 
-def count_options(config: Config, tests: Sequence[TestItem], make: Make) -> list[CountOption]:
-    """``plan --explain``'s table: each shard count up to max-shards planned as the plan is
-    (the tier's tests, the first tier before the rest), without a target-time."""
+def count_options(
+    config: Config, tests: Sequence[TestItem], make: Make, plan: Plan
+) -> list[CountOption]:
+    """``plan --explain``'s table: ``plan``'s own counts when it chose its count by cost (the
+    rows the choice was made from, as the summary shows them: with a first tier those are the
+    first tier's plan and each count of the rest, which no ``shards = k`` gives); else each
+    shard count up to max-shards planned as the plan is (the tier's tests, the first tier
+    before the rest, both with ``shards = k``), without a target-time."""
+    if config.shards == "auto" and config.target_time is not None and plan.counts:
+        return list(plan.counts)
 
     def each(k: int) -> Plan:
         fixed = config.model_copy(update={"shards": k, "target_time": None})
