@@ -85,14 +85,16 @@ class FirstFile(_Model):
     """The first test file one process collected, which pytest charged with every module that
     process imported first (``core.prediction``: the shared import)."""
 
-    file: str
-    seconds: float = Field(ge=0, allow_inf_nan=False, description="Its collection seconds.")
+    file: str = Field(description="The test file, as the collection names it.")
+    seconds: float = Field(
+        ge=0, allow_inf_nan=False, description="Its collection seconds in that process."
+    )
     excess: float | None = Field(
         None,
         ge=0,
         allow_inf_nan=False,
         description="How much longer it took than the median of the process's other files "
-        "(never below 0); `null` when the process timed fewer than `TYPICAL_FILES` others.",
+        f"(never below 0); `null` when the process timed fewer than {TYPICAL_FILES} others.",
     )
 
 
