@@ -46,6 +46,21 @@ def test_the_sample_is_a_stable_hash_choice_per_lane_and_bounded() -> None:
     assert len(set(chosen) - set(probe.sample(grown))) <= 1
 
 
+def test_lanes_with_the_same_env_share_a_process_and_the_parts_merge() -> None:
+    lanes = {"a": ["a.py::t"], "b": ["b.py::t"], "c": ["c.py::t"], "d": ["d.py::t"]}
+    envs = {"a": {}, "b": {"X": "1"}, "c": {}, "d": {"X": "1"}}
+    ids = ["a.py::t", "b.py::t", "c.py::t", "d.py::t"]
+    assert probe.runs(lanes, ids, envs) == [
+        ({}, ["a.py::t", "c.py::t"]),
+        ({"X": "1"}, ["b.py::t", "d.py::t"]),
+    ]
+    ran = probe.ProbeTimes(budget=2, sample=ids[:2], seconds={"a.py::t": 0.5})
+    failed = probe.ProbeTimes(budget=1, sample=ids[2:], problem="no test started within 60 s")
+    both = probe.merged(5, ids, [ran, failed])
+    assert (both.budget, both.sample, both.seconds, both.problem) == (5, ids, ran.seconds, None)
+    assert probe.merged(5, ids, [failed]).problem == failed.problem  # nothing measured: why
+
+
 @pytest.mark.parametrize(
     ("seconds", "stored"),
     [(0.012345, 0.012), (2.345, 2.3), (123.4, 120.0), (0.0, 0.0), (-1.0, 0.0), (0.96, 0.96)],
@@ -427,3 +442,53 @@ def test_one_slow_test_cut_at_the_budget_does_not_scale_the_suite(tmp_path: Path
     assert plan["totals"]["seconds"] < 1.0
     assert "3 needed" in plan["timings"]["estimate"]["reliability"]
     assert set(_document_of(tmp_path).probe.cut) == {"test_a_slow.py::test_slow"}  # type: ignore[union-attr]
+
+
+_LANES = """\
+[tool.pytest.ini_options]
+
+[[tool.shard-action.lanes]]
+name = "env"
+paths = ["test_env.py"]
+env = { PROBE_X = "1" }
+
+[[tool.shard-action.lanes]]
+name = "db"
+paths = ["test_db.py"]
+backends = ["pg", "sqlite"]
+backend-var = "PROBE_DB"
+"""
+
+_NEEDS = """\
+import os, time
+
+import pytest
+
+
+@pytest.mark.parametrize("n", range(3))
+def test_needs(n):
+    if os.environ.get("{var}") != "{value}":
+        pytest.skip("not in its lane's environment")
+    time.sleep(0.2)
+"""
+
+
+def test_each_lane_is_probed_with_its_own_env(tmp_path: Path) -> None:
+    """A lane's ``env`` (and a fan-out lane's backend, its first value) reaches the probe: the
+    tests that skip without it take their 0.2 s, and the default lane does not get it."""
+    (tmp_path / "pyproject.toml").write_text(_LANES, "utf-8")
+    (tmp_path / "test_env.py").write_text(_NEEDS.format(var="PROBE_X", value="1"), "utf-8")
+    (tmp_path / "test_db.py").write_text(_NEEDS.format(var="PROBE_DB", value="pg"), "utf-8")
+    (tmp_path / "test_plain.py").write_text(
+        "import os, time\n\n\ndef test_plain():\n    assert 'PROBE_X' not in os.environ\n"
+        "    assert 'PROBE_DB' not in os.environ\n    time.sleep(0.2)\n",
+        "utf-8",
+    )
+    proc = _plan(tmp_path, "--probe", "30")
+    assert proc.returncode == 0, proc.stderr
+    document = _document_of(tmp_path)
+    assert document.probe is not None and document.probe.problem is None
+    assert set(document.probe.seconds) == set(document.probe.sample)
+    assert len(document.probe.sample) == 7
+    slow = {t: s for t, s in document.probe.seconds.items() if s >= 0.15}
+    assert set(slow) == set(document.probe.sample), document.probe.seconds

@@ -11,24 +11,27 @@ gives the same plan.
 It is skipped when it cannot change the plan or cannot run as a shard would: some test has a
 timing, ``default-duration`` is set, ``shards = 1`` or the mode is forced serial (one shard
 either way: no split to weigh), the tests were not collected by pytest (a list, test files, a
-``command`` runner), or ``probe = 0``. Quarantined tests are left out of the sample (they are
-known to misbehave). A probe that measured nothing is written to ``first-run.json`` but not to
-the cache, so the next plan tries again.
+``command`` runner), or ``probe = 0``. Quarantined tests (the plan's quarantine, read once by
+``commands.plan``) are left out of the sample (they are known to misbehave). A probe that
+measured nothing is written to ``first-run.json`` but not to the cache, so the next plan tries
+again.
 
-Known limit: the probe runs in the plan job's plain environment (no lane ``env``, no backend
-fan-out, no memory cap), so a lane that needs its own service is timed as the plan job sees it.
+Each lane's tests run with the lane's ``env`` over the plan job's, as its shards run them
+(``adapters.runner.lane_env``; a fan-out lane's first backend value): one process per distinct
+``env``, one after the other, sharing the budget. Known limit: no memory cap, no coverage.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
+import math
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -36,14 +39,14 @@ from typing import Final
 from shard_action.adapters.collect import Collected
 from shard_action.adapters.files import write_text_atomic
 from shard_action.adapters.plugin_path import env_for
-from shard_action.adapters.quarantine_file import read_quarantine
-from shard_action.adapters.runner import TAIL_LINES, kill_group, pytest_command
+from shard_action.adapters.runner import TAIL_LINES, kill_group, lane_env, pytest_command
 from shard_action.core import probe as core
 from shard_action.core.config import Config
 from shard_action.core.estimate import Calibration, first_costs
-from shard_action.core.lanes import assign_lanes
+from shard_action.core.lanes import assign_lanes, lane_instances
 from shard_action.core.models import Timings
 from shard_action.core.prediction import Costs
+from shard_action.core.quarantine import Quarantine
 from shard_action.core.selection import SELECT_VAR
 from shard_action.core.units import count
 
@@ -71,14 +74,15 @@ def first_run(
     timings: Timings,
     file_bytes: dict[str, int],
     *,
+    quarantine: Quarantine,
     cache: Path | None = None,
     out: Path | None = None,
 ) -> FirstRun:
     """The first-run document (probing when it is worth it) and what the plan takes from it.
 
-    ``cache``: the collection cache folder (relative to ``root``), where the document of an
-    unchanged collection is reused; ``out``: the plan's folder, where it is written as
-    ``first-run.json``.
+    ``quarantine``: the plan's, whose tests are not probed; ``cache``: the collection cache
+    folder (relative to ``root``), where the document of an unchanged collection is reused;
+    ``out``: the plan's folder, where it is written as ``first-run.json``.
     """
     if collected.times is None:
         return FirstRun()
@@ -96,17 +100,20 @@ def first_run(
     )
     probe = None
     if probing:
-        quarantine = read_quarantine(root, config.quarantine_file)
         lanes: dict[str, list[str]] = {}
         for test, lane in zip(tests, assign_lanes(config, tests), strict=True):
             if quarantine.covers(test.id, lane) is None:
                 lanes.setdefault(lane, []).append(test.id)
+        envs: dict[str, dict[str, str]] = {}
+        for instance in lane_instances(config):  # a fan-out lane: as its first value runs
+            envs.setdefault(instance.base, instance.env)
         ids = core.sample(lanes)
-        key = _key(config, clock, ids)
+        runs = core.runs(lanes, ids, envs)
+        key = _key(config, clock, ids, [env for env, _ in runs])
         stored = None if cache is None else root / cache / f"probe-{key[:32]}.json"
         probe = None if stored is None else _cached(stored)
         if probe is None:
-            probe = run_probe(config, root, ids, config.probe)
+            probe = probe_runs(config, root, runs, config.probe)
             if stored is not None and probe.problem is None:  # a failure is not a result
                 write_text_atomic(stored, probe.model_dump_json())
     document = core.FirstRunFile(collection=clock, probe=probe)
@@ -134,11 +141,17 @@ def _told(probe: core.ProbeTimes, calibration: Calibration | None) -> str:
     )
 
 
-def _key(config: Config, clock: core.CollectionClock | None, ids: list[str]) -> str:
+def _key(
+    config: Config,
+    clock: core.CollectionClock | None,
+    ids: list[str],
+    envs: list[dict[str, str]],
+) -> str:
     """What a stored probe must match: the sample, the collection's clock (the same only for
-    the same cached collection), the budget and how the tests run."""
+    the same cached collection), the budget and how the tests run (the lanes' ``env`` too)."""
     parts = {
         "sample": ids,
+        "envs": envs,
         "clock": None if clock is None else clock.model_dump(),
         "budget": config.probe,
         "python": config.python,
@@ -157,8 +170,32 @@ def _cached(stored: Path) -> core.ProbeTimes | None:
     return None if probe.problem else probe
 
 
-def run_probe(config: Config, root: Path, ids: list[str], budget: float) -> core.ProbeTimes:
-    """Run ``ids`` in one pytest process in ``root`` for at most ``budget`` seconds of tests."""
+def probe_runs(
+    config: Config, root: Path, runs: list[tuple[dict[str, str], list[str]]], budget: float
+) -> core.ProbeTimes:
+    """Each of ``runs`` (a lane ``env`` and its tests, ``core.probe.runs``) in its own process,
+    in turn, sharing ``budget``: what one measured is gone from the next one's."""
+    parts: list[core.ProbeTimes] = []
+    left = budget
+    for env, ids in runs:
+        if left <= 0:
+            break
+        part = run_probe(config, root, ids, left, env=env)
+        parts.append(part)
+        left -= math.fsum(part.seconds.values()) + math.fsum(part.cut.values())
+    return core.merged(budget, [t for _, ids in runs for t in ids], parts)
+
+
+def run_probe(
+    config: Config,
+    root: Path,
+    ids: list[str],
+    budget: float,
+    *,
+    env: Mapping[str, str] | None = None,
+) -> core.ProbeTimes:
+    """Run ``ids`` in one pytest process in ``root`` for at most ``budget`` seconds of tests,
+    with the lane ``env`` (``lane_env``) over ours."""
     empty = core.ProbeTimes(budget=budget, sample=ids)
     if not ids:
         return empty
@@ -175,8 +212,8 @@ def run_probe(config: Config, root: Path, ids: list[str], budget: float) -> core
             "events": str(events),
         }
         (scratch / "select.json").write_text(json.dumps(spec), "utf-8")
-        env = env_for(python, os.environ, scratch)
-        env[SELECT_VAR] = str(scratch / "select.json")
+        run_env = env_for(python, lane_env(env or {}), scratch)
+        run_env[SELECT_VAR] = str(scratch / "select.json")
         args = [*config.pytest_args, "-q", "-p", "no:cacheprovider"]
         command = pytest_command(
             python, files, junit=scratch / "junit.xml", coverage=False, sequential=True, args=args
@@ -185,7 +222,7 @@ def run_probe(config: Config, root: Path, ids: list[str], budget: float) -> core
         try:
             with stderr.open("wb") as err:
                 proc = subprocess.Popen(
-                    command, cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=err,
+                    command, cwd=root, env=run_env, stdout=subprocess.DEVNULL, stderr=err,
                     start_new_session=True,
                 )  # fmt: skip
         except OSError as exc:

@@ -65,6 +65,13 @@ TAIL_LINES = 5
 """How many of the last stderr lines a process result keeps: enough for a traceback's verdict."""
 
 
+def lane_env(env: Mapping[str, str]) -> dict[str, str]:
+    """The environment of a lane's test process: ours with the lane's ``env`` over it (a
+    fan-out lane's backend variable is in it). A shard adds who it is (``adapters.slices``);
+    the first-run probe runs the lanes whose ``env`` is the same in one process."""
+    return {**os.environ, **env}
+
+
 def usable_cpus() -> int | None:
     """The CPUs this process may run on (its affinity mask: a container's or ``taskset``'s
     limit), as Python 3.13's ``os.process_cpu_count``; ``None`` when unknown. ``auto`` workers

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from shard_action.adapters.coverage_facts import coverage_facts
 from shard_action.adapters.runner import (
+    lane_env,
     outcomes_from_junit,
     render_command,
     run_process,
@@ -61,8 +62,7 @@ class ShardContext:
         return book.where(self.shard.id, piece)
 
     def env(self, piece: PlacedSlice, attempt: int) -> dict[str, str]:
-        env = dict(os.environ)
-        env.update(piece.lane.env)
+        env = lane_env(piece.lane.env)
         if self.coverage_core is not None and "COVERAGE_CORE" not in env:
             env["COVERAGE_CORE"] = self.coverage_core
         env[SHARD_VAR] = self.shard.id

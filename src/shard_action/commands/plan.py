@@ -79,7 +79,9 @@ def build_plan(
     costs = costs_of(history.costs, speed=history.speed()) if history is not None else {}
     demoted = history.demoted_for(config.max_demoted) if history is not None else []
     by_lane = Demotion(demoted=demoted).tests()
-    first = first_run(config, root, collected, timings, sizes, cache=cache, out=out)
+    first = first_run(
+        config, root, collected, timings, sizes, quarantine=quarantine, cache=cache, out=out
+    )
 
     def plan_for(tests: Sequence[TestItem], notes: Sequence[str], chosen: Config) -> Plan:
         return make_plan(

@@ -67,6 +67,21 @@ def sample(
     return list(chosen)
 
 
+def runs(
+    lanes: Mapping[str, Sequence[str]], ids: Sequence[str], envs: Mapping[str, Mapping[str, str]]
+) -> list[tuple[dict[str, str], list[str]]]:
+    """The sample ``ids`` (of ``lanes``) as processes: one per distinct lane ``env`` (``envs``
+    by lane), in the sample's order, so each test is timed as its lane runs it and lanes
+    that set the same (or nothing) share one process's start-up."""
+    chosen = set(ids)
+    lane_of = {t: name for name, tests in lanes.items() for t in tests if t in chosen}
+    grouped: dict[tuple[tuple[str, str], ...], list[str]] = {}
+    for test_id in ids:
+        key = tuple(sorted(envs.get(lane_of.get(test_id, ""), {}).items()))
+        grouped.setdefault(key, []).append(test_id)
+    return [(dict(key), tests) for key, tests in grouped.items()]
+
+
 def quantised(seconds: float) -> float:
     """``seconds`` to two significant digits (0 stays 0): what a document stores."""
     if not math.isfinite(seconds) or seconds <= 0:
@@ -99,6 +114,19 @@ class ProbeTimes(Frozen):
         "bound, quantised).",
     )
     problem: str | None = Field(None, description="Why the probe measured nothing, if so.")
+
+
+def merged(budget: float, sample: Sequence[str], parts: Sequence[ProbeTimes]) -> ProbeTimes:
+    """The probe's processes (:func:`runs`) as one probe: a problem only when none of them
+    measured anything (the document's meaning of ``problem``)."""
+    seconds: dict[str, float] = {}
+    cut: dict[str, float] = {}
+    for part in parts:
+        seconds.update(part.seconds)
+        cut.update(part.cut)
+    problems = dict.fromkeys(p.problem for p in parts if p.problem)
+    problem = None if seconds or cut or not problems else "; ".join(problems)
+    return ProbeTimes(budget=budget, sample=list(sample), seconds=seconds, cut=cut, problem=problem)
 
 
 class FirstRunFile(Document):
