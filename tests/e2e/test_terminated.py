@@ -46,13 +46,20 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.parametrize(
-    ("command", "slow"),
-    [("plan", "collection"), ("local", "collection"), ("local", "test")],
-    ids=["plan-collecting", "local-collecting", "local-running-a-shard"],
+    ("command", "slow", "cancel"),
+    [
+        ("plan", "collection", False),
+        ("local", "collection", False),
+        ("local", "test", False),
+        ("local", "test", True),
+    ],
+    ids=["plan-collecting", "local-collecting", "local-running-a-shard", "local-cancelled"],
 )
 def test_sigterm_ends_the_command_and_every_process_it_started(
-    tmp_path: Path, command: str, slow: str
+    tmp_path: Path, command: str, slow: str, cancel: bool
 ) -> None:
+    """``cancel``: as GitHub cancels a job, SIGINT and then SIGTERM while the first one's
+    clean-up runs; the second must not cut it short."""
     project = tmp_path / "project"
     (project / "tests").mkdir(parents=True)
     (project / "pyproject.toml").write_text(
@@ -79,10 +86,14 @@ def test_sigterm_ends_the_command_and_every_process_it_started(
             time.sleep(0.1)
         assert started, cli.communicate(timeout=30)[0].decode()[-3000:]
         # the pytest process and its parent: the CLI itself, or the shard that ran it
+        if cancel:
+            cli.send_signal(signal.SIGINT)
+            time.sleep(0.3)
         cli.send_signal(signal.SIGTERM)
         output = cli.communicate(timeout=60)[0].decode()
-        assert cli.returncode == 143, output[-3000:]
-        assert f"shard-action {command}: terminated (SIGTERM)" in output.splitlines()
+        said = "interrupted" if cancel else "terminated (SIGTERM)"
+        assert cli.returncode == (130 if cancel else 143), output[-3000:]
+        assert f"shard-action {command}: {said}" in output.splitlines()
         deadline = time.monotonic() + 10
         while any(map(_alive, started)) and time.monotonic() < deadline:
             time.sleep(0.1)
