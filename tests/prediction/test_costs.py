@@ -53,15 +53,20 @@ def test_the_speed_factor_stays_in_its_range_and_scales_with_the_run(
 ) -> None:
     low, high = SPEED_RANGE
     factor = speed_factor(pairs)
-    assert low <= factor <= high
     scaled = speed_factor((now * c, before) for now, before in pairs)
-    if len(pairs) >= 5 and low < factor * c < high and low < factor < high:
+    if len(pairs) < 5:  # every pair here is usable: fewer than five compare nothing
+        assert factor is None and scaled is None
+        return
+    assert factor is not None and scaled is not None
+    assert low <= factor <= high
+    if low < factor * c < high and low < factor < high:
         assert scaled == pytest.approx(factor * c, rel=1e-6)
 
 
-def test_few_or_tiny_timings_give_no_correction() -> None:
-    assert speed_factor([(2.0, 1.0)] * 4) == 1.0  # fewer than five tests
-    assert speed_factor([(0.5, 0.001)] * 50) == 1.0  # history times too small to judge
+def test_few_or_tiny_timings_give_no_factor() -> None:
+    assert speed_factor([(2.0, 1.0)] * 4) is None  # fewer than five tests
+    assert speed_factor([(0.5, 0.001)] * 50) is None  # history times too small to judge
+    assert speed_factor([]) is None  # the history's first run
     assert speed_factor([(100.0, 1.0)] * 9) == SPEED_RANGE[1]
 
 
@@ -175,6 +180,21 @@ def test_a_loaded_run_leaves_durations_and_costs_where_a_clean_run_put_them() ->
     assert loaded.costs["default"].files == {"tests/test_a.py": pytest.approx([0.5, 0.5])}
     assert loaded.costs["default"].finish == pytest.approx([2.0, 2.0])
     assert loaded.costs["default"].setup == [25.0]
+
+
+def test_the_first_run_casts_no_vote_on_the_speed_the_next_plan_uses() -> None:
+    # a loaded first run defines the history's speed; it measured no speed against anything,
+    # so the next plan takes the second run's factor, not the mean of a made-up 1.0 and it
+    the_plan = plan([shard("s1", A)])
+    first = build(the_plan, [_result(2.0, 1.0)], history=History()).history
+    assert first is not None
+    assert first.runs[-1].speed is None
+    for n, test in enumerate(A):
+        assert first.tests["default"][test].recent == pytest.approx([2 * (n + 1.0)])
+    second = build(the_plan, [_result(1.0, 1.0)], history=first).history
+    assert second is not None
+    assert second.runs[-1].speed == pytest.approx(0.5)
+    assert second.speed() == pytest.approx(0.5)  # was (1.0 + 0.5) / 2 = 0.75
 
 
 def test_the_report_compares_the_same_parts_it_predicted() -> None:

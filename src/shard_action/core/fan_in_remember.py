@@ -45,8 +45,9 @@ def _carried(checked: Checked) -> dict[tuple[str, str, str], float]:
 
 def records_with_run(
     checked: Checked, judged: Judged, given: Given
-) -> tuple[dict[str, dict[str, TestRecord]], float]:
-    """The tests' history with this run in, and this machine's speed against the history's.
+) -> tuple[dict[str, dict[str, TestRecord]], float | None]:
+    """The tests' history with this run in, and this machine's speed against the history's
+    (``None``: too few tests to compare, e.g. the history's first run).
 
     A test's own time leaves out the module or class fixture pytest charged to it (the
     manifest's ``carried``): the history keeps that per scope (``core.fixtures``)."""
@@ -57,7 +58,7 @@ def records_with_run(
             return None
         return max(0.0, e.seconds - carried.get((e.shard or "", e.lane, e.test), 0.0))
 
-    speed = speed_factor(
+    measured = speed_factor(
         (seconds, before.duration)
         for e in judged.entries
         if (seconds := own(e)) is not None
@@ -65,6 +66,7 @@ def records_with_run(
         and (before := previous.record(e.lane, e.test)) is not None
         and before.recent
     )
+    speed = 1.0 if measured is None else measured
     observed = [
         Observed(
             e.lane,
@@ -83,7 +85,7 @@ def records_with_run(
         serial=checked.plan.mode == "serial",
         limits=given.settings.limits,
     )
-    return records, speed
+    return records, measured
 
 
 def with_flips(
@@ -122,7 +124,7 @@ def run_record(
     decision: ModeDecision,
     *,
     sha: str | None,
-    speed: float,
+    speed: float | None,
 ) -> RunRecord:
     sequential = {s.id: plan.sequential(s) for s in plan.shards}
     ran = [
@@ -149,7 +151,7 @@ def run_record(
         tier=plan.tier,
         slowest=slowest([(e.lane, e.test, e.seconds) for e in timed], MAX_SLOWEST),
         bottleneck=bottleneck(ran, [(e.shard, e.test, e.seconds) for e in timed]),
-        speed=round(speed, 3),
+        speed=None if speed is None else round(speed, 3),
     )
 
 
@@ -161,7 +163,7 @@ def remember(
     run: RunRecord,
     *,
     given: Given,
-    speed: float,
+    speed: float | None,
 ) -> History:
     """Stage 4, remember: the history with this run in (computed for a fork too, so its
     report shows trends; only a writable one is kept)."""
@@ -177,7 +179,7 @@ def remember(
     costs = (
         previous.costs
         if judged.outage is not None
-        else learned(previous.costs, measurements, speed=speed)
+        else learned(previous.costs, measurements, speed=1.0 if speed is None else speed)
     )
     return with_run(
         previous,

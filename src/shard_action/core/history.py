@@ -202,7 +202,8 @@ class RunRecord(Mended):
     speed: float | None = Field(
         None,
         description="The run's speed factor: its test times over the history's (2: twice as "
-        "slow); its samples were stored divided by it.",
+        "slow); its samples were stored divided by it. Absent when too few tests were timed "
+        "in both to compare (the history's first run).",
     )
 
     @classmethod

@@ -316,11 +316,13 @@ def predict(
     )
 
 
-def speed_factor(pairs: Iterable[tuple[float, float]]) -> float:
+def speed_factor(pairs: Iterable[tuple[float, float]]) -> float | None:
     """How much slower than the history this run was: the median ratio now / before.
 
     ``pairs``: (seconds now, seconds in the history) of the tests timed in both. Too few usable
-    pairs give 1.0 (no correction); the result is clamped to :data:`SPEED_RANGE`.
+    pairs give ``None``: nothing was compared (the run that starts a history), so its times are
+    kept as they are and it casts no vote in :func:`recent_speed`, where a 1.0 would have been
+    read as a measured speed. The result is clamped to :data:`SPEED_RANGE`.
     """
     ratios = [
         now / before
@@ -328,7 +330,7 @@ def speed_factor(pairs: Iterable[tuple[float, float]]) -> float:
         if before >= SPEED_MIN_SECONDS and usable_seconds(now) and usable_seconds(before)
     ]
     if len(ratios) < SPEED_MIN_TESTS:
-        return 1.0
+        return None
     low, high = SPEED_RANGE
     return min(max(float(statistics.median(ratios)), low), high)
 
