@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
 from shard_action.commands.plan import plan_summary
@@ -9,10 +11,15 @@ from shard_action.core.config import Config, LaneConfig
 from shard_action.core.models import TestItem, Timings
 from shard_action.core.plan import Plan
 from shard_action.core.planner import make_plan
+from shard_action.core.tiers import plan_in_tiers
 
 # 40 tests of 3 s in 40 files: 120 s of tests, 30 s set-up per job (shard-overhead)
 TESTS = [TestItem(id=f"tests/t{i:02}.py::t", file=f"tests/t{i:02}.py") for i in range(40)]
 TIMINGS = Timings(durations={t.id: 3.0 for t in TESTS})
+
+
+def _make(tests: Sequence[TestItem], notes: Sequence[str], config: Config) -> Plan:
+    return make_plan(config, tests, TIMINGS, mode="parallel", mode_reason="t", warnings=notes)
 
 
 def _plan(target: float | None, max_shards: int = 8) -> Plan:
@@ -53,6 +60,24 @@ def test_out_of_reach_takes_the_fastest_within_max_shards_and_says_so() -> None:
 def test_without_a_target_auto_keeps_its_rule_and_records_no_counts() -> None:
     plan = _plan(None)
     assert plan.counts == []
+
+
+def test_without_a_target_the_summary_shows_the_count_auto_chose() -> None:
+    # auto (30 s to start a shard) stops at 2 shards: a third would save 90 - 72 = 18 s, less
+    # than its 30 s; by hand 2 x (30 + 60 s) = 2 x 2 billed minutes, 150 / 90 = 1.7x faster.
+    # The other counts are not planned (auto judges them on lane bounds, no partition), so the
+    # row is the plan's own and the summary points to --explain for the others
+    config = Config(shards="auto", max_shards=8, shard_overhead=30)
+    plan = plan_in_tiers(config, TESTS, _make, [])
+    assert len(plan.shards) == 2
+    assert [(c.shards, c.wall, c.billed_minutes, c.chosen) for c in plan.counts] == [
+        (2, 90.0, 4, True)
+    ]
+    summary = plan_summary(plan)[0]
+    assert "| 2 | 1 m 30 s | 4 | 1.7\u00d7 faster | chosen |" in summary
+    assert "`plan --explain`" in summary
+    fixed = plan_in_tiers(config.model_copy(update={"shards": 3}), TESTS, _make, [])
+    assert fixed.counts == [] and "`plan --explain`" not in plan_summary(fixed)[0]
 
 
 def test_lanes_that_need_more_shards_than_max_shards_get_no_warning_about_a_count_not_set() -> None:

@@ -202,7 +202,7 @@ class FanInSettings(Frozen):
 
 
 class CountOption(Frozen):
-    """One shard count as planned for ``shards = "auto"`` with ``target-time``."""
+    """One shard count as planned for ``shards = "auto"`` (each count with ``target-time``)."""
 
     shards: int = Field(
         description="The test stage's shards, a first tier's included (the chosen row's is the "
@@ -258,7 +258,8 @@ class Plan(Document):
     counts: list[CountOption] = Field(
         default_factory=list,
         description='`shards = "auto"` with `target-time`: each count considered, and the one '
-        "chosen.",
+        "chosen; without `target-time`, the chosen count alone (the others are not planned: "
+        "`plan --explain` plans them).",
     )
 
     def shard(self, shard_id: str) -> PlannedShard:
