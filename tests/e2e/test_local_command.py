@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from shard_action.core.units import duration
 from tests.e2e.conftest import clean_env, shard_action
 from tests.plan_json import plan_tests, shard_tests
 
@@ -69,6 +70,50 @@ def test_no_path_means_the_project_in_the_current_folder(tmp_path: Path) -> None
     assert "12 tests passed" in proc.stdout, proc.stdout[-2000:]
     assert "shards: 2 in" in proc.stdout
     assert (out / "report" / "report.json").is_file()
+
+
+def _cells(line: str) -> list[str]:
+    return [cell.strip() for cell in line.strip().strip("\u2502").split("\u2502")]
+
+
+def test_each_shard_shows_one_prediction_and_one_wall_in_every_view(tmp_path: Path) -> None:
+    """One ``local`` output said ``default-1: passed in 2.0 s`` (the process, CLI import
+    included) above the report's Actual ``1.6 s``, and planned 8.9 s (with a CI job's 2 s of
+    set-up, which a local run has not) against the report's Predicted 6.9 s."""
+    project = tiny_project(tmp_path / "project")
+    out = tmp_path / "out"
+    proc = shard_action(
+        ["local", str(project), "--shards", "2", "--no-history", "--shard-overhead", "3",
+         "--out", str(out)],
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
+    report = json.loads((out / "report" / "report.json").read_text())
+    lines = proc.stdout.splitlines()
+    header = _cells(
+        next(line for line in lines if line.startswith("\u2503 shard")).replace("\u2503", "\u2502")
+    )
+    assert "set-up" not in " ".join(header)  # start-up + tests + finish
+    planned = {
+        cells[0]: cells[header.index("predicted")]
+        for cells in (_cells(line) for line in lines if line.startswith("\u2502 default-"))
+    }
+    passed = dict(re.findall(r"^shard (\S+): passed in (.+)$", proc.stdout, re.MULTILINE))
+    shards = report["shards"]
+    assert len(shards) == 2
+    for entry in shards:
+        predicted, actual = duration(entry["predicted_seconds"]), duration(entry["actual_seconds"])
+        assert planned[entry["shard"]] == predicted, (entry, proc.stdout)
+        assert passed[entry["shard"]] == actual, (entry, proc.stdout)
+        # and the summary's row on the terminal: shard, tests, Predicted, Actual
+        row = next(line.split() for line in lines if line.split()[:1] == [entry["shard"]])
+        assert " ".join(row[4:8]) == f"{predicted} {actual}", row
+        plan_shard = next(
+            s for s in json.loads((out / "plan.json").read_text())["shards"]
+            if s["id"] == entry["shard"]
+        )  # fmt: skip
+        assert plan_shard["prediction"]["setup"] == 3.0
+        assert duration(plan_shard["predicted_seconds"]) != predicted
 
 
 def test_plan_by_hand_reads_the_history_that_local_keeps(tmp_path: Path) -> None:

@@ -22,9 +22,12 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
-from shard_action.adapters.terminal import fitted, table
+from shard_action.adapters.documents import read_document
+from shard_action.adapters.terminal import felt_locally, fitted, shows_lanes, table
+from shard_action.core.manifest import MANIFEST_FILE, ShardManifest
 from shard_action.core.plan import PlannedShard
 from shard_action.core.units import duration
+from shard_action.errors import InputError
 
 
 @dataclass
@@ -39,6 +42,8 @@ class ShardProcess:
     started: float = 0.0
     finished: float = 0.0
     code: int | None = None
+    wall: float | None = None
+    """The shard's wall as its manifest records it, once it has finished and left one."""
 
     @property
     def status(self) -> str:
@@ -49,9 +54,18 @@ class ShardProcess:
         return "passed" if self.code == 0 else f"failed (exit {self.code})"
 
     def elapsed(self, now: float) -> float:
+        """Running: the time since the process started; finished: the manifest's wall (the
+        report's Actual), else the process's time, interpreter start-up and import included."""
         if self.process is None:
             return 0.0
+        if self.wall is not None:
+            return self.wall
         return (self.finished or now) - self.started
+
+    def ended(self) -> str:
+        """The line a log gets when the shard has finished."""
+        said = f"shard {self.shard.id}: {self.status} in {duration(self.elapsed(0))}"
+        return said if self.wall is not None else f"{said} (the process; no manifest)"
 
 
 def run_command(plan_path: Path, shard: str, results: Path) -> list[str]:
@@ -123,20 +137,23 @@ def _poll(job: ShardProcess) -> bool:
     job.finished = time.monotonic()
     if job.handle is not None:
         job.handle.close()
+    job.wall = _manifest_wall(job.results)
     return True
 
 
-def felt_locally(shard: PlannedShard) -> float:
-    """What a local run waits for a shard: the plan's parts without the job's set-up
-    (checkout, install), which only a CI job has."""
-    return shard.predicted_seconds - (shard.prediction.setup if shard.prediction else 0.0)
+def _manifest_wall(results: Path) -> float | None:
+    try:
+        return read_document(results / MANIFEST_FILE, ShardManifest).wall
+    except (FileNotFoundError, InputError):
+        return None
 
 
 def progress_table(jobs: Sequence[ShardProcess], now: float) -> Table:
+    lanes = shows_lanes([job.shard for job in jobs])
     drawn = table(
         "shards",
-        [("shard", False), ("lane", False), ("tests", True), ("predicted", True),
-         ("elapsed", True), ("status", False)],
+        [("shard", False), *([("lane", False)] if lanes else []), ("tests", True),
+         ("predicted", True), ("elapsed", True), ("status", False)],
     )  # fmt: skip
     colours = {"queued": "dim", "running": "cyan", "passed": "green"}
     for job in jobs:
@@ -144,7 +161,7 @@ def progress_table(jobs: Sequence[ShardProcess], now: float) -> Table:
         colour = colours.get(status, "red")
         drawn.add_row(
             escape(job.shard.id),
-            escape(job.shard.lane),
+            *([escape(job.shard.lane)] if lanes else []),
             str(len(job.shard.tests)),
             duration(felt_locally(job.shard)),
             duration(job.elapsed(now)) if job.process else "",
@@ -178,10 +195,7 @@ def run_shards(
             if _poll(job):
                 running.remove(job)
                 if not live:
-                    out_console.print(
-                        f"shard {job.shard.id}: {job.status} in {duration(job.elapsed(0))}",
-                        markup=False,
-                    )
+                    out_console.print(job.ended(), markup=False)
         while pending and len(running) < jobs:
             job = pending.pop(0)
             _start(job, plan_path, root)

@@ -45,7 +45,7 @@ def _run(args: argparse.Namespace) -> int:
     terminal = console(sys.stdout)
     plan = build_plan(args, root)
     write_plan(plan, out)
-    print_plan(plan, sys.stdout)
+    print_plan(plan, sys.stdout, local=True)
     jobs = args.jobs or os.cpu_count() or 1
     started = time.monotonic()
     finished = _run_tiers(plan, out, root, jobs, terminal)

@@ -26,10 +26,6 @@ def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 
-def _seconds(start: datetime, end: datetime) -> float:
-    return max(0.0, (_utc(end) - _utc(start)).total_seconds())
-
-
 def timing(
     plan: Plan,
     shards: Mapping[str, ShardResult],
@@ -40,7 +36,7 @@ def timing(
     tests once (not once per shard, as the shards' durations back to back would): an honest
     speed-up."""
     manifests = [result.manifest for result in shards.values()]
-    own = {m.shard: _seconds(m.started, m.finished) for m in manifests}
+    own = {m.shard: m.wall for m in manifests}
     in_tests = dict.fromkeys(own, 0.0)
     for entry in entries:
         if entry.seconds is not None and entry.shard in in_tests:
@@ -127,7 +123,7 @@ def shard_entries(
         measured = measured_with_setup(manifest, setup)
         prediction = shard.prediction if shard is not None else None
         predicted = _predicted(shard, setup)
-        wall = _seconds(manifest.started, manifest.finished) if manifest else None
+        wall = manifest.wall if manifest else None
         entries.append(
             ShardEntry(
                 shard=shard_id,

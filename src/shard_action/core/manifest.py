@@ -16,7 +16,7 @@ refuses any other version with a sentence naming the file (``core.documents.chec
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import ClassVar, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -166,6 +166,15 @@ class ShardManifest(Document):
         description="The shard's wall in parts (start-up, tests, finish) and its fixed costs, "
         "from its own clock; none when no pytest process ran a test.",
     )
+
+    @property
+    def wall(self) -> float:
+        """Seconds from the shard's start to its end: the report's Actual and the "passed in"
+        of ``local``, one figure (a clock read around the process also counted its import)."""
+        start, end = (
+            t if t.tzinfo else t.replace(tzinfo=timezone.utc) for t in (self.started, self.finished)
+        )
+        return max(0.0, (end - start).total_seconds())
 
     @property
     def planned(self) -> int:
