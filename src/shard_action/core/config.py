@@ -183,7 +183,8 @@ class Config(_Strict):
         None,
         description='With `shards = "auto"`: seconds the test stage should finish within. The '
         "plan takes the count that meets it for the fewest billed minutes (each job's predicted "
-        "wall rounded up to the minute), else the fastest count up to `max-shards`.",
+        "wall rounded up to the minute), else the fastest count up to `max-shards` (the "
+        "fewest minutes within 1 % or 0.5 s of the fastest wall, whichever is larger).",
     )
     shard_overhead: Annotated[float, Field(ge=0, le=MAX_SECONDS, allow_inf_nan=False)] = Field(
         30.0,
