@@ -20,7 +20,7 @@ from shard_action.commands.plan import plan_summary
 from shard_action.core.config import Config
 from shard_action.core.models import TestItem, Timings
 from shard_action.core.planner import make_plan
-from shard_action.core.units import count, duration, finite, signed, speedup
+from shard_action.core.units import change, count, duration, finite, signed, speedup
 
 
 @pytest.mark.parametrize(
@@ -77,6 +77,23 @@ def test_duration(seconds: float | None, text: str) -> None:
 def test_a_change_below_a_tenth_is_no_change() -> None:
     """A time under 0.05 s is ``<0.1 s``; a change that small is none, as before."""
     assert [signed(x) for x in (0.01, -0.049, 0.0, 0.05)] == ["\u00b10.0 s"] * 3 + ["+0.1 s"]
+
+
+@pytest.mark.parametrize(
+    ("after", "before", "text"),
+    [
+        (3.34, 6.84, "-3.5 s"),  # shown 3.3 s and 6.8 s; unrounded it is -3.50 -> "-3.5 s" too
+        (3.26, 6.84, "-3.5 s"),  # shown 3.3 s and 6.8 s; unrounded -3.58 would read "-3.6 s"
+        (12.4, 9.96, "+2.0 s"),  # shown 12 s and 10 s
+        (65.4, 59.6, "+5.0 s"),  # shown 1 m 05 s and 60 s
+        (1.04, 1.0, "\u00b10.0 s"),  # both shown 1.0 s
+        (None, 1.0, "\u2013"),
+    ],
+)
+def test_a_change_is_the_difference_of_the_figures_as_shown(
+    after: float | None, before: float, text: str
+) -> None:
+    assert change(after, before) == text
 
 
 def test_a_target_time_below_a_tenth_is_not_shown_as_zero() -> None:

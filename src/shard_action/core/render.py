@@ -42,6 +42,7 @@ from shard_action.core.tiers import describe as describe_tiers
 from shard_action.core.trends import Trends
 from shard_action.core.units import (
     MISSING,
+    change,
     count,
     duration,
     number,
@@ -146,6 +147,7 @@ def _environment(templates: Mapping[str, str]) -> ImmutableSandboxedEnvironment:
         first_line=first_line,
         duration=duration,
         signed=signed,
+        change=change,
         ratio=ratio,
         speedup=speedup,
         percent=percent,

@@ -67,6 +67,22 @@ def signed(value: object) -> str:
     return ("+" if seconds > 0 else "-") + text
 
 
+def shown(seconds: float) -> float:
+    """The figure :func:`duration` writes for ``seconds``, as a number (to its precision)."""
+    size = abs(seconds)
+    step = 0.1 if size < 10 else 1.0 if size < 3600 else 60.0
+    return round(seconds / step) * step
+
+
+def change(after: object, before: object) -> str:
+    """``after - before`` as :func:`signed` writes it, from the two figures as shown: a table
+    of 3.3 s against 6.8 s says -3.5 s, not the -3.6 s of the unrounded values."""
+    a, b = _finite(after), _finite(before)
+    if a is None or b is None:
+        return MISSING
+    return signed(round(shown(a) - shown(b), 6))
+
+
 def count(number: object, noun: str, plural: str | None = None) -> str:
     """``1 shard``, ``2 shards``, ``1,234 tests``: the number with its noun agreeing.
 
