@@ -394,14 +394,28 @@ def test_a_probe_that_ran_nothing_says_why_and_is_not_cached(tmp_path: Path) -> 
     assert "by a probe that ran 12 of them" in " ".join(again.stdout.split())
 
 
-@pytest.mark.parametrize("extra", [("--shards", "1"), ("--mode", "serial")])
-def test_no_probe_when_the_plan_is_one_shard_anyway(tmp_path: Path, extra: tuple[str, str]) -> None:
+@pytest.mark.parametrize(
+    "extra",
+    [("--shards", "1"), ("--mode", "serial"), ("--shards", "auto", "--max-shards", "1")],
+)
+def test_no_probe_when_the_plan_is_one_shard_anyway(tmp_path: Path, extra: tuple[str, ...]) -> None:
     _project(tmp_path)
     proc = _plan(tmp_path, *extra)
     assert proc.returncode == 0, proc.stderr
     assert "first-run probe" not in proc.stdout
     document = _document_of(tmp_path)
     assert document.probe is None and document.collection is not None
+    plan = json.loads((tmp_path / "out" / "plan.json").read_text("utf-8"))
+    assert len(plan["shards"]) == 1
+
+
+def test_one_shard_anyway_is_every_config_that_cannot_split() -> None:
+    assert probe.one_shard_anyway(Config(shards=1), "parallel")
+    assert probe.one_shard_anyway(Config(max_shards=1), "parallel")
+    assert probe.one_shard_anyway(Config(shards=4, max_shards=1), "parallel")
+    assert probe.one_shard_anyway(Config(), "serial")  # the history's serial mode too
+    assert not probe.one_shard_anyway(Config(), "parallel")
+    assert not probe.one_shard_anyway(Config(shards=2), "parallel")
 
 
 def test_quarantined_tests_are_not_probed(tmp_path: Path) -> None:

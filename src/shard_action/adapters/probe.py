@@ -9,12 +9,12 @@ With the collection cache on, an unchanged tree reuses the document too, so plan
 gives the same plan.
 
 It is skipped when it cannot change the plan or cannot run as a shard would: some test has a
-timing, ``default-duration`` is set, ``shards = 1`` or the mode is forced serial (one shard
-either way: no split to weigh), the tests were not collected by pytest (a list, test files, a
-``command`` runner), or ``probe = 0``. Quarantined tests (the plan's quarantine, read once by
-``commands.plan``) are left out of the sample (they are known to misbehave). A probe that
-measured nothing is written to ``first-run.json`` but not to the cache, so the next plan tries
-again.
+timing, ``default-duration`` is set, the plan is one shard anyway
+(``core.probe.one_shard_anyway``: no split to weigh), the tests were not collected by pytest
+(a list, test files, a ``command`` runner), or ``probe = 0``. Quarantined tests (the plan's
+quarantine, read once by ``commands.plan``) are left out of the sample (they are known to
+misbehave). A probe that measured nothing is written to ``first-run.json`` but not to the
+cache, so the next plan tries again.
 
 Each lane's tests run with the lane's ``env`` over the plan job's, as its shards run them
 (``adapters.runner.lane_env``; a fan-out lane's first backend value): one process per distinct
@@ -44,6 +44,7 @@ from shard_action.core import probe as core
 from shard_action.core.config import Config
 from shard_action.core.estimate import Calibration, first_costs
 from shard_action.core.lanes import assign_lanes, lane_instances
+from shard_action.core.mode import Mode
 from shard_action.core.models import Timings
 from shard_action.core.prediction import Costs
 from shard_action.core.quarantine import Quarantine
@@ -74,15 +75,17 @@ def first_run(
     timings: Timings,
     file_bytes: dict[str, int],
     *,
+    mode: Mode,
     quarantine: Quarantine,
     cache: Path | None = None,
     out: Path | None = None,
 ) -> FirstRun:
     """The first-run document (probing when it is worth it) and what the plan takes from it.
 
-    ``quarantine``: the plan's, whose tests are not probed; ``cache``: the collection cache
-    folder (relative to ``root``), where the document of an unchanged collection is reused;
-    ``out``: the plan's folder, where it is written as ``first-run.json``.
+    ``mode``: the plan's (``core.mode.plan_mode``); ``quarantine``: the plan's, whose tests are
+    not probed; ``cache``: the collection cache folder (relative to ``root``), where the
+    document of an unchanged collection is reused; ``out``: the plan's folder, where it is
+    written as ``first-run.json``.
     """
     if collected.times is None:
         return FirstRun()
@@ -93,8 +96,7 @@ def first_run(
         and config.command is None
         and config.default_duration is None
         and not config.test_files
-        and config.shards != 1
-        and config.mode != "serial"
+        and not core.one_shard_anyway(config, mode)
         and not timings.durations
         and not any(timings.by_lane.values())
     )

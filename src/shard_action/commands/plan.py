@@ -80,8 +80,9 @@ def build_plan(
     demoted = history.demoted_for(config.max_demoted) if history is not None else []
     by_lane = Demotion(demoted=demoted).tests()
     first = first_run(
-        config, root, collected, timings, sizes, quarantine=quarantine, cache=cache, out=out
-    )
+        config, root, collected, timings, sizes,
+        mode=mode, quarantine=quarantine, cache=cache, out=out,
+    )  # fmt: skip
 
     def plan_for(tests: Sequence[TestItem], notes: Sequence[str], chosen: Config) -> Plan:
         return make_plan(

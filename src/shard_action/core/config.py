@@ -224,8 +224,8 @@ class Config(_Strict):
         "spend running a fixed sample of the tests (16 per lane, at most 64, chosen by a hash of "
         "the id, quarantined ones left out), one pytest process per distinct lane `env` (each "
         "lane's tests with its `env`, as its shards), to scale the estimated durations by what "
-        "they took (3 must finish); kept "
-        "in `first-run.json` beside the plan. Skipped with `shards = 1` or serial mode. 0: off.",
+        "they took (3 must finish); kept in `first-run.json` beside the plan. Skipped with "
+        "`shards = 1`, `max-shards = 1` or serial mode. 0: off.",
     )
     mode: Literal["auto", "parallel", "serial"] = Field(
         "auto", description="`auto` follows the history's mode; the others force one."

@@ -25,8 +25,10 @@ from typing import Final, Literal
 from pydantic import Field
 
 from shard_action.core import estimate
+from shard_action.core.config import Config
 from shard_action.core.documents import Document, Frozen
 from shard_action.core.estimate import Calibration, Collection
+from shard_action.core.mode import Mode
 from shard_action.core.models import TestItem
 from shard_action.core.units import count
 
@@ -43,6 +45,12 @@ MIN_FINISHED: Final = 3
 budget) says how fast that test is, not the suite, and scaled 300 trivial tests x1000."""
 DEFAULT_BUDGET: Final = 5.0
 """Seconds of test time the probe may take (``probe`` in the config; 0 turns it off)."""
+
+
+def one_shard_anyway(config: Config, mode: Mode) -> bool:
+    """Whether the plan cannot split a lane in two (``shards = 1``, ``max-shards = 1``, serial
+    mode): then no duration changes which tests run together, and a probe would only cost time."""
+    return mode == "serial" or config.shards == 1 or config.max_shards == 1
 
 
 def _rank(test_id: str) -> str:
