@@ -418,6 +418,29 @@ def test_one_shard_anyway_is_every_config_that_cannot_split() -> None:
     assert not probe.one_shard_anyway(Config(shards=2), "parallel")
 
 
+def test_an_allowed_empty_suite_is_not_probed_and_predicts_nothing(tmp_path: Path) -> None:
+    """The auditor's case: no test, ``allow-no-tests``; it probed nothing, warned that every
+    duration is estimated, searched the counts for target-time 10 s and predicted a 30 s wall
+    (the shard overhead) for a shard predicted 0 s."""
+    (tmp_path / "pytest.ini").write_text("[pytest]\n", "utf-8")
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.shard-action]\nallow-no-tests = true\n", "utf-8"
+    )
+    proc = _plan(tmp_path, "--shards", "auto", "--explain", "--target-time", "10")
+    assert proc.returncode == 0, proc.stderr
+    said = " ".join(proc.stdout.split())
+    assert "predicted wall time 0.0 s (lower bound 0.0 s, one job 0.0 s, about the same)" in said
+    assert "warning: no tests to plan: the job matrix holds one shard 'none' that runs " in said
+    for spurious in ("first-run probe", "no timings given", "target-time", "shard counts"):
+        assert spurious not in said, spurious
+    plan = json.loads((tmp_path / "out" / "plan.json").read_text("utf-8"))
+    assert [(s["id"], s["predicted_seconds"]) for s in plan["shards"]] == [("none", 0.0)]
+    assert (plan["makespan"], plan["lower_bound"], plan["serial_seconds"]) == (0.0, 0.0, 0.0)
+    assert plan["counts"] == []
+    document = _document_of(tmp_path)
+    assert document.probe is None and document.collection is not None
+
+
 def test_quarantined_tests_are_not_probed(tmp_path: Path) -> None:
     _project(tmp_path)
     (tmp_path / ".shard-action").mkdir()

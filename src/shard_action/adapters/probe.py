@@ -9,7 +9,7 @@ With the collection cache on, an unchanged tree reuses the document too, so plan
 gives the same plan.
 
 It is skipped when it cannot change the plan or cannot run as a shard would: some test has a
-timing, ``default-duration`` is set, the plan is one shard anyway
+timing, ``default-duration`` is set, no test was collected, the plan is one shard anyway
 (``core.probe.one_shard_anyway``: no split to weigh), the tests were not collected by pytest
 (a list, test files, a ``command`` runner), or ``probe = 0``. Quarantined tests (the plan's
 quarantine, read once by ``commands.plan``) are left out of the sample (they are known to
@@ -96,6 +96,7 @@ def first_run(
         and config.command is None
         and config.default_duration is None
         and not config.test_files
+        and tests
         and not core.one_shard_anyway(config, mode)
         and not timings.durations
         and not any(timings.by_lane.values())

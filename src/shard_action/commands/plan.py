@@ -91,10 +91,10 @@ def build_plan(
             first_run=first.costs, calibration=first.calibration,
         )  # fmt: skip
 
-    given = bool(args.timings)
+    given = bool(args.timings) or not collected.tests  # no test: no duration to estimate
     warnings = [*collected.warnings, *timing_input.warnings, *timing_warnings(timings, given)]
     plan = plan_in_tiers(config, collected.tests, plan_for, warnings)
-    if explain is not None:
+    if explain is not None and collected.tests:  # no test: one empty shard, no count to weigh
         explain.extend(count_options(config, collected.tests, plan_for, plan))
     listed = getattr(args, "changed_files", None)
     changed = read_changed_files(listed) if listed is not None else frozenset()

@@ -586,6 +586,8 @@ def _empty_plan(
     mode_reason: str,
     warnings: list[str],
 ) -> Plan:
+    """An empty suite's plan: one placeholder shard so the job matrix stays valid, and every
+    figure 0 s, the shard's prediction, so no view tells a wall time of nothing."""
     warnings.append(
         f"no tests to plan: the job matrix holds one shard {EMPTY_SHARD_ID!r} that runs nothing"
     )
@@ -605,8 +607,8 @@ def _empty_plan(
         mode_reason=mode_reason,
         shards=[shard],
         lane_plans=[],
-        bounds=(config.shard_overhead, config.shard_overhead),
-        serial=config.shard_overhead,
+        bounds=(0.0, 0.0),  # as its shard: the placeholder runs nothing, so no figure for it
+        serial=0.0,
         warnings=warnings,
     )
 
@@ -856,6 +858,8 @@ def make_plan(
     (``core.estimate``); without it such tests get the estimate's typical figure.
     ``calibration``: a first-run probe's factor for those estimates (``core.probe``).
     """
+    if not tests:  # before the target-time search: no count is faster than another
+        return _empty_plan(config, timings, mode, mode_reason, list(warnings))
     if mode == "parallel" and config.shards == "auto" and config.target_time is not None:
 
         def plan_for(k: int) -> Plan:
@@ -876,8 +880,6 @@ def make_plan(
     suite = _suite(tests, file_bytes or {}, calibration)
     if suite.duplicates:
         notes.append(f"{units.count(suite.duplicates, 'duplicate test id')} planned once")
-    if not suite.ids:
-        return _empty_plan(config, timings, mode, mode_reason, notes)
     lanes, lane_notes = _prepare_lanes(config, suite, timings, demoted)
     notes.extend(lane_notes)
     learned = costs or {}
