@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 
 import pytest
 from hypothesis import given
@@ -12,6 +13,7 @@ from pydantic import ValidationError
 from shard_action.core.config import Config, LaneConfig
 from shard_action.core.models import TestItem, Timings
 from shard_action.core.planner import make_plan
+from shard_action.core.prediction import LaneCosts, ProcessTimes, costs_of, learned, measure
 from shard_action.core.workers import (
     AUTO_UNKNOWN,
     WORKER_STARTUP,
@@ -19,6 +21,7 @@ from shard_action.core.workers import (
     resolve,
     schedule,
     shard_seconds,
+    startup,
 )
 
 durations = st.lists(
@@ -156,3 +159,37 @@ def test_an_ordered_selection_puts_collected_ids_in_plan_order() -> None:
     ]
     assert Selection.from_json(chosen.to_json()) == chosen
     assert Selection.from_json({"keep": [], "known": [], "owned_files": []}).ordered is False
+
+
+def test_a_lane_s_learned_worker_start_replaces_the_first_run_figure() -> None:
+    """Measured under xdist: start-up 2.0 = interpreter 0.3 + files 0.2 + 1.5 (workers) at speed
+    2 → 0.75 stored; planned at speed 1 from a history of 0.75 and 0.5: median 0.625."""
+    times = ProcessTimes(began=10.0, configured=10.3, first=12.0, last=14.0, xdist=True)
+    files = {"tests/a.py": 0.1, "tests/b.py": 0.1}
+    got = measure(10.0, 15.0, [times], files, reruns=False)
+    assert got is not None and got.workers == pytest.approx(1.5)
+    plain = measure(10.0, 15.0, [replace(times, xdist=False)], files, reruns=False)
+    assert plain is not None and plain.workers is None
+    lanes = learned({"default": LaneCosts(workers=[0.5])}, [("default", got)], speed=2.0)
+    assert lanes["default"].workers == [0.5, 0.75]
+    assert LaneCosts.model_validate({"workers": [0.5, "x", -1]}).workers == [0.5]
+    assert LaneCosts.model_validate({}).workers == []  # an older history: none measured
+    costs = costs_of(lanes)["default"]
+    assert costs.workers == pytest.approx(0.625)
+    assert startup(None) == WORKER_STARTUP and startup(0.625) == 0.625
+
+    tests = _items({"tests/a.py": 2, "tests/b.py": 2})
+    seconds = dict.fromkeys((t.id for t in tests), 1.0)
+    config = Config(shards=1, lanes=[LaneConfig(name="default", workers=2)])
+    plan = make_plan(
+        config, tests, Timings(durations=seconds), mode="parallel", mode_reason="test",
+        cpus=8, costs={"default": costs},
+    )  # fmt: skip
+    (shard,) = plan.shards
+    assert shard.prediction is not None
+    # interpreter 0.3 / 2, the files' collection 0.1 / 2 each, the learned workers' start
+    assert shard.prediction.startup == pytest.approx(0.15 + 0.1 + 0.625)
+    assert shard.prediction.tests == pytest.approx(2.0)
+    # the lower bound starts the workers alike (it was 1.5 s above the prediction): one shard,
+    # both are the fixed costs + 0.625 + the collection 0.1 + 4 s over 2 workers
+    assert plan.lanes[0].lower_bound == pytest.approx(shard.predicted_seconds)

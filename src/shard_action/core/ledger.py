@@ -199,7 +199,7 @@ def first_attempt(
         ledger.processes.append(
             ProcessTimes(report.process.began, clock.configured, clock.first, clock.last,
                          opening=paid.startup, closing=paid.finish,
-                         collected_first=first_file(files))
+                         collected_first=first_file(files), xdist=report.xdist)
         )  # fmt: skip
     for result in report.results:
         record.first(result.id, result.outcome, result.seconds)

@@ -96,6 +96,7 @@ from shard_action.core.plan import (
 from shard_action.core.prediction import Costs, Parts, predict, with_first_run
 from shard_action.core.workers import WORKER_STARTUP, longest_first, shard_seconds
 from shard_action.core.workers import resolve as resolve_workers
+from shard_action.core.workers import startup as worker_startup
 from shard_action.errors import InputError
 
 SERIAL_SHARD_ID = "serial"
@@ -131,6 +132,8 @@ class _Lane:
     """Every file's collection and module fixture cost once (``Costs.file_charge``)."""
     longest_cost: float = 0.0
     """The longest unit with its file's collection cost."""
+    worker_startup: float = WORKER_STARTUP
+    """What starting the workers adds to a shard's start-up (``core.workers.startup``)."""
 
     @property
     def sequential(self) -> bool:
@@ -145,7 +148,7 @@ class _Lane:
         """
         if k <= 0:
             return _INF
-        start = WORKER_STARTUP if self.workers > 1 else 0.0
+        start = self.worker_startup if self.workers > 1 else 0.0
         spread = (self.collection + self.total / self.workers) / k
         return start + max(spread, self.longest_unit, self.longest_cost)
 
@@ -696,6 +699,7 @@ def _fixed(costs: Costs | None, overhead: float) -> float:
 def _price(lane: _Lane, suite: _Suite, costs: Costs | None, overhead: float) -> None:
     """The lane's fixed cost per shard and its files' collection, as ``predict`` counts them."""
     lane.fixed = _fixed(costs, overhead)
+    lane.worker_startup = worker_startup(None if costs is None else costs.workers)
     if costs is None or not costs.charges_files:
         return
     files = suite.files
@@ -757,7 +761,7 @@ def _lane_shards(
         prediction = predict(costs, files, seconds, overhead=overhead, test_ids=ids)
         if lane.workers > 1:  # the runner measures the workers' start as start-up too
             prediction = prediction.model_copy(
-                update={"startup": prediction.startup + WORKER_STARTUP}
+                update={"startup": prediction.startup + lane.worker_startup}
             )
         span = max(span, prediction.total)
         shards.append(

@@ -180,6 +180,13 @@ class Measured(_Model):
         description="Per first-attempt process, the first file it collected and its excess "
         "over the process's other files (`core.prediction`: the shared import).",
     )
+    workers: float | None = Field(
+        None,
+        ge=0,
+        allow_inf_nan=False,
+        description="Under pytest-xdist: the start-up beyond the interpreter and the files' "
+        "collection, what starting the workers cost (`core.workers`); none for a plain process.",
+    )
     reruns: bool = False
 
 
@@ -200,6 +207,10 @@ class LaneCosts(Mended):
     setup: list[float] = Field(default_factory=list)
     interpreter: list[float] = Field(default_factory=list)
     finish: list[float] = Field(default_factory=list)
+    workers: list[float] = Field(
+        default_factory=list,
+        description="The xdist workers' start-up of a shard (`Measured.workers`), recent last.",
+    )
     files: dict[str, list[float]] = Field(default_factory=dict)
     scopes: dict[str, list[float]] = Field(
         default_factory=dict,
@@ -210,7 +221,7 @@ class LaneCosts(Mended):
     @classmethod
     def mended(cls, data: dict[str, Any]) -> dict[str, Any]:
         """Unusable samples are dropped, never the history."""
-        for key in ("setup", "interpreter", "finish"):
+        for key in ("setup", "interpreter", "finish", "workers"):
             if key in data:
                 data[key] = _samples(data[key])
         for key in ("files", "scopes"):
@@ -234,6 +245,8 @@ class Costs:
     setup: float | None = None
     interpreter: float | None = None
     finish: float | None = None
+    workers: float | None = None
+    """A shard's xdist workers' start-up (``core.workers.startup``); ``None``: never measured."""
     files: Mapping[str, float] = field(default_factory=dict)
     scopes: Mapping[str, float] = field(default_factory=dict)
     """Fixture seconds per module (a file) or class scope: paid by each shard holding one of
@@ -284,6 +297,7 @@ def costs_of(lanes: Mapping[str, LaneCosts], *, speed: float = 1.0) -> dict[str,
             setup=_median(c.setup),
             interpreter=at(c.interpreter),
             finish=at(c.finish),
+            workers=at(c.workers),
             files={name: smoothed(s) * speed for name, s in c.files.items()},
             scopes={name: smoothed(s) * speed for name, s in c.scopes.items()},
         )
@@ -393,6 +407,8 @@ def learned(
             if m.interpreter > 0
         ]:
             costs.interpreter = _push(costs.interpreter, _one(interpreters) * scale)
+        if workers := [m.workers for m in shards if m.workers is not None]:
+            costs.workers = _push(costs.workers, _one(workers) * scale)
         clean = [m for m in shards if not m.reruns and (m.parts.tests > 0 or m.parts.startup > 0)]
         if clean:
             costs.finish = _push(costs.finish, _one([m.parts.finish for m in clean]) * scale)
@@ -446,6 +462,9 @@ class ProcessTimes:
     (``Charges.finish``): finish rather than tests."""
     collected_first: FirstFile | None = None
     """The first file it collected (:func:`first_file`), the one charged with its shared import."""
+    xdist: bool = False
+    """It ran under pytest-xdist (``core.workers.runs_xdist``): its start-up includes the
+    workers' own start."""
 
 
 def measure(
@@ -464,6 +483,8 @@ def measure(
     test and the session fixtures that test set up (so what ``shard-action run`` does before
     pytest counts as start-up too); tests: each process's first test start to its last test end,
     less those fixtures and the session's teardown; finish: the rest of the shard's wall.
+    Workers (every process under xdist): the start-up its interpreter and its files' collection
+    do not explain, the workers' own start the planner adds per shard (``core.workers``).
     """
     if not processes:
         return None
@@ -484,6 +505,11 @@ def measure(
         max(0.0, p.configured - p.began) + o for p, o in zip(processes, opening, strict=True)
     )
     finish = max(0.0, finished - started - startup - tests)
+    workers = (
+        sample_seconds(max(0.0, startup - interpreter - math.fsum(files.values())))
+        if all(p.xdist for p in processes)
+        else None
+    )
     return Measured(
         parts=Parts(
             startup=sample_seconds(startup),
@@ -498,6 +524,7 @@ def measure(
             for lane, tests in (carried or {}).items()
         },
         first_files=[p.collected_first for p in processes if p.collected_first is not None],
+        workers=workers,
         reruns=reruns,
     )
 

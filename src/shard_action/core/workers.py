@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from typing import Literal, TypeVar
 
 WORKER_STARTUP = 1.5
-"""Seconds a worker costs before its first test (measured on this machine's 2 cores for a
-networkx shard: `benchmarks/shard_overhead.py --only workers`, docs/benchmarks.md)."""
+"""Seconds a worker costs before its first test until a lane has measured its own (measured on
+this machine's 2 cores for a networkx shard: `benchmarks/shard_overhead.py --only workers`,
+docs/benchmarks.md)."""
 
 Workers = int | Literal["auto"]
 T = TypeVar("T")
@@ -37,6 +38,13 @@ def resolve(workers: Workers | None, cpus: int | None) -> int:
     if workers == "auto":
         return max(1, cpus or AUTO_UNKNOWN)
     return max(1, workers)
+
+
+def startup(learned: float | None) -> float:
+    """What starting a shard's workers adds to its start-up: the lane's learned figure
+    (``Costs.workers``: a shard's start-up under xdist beyond its interpreter and its files'
+    collection, from the history), else :data:`WORKER_STARTUP` (the first run)."""
+    return WORKER_STARTUP if learned is None else learned
 
 
 def runs_xdist(workers: int | None, *, sequential: bool) -> bool:
