@@ -146,3 +146,28 @@ def test_a_count_between_two_candidates_is_planned_when_it_is_cheaper() -> None:
         (8, 8, False),
     ]
     assert not plan.warnings
+
+
+def test_a_count_past_the_first_that_meets_the_target_is_planned_when_it_is_cheaper() -> None:
+    # by hand, 40 tests of 5 s (one a file), 30 s set-up a job, target 70 s, max-shards 8:
+    # 1 shard takes 230 s, 4 minutes; 2 (20 tests each) 130 s, 2 x 3 = 6; 3 (14, 13, 13) 100 s
+    # and 95 s, 3 x 2 = 6; 4 (10 each) 80 s, over it; 5 (8 each) 70 s, 5 x 2 = 10; 6 (7 or 6)
+    # 65 s, 4 x 2 + 2 x 1 = 10; 7 (6 or 5) 60 s, 7 x 1 = 7; 8 (5 each) 55 s, 8 x 1 = 8.
+    # 7 is past the gap before 6 (the first candidate that meets it), yet the cheapest
+    timings = Timings(durations={t.id: 5.0 for t in TESTS})
+    config = Config(shards="auto", target_time=70, max_shards=8, shard_overhead=30)
+    plan = make_plan(config, TESTS, timings, mode="parallel", mode_reason="t")
+    assert len(plan.shards) == 7
+    assert plan.makespan == pytest.approx(60)
+    assert [(c.shards, c.billed_minutes, c.chosen) for c in plan.counts] == [
+        (1, 4, False),
+        (2, 6, False),
+        (3, 6, False),
+        (4, 8, False),
+        (5, 10, False),
+        (6, 10, False),
+        (7, 7, True),
+        (8, 8, False),
+    ]
+    assert [c.wall for c in plan.counts] == pytest.approx([230, 130, 100, 80, 70, 65, 60, 55])
+    assert not plan.warnings

@@ -67,18 +67,31 @@ def between(lower: int, upper: int) -> list[int]:
 
 
 def _with_gap(
-    plan_for: Callable[[int], Plan], found: list[CountOption], target: float
+    plan_for: Callable[[int], Plan], found: list[CountOption], target: float, limit: int
 ) -> list[CountOption]:
-    """``found`` and, when a count meets ``target``, the counts between the first that does and
-    the one before it: billed minutes are not monotone in the count, so a count the candidates
-    skip (5 between 4 and 6) can be the cheapest that meets the target."""
+    """``found`` and, when a count above the first meets ``target``, every count from the one
+    before the first that does up to ``limit``, while below the fewest billed minutes found so
+    far (``GAP_PLANS`` evenly spread when that range is wider): billed minutes are not monotone
+    in the count, so a count the candidates skip (7 between 6 and 8) can be the cheapest that
+    meets the target, and a count of k shards bills at least k minutes, so no count past those
+    minutes can be cheaper (nor one equal to them: fewer shards win the tie). When the first
+    count meets it, none is added: more shards bill at least their summed walls' minutes, and
+    each shard adds its set-up to that sum."""
     meets = next((i for i, o in enumerate(found) if o.wall <= target), None)
     if not meets:  # none meets it, or one shard already does
         return found
-    shown = {o.shards for o in found}
-    gap = between(found[meets - 1].shards, found[meets].shards)
-    extra = [o for o in options(plan_for, gap) if o.shards not in shown]
-    return sorted([*found, *extra], key=lambda o: o.shards)
+    rows = {o.shards: o for o in found}
+    cheapest = min(o.billed_minutes for o in found if o.wall <= target)
+    for k in between(found[meets - 1].shards, min(limit + 1, cheapest)):
+        if k >= cheapest:
+            break
+        if k in rows:
+            continue
+        option = option_of(plan_for(k))
+        rows.setdefault(option.shards, option)
+        if option.wall <= target:
+            cheapest = min(cheapest, option.billed_minutes)
+    return sorted(rows.values(), key=lambda o: o.shards)
 
 
 NEAR_SHARE = 0.01
@@ -106,7 +119,7 @@ def choose(found: list[CountOption], target: float | None) -> CountOption:
 
 def by_cost(plan_for: Callable[[int], Plan], limit: int, target: float) -> Plan:
     """``shards = "auto"`` with ``target-time``: plan each count up to ``limit`` (the
-    candidates, and the gap before the first that meets the target), keep :func:`choose`'s, and
+    candidates, then the counts :func:`_with_gap` adds), keep :func:`choose`'s, and
     record every count considered in ``counts`` (the plan summary shows them); the critical lane
     says why it got this many shards."""
     asked: dict[int, Plan] = {}
@@ -117,7 +130,7 @@ def by_cost(plan_for: Callable[[int], Plan], limit: int, target: float) -> Plan:
         gave.setdefault(len(plan.shards), plan)
         return plan
 
-    found = _with_gap(planned, options(planned, counts_up_to(limit)), target)
+    found = _with_gap(planned, options(planned, counts_up_to(limit)), target, limit)
     chosen = choose(found, target)
     plan = _exactly(chosen.shards, asked, gave, plan_for, limit)
     if chosen.wall <= target:
