@@ -171,3 +171,30 @@ def test_a_count_past_the_first_that_meets_the_target_is_planned_when_it_is_chea
     ]
     assert [c.wall for c in plan.counts] == pytest.approx([230, 130, 100, 80, 70, 65, 60, 55])
     assert not plan.warnings
+
+
+NOTE = "Other shard counts: `plan --explain` predicts each up to max-shards"
+
+
+def test_a_target_time_plan_of_one_row_does_not_point_to_other_counts() -> None:
+    # with target-time every count was considered: one row means each gave the same shards
+    # (four lanes need four, over max-shards 3; or max-shards 1), not that others went unplanned
+    lanes = [LaneConfig(name=n, paths=[f"tests/t0{i}.py"]) for i, n in enumerate("abc")]
+    over = Config(shards="auto", target_time=10, max_shards=3, shard_overhead=30, lanes=lanes)
+    one = Config(shards="auto", target_time=200, max_shards=1, shard_overhead=30)
+    for config, shards in ((over, 4), (one, 1)):
+        plan = plan_in_tiers(config, TESTS, _make, [])
+        assert len(plan.shards) == shards
+        assert [(c.shards, c.chosen) for c in plan.counts] == [(shards, True)]
+        assert plan.counts_by == "target-time"
+        summary = plan_summary(plan)[0]
+        assert "| chosen |" in summary
+        assert NOTE not in summary
+
+
+def test_auto_without_a_target_points_to_the_other_counts() -> None:
+    config = Config(shards="auto", max_shards=8, shard_overhead=30)
+    plan = plan_in_tiers(config, TESTS, _make, [])
+    assert len(plan.counts) == 1 and plan.counts_by == "auto"
+    assert NOTE in plan_summary(plan)[0]
+    assert _plan(100).counts_by == "target-time"

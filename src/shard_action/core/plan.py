@@ -261,6 +261,11 @@ class Plan(Document):
         "chosen; without `target-time`, the chosen count alone (the others are not planned: "
         "`plan --explain` plans them).",
     )
+    counts_by: Literal["target-time", "auto"] | None = Field(
+        None,
+        description="What filled `counts`: `target-time`, each count considered (the cheapest "
+        "that meets it chosen); `auto` without it, the chosen count's row alone.",
+    )
 
     def shard(self, shard_id: str) -> PlannedShard:
         for shard in self.shards:

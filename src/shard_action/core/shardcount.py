@@ -157,7 +157,14 @@ def by_cost(plan_for: Callable[[int], Plan], limit: int, target: float) -> Plan:
     # the chosen row from the plan written (a count planned again has the same figures)
     mine = option_of(plan).model_copy(update={"chosen": True})
     counts = [mine if o is chosen else o for o in found]
-    return plan.model_copy(update={"counts": counts, "lanes": lanes, "warnings": warnings})
+    return plan.model_copy(
+        update={
+            "counts": counts,
+            "counts_by": "target-time",
+            "lanes": lanes,
+            "warnings": warnings,
+        }
+    )
 
 
 def _exactly(

@@ -208,7 +208,7 @@ def plan_in_tiers(
         and not plan.counts
     ):
         own = shardcount.option_of(plan).model_copy(update={"chosen": True})
-        return plan.model_copy(update={"counts": [own]})
+        return plan.model_copy(update={"counts": [own], "counts_by": "auto"})
     return plan
 
 
