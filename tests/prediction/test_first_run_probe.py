@@ -55,10 +55,25 @@ def test_lanes_with_the_same_env_share_a_process_and_the_parts_merge() -> None:
         ({"X": "1"}, ["b.py::t", "d.py::t"]),
     ]
     ran = probe.ProbeTimes(budget=2, sample=ids[:2], seconds={"a.py::t": 0.5})
-    failed = probe.ProbeTimes(budget=1, sample=ids[2:], problem="no test started within 60 s")
-    both = probe.merged(5, ids, [ran, failed])
-    assert (both.budget, both.sample, both.seconds, both.problem) == (5, ids, ran.seconds, None)
-    assert probe.merged(5, ids, [failed]).problem == failed.problem  # nothing measured: why
+    ok = probe.ProbeTimes(budget=1, sample=ids[2:], seconds={"c.py::t": 0.1})
+    both = probe.merged(5, ids, [ran, ok], lanes)
+    assert (both.budget, both.sample, both.problem) == (5, ids, None)
+    assert both.seconds == {**ran.seconds, **ok.seconds}
+
+
+def test_a_failed_part_is_a_problem_named_by_its_lanes_even_when_others_measured() -> None:
+    """A lane whose process failed was not measured: the merged probe says which, so the plan
+    tells it and does not cache it, though the other lanes' times still scale the estimates."""
+    lanes = {"plain": ["a.py::t0", "a.py::t1"], "db": ["d.py::t"], "db2": ["e.py::t"]}
+    ran = probe.ProbeTimes(budget=5, sample=lanes["plain"], seconds={"a.py::t0": 0.5})
+    ended = "pytest ended (exit 3) before any test ran"
+    failed = probe.ProbeTimes(budget=4.5, sample=["d.py::t", "e.py::t"], problem=ended)
+    both = probe.merged(5, [*lanes["plain"], "d.py::t", "e.py::t"], [ran, failed], lanes)
+    assert both.seconds == ran.seconds
+    assert both.problem == f"lanes db, db2: {ended}"
+    alone = probe.merged(5, ["d.py::t"], [failed.model_copy(update={"sample": ["d.py::t"]})], lanes)
+    assert alone.problem == f"lane db: {ended}"
+    assert not alone.seconds
 
 
 @pytest.mark.parametrize(
@@ -529,3 +544,40 @@ def test_each_lane_is_probed_with_its_own_env(tmp_path: Path) -> None:
     assert len(document.probe.sample) == 7
     slow = {t: s for t, s in document.probe.seconds.items() if s >= 0.15}
     assert set(slow) == set(document.probe.sample), document.probe.seconds
+
+
+_DB_EXITS = (
+    "import os, sys\n\n\ndef pytest_collection_finish(session):\n"
+    "    if os.environ.get('DB') == '1' and not session.config.option.collectonly:\n"
+    "        sys.stderr.write('no database here\\n')\n        sys.stderr.flush()\n"
+    "        os._exit(3)\n"
+)
+
+_DB_LANE = """\
+[tool.pytest.ini_options]
+
+[[tool.shard-action.lanes]]
+name = "db"
+paths = ["test_db.py"]
+env = { DB = "1" }
+"""
+
+
+def test_a_lane_whose_probe_failed_is_named_and_the_probe_is_not_cached(tmp_path: Path) -> None:
+    """Lane ``db``'s process exits before its first test while the plain lane measures: the
+    plan still scales by the plain lane's times, but says lane db failed and caches nothing
+    (it once said only "timed 4 tests ... scaled x0.415" and cached the partial probe)."""
+    (tmp_path / "pyproject.toml").write_text(_DB_LANE, "utf-8")
+    (tmp_path / "conftest.py").write_text(_DB_EXITS, "utf-8")
+    (tmp_path / "test_db.py").write_text("def test_d0():\n    pass\n", "utf-8")
+    _project(tmp_path)
+    (tmp_path / "pytest.ini").unlink()  # the pyproject's section configures pytest
+    proc = _plan(tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    said = " ".join(proc.stdout.split())
+    assert "first-run probe (no history): timed 12 tests" in said, said
+    assert "failed: lane db: pytest ended (exit 3) before any test ran: no database here" in said
+    document = _document_of(tmp_path)
+    assert document.probe is not None and "test_db.py::test_d0" not in document.probe.seconds
+    assert document.probe.problem is not None and document.probe.problem.startswith("lane db: ")
+    assert not list(tmp_path.rglob("probe-*.json"))

@@ -13,8 +13,8 @@ timing, ``default-duration`` is set, no test was collected, the plan is one shar
 (``core.probe.one_shard_anyway``: no split to weigh), the tests were not collected by pytest
 (a list, test files, a ``command`` runner), or ``probe = 0``. Quarantined tests (the plan's
 quarantine, read once by ``commands.plan``) are left out of the sample (they are known to
-misbehave). A probe that measured nothing is written to ``first-run.json`` but not to the
-cache, so the next plan tries again.
+misbehave). A probe any of whose processes failed (named by lane, ``core.probe.merged``) is
+written to ``first-run.json`` and said in its line, but not cached, so the next plan tries again.
 
 Each lane's tests run with the lane's ``env`` over the plan job's, as its shards run them
 (``adapters.runner.lane_env``; a fan-out lane's first backend value): one process per distinct
@@ -116,8 +116,8 @@ def first_run(
         stored = None if cache is None else root / cache / f"probe-{key[:32]}.json"
         probe = None if stored is None else _cached(stored)
         if probe is None:
-            probe = probe_runs(config, root, runs, config.probe)
-            if stored is not None and probe.problem is None:  # a failure is not a result
+            probe = probe_runs(config, root, runs, config.probe, lanes)
+            if stored is not None and probe.problem is None:  # a lane's failure is not a result
                 write_text_atomic(stored, probe.model_dump_json())
     document = core.FirstRunFile(collection=clock, probe=probe)
     if out is not None:
@@ -135,12 +135,16 @@ def _told(probe: core.ProbeTimes, calibration: Calibration | None) -> str:
     if calibration is None:
         why = probe.problem or "no test took measurable time"
         return f"first-run probe: nothing measured ({why}); estimates from source size alone"
+    failed = "" if probe.problem is None else f"; failed: {probe.problem}; not cached"
     if calibration.unused is not None:
-        return f"first-run probe: not used ({calibration.unused}); estimates from source size alone"
+        return (
+            f"first-run probe: not used ({calibration.unused}{failed}); "
+            "estimates from source size alone"
+        )
     return (
         f"first-run probe (no history): timed {count(calibration.tests, 'test')} in "
         f"{calibration.measured:.2g} s, estimates scaled x{calibration.factor:.3g} "
-        "(probe = 0 turns it off)"
+        f"(probe = 0 turns it off){failed}"
     )
 
 
@@ -164,7 +168,7 @@ def _key(
 
 
 def _cached(stored: Path) -> core.ProbeTimes | None:
-    """A stored probe; a damaged one, or one that measured nothing, is just a miss."""
+    """A stored probe; a damaged one, or one with a problem (none is stored), is just a miss."""
     try:
         text = stored.read_text("utf-8")
         probe = core.ProbeTimes.model_validate_json(text)
@@ -174,10 +178,18 @@ def _cached(stored: Path) -> core.ProbeTimes | None:
 
 
 def probe_runs(
-    config: Config, root: Path, runs: list[tuple[dict[str, str], list[str]]], budget: float
+    config: Config,
+    root: Path,
+    runs: list[tuple[dict[str, str], list[str]]],
+    budget: float,
+    lanes: Mapping[str, list[str]],
 ) -> core.ProbeTimes:
-    """Each of ``runs`` (a lane ``env`` and its tests, ``core.probe.runs``) in its own process,
-    in turn, sharing ``budget``: what one measured is gone from the next one's."""
+    """Each of ``runs`` (a lane ``env`` and its tests, ``core.probe.runs`` of ``lanes``) in its
+    own process, in turn, sharing ``budget``: what one measured is gone from the next one's.
+
+    A failing process is not bounded by what is left of the budget: the budget counts test
+    time, and the imports before a first test (``START_LIMIT``) can take longer than all of it
+    on a heavy suite; a process that exits costs its start-up, one that hangs ``START_LIMIT``."""
     parts: list[core.ProbeTimes] = []
     left = budget
     for env, ids in runs:
@@ -186,7 +198,7 @@ def probe_runs(
         part = run_probe(config, root, ids, left, env=env)
         parts.append(part)
         left -= math.fsum(part.seconds.values()) + math.fsum(part.cut.values())
-    return core.merged(budget, [t for _, ids in runs for t in ids], parts)
+    return core.merged(budget, [t for _, ids in runs for t in ids], parts, lanes)
 
 
 def run_probe(

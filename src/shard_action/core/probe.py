@@ -121,20 +121,45 @@ class ProbeTimes(Frozen):
         description="The test running when the budget ran out: how long it had run (a lower "
         "bound, quantised).",
     )
-    problem: str | None = Field(None, description="Why the probe measured nothing, if so.")
+    problem: str | None = Field(
+        None,
+        description='What went wrong in any of its processes, by lane ("lane db: ..."), if '
+        "anything; the other lanes' times may still have been measured.",
+    )
 
 
-def merged(budget: float, sample: Sequence[str], parts: Sequence[ProbeTimes]) -> ProbeTimes:
-    """The probe's processes (:func:`runs`) as one probe: a problem only when none of them
-    measured anything (the document's meaning of ``problem``)."""
+def merged(
+    budget: float,
+    sample: Sequence[str],
+    parts: Sequence[ProbeTimes],
+    lanes: Mapping[str, Sequence[str]],
+) -> ProbeTimes:
+    """The probe's processes (:func:`runs`) as one probe, every part's problem kept and named by
+    the lanes of its tests (``lanes``, as for :func:`runs`): "lane db: pytest ended ...".
+
+    A part that failed while others measured is still a problem: its lanes were not measured,
+    the others' times scale their estimates, and a probe with a problem is not cached (the next
+    plan tries again)."""
     seconds: dict[str, float] = {}
     cut: dict[str, float] = {}
     for part in parts:
         seconds.update(part.seconds)
         cut.update(part.cut)
-    problems = dict.fromkeys(p.problem for p in parts if p.problem)
-    problem = None if seconds or cut or not problems else "; ".join(problems)
+    problems: dict[str, None] = {}
+    for part in parts:
+        if part.problem:
+            problems.setdefault(f"{_lanes_named(lanes, part.sample)}{part.problem}", None)
+    problem = "; ".join(problems) or None
     return ProbeTimes(budget=budget, sample=list(sample), seconds=seconds, cut=cut, problem=problem)
+
+
+def _lanes_named(lanes: Mapping[str, Sequence[str]], ids: Sequence[str]) -> str:
+    """ "lane db: " / "lanes a, b: " for the lanes ``ids`` belong to ("" when none is known)."""
+    chosen = set(ids)
+    names = sorted(name for name, tests in lanes.items() if chosen.intersection(tests))
+    if not names:
+        return ""
+    return f"lane{'s' if len(names) > 1 else ''} {', '.join(names)}: "
 
 
 class FirstRunFile(Document):
