@@ -55,7 +55,11 @@ def signals_as_interrupt() -> Iterator[None]:
         raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
 
     try:
-        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+        # a signal the parent ignored stays ignored (a shell starts `cmd &` with SIGINT ignored)
+        watched = [
+            s for s in (signal.SIGINT, signal.SIGTERM) if signal.getsignal(s) is not signal.SIG_IGN
+        ]
+        previous = {sig: signal.signal(sig, handler) for sig in watched}
     except ValueError:  # not the main thread: nothing to install
         yield
         return

@@ -80,6 +80,15 @@ def test_help_shows_the_granularity_and_bad_report_options() -> None:
     assert "A corrupt timing report: stop with an error, or warn and skip it." in text
 
 
+@pytest.mark.parametrize("command", sorted(_commands()))
+def test_every_commands_help_prints_and_a_percent_sign_stays_one(command: str) -> None:
+    # argparse formats help with %: a config key's "1 %" crashed every --help that listed it
+    text = " ".join(_commands()[command].format_help().split())
+    assert "%%" not in text
+    if command in ("plan", "local"):
+        assert "within 1 % or 0.5 s of the fastest wall" in text
+
+
 @pytest.mark.parametrize("command", ["comment", "fetch-history"])
 def test_help_names_every_token_variable_read(command: str) -> None:
     proc = shard_action(command, "--help")

@@ -105,3 +105,47 @@ def test_sigterm_ends_the_command_and_every_process_it_started(
         if cli.poll() is None:
             cli.kill()
             cli.wait()
+
+
+IGNORING_SIGINT = (  # as a shell's `cmd &`: SIGINT ignored, kept across exec
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+    "os.execv(sys.executable, [sys.executable, '-m', 'shard_action', *sys.argv[1:]])"
+)
+
+
+def test_a_sigint_the_parent_ignored_stays_ignored(tmp_path: Path) -> None:
+    """A shell starts ``shard-action plan &`` with SIGINT ignored: the script's Ctrl-C is not
+    for it (Python leaves an ignored SIGINT alone; our handler must too). SIGTERM still ends it."""
+    project = tmp_path / "project"
+    (project / "tests").mkdir(parents=True)
+    (project / "tests" / "conftest.py").write_text(SLOW_COLLECTION)
+    (project / "tests" / "test_quick.py").write_text("def test_quick():\n    pass\n")
+    pid_file = tmp_path / "pid"
+    argv = [sys.executable, "-c", IGNORING_SIGINT, "plan", "--no-history", "--probe", "0"]
+    cli = subprocess.Popen(
+        [*argv, "--out", str(tmp_path / "out")], cwd=project,
+        env=clean_env({"PID_FILE": str(pid_file)}), stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    started: list[int] = []
+    try:
+        deadline = time.monotonic() + 120
+        while not started and time.monotonic() < deadline and cli.poll() is None:
+            text = pid_file.read_text() if pid_file.exists() else ""
+            started = [int(p) for p in text.split()] if len(text.split()) == 2 else []
+            time.sleep(0.1)
+        assert started, cli.communicate(timeout=30)[0].decode()[-3000:]
+        cli.send_signal(signal.SIGINT)
+        time.sleep(2.0)
+        assert cli.poll() is None, "an ignored SIGINT ended the command"
+        cli.send_signal(signal.SIGTERM)
+        output = cli.communicate(timeout=60)[0].decode()
+        assert cli.returncode == 143, output[-3000:]
+        assert "shard-action plan: interrupted" not in output
+    finally:
+        for pid in started:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        if cli.poll() is None:
+            cli.kill()
+            cli.wait()

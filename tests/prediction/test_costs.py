@@ -248,6 +248,14 @@ def test_the_recent_speed_is_the_median_of_the_last_runs_factors(
 RUN = {"mode": "parallel", "tests": 1, "flaky": 0, "flaky_rate": 0.0}
 
 
+def test_a_history_written_before_the_first_run_kept_no_factor_still_skips_it() -> None:
+    # histories from before e711756 say 1.0 for their first run, a figure nothing measured
+    history = History.model_validate(
+        {"runs": [{"index": 1, "speed": 1.0, **RUN}, {"index": 2, "speed": 0.45, **RUN}]}
+    )
+    assert history.speed() == pytest.approx(0.45)  # was (1.0 + 0.45) / 2
+
+
 def test_the_plan_predicts_at_the_recent_runs_speed_not_the_first_runs(tmp_path: Path) -> None:
     # the history started on a loaded machine (3.6 s, factor 1.0); later runs ran at 0.278
     history = History.model_validate(
@@ -261,7 +269,7 @@ def test_the_plan_predicts_at_the_recent_runs_speed_not_the_first_runs(tmp_path:
             ],
         }
     )
-    assert history.speed() == pytest.approx(0.278)
+    assert history.speed() == pytest.approx(0.278)  # index 1 skipped: 0.278 either way
     got = costs_of(history.costs, speed=history.speed())["default"]
     assert got.interpreter == pytest.approx(2.0 * 0.278)
     assert got.finish == pytest.approx(0.278)

@@ -13,6 +13,8 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from shard_action.adapters import collect
 from shard_action.adapters.terminal import print_plan
@@ -93,6 +95,36 @@ def test_a_change_below_a_tenth_is_no_change() -> None:
 def test_a_change_is_the_difference_of_the_figures_as_shown(
     after: float | None, before: float, text: str
 ) -> None:
+    assert change(after, before) == text
+
+
+def _read(text: str) -> float:
+    """What a person reads in a :func:`duration` figure, in seconds (this test's own parser)."""
+    sign = -1.0 if text.startswith("-") else 1.0
+    text = text.lstrip("-")
+    if m := re.fullmatch(r"(\d+) h (\d\d) m", text):
+        return sign * (int(m[1]) * 3600 + int(m[2]) * 60)
+    if m := re.fullmatch(r"(\d+) m (\d\d) s", text):
+        return sign * (int(m[1]) * 60 + int(m[2]))
+    m = re.fullmatch(r"([\d.]+) s", text)
+    assert m, text
+    return sign * float(m[1])
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.floats(min_value=0.05, max_value=20_000, allow_nan=False),
+    st.floats(min_value=0.05, max_value=20_000, allow_nan=False),
+)
+def test_a_change_agrees_with_the_two_figures_a_person_reads(after: float, before: float) -> None:
+    assert change(after, before) == signed(_read(duration(after)) - _read(duration(before)))
+
+
+@pytest.mark.parametrize(
+    ("after", "before", "text"),
+    [(6.65, 5.67, "+1.0 s"), (3659, 3601, "\u00b10.0 s")],  # 6.7 - 5.7 s; 1 h 00 m both
+)
+def test_a_change_rounds_as_the_figures_do(after: float, before: float, text: str) -> None:
     assert change(after, before) == text
 
 

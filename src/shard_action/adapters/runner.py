@@ -75,7 +75,7 @@ def lane_env(env: Mapping[str, str]) -> dict[str, str]:
 def usable_cpus() -> int | None:
     """The CPUs this process may run on (its affinity mask: a container's or ``taskset``'s
     limit), as Python 3.13's ``os.process_cpu_count``; ``None`` when unknown. ``auto`` workers
-    and the plan's shard count read this, not every CPU of the host."""
+    and ``local``'s shards at once read this, not every CPU of the host."""
     try:
         return len(os.sched_getaffinity(0)) or None
     except (AttributeError, OSError):  # no affinity on this platform (macOS)

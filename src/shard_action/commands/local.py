@@ -12,7 +12,6 @@ last report decided, as the plan job does with the history artifact on GitHub.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import sys
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 
 from rich.console import Console, Group
 
+from shard_action.adapters.runner import usable_cpus
 from shard_action.adapters.shard_pool import ShardProcess, run_shards
 from shard_action.adapters.terminal import console, print_markdown, print_plan
 from shard_action.commands import positive_int
@@ -46,7 +46,7 @@ def _run(args: argparse.Namespace) -> int:
     plan = build_plan(args, root)
     write_plan(plan, out)
     print_plan(plan, sys.stdout, local=True)
-    jobs = args.jobs or os.cpu_count() or 1
+    jobs = args.jobs or usable_cpus() or 1
     started = time.monotonic()
     finished = _run_tiers(plan, out, root, jobs, terminal)
     wall = time.monotonic() - started
@@ -124,7 +124,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--jobs",
         type=positive_int,
         default=0,
-        help="shards run at once, at least 1 (default: the number of cores)",
+        help="shards run at once, at least 1 (default: the cores this process may use)",
     )
     add_history_options(parser, writes=True)
     parser.set_defaults(func=_run)

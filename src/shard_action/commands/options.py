@@ -46,7 +46,7 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--granularity",
         choices=("test", "file"),
-        help=Config.model_fields["granularity"].description,
+        help=described("granularity"),
     )
     parser.add_argument(
         "--mode",
@@ -64,10 +64,17 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--on-bad-report",
         choices=("error", "warn"),
-        help=Config.model_fields["on_bad_report"].description,
+        help=described("on_bad_report"),
     )
     _add_other_config_keys(parser)
     _add_test_sources(parser)
+
+
+def described(key: str) -> str | None:
+    """A config key's description as argparse help: its ``%`` escaped ("1 %" would be read as
+    a format, and every ``--help`` would crash)."""
+    text = Config.model_fields[key].description
+    return None if text is None else text.replace("%", "%%")
 
 
 def _add_other_config_keys(parser: argparse.ArgumentParser) -> None:
@@ -78,14 +85,14 @@ def _add_other_config_keys(parser: argparse.ArgumentParser) -> None:
         "JSON, e.g. --collect-args '[\"tests\"]'.",
     )
     taken = {action.dest for action in parser._actions}
-    for name, field in Config.model_fields.items():
+    for name in Config.model_fields:
         if name not in taken:
             config_group.add_argument(
                 "--" + name.replace("_", "-"),
                 dest=name,
                 type=text_value,
                 metavar="VALUE",
-                help=field.description,
+                help=described(name),
             )
 
 

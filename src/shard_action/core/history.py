@@ -310,7 +310,12 @@ class History(Document):
 
     def speed(self) -> float:
         """The speed a plan multiplies the history's times by (``prediction.recent_speed``)."""
-        return recent_speed(run.speed for run in sorted(self.runs, key=lambda r: r.index))
+        # a history's first run compared nothing: histories written before its factor was
+        # left out (e711756) still say 1.0 there, which would count as a measured speed
+        return recent_speed(
+            None if run.index == 1 else run.speed
+            for run in sorted(self.runs, key=lambda r: r.index)
+        )
 
 
 Records = Mapping[str, Mapping[str, TestRecord]]

@@ -68,10 +68,14 @@ def signed(value: object) -> str:
 
 
 def shown(seconds: float) -> float:
-    """The figure :func:`duration` writes for ``seconds``, as a number (to its precision)."""
-    size = abs(seconds)
-    step = 0.1 if size < 10 else 1.0 if size < 3600 else 60.0
-    return round(seconds / step) * step
+    """The figure :func:`duration` writes for ``seconds``, as a number, rounded as it rounds."""
+    sign, size = (-1.0 if seconds < 0 else 1.0), abs(seconds)
+    if size < 10:
+        return sign * float(f"{size:.1f}")
+    if size < 60:
+        return sign * float(f"{size:.0f}")
+    whole = round(size)
+    return sign * float(whole if whole < 3600 else whole // 60 * 60)
 
 
 def change(after: object, before: object) -> str:
