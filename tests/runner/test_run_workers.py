@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from collections import Counter
 from pathlib import Path
@@ -12,6 +11,7 @@ import pytest
 from coverage import CoverageData
 
 from shard_action.core.workers import Workers
+from tests.e2e.conftest import clean_env
 from tests.runner.helpers import (
     CLI,
     QUIET_ENV,
@@ -131,7 +131,7 @@ def test_one_worker_is_one_plain_process_in_file_order_with_its_fixtures_charged
     command += ["--results", str(root / "results")]
     proc = subprocess.run(
         ["taskset", "-c", "0", *command], cwd=root, capture_output=True, text=True,
-        env={**os.environ, **QUIET_ENV, "RUN_LOG": str(log), "PYTEST_ADDOPTS": ""},
+        env={**clean_env(QUIET_ENV), "RUN_LOG": str(log)},
         timeout=240, check=False,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
