@@ -70,7 +70,7 @@ def test_a_failed_part_is_a_problem_named_by_its_lanes_even_when_others_measured
     failed = probe.ProbeTimes(budget=4.5, sample=["d.py::t", "e.py::t"], problem=ended)
     both = probe.merged(5, [*lanes["plain"], "d.py::t", "e.py::t"], [ran, failed], lanes)
     assert both.seconds == ran.seconds
-    assert both.problem == f"lanes db, db2: {ended}"
+    assert both.problem == f"lanes db, db2: {ended}" and both.failed == ["db", "db2"]
     alone = probe.merged(5, ["d.py::t"], [failed.model_copy(update={"sample": ["d.py::t"]})], lanes)
     assert alone.problem == f"lane db: {ended}"
     assert not alone.seconds
@@ -581,3 +581,7 @@ def test_a_lane_whose_probe_failed_is_named_and_the_probe_is_not_cached(tmp_path
     assert document.probe is not None and "test_db.py::test_d0" not in document.probe.seconds
     assert document.probe.problem is not None and document.probe.problem.startswith("lane db: ")
     assert not list(tmp_path.rglob("probe-*.json"))
+    plan = json.loads((tmp_path / "out" / "plan.json").read_text("utf-8"))
+    info = plan["timings"]["estimate"]
+    assert info["probe"]["failed"] == ["db"]  # and the plan summary's sentence says so:
+    assert "the probe's process failed for lane db (see the log)" in info["reliability"]

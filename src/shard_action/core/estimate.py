@@ -149,6 +149,8 @@ class Calibration:
     estimated: float
     unused: str | None = None
     """Why the factor is not trusted (too few tests finished), if so: then it is 1."""
+    failed: tuple[str, ...] = ()
+    """Lanes whose probe process failed (``core.probe.ProbeTimes.failed``)."""
 
     @property
     def factor(self) -> float:
@@ -162,7 +164,7 @@ class Calibration:
         """What ``plan.json`` says of it."""
         return ProbeInfo(
             tests=self.tests, cut=self.cut, measured=self.measured, factor=self.factor,
-            unused=self.unused,
+            unused=self.unused, failed=list(self.failed),
         )  # fmt: skip
 
 
@@ -224,6 +226,9 @@ def reliability(methods: Mapping[str, int], probe: ProbeInfo | None = None) -> s
             f"{guessed} from source size without any timing ({RELIABILITY} on the suite "
             "total, nothing per test)"
         )
+    if guessed and probe is not None and probe.failed:
+        lanes = f"lane{'s' if len(probe.failed) > 1 else ''} {', '.join(probe.failed)}"
+        parts.append(f"the probe's process failed for {lanes} (see the log)")
     if fixed:
         parts.append(f"{fixed} at default-duration (as configured)")
     return "; ".join(parts)

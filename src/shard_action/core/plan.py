@@ -130,6 +130,10 @@ class ProbeInfo(Frozen):
     unused: str | None = Field(
         None, description="Why its factor was not used (too few tests finished), if so: factor 1."
     )
+    failed: list[str] = Field(
+        default_factory=list,
+        description="Lanes whose probe process failed: not measured, scaled by the others' tests.",
+    )
 
 
 class EstimateInfo(Frozen):

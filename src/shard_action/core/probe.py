@@ -126,6 +126,9 @@ class ProbeTimes(Frozen):
         description='What went wrong in any of its processes, by lane ("lane db: ..."), if '
         "anything; the other lanes' times may still have been measured.",
     )
+    failed: list[str] = Field(
+        default_factory=list, description="The lanes whose process had a problem, by name."
+    )
 
 
 def merged(
@@ -146,20 +149,23 @@ def merged(
         seconds.update(part.seconds)
         cut.update(part.cut)
     problems: dict[str, None] = {}
+    failed: dict[str, None] = {}
     for part in parts:
         if part.problem:
-            problems.setdefault(f"{_lanes_named(lanes, part.sample)}{part.problem}", None)
-    problem = "; ".join(problems) or None
-    return ProbeTimes(budget=budget, sample=list(sample), seconds=seconds, cut=cut, problem=problem)
+            names = _lanes_of(lanes, part.sample)
+            failed.update(dict.fromkeys(names))
+            said = f"lane{'s' if len(names) > 1 else ''} {', '.join(names)}: " if names else ""
+            problems.setdefault(f"{said}{part.problem}", None)
+    return ProbeTimes(
+        budget=budget, sample=list(sample), seconds=seconds, cut=cut,
+        problem="; ".join(problems) or None, failed=sorted(failed),
+    )  # fmt: skip
 
 
-def _lanes_named(lanes: Mapping[str, Sequence[str]], ids: Sequence[str]) -> str:
-    """ "lane db: " / "lanes a, b: " for the lanes ``ids`` belong to ("" when none is known)."""
+def _lanes_of(lanes: Mapping[str, Sequence[str]], ids: Sequence[str]) -> list[str]:
+    """The names of the lanes ``ids`` belong to, sorted."""
     chosen = set(ids)
-    names = sorted(name for name, tests in lanes.items() if chosen.intersection(tests))
-    if not names:
-        return ""
-    return f"lane{'s' if len(names) > 1 else ''} {', '.join(names)}: "
+    return sorted(name for name, tests in lanes.items() if chosen.intersection(tests))
 
 
 class FirstRunFile(Document):
@@ -221,5 +227,5 @@ def calibration(
         )
     return Calibration(
         tests=len(finished) + len(cut), cut=len(cut), measured=done + min(so_far, done),
-        estimated=estimated, unused=unused,
+        estimated=estimated, unused=unused, failed=tuple(probe.failed),
     )  # fmt: skip
