@@ -21,6 +21,15 @@ def copy_examples(dest: Path) -> Path:
     return dest
 
 
+def alive(pid: int) -> bool:
+    """Running, and not a zombie waiting for a parent that no longer reaps it."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
+
+
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment of a user's shell: no GitHub runtime, no leftover shard-action settings."""
     env = {

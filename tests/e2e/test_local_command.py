@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from shard_action.core.units import duration
-from tests.e2e.conftest import clean_env, shard_action
+from tests.e2e.conftest import alive, clean_env, shard_action
 from tests.plan_json import plan_tests, shard_tests
 
 pytestmark = pytest.mark.slow
@@ -215,15 +215,6 @@ def test_{name}():
 """
 
 
-def _alive(pid: int) -> bool:
-    """Running, and not a zombie waiting for a parent that no longer reaps it."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rpartition(")")[2].split()[0] != "Z"
-
-
 @pytest.mark.parametrize("ctrl_c", [True, False], ids=["ctrl-c-to-the-group", "sigint-to-local"])
 def test_an_interrupted_local_run_ends_every_process_it_started(
     tmp_path: Path, ctrl_c: bool
@@ -273,12 +264,12 @@ def test_an_interrupted_local_run_ends_every_process_it_started(
         assert "interrupted" in output
         started = [*seen, *seen.values()]  # each test process and the shard that ran it
         deadline = time.monotonic() + 10
-        while any(map(_alive, started)) and time.monotonic() < deadline:
+        while any(map(alive, started)) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert [p for p in started if _alive(p)] == []
+        assert [p for p in started if alive(p)] == []
     finally:
         for pid in [local.pid, *seen, *seen.values()]:
-            if _alive(pid):
+            if alive(pid):
                 os.kill(pid, signal.SIGKILL)
 
 

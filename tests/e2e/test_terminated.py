@@ -7,16 +7,18 @@ writes its pid; the signal goes to the CLI's process alone, as a job runner send
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import clean_env
+from tests.e2e.conftest import alive, clean_env
 
 SLOW_COLLECTION = """\
 import os, pathlib, sys, time
@@ -36,13 +38,46 @@ def test_sleeps():
 """
 
 
-def _alive(pid: int) -> bool:
-    """Running, and not a zombie waiting for a parent that no longer reaps it."""
+@contextlib.contextmanager
+def _running(
+    argv: list[str], project: Path, pid_file: Path
+) -> Iterator[tuple[subprocess.Popen[bytes], list[int]]]:
+    """The CLI started in a session of its own, once the sleeping pytest wrote its pid and its
+    parent's (the CLI itself, or the shard that ran it); whatever is left is killed after."""
+    cli = subprocess.Popen(
+        argv, cwd=project, env=clean_env({"PID_FILE": str(pid_file)}),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    started: list[int] = []
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rpartition(")")[2].split()[0] != "Z"
+        deadline = time.monotonic() + 120
+        while not started and time.monotonic() < deadline and cli.poll() is None:
+            text = pid_file.read_text() if pid_file.exists() else ""
+            started = [int(p) for p in text.split()] if len(text.split()) == 2 else []
+            time.sleep(0.1)
+        assert started, cli.communicate(timeout=30)[0].decode()[-3000:]
+        yield cli, started
+    finally:
+        for pid in started:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        if cli.poll() is None:
+            cli.kill()
+            cli.wait()
+
+
+def _project(root: Path, slow: str) -> Path:
+    project = root / "project"
+    (project / "tests").mkdir(parents=True)
+    (project / "pyproject.toml").write_text(
+        '[tool.pytest.ini_options]\naddopts = "-p no:cacheprovider"\n'
+    )
+    if slow == "collection":
+        (project / "tests" / "conftest.py").write_text(SLOW_COLLECTION)
+        (project / "tests" / "test_quick.py").write_text("def test_quick():\n    pass\n")
+    else:
+        (project / "tests" / "test_slow.py").write_text(SLOW_TEST)
+    return project
 
 
 @pytest.mark.parametrize(
@@ -60,32 +95,9 @@ def test_sigterm_ends_the_command_and_every_process_it_started(
 ) -> None:
     """``cancel``: as GitHub cancels a job, SIGINT and then SIGTERM while the first one's
     clean-up runs; the second must not cut it short."""
-    project = tmp_path / "project"
-    (project / "tests").mkdir(parents=True)
-    (project / "pyproject.toml").write_text(
-        '[tool.pytest.ini_options]\naddopts = "-p no:cacheprovider"\n'
-    )
-    if slow == "collection":
-        (project / "tests" / "conftest.py").write_text(SLOW_COLLECTION)
-        (project / "tests" / "test_quick.py").write_text("def test_quick():\n    pass\n")
-    else:
-        (project / "tests" / "test_slow.py").write_text(SLOW_TEST)
-    pid_file = tmp_path / "pid"
     argv = [sys.executable, "-m", "shard_action", command, "--no-history", "--probe", "0"]
     argv += ["--coverage", "false", "--out", str(tmp_path / "out")]
-    cli = subprocess.Popen(
-        argv, cwd=project, env=clean_env({"PID_FILE": str(pid_file)}),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    started: list[int] = []
-    try:
-        deadline = time.monotonic() + 120
-        while not started and time.monotonic() < deadline and cli.poll() is None:
-            text = pid_file.read_text() if pid_file.exists() else ""
-            started = [int(p) for p in text.split()] if len(text.split()) == 2 else []
-            time.sleep(0.1)
-        assert started, cli.communicate(timeout=30)[0].decode()[-3000:]
-        # the pytest process and its parent: the CLI itself, or the shard that ran it
+    with _running(argv, _project(tmp_path, slow), tmp_path / "pid") as (cli, started):
         if cancel:
             cli.send_signal(signal.SIGINT)
             time.sleep(0.3)
@@ -95,16 +107,9 @@ def test_sigterm_ends_the_command_and_every_process_it_started(
         assert cli.returncode == (130 if cancel else 143), output[-3000:]
         assert f"shard-action {command}: {said}" in output.splitlines()
         deadline = time.monotonic() + 10
-        while any(map(_alive, started)) and time.monotonic() < deadline:
+        while any(map(alive, started)) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert [p for p in started if _alive(p)] == [], "a process outlived the CLI"
-    finally:
-        for pid in started:
-            if _alive(pid):
-                os.kill(pid, signal.SIGKILL)
-        if cli.poll() is None:
-            cli.kill()
-            cli.wait()
+        assert [p for p in started if alive(p)] == [], "a process outlived the CLI"
 
 
 IGNORING_SIGINT = (  # as a shell's `cmd &`: SIGINT ignored, kept across exec
@@ -116,25 +121,9 @@ IGNORING_SIGINT = (  # as a shell's `cmd &`: SIGINT ignored, kept across exec
 def test_a_sigint_the_parent_ignored_stays_ignored(tmp_path: Path) -> None:
     """A shell starts ``shard-action plan &`` with SIGINT ignored: the script's Ctrl-C is not
     for it (Python leaves an ignored SIGINT alone; our handler must too). SIGTERM still ends it."""
-    project = tmp_path / "project"
-    (project / "tests").mkdir(parents=True)
-    (project / "tests" / "conftest.py").write_text(SLOW_COLLECTION)
-    (project / "tests" / "test_quick.py").write_text("def test_quick():\n    pass\n")
-    pid_file = tmp_path / "pid"
     argv = [sys.executable, "-c", IGNORING_SIGINT, "plan", "--no-history", "--probe", "0"]
-    cli = subprocess.Popen(
-        [*argv, "--out", str(tmp_path / "out")], cwd=project,
-        env=clean_env({"PID_FILE": str(pid_file)}), stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    started: list[int] = []
-    try:
-        deadline = time.monotonic() + 120
-        while not started and time.monotonic() < deadline and cli.poll() is None:
-            text = pid_file.read_text() if pid_file.exists() else ""
-            started = [int(p) for p in text.split()] if len(text.split()) == 2 else []
-            time.sleep(0.1)
-        assert started, cli.communicate(timeout=30)[0].decode()[-3000:]
+    argv += ["--out", str(tmp_path / "out")]
+    with _running(argv, _project(tmp_path, "collection"), tmp_path / "pid") as (cli, _):
         cli.send_signal(signal.SIGINT)
         time.sleep(2.0)
         assert cli.poll() is None, "an ignored SIGINT ended the command"
@@ -142,10 +131,3 @@ def test_a_sigint_the_parent_ignored_stays_ignored(tmp_path: Path) -> None:
         output = cli.communicate(timeout=60)[0].decode()
         assert cli.returncode == 143, output[-3000:]
         assert "shard-action plan: interrupted" not in output
-    finally:
-        for pid in started:
-            if _alive(pid):
-                os.kill(pid, signal.SIGKILL)
-        if cli.poll() is None:
-            cli.kill()
-            cli.wait()
