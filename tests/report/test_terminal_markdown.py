@@ -66,7 +66,8 @@ def test_test_tables_become_lists_and_the_chart_a_note() -> None:
     ]
 
 
-def _plan_with_long_lanes() -> Plan:
+def _long_lanes(tests_each: int) -> tuple[list[LaneConfig], list[TestItem]]:
+    """The example's two lanes with long names, and ``tests_each`` tests in each."""
     lanes = [
         LaneConfig(name=name, paths=[f"tests/{name}/*.py"])
         for name in ("storage-sqlite", "storage-memory")
@@ -74,8 +75,13 @@ def _plan_with_long_lanes() -> Plan:
     tests = [
         TestItem(id=f"tests/{lane.name}/test_x.py::test_{i}",
                  file=f"tests/{lane.name}/test_x.py")
-        for lane in lanes for i in range(3)
+        for lane in lanes for i in range(tests_each)
     ]  # fmt: skip
+    return lanes, tests
+
+
+def _plan_with_long_lanes() -> Plan:
+    lanes, tests = _long_lanes(3)
     config = Config(shards=1, shard_overhead=0.0, lanes=lanes)
     return make_plan(config, tests, Timings(), mode="parallel", mode_reason="test")
 
@@ -162,15 +168,7 @@ def test_the_terminal_shows_each_shards_prediction_in_parts_not_the_configured_o
 def _plan_like_the_example() -> Plan:
     """Two lanes with long names, as in ``examples/``: 15 tests each, 12 timed at 0.3 s and 10
     at 0.2 s, the rest estimated from their file's median; 2 s of job set-up."""
-    lanes = [
-        LaneConfig(name=name, paths=[f"tests/{name}/*.py"])
-        for name in ("storage-sqlite", "storage-memory")
-    ]
-    tests = [
-        TestItem(id=f"tests/{lane.name}/test_x.py::test_{i}",
-                 file=f"tests/{lane.name}/test_x.py")
-        for lane in lanes for i in range(15)
-    ]  # fmt: skip
+    lanes, tests = _long_lanes(15)
     durations = {t.id: 0.3 for t in tests[:12]} | {t.id: 0.2 for t in tests[15:25]}
     config = Config(shards=2, shard_overhead=2.0, lanes=lanes)
     return make_plan(config, tests, Timings(durations=durations), mode="parallel", mode_reason="t")
